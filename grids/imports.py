@@ -1,0 +1,957 @@
+"""Spreadsheet import and export of areas and heads.
+
+``areas_import`` and ``heads_import`` are the one way spreadsheets get into the portal: the
+admin pages and the ``import_areas``/``import_heads`` commands both call them.
+
+The area import does not go through django-mptt one row at a time (each insert shifts the
+numbering of the tree) nor through django-import-export's bulk mode (it looks parents up
+before the batch is written and leaves the tree fields empty). It plans the whole file in
+memory instead: rows are validated, parents resolved by code whatever their order, cycles
+and kind rules checked, and the nested-set numbers of every district the file touches are
+computed once. Then new rows go in with ``bulk_create`` (one batch per depth, so parents
+have ids before their children) and changed rows with ``bulk_update``. Any error and nothing
+is written; a dry run stops just before the writes and reports the same plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids import rules
+from grids.models import Area, ImportRun, Person, Post
+from grids.rules import AreaKind, GridType, PostTitle
+from grids.services import lock_tree
+from grids.validators import AREA_CODE_RE, normalize_phone, validate_phone
+from portal.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+BATCH = 2000
+LOOKUP_CHUNK = 5000
+
+# Names a spreadsheet may use for each kind; the first is what we write on export.
+KIND_NAMES: dict[str, tuple[str, ...]] = {
+    AreaKind.CITY: ("市", "地级市", "city"),
+    AreaKind.DISTRICT: ("区县", "区", "县", "区/县", "县级市", "市辖区", "district", "county"),
+    AreaKind.STREET: ("街道", "街道办", "street"),
+    AreaKind.TOWN: ("乡镇", "镇", "乡", "town"),
+    AreaKind.COMMUNITY: ("社区", "居委会", "community"),
+    AreaKind.VILLAGE: ("村", "行政村", "村委会", "village"),
+    AreaKind.COMPOUND: ("小区/片区", "小区", "片区", "compound", "zone"),
+    AreaKind.GRID: ("网格", "grid"),
+    AreaKind.BUILDING: ("楼栋", "楼", "栋", "building"),
+    AreaKind.UNIT: ("单元", "unit"),
+}
+GRID_TYPE_NAMES: dict[str, tuple[str, ...]] = {
+    GridType.BASIC: ("基础网格", "基础", "basic"),
+    GridType.DEDICATED: ("专属网格", "专属", "dedicated"),
+}
+TITLE_NAMES: dict[str, tuple[str, ...]] = {
+    PostTitle.REGION_HEAD: ("大区长", "region_head"),
+    PostTitle.ZONE_HEAD: ("片区长", "zone_head"),
+    PostTitle.COMMUNITY_SECRETARY: (
+        "社区书记",
+        "社区党组织书记",
+        "村党组织书记",
+        "community_secretary",
+    ),
+    PostTitle.COMMUNITY_WORKER: ("社区工作者", "community_worker"),
+    PostTitle.STREET_OFFICER: ("街道干部", "乡镇干部", "street_officer"),
+    PostTitle.COUNTY_OFFICER: ("县三长办", "三长办干部", "county_officer"),
+    PostTitle.GRID_HEAD: ("网格长", "grid_head"),
+    PostTitle.GRID_WORKER: ("网格员", "专职网格员", "grid_worker"),
+    PostTitle.BUILDING_HEAD: ("楼栋长", "楼长", "building_head"),
+    PostTitle.UNIT_HEAD: ("单元长", "unit_head"),
+}
+YES = {"是", "y", "yes", "true", "1", "√", "公示"}
+NO = {"否", "n", "no", "false", "0", "", "不公示"}
+
+
+def _lookup(names: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {alias.lower(): value for value, aliases in names.items() for alias in aliases}
+
+
+KIND_LOOKUP = _lookup(KIND_NAMES)
+GRID_TYPE_LOOKUP = _lookup(GRID_TYPE_NAMES)
+TITLE_LOOKUP = _lookup(TITLE_NAMES)
+
+AREA_COLUMNS = (
+    Column("code", "编码", ("统一编码", "区域编码", "编号")),
+    Column("name", "名称", ("区域名称",)),
+    Column("kind", "类型", ("层级", "级别", "type")),
+    Column("parent_code", "上级编码", ("父级编码", "上级区域编码", "parent", "parentcode")),
+    Column("grid_type", "网格类型", ("gridtype",), required=False),
+    Column("households", "户数", ("估算户数", "住户数"), required=False),
+)
+HEAD_COLUMNS = (
+    Column("area_code", "区域编码", ("编码", "areacode", "area")),
+    Column("area_name", "区域名称", ("areaname",), required=False),  # for people; not read
+    Column("title", "职务", ("岗位", "title")),
+    Column("name", "姓名", ("name",)),
+    Column("phone", "手机", ("手机号", "电话", "联系电话", "phone", "mobile")),
+    Column("public", "公示", ("是否公示", "public", "ispublic"), required=False),
+    Column("deputy", "副职", ("是否副职", "deputy", "isdeputy"), required=False),
+    Column("started_on", "任职日期", ("开始日期", "startedon", "since"), required=False),
+)
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do). ``errors`` non-empty: nothing written."""
+
+    target: str
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ended: int = 0  # heads: posts ended because a new principal took over
+    renumbered: int = 0  # areas: existing nodes whose tree numbers shifted
+    errors: list[CellError] = field(default_factory=list)
+    preview: list[tuple[int, str, str, str]] = field(
+        default_factory=list
+    )  # line, action, code, what
+    seconds: float = 0.0
+    encoding: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        text = _("%(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged") % {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+        if self.ended:
+            text += _(", %(ended)s previous holders' posts ended") % {"ended": self.ended}
+        return text
+
+
+class ImportFailed(Exception):
+    def __init__(self, report: ImportReport):
+        self.report = report
+        super().__init__("\n".join(str(e) for e in report.errors))
+
+
+PREVIEW_ROWS = 500
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Areas
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _AreaRow:
+    line: int
+    code: str
+    name: str
+    kind: str
+    parent_code: str
+    grid_type: str | None  # None: column absent or cell empty, keep what is there
+    households: int | None
+
+
+@dataclass
+class _Node:
+    """A node of a tree being renumbered: an existing row, a file row, or both."""
+
+    code: str
+    kind: str
+    parent: str | None  # logical parent code (a district's city included)
+    pk: int | None = None
+    order: tuple = ()
+    tree_id: int = 0
+    lft: int = 0
+    rght: int = 0
+    level: int = 0
+
+
+_AREA_FIELDS = ("name", "kind", "grid_type", "households")
+_TREE_FIELDS = ("tree_id", "lft", "rght", "level")
+
+
+def _parse_area_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> list[_AreaRow]:
+    rows: list[_AreaRow] = []
+    has_grid_type = "grid_type" in cols.index
+    has_households = "households" in cols.index
+    for line, cells in table.rows:
+        ok = True
+
+        def bad(key: str, message: str, line=line) -> None:
+            nonlocal ok
+            ok = False
+            errors.append(CellError(line, cols.label(key), message))
+
+        code = cols.get(cells, "code")
+        if not code:
+            bad("code", _("the code is empty"))
+        elif not AREA_CODE_RE.match(code):
+            bad(
+                "code",
+                _("“%(v)s” is not a valid code (1–32 letters, digits, - or _)") % {"v": code},
+            )
+        name = cols.get(cells, "name")
+        if not name:
+            bad("name", _("the name is empty"))
+        elif len(name) > 100:
+            bad("name", _("the name is longer than 100 characters"))
+        kind_text = cols.get(cells, "kind")
+        kind = KIND_LOOKUP.get(kind_text.lower(), "")
+        if not kind:
+            bad(
+                "kind",
+                _("unknown kind “%(v)s” (one of: %(names)s)")
+                % {"v": kind_text, "names": "、".join(n[0] for n in KIND_NAMES.values())},
+            )
+        parent_code = cols.get(cells, "parent_code")
+        grid_type: str | None = None
+        if has_grid_type and (text := cols.get(cells, "grid_type")):
+            grid_type = GRID_TYPE_LOOKUP.get(text.lower())
+            if grid_type is None:
+                bad(
+                    "grid_type", _("unknown grid type “%(v)s” (基础网格 or 专属网格)") % {"v": text}
+                )
+            elif kind and kind != AreaKind.GRID:
+                bad("grid_type", _("only grids have a grid type"))
+        households: int | None = None
+        if has_households and (text := cols.get(cells, "households")):
+            try:
+                households = int(text)
+                if households < 0:
+                    raise ValueError
+            except ValueError:
+                bad("households", _("“%(v)s” is not a whole number of households") % {"v": text})
+        if ok:
+            rows.append(_AreaRow(line, code, name, kind, parent_code, grid_type, households))
+    return rows
+
+
+def _load_by_codes(codes: Iterable[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    wanted = sorted(set(codes))
+    fields = ("pk", "code", *_AREA_FIELDS, "parent_id", "upper_id", *_TREE_FIELDS)
+    for chunk in _chunks(wanted, LOOKUP_CHUNK):
+        for values in Area.objects.filter(code__in=chunk).values(*fields):
+            found[values["code"]] = values
+    return found
+
+
+def areas_import(
+    *,
+    table: Table,
+    dry_run: bool = False,
+    source: str = "",
+    user=None,
+    progress: Progress = _no_progress,
+) -> ImportReport:
+    """Create or update areas from ``table``. Raises ``ImportFailed`` with every error found;
+    in that case nothing was written."""
+    started = time.monotonic()
+    report = ImportReport(
+        target="areas", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
+    )
+    errors = report.errors
+    cols = map_columns(table, AREA_COLUMNS)
+    rows = _parse_area_rows(table, cols, errors)
+    progress("read", len(rows), len(table.rows))
+
+    by_code: dict[str, _AreaRow] = {}
+    for row in rows:
+        first = by_code.get(row.code)
+        if first is not None:
+            errors.append(
+                CellError(
+                    row.line,
+                    cols.label("code"),
+                    _("code “%(code)s” appears again (first on line %(first)s)")
+                    % {"code": row.code, "first": first.line},
+                )
+            )
+        else:
+            by_code[row.code] = row
+
+    with transaction.atomic():
+        lock_tree()
+        existing = _load_by_codes([*by_code, *(r.parent_code for r in rows if r.parent_code)])
+        progress("matched", len(existing), len(by_code))
+        plan = _AreaPlan(by_code, existing, cols, errors)
+        plan.check_parents()
+        if not errors:
+            plan.check_kind_changes()
+            plan.number_trees()
+        report.created, report.updated, report.unchanged = plan.counts()
+        report.renumbered = len(plan.renumbered)
+        report.preview = plan.preview
+        if errors:
+            errors.sort(key=lambda e: (e.line, e.column))
+            report.seconds = time.monotonic() - started
+            raise ImportFailed(report)
+        if not dry_run:
+            try:
+                plan.write(progress)
+            except IntegrityError as exc:  # a row written by someone else meanwhile
+                errors.append(
+                    CellError(0, "", _("the database refused the import: %(e)s") % {"e": exc})
+                )
+                raise ImportFailed(report) from exc
+            report.seconds = time.monotonic() - started
+            ImportRun.objects.create(
+                target=ImportRun.Target.AREAS,
+                source=source[:255],
+                user=user,
+                rows=report.rows,
+                created=report.created,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                seconds=report.seconds,
+            )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+class _AreaPlan:
+    def __init__(
+        self,
+        rows: dict[str, _AreaRow],
+        existing: dict[str, dict],
+        cols: ColumnMap,
+        errors: list[CellError],
+    ):
+        self.rows = rows
+        self.existing = existing
+        self.cols = cols
+        self.errors = errors
+        self.nodes: dict[str, _Node] = {}
+        self.renumbered: set[str] = set()
+        self.preview: list[tuple[int, str, str, str]] = []
+        self.new_codes: list[str] = []
+        self.changed: dict[str, list[str]] = {}  # code -> names of fields that change
+        self._code_by_pk: dict[int, str] = {v["pk"]: c for c, v in existing.items()}
+
+    def error(self, row: _AreaRow, key: str, message: str) -> None:
+        self.errors.append(CellError(row.line, self.cols.label(key), message))
+
+    def kind_of(self, code: str) -> str:
+        row = self.rows.get(code)
+        return row.kind if row else self.existing[code]["kind"]
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def check_parents(self) -> None:
+        for row in self.rows.values():
+            if (
+                row.parent_code
+                and row.parent_code not in self.rows
+                and row.parent_code not in self.existing
+            ):
+                self.error(
+                    row,
+                    "parent_code",
+                    _("unknown parent code “%(code)s”: not in this file nor in the portal")
+                    % {"code": row.parent_code},
+                )
+                continue
+            if row.parent_code == row.code:
+                self.error(row, "parent_code", _("an area cannot be its own parent"))
+                continue
+            cycle = self._cycle_from(row)
+            if cycle:
+                self.error(
+                    row,
+                    "parent_code",
+                    _("the parents form a cycle: %(chain)s") % {"chain": " → ".join(cycle)},
+                )
+                continue
+            message = rules.parent_kind_error(
+                row.kind, self.kind_of(row.parent_code) if row.parent_code else None
+            )
+            if message:
+                self.error(row, "kind" if not row.parent_code else "parent_code", message)
+
+    def _cycle_from(self, row: _AreaRow) -> list[str] | None:
+        """Follow parents within the file; a chain that comes back to itself is a cycle.
+
+        Chains leaving the file end at an existing node; that node's own ancestors are
+        checked in ``number_trees``, which only reaches nodes that hang from a root."""
+        seen = [row.code]
+        code = row.parent_code
+        while code and code in self.rows:
+            if code in seen:
+                return [*seen[seen.index(code) :], code]
+            seen.append(code)
+            code = self.rows[code].parent_code
+        return None
+
+    def check_kind_changes(self) -> None:
+        """An existing node that changes kind must still fit above its children and posts."""
+        changed = {
+            self.existing[c]["pk"]: r
+            for c, r in self.rows.items()
+            if c in self.existing and self.existing[c]["kind"] != r.kind
+        }
+        if not changed:
+            return
+        children = Area.objects.filter(Q(parent__in=changed) | Q(upper__in=changed))
+        for child in children.values("code", "kind", "parent_id", "upper_id"):
+            if child["code"] in self.rows:
+                continue  # the file says where the child goes; checked with its own row
+            row = changed[child["parent_id"] or child["upper_id"]]
+            message = rules.parent_kind_error(child["kind"], row.kind)
+            if message:
+                self.error(
+                    row,
+                    "kind",
+                    _("its existing child %(code)s would break: %(m)s")
+                    % {"code": child["code"], "m": message},
+                )
+        posts = Post.objects.filter(area__in=changed, ended_on__isnull=True)
+        for area_id, title in posts.values_list("area_id", "title").distinct():
+            row = changed[area_id]
+            message = rules.title_kind_error(title, row.kind)
+            if message:
+                self.error(row, "kind", _("its current post would break: %(m)s") % {"m": message})
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def _old_parent_code(self, values: dict) -> str:
+        pk = values["parent_id"] or values["upper_id"]
+        if pk is None:
+            return ""
+        return self._code_by_pk.get(pk) or self._parent_codes[pk]
+
+    def number_trees(self) -> None:
+        rows, existing = self.rows, self.existing
+        # Parent codes of existing rows whose parent is not in the file: one query.
+        missing = (
+            {v["parent_id"] or v["upper_id"] for c, v in existing.items() if c in rows}
+            - set(self._code_by_pk)
+            - {None}
+        )
+        self._parent_codes = dict(Area.objects.filter(pk__in=missing).values_list("pk", "code"))
+
+        moved: set[str] = set()
+        for code, row in rows.items():
+            old = existing.get(code)
+            if old is None:
+                self.new_codes.append(code)
+                self._preview(row, "new", "")
+                continue
+            diffs = [f for f in _AREA_FIELDS if self._value(row, f, old) != old[f]]
+            if self._old_parent_code(old) != row.parent_code:
+                diffs.append("parent")
+                if row.kind not in rules.TREE_ROOT_KINDS:
+                    moved.add(code)
+            if diffs:
+                self.changed[code] = diffs
+                self._preview(row, "update", ", ".join(diffs))
+            else:
+                self._preview(row, "unchanged", "")
+        if not self.new_codes and not moved:
+            return  # names and counts only: no numbering changes
+
+        # Every tree that gains, loses or reorders a node is renumbered whole, and only those.
+        affected: set[int] = set()
+        for code in [*self.new_codes, *moved]:
+            if code in existing:
+                affected.add(existing[code]["tree_id"])
+            parent = rows[code].parent_code
+            if parent in existing and rows[code].kind not in rules.TREE_ROOT_KINDS:
+                affected.add(existing[parent]["tree_id"])
+        self._build_nodes(affected)
+        self._number(affected)
+
+    def _value(self, row: _AreaRow, name: str, old: dict | None):
+        if name == "grid_type":
+            if row.kind != AreaKind.GRID:
+                return ""
+            if row.grid_type is not None:
+                return row.grid_type
+            return (old or {}).get("grid_type") or GridType.BASIC
+        if name == "households":
+            if row.households is not None:
+                return row.households
+            return (old or {}).get("households", 0)
+        return getattr(row, name)
+
+    def _preview(self, row: _AreaRow, action: str, what: str) -> None:
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview.append((row.line, action, row.code, what))
+
+    def _build_nodes(self, affected: set[int]) -> None:
+        nodes = self.nodes
+        tree_rows = Area.objects.filter(tree_id__in=affected).order_by("tree_id", "lft")
+        pk_code: dict[int, str] = {}
+        loaded = list(tree_rows.values_list("pk", "code", "kind", "parent_id", *_TREE_FIELDS))
+        for pk, code, kind, _parent, tree_id, lft, rght, level in loaded:
+            pk_code[pk] = code
+            nodes[code] = _Node(code, kind, None, pk, (0, lft), tree_id, lft, rght, level)
+        for pk, code, _kind, parent_id, *_ in loaded:
+            nodes[code].parent = pk_code.get(parent_id)
+        # The file decides parents (and kinds) of its rows; new children go after old ones.
+        for code, row in self.rows.items():
+            node = nodes.get(code)
+            if node is None:
+                if code in self.existing:
+                    continue  # lives in a tree this file does not restructure
+                node = nodes[code] = _Node(code, row.kind, None, None, (1, code))
+            elif node.parent != (row.parent_code or None):
+                node.order = (1, code)
+            node.kind = row.kind
+            node.parent = row.parent_code or None
+
+    def _number(self, affected: set[int]) -> None:
+        nodes = self.nodes
+        children: dict[str | None, list[_Node]] = defaultdict(list)
+        for node in nodes.values():
+            if node.kind in rules.TREE_ROOT_KINDS:
+                children[None].append(node)
+            elif node.parent in nodes:
+                children[node.parent].append(node)
+            # else: parent outside the loaded trees can only be a node we do not reshape
+        roots = sorted(children[None], key=lambda n: (n.tree_id == 0, n.tree_id, n.code))
+        next_tree = (Area.objects.aggregate(m=Max("tree_id"))["m"] or 0) + 1
+        old = {n.code: (n.tree_id, n.lft, n.rght, n.level) for n in nodes.values() if n.pk}
+        reached: set[str] = set()
+        for root in roots:
+            if root.pk is None or root.tree_id not in affected:
+                if root.pk is not None:
+                    continue  # an untouched tree (e.g. a district whose city link changes)
+                root.tree_id, next_tree = next_tree, next_tree + 1
+            counter = 0
+            stack: list[tuple[_Node, int, bool]] = [(root, 0, False)]
+            while stack:
+                node, level, done = stack.pop()
+                counter += 1
+                if done:
+                    node.rght = counter
+                    continue
+                reached.add(node.code)
+                node.tree_id, node.lft, node.level = root.tree_id, counter, level
+                stack.append((node, level, True))
+                kids = sorted(children.get(node.code, ()), key=lambda n: n.order, reverse=True)
+                stack.extend((kid, level + 1, False) for kid in kids)
+        for code, node in nodes.items():
+            if node.pk is None or code in self.rows:
+                if code not in reached:
+                    row = self.rows[code]
+                    self.error(
+                        row,
+                        "parent_code",
+                        _("the parents form a cycle through existing areas (%(code)s)")
+                        % {"code": row.parent_code},
+                    )
+            if node.pk and old[code] != (node.tree_id, node.lft, node.rght, node.level):
+                self.renumbered.add(code)
+
+    def counts(self) -> tuple[int, int, int]:
+        created = len(self.new_codes)
+        updated = len(self.changed)
+        return created, updated, len(self.rows) - created - updated
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write(self, progress: Progress) -> None:
+        now = timezone.now()
+        pks = {code: values["pk"] for code, values in self.existing.items()}
+        for code, node in self.nodes.items():
+            if node.pk:
+                pks[code] = node.pk
+
+        to_update: list[Area] = []
+        for code in sorted(self.renumbered | set(self.changed)):
+            row = self.rows.get(code)
+            node = self.nodes.get(code)
+            pk = node.pk if node else self.existing[code]["pk"]
+            area = Area(pk=pk)
+            fields = []
+            if row is not None and code in self.changed:
+                old = self.existing[code]
+                for name in _AREA_FIELDS:
+                    setattr(area, name, self._value(row, name, old))
+                area.parent_id, area.upper_id = self._links(row, pks)
+                fields += [*_AREA_FIELDS, "parent_id", "upper_id", "updated_at"]
+                area.updated_at = now
+            if node is not None and code in self.renumbered:
+                for name in _TREE_FIELDS:
+                    setattr(area, name, getattr(node, name))
+                fields += list(_TREE_FIELDS)
+            area._update_fields = fields
+            to_update.append(area)
+        # bulk_update sets one list of fields for all; group rows by which fields change.
+        groups: dict[tuple[str, ...], list[Area]] = defaultdict(list)
+        for area in to_update:
+            groups[tuple(area._update_fields)].append(area)
+        done = 0
+        for fields, areas in groups.items():
+            for chunk in _chunks(areas, BATCH):
+                Area.objects.bulk_update(chunk, list(fields))
+                done += len(chunk)
+                progress("updated", done, len(to_update))
+
+        # New rows, shallowest first, so every parent has its id before its children.
+        depth: dict[str, int] = {}
+
+        def depth_of(code: str) -> int:
+            chain = []
+            while code in self.rows and code not in self.existing and code not in depth:
+                chain.append(code)
+                code = self.rows[code].parent_code
+            base = depth.get(code, 0)
+            for i, c in enumerate(reversed(chain), start=1):
+                depth[c] = base + i
+            return depth[chain[0]] if chain else base
+
+        by_depth: dict[int, list[str]] = defaultdict(list)
+        for code in self.new_codes:
+            by_depth[depth_of(code)].append(code)
+        done = 0
+        for level in sorted(by_depth):
+            batch = []
+            for code in by_depth[level]:
+                row, node = self.rows[code], self.nodes[code]
+                parent_id, upper_id = self._links(row, pks)
+                batch.append(
+                    Area(
+                        code=code,
+                        name=row.name,
+                        kind=row.kind,
+                        grid_type=self._value(row, "grid_type", None),
+                        households=self._value(row, "households", None),
+                        parent_id=parent_id,
+                        upper_id=upper_id,
+                        tree_id=node.tree_id,
+                        lft=node.lft,
+                        rght=node.rght,
+                        level=node.level,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            for chunk in _chunks(batch, BATCH):
+                for area in Area.objects.bulk_create(chunk):
+                    pks[area.code] = area.pk
+                done += len(chunk)
+                progress("created", done, len(self.new_codes))
+
+    @staticmethod
+    def _links(row: _AreaRow, pks: dict[str, int]) -> tuple[int | None, int | None]:
+        parent = pks.get(row.parent_code) if row.parent_code else None
+        if row.kind in rules.TREE_ROOT_KINDS:
+            return None, parent
+        return parent, None
+
+
+def area_export_rows(queryset=None) -> Iterator[list]:
+    """Rows for the area spreadsheet, tree order, one query streamed in chunks."""
+    queryset = Area.objects.all() if queryset is None else queryset
+    values = queryset.order_by("tree_id", "lft").values_list(
+        "code", "name", "kind", "parent__code", "upper__code", "grid_type", "households"
+    )
+    for code, name, kind, parent, upper, grid_type, households in values.iterator(5000):
+        yield [
+            code,
+            name,
+            KIND_NAMES[kind][0],
+            parent or upper or "",
+            GRID_TYPE_NAMES[grid_type][0] if grid_type else "",
+            households,
+        ]
+
+
+def area_export_headers() -> list[str]:
+    return [c.label for c in AREA_COLUMNS]
+
+
+# --------------------------------------------------------------------------------------------
+# Heads
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _HeadRow:
+    line: int
+    area_code: str
+    title: str
+    name: str
+    phone: str
+    public: bool
+    deputy: bool
+    started_on: dt.date | None
+
+
+def _parse_bool(text: str) -> bool | None:
+    value = text.strip().lower()
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    return None
+
+
+def heads_import(
+    *,
+    table: Table,
+    dry_run: bool = False,
+    source: str = "",
+    user=None,
+    progress: Progress = _no_progress,
+) -> ImportReport:
+    """Put the heads in ``table`` into their posts.
+
+    A row whose post already has another current principal ends that holder's post (the
+    history stays) and starts the new one. Posts that are not in the file are left alone:
+    a partial file never removes anybody. Raises ``ImportFailed``; then nothing was written.
+    """
+    started = time.monotonic()
+    report = ImportReport(
+        target="heads", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
+    )
+    errors = report.errors
+    cols = map_columns(table, HEAD_COLUMNS)
+
+    def bad(line: int, key: str, message: str) -> None:
+        errors.append(CellError(line, cols.label(key), message))
+
+    rows: list[_HeadRow] = []
+    for line, cells in table.rows:
+        n = len(errors)
+        area_code = cols.get(cells, "area_code")
+        if not area_code:
+            bad(line, "area_code", _("the area code is empty"))
+        title_text = cols.get(cells, "title")
+        title = TITLE_LOOKUP.get(title_text.lower(), "")
+        if not title:
+            bad(
+                line,
+                "title",
+                _("unknown title “%(v)s” (one of: %(names)s)")
+                % {"v": title_text, "names": "、".join(n[0] for n in TITLE_NAMES.values())},
+            )
+        name = cols.get(cells, "name")
+        if not name:
+            bad(line, "name", _("the name is empty"))
+        elif len(name) > 50:
+            bad(line, "name", _("the name is longer than 50 characters"))
+        phone = normalize_phone(cols.get(cells, "phone"))
+        try:
+            validate_phone(phone)
+        except ValidationError as exc:
+            bad(line, "phone", exc.messages[0] if phone else _("the phone number is empty"))
+        flags = {}
+        for key, default in (("public", True), ("deputy", False)):
+            text = cols.get(cells, key)
+            flags[key] = default if not text else _parse_bool(text)
+            if flags[key] is None:
+                bad(line, key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
+        started_on = None
+        if text := cols.get(cells, "started_on"):
+            try:
+                started_on = dt.date.fromisoformat(text.replace("/", "-").replace(".", "-"))
+            except ValueError:
+                bad(line, "started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
+        if len(errors) == n:
+            rows.append(
+                _HeadRow(
+                    line,
+                    area_code,
+                    title,
+                    name,
+                    phone,
+                    flags["public"],
+                    flags["deputy"],
+                    started_on,
+                )
+            )
+    progress("read", len(rows), len(table.rows))
+
+    with transaction.atomic():
+        areas = _load_by_codes(r.area_code for r in rows)
+        persons = _load_persons({r.phone for r in rows})
+        seen_post: dict[tuple, int] = {}
+        seen_phone: dict[str, _HeadRow] = {}
+        for row in rows:
+            area = areas.get(row.area_code)
+            if area is None:
+                bad(row.line, "area_code", _("unknown area code “%(v)s”") % {"v": row.area_code})
+                continue
+            message = rules.title_kind_error(row.title, area["kind"])
+            if message:
+                bad(row.line, "title", message)
+            key = (row.area_code, row.title, None if row.deputy else "principal", row.phone)
+            key = key[:3] if not row.deputy else key
+            if key in seen_post:
+                bad(
+                    row.line,
+                    "title",
+                    _("this post is already given on line %(first)s") % {"first": seen_post[key]},
+                )
+            seen_post.setdefault(key, row.line)
+            first = seen_phone.setdefault(row.phone, row)
+            if first.name != row.name:
+                bad(
+                    row.line,
+                    "phone",
+                    _("phone %(phone)s belongs to %(name)s on line %(first)s")
+                    % {"phone": row.phone, "name": first.name, "first": first.line},
+                )
+        if errors:
+            errors.sort(key=lambda e: (e.line, e.column))
+            report.seconds = time.monotonic() - started
+            raise ImportFailed(report)
+
+        plan = _HeadPlan(rows, areas, persons)
+        report.created, report.updated, report.unchanged = plan.counts()
+        report.ended = len(plan.to_end)
+        report.preview = plan.preview
+        if not dry_run:
+            plan.write()
+            progress("written", len(rows), len(rows))
+            report.seconds = time.monotonic() - started
+            ImportRun.objects.create(
+                target=ImportRun.Target.HEADS,
+                source=source[:255],
+                user=user,
+                rows=report.rows,
+                created=report.created,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                seconds=report.seconds,
+            )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _load_persons(phones: set[str]) -> dict[str, Person]:
+    found: dict[str, Person] = {}
+    for chunk in _chunks(sorted(phones), LOOKUP_CHUNK):
+        for person in Person.objects.filter(phone__in=chunk):
+            found[person.phone] = person
+    return found
+
+
+class _HeadPlan:
+    def __init__(self, rows: list[_HeadRow], areas: dict[str, dict], persons: dict[str, Person]):
+        self.rows, self.areas, self.persons = rows, areas, persons
+        self.preview: list[tuple[int, str, str, str]] = []
+        self.new_persons: dict[str, Person] = {}
+        self.renamed: list[Person] = []
+        self.to_create: list[tuple[_HeadRow, int]] = []
+        self.to_update: list[Post] = []
+        self.to_end: list[Post] = []
+        self.unchanged = 0
+        area_ids = [a["pk"] for a in areas.values()]
+        current: list[Post] = []
+        for chunk in _chunks(area_ids, LOOKUP_CHUNK):
+            current += Post.objects.filter(area_id__in=chunk, ended_on__isnull=True)
+        principal = {(p.area_id, p.title): p for p in current if not p.is_deputy}
+        by_person = {(p.area_id, p.title, p.person_id): p for p in current}
+        today = timezone.localdate()
+        for row in rows:
+            person = persons.get(row.phone) or self.new_persons.get(row.phone)
+            if person is None:
+                person = self.new_persons[row.phone] = Person(name=row.name, phone=row.phone)
+            elif person.pk and person.name != row.name:
+                person.name = row.name
+                self.renamed.append(person)
+            area_id = self.areas[row.area_code]["pk"]
+            label = f"{row.area_code} {TITLE_NAMES[row.title][0]} {row.name}"
+            post = by_person.get((area_id, row.title, person.pk)) if person.pk else None
+            if post is not None:
+                if (post.is_public, post.is_deputy) != (
+                    row.public,
+                    row.deputy,
+                ) or person in self.renamed:
+                    post.is_public, post.is_deputy = row.public, row.deputy
+                    self.to_update.append(post)
+                    self._preview(row.line, "update", label)
+                else:
+                    self.unchanged += 1
+                    self._preview(row.line, "unchanged", label)
+                continue
+            holder = principal.get((area_id, row.title))
+            if holder is not None and not row.deputy:
+                holder.ended_on = max(row.started_on or today, holder.started_on)
+                self.to_end.append(holder)
+            self.to_create.append((row, area_id))
+            self._preview(row.line, "new", label)
+
+    def _preview(self, line: int, action: str, what: str) -> None:
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview.append((line, action, what, ""))
+
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.to_create), len(self.to_update), self.unchanged
+
+    def write(self) -> None:
+        for chunk in _chunks(list(self.new_persons.values()), BATCH):
+            Person.objects.bulk_create(chunk)
+        Person.objects.bulk_update(self.renamed, ["name"], batch_size=BATCH)
+        Post.objects.bulk_update(self.to_end, ["ended_on"], batch_size=BATCH)
+        Post.objects.bulk_update(self.to_update, ["is_public", "is_deputy"], batch_size=BATCH)
+        today = timezone.localdate()
+        posts = [
+            Post(
+                person=self.persons.get(row.phone) or self.new_persons[row.phone],
+                area_id=area_id,
+                title=row.title,
+                is_deputy=row.deputy,
+                is_public=row.public,
+                started_on=row.started_on or today,
+            )
+            for row, area_id in self.to_create
+        ]
+        for chunk in _chunks(posts, BATCH):
+            Post.objects.bulk_create(chunk)
+
+
+def head_export_headers() -> list[str]:
+    return [c.label for c in HEAD_COLUMNS]
+
+
+def head_export_rows(queryset=None) -> Iterator[list]:
+    """Current posts in tree order: one query, streamed."""
+    queryset = Post.objects.filter(ended_on__isnull=True) if queryset is None else queryset
+    values = queryset.order_by("area__tree_id", "area__lft", "title", "is_deputy").values_list(
+        "area__code",
+        "area__name",
+        "title",
+        "person__name",
+        "person__phone",
+        "is_public",
+        "is_deputy",
+        "started_on",
+    )
+    for code, area_name, title, name, phone, public, deputy, started_on in values.iterator(5000):
+        yield [
+            code,
+            area_name,
+            TITLE_NAMES[title][0],
+            name,
+            phone,
+            "是" if public else "否",
+            "是" if deputy else "否",
+            started_on.isoformat(),
+        ]

@@ -1,0 +1,235 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+from grids import rules
+from grids.rules import AreaKind, GridType, PartyOrgKind, PostTitle
+from grids.validators import validate_area_code, validate_phone
+
+
+class Area(MPTTModel):
+    """One node of the area tree: city, district, street … building, unit.
+
+    Nested-set numbering is kept per district/county (``rules.TREE_ROOT_KINDS``): a district
+    is the root of its own MPTT tree and points at its city through ``upper``. Adding or
+    moving a node therefore renumbers at most one district, never the whole city.
+    """
+
+    code = models.CharField(
+        _("unified code"), max_length=32, unique=True, validators=[validate_area_code]
+    )
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=AreaKind.choices, db_index=True)
+    grid_type = models.CharField(
+        _("grid type"), max_length=16, choices=GridType.choices, blank=True, default=""
+    )
+    households = models.PositiveIntegerField(_("households (estimated)"), default=0)
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    upper = models.ForeignKey(
+        "self",
+        verbose_name=_("city above"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lower_roots",
+        help_text=_("For a district/county: the city it belongs to."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        indexes = [models.Index(fields=["tree_id", "lft"], name="area_tree_lft")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind=AreaKind.GRID) & ~Q(grid_type=""))
+                | (~Q(kind=AreaKind.GRID) & Q(grid_type="")),
+                name="area_grid_type_only_on_grids",
+            ),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True) | Q(upper__isnull=True),
+                name="area_parent_or_upper",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def logical_parent_id(self) -> int | None:
+        return self.parent_id or self.upper_id
+
+    def clean(self) -> None:
+        errors = {}
+        if self.kind == AreaKind.GRID and not self.grid_type:
+            errors["grid_type"] = _("a grid is either basic or dedicated")
+        if self.kind != AreaKind.GRID and self.grid_type:
+            errors["grid_type"] = _("only grids have a grid type")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Person(models.Model):
+    """Someone who holds posts: a head, an officer, a worker. A login belongs to a person."""
+
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, default="", validators=[validate_phone]
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"], condition=~Q(phone=""), name="person_phone_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Post(models.Model):
+    """A person holding a titled post on a node, from ``started_on`` to ``ended_on``.
+
+    Posts are never deleted: ending one sets ``ended_on``, so who held what when is kept.
+    """
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="posts"
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="posts"
+    )
+    title = models.CharField(_("title"), max_length=32, choices=PostTitle.choices)
+    is_deputy = models.BooleanField(_("deputy"), default=False)
+    is_public = models.BooleanField(
+        _("on the notice board"),
+        default=True,
+        help_text=_("Show name and phone on the public notice board (便民公示牌)."),
+    )
+    started_on = models.DateField(_("started"), default=timezone.localdate)
+    ended_on = models.DateField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [models.Index(fields=["area", "title"], name="post_area_title")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "title"],
+                condition=Q(ended_on__isnull=True, is_deputy=False),
+                name="post_one_current_principal",
+                violation_error_message=_("this post already has a current holder"),
+            ),
+            models.UniqueConstraint(
+                fields=["person", "area", "title"],
+                condition=Q(ended_on__isnull=True),
+                name="post_person_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("started_on")),
+                name="post_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area.name} {self.get_title_display()} {self.person.name}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+    def clean(self) -> None:
+        if self.area_id and self.title:
+            message = rules.title_kind_error(self.title, self.area.kind)
+            if message:
+                raise ValidationError({"title": message})
+
+
+class PartyOrg(MPTTModel):
+    """A Party body, in a tree parallel to the areas: 党工委 → 社区党组织 → 网格党支部 → 党小组."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=32, choices=PartyOrgKind.choices)
+    area = models.OneToOneField(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="party_org"
+    )
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    secretary = models.ForeignKey(
+        Person,
+        verbose_name=_("secretary"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="party_orgs_led",
+    )
+
+    class Meta:
+        verbose_name = _("Party organisation")
+        verbose_name_plural = _("Party organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One spreadsheet import that was written (dry runs write nothing). Append-only."""
+
+    class Target(models.TextChoices):
+        AREAS = "areas", _("areas")
+        HEADS = "heads", _("heads")
+
+    target = models.CharField(_("what"), max_length=16, choices=Target.choices)
+    source = models.CharField(_("file"), max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rows = models.PositiveIntegerField(_("rows"))
+    created = models.PositiveIntegerField(_("created"))
+    updated = models.PositiveIntegerField(_("updated"))
+    unchanged = models.PositiveIntegerField(_("unchanged"))
+    seconds = models.FloatField(_("seconds"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_target_display()} {self.source} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,157 @@
+"""The shape of the area tree and of the posts on it, held in one place.
+
+Everything that asks "may a grid sit under a village?" or "may a 单元长 hold a post on a
+building?" asks here: the model's ``clean()``, the services, the spreadsheet import and the
+admin forms.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AreaKind(models.TextChoices):
+    CITY = "city", _("City")
+    DISTRICT = "district", _("District/county")
+    STREET = "street", _("Street")
+    TOWN = "town", _("Town")
+    COMMUNITY = "community", _("Community")
+    VILLAGE = "village", _("Village")
+    COMPOUND = "compound", _("Compound/zone")
+    GRID = "grid", _("Grid")
+    BUILDING = "building", _("Building")
+    UNIT = "unit", _("Unit")
+
+
+class GridType(models.TextChoices):
+    BASIC = "basic", _("Basic grid")
+    DEDICATED = "dedicated", _("Dedicated grid")
+
+
+class PostTitle(models.TextChoices):
+    REGION_HEAD = "region_head", _("Region head")
+    ZONE_HEAD = "zone_head", _("Zone head")
+    COMMUNITY_SECRETARY = "community_secretary", _("Community Party secretary")
+    COMMUNITY_WORKER = "community_worker", _("Community worker")
+    STREET_OFFICER = "street_officer", _("Street officer")
+    COUNTY_OFFICER = "county_officer", _("County office officer")
+    GRID_HEAD = "grid_head", _("Grid head")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    BUILDING_HEAD = "building_head", _("Building head")
+    UNIT_HEAD = "unit_head", _("Unit head")
+
+
+K = AreaKind
+
+# Which kinds may sit directly under which. ``None`` means "may be a root".
+# A compound (小区/片区) is the optional level between community/village and grid.
+ALLOWED_PARENT_KINDS: dict[str, frozenset[str | None]] = {
+    K.CITY: frozenset({None}),
+    K.DISTRICT: frozenset({None, K.CITY}),
+    K.STREET: frozenset({K.DISTRICT}),
+    K.TOWN: frozenset({K.DISTRICT}),
+    K.COMMUNITY: frozenset({K.STREET, K.TOWN}),
+    K.VILLAGE: frozenset({K.TOWN, K.STREET}),
+    K.COMPOUND: frozenset({K.COMMUNITY, K.VILLAGE}),
+    K.GRID: frozenset({K.COMMUNITY, K.VILLAGE, K.COMPOUND}),
+    K.BUILDING: frozenset({K.GRID}),
+    K.UNIT: frozenset({K.BUILDING}),
+}
+
+# Kinds that start a tree of their own in the nested-set numbering. A district/county is
+# the unit of renumbering: adding or moving a node shifts numbers inside one district only,
+# never across the city. Its link to the city above is kept in ``Area.upper``.
+TREE_ROOT_KINDS: frozenset[str] = frozenset({K.CITY, K.DISTRICT})
+
+# Which titles may be held on which kinds of node.
+ALLOWED_TITLE_KINDS: dict[str, frozenset[str]] = {
+    PostTitle.REGION_HEAD: frozenset({K.TOWN, K.STREET}),
+    PostTitle.ZONE_HEAD: frozenset({K.VILLAGE, K.COMPOUND, K.COMMUNITY}),
+    PostTitle.COMMUNITY_SECRETARY: frozenset({K.COMMUNITY, K.VILLAGE}),
+    PostTitle.COMMUNITY_WORKER: frozenset({K.COMMUNITY, K.VILLAGE}),
+    PostTitle.STREET_OFFICER: frozenset({K.STREET, K.TOWN}),
+    PostTitle.COUNTY_OFFICER: frozenset({K.DISTRICT, K.CITY}),
+    PostTitle.GRID_HEAD: frozenset({K.GRID}),
+    PostTitle.GRID_WORKER: frozenset({K.GRID}),
+    PostTitle.BUILDING_HEAD: frozenset({K.BUILDING}),
+    PostTitle.UNIT_HEAD: frozenset({K.UNIT}),
+}
+
+
+class PartyOrgKind(models.TextChoices):
+    WORKING_COMMITTEE = "working_committee", _("Street Party working committee")
+    COMMUNITY_ORG = "community_org", _("Community Party organisation")
+    GRID_BRANCH = "grid_branch", _("Grid Party branch")
+    GROUP = "group", _("Building/unit Party group")
+
+
+P = PartyOrgKind
+
+ALLOWED_PARTY_PARENT_KINDS: dict[str, frozenset[str | None]] = {
+    P.WORKING_COMMITTEE: frozenset({None}),
+    P.COMMUNITY_ORG: frozenset({P.WORKING_COMMITTEE}),
+    P.GRID_BRANCH: frozenset({P.COMMUNITY_ORG}),
+    P.GROUP: frozenset({P.GRID_BRANCH}),
+}
+
+# The area kinds a Party body of each kind is attached to.
+ALLOWED_PARTY_AREA_KINDS: dict[str, frozenset[str]] = {
+    P.WORKING_COMMITTEE: frozenset({K.STREET, K.TOWN}),
+    P.COMMUNITY_ORG: frozenset({K.COMMUNITY, K.VILLAGE, K.COMPOUND}),
+    P.GRID_BRANCH: frozenset({K.GRID, K.COMPOUND}),
+    P.GROUP: frozenset({K.BUILDING, K.UNIT}),
+}
+
+
+def _labels(kinds) -> str:
+    names = [str(AreaKind(k).label) if k else str(_("(no parent)")) for k in kinds]
+    return "、".join(sorted(names))
+
+
+def parent_kind_error(kind: str, parent_kind: str | None) -> str | None:
+    """Why ``kind`` may not sit under ``parent_kind`` (None: the node is a root), or None."""
+    allowed = ALLOWED_PARENT_KINDS.get(kind)
+    if allowed is None:
+        return str(_("unknown kind “%(kind)s”")) % {"kind": kind}
+    if parent_kind in allowed:
+        return None
+    child = AreaKind(kind).label
+    if parent_kind is None:
+        return str(_("a %(child)s needs a parent (one of: %(allowed)s)")) % {
+            "child": child,
+            "allowed": _labels(k for k in allowed if k),
+        }
+    return str(_("a %(child)s may not sit under a %(parent)s (allowed: %(allowed)s)")) % {
+        "child": child,
+        "parent": AreaKind(parent_kind).label,
+        "allowed": _labels(allowed),
+    }
+
+
+def title_kind_error(title: str, area_kind: str) -> str | None:
+    """Why ``title`` may not be held on a node of ``area_kind``, or None."""
+    allowed = ALLOWED_TITLE_KINDS.get(title)
+    if allowed is None:
+        return str(_("unknown title “%(title)s”")) % {"title": title}
+    if area_kind in allowed:
+        return None
+    return str(_("a %(title)s post may not be held on a %(kind)s (allowed: %(allowed)s)")) % {
+        "title": PostTitle(title).label,
+        "kind": AreaKind(area_kind).label,
+        "allowed": _labels(allowed),
+    }
+
+
+def party_org_error(kind: str, parent_kind: str | None, area_kind: str) -> str | None:
+    allowed_parents = ALLOWED_PARTY_PARENT_KINDS[kind]
+    if parent_kind not in allowed_parents:
+        return str(_("a %(child)s may not sit under %(parent)s")) % {
+            "child": PartyOrgKind(kind).label,
+            "parent": PartyOrgKind(parent_kind).label if parent_kind else _("(no parent)"),
+        }
+    if area_kind not in ALLOWED_PARTY_AREA_KINDS[kind]:
+        return str(_("a %(child)s may not be attached to a %(area)s (allowed: %(allowed)s)")) % {
+            "child": PartyOrgKind(kind).label,
+            "area": AreaKind(area_kind).label,
+            "allowed": _labels(ALLOWED_PARTY_AREA_KINDS[kind]),
+        }
+    return None

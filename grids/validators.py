@@ -1,0 +1,37 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+AREA_CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def validate_area_code(value: str) -> None:
+    if not AREA_CODE_RE.match(value or ""):
+        raise ValidationError(
+            _("“%(value)s” is not a valid code (1–32 letters, digits, - or _)"),
+            code="bad_code",
+            params={"value": value},
+        )
+
+
+def normalize_phone(value: str) -> str:
+    """Strip what spreadsheets add around a phone: spaces, a +86 prefix, a trailing '.0'."""
+    value = (value or "").strip().replace(" ", "")
+    if value.endswith(".0"):
+        value = value[:-2]
+    if value.startswith("+86"):
+        value = value[3:]
+    return value
+
+
+def validate_phone(value: str) -> None:
+    """A mainland mobile number (11 digits, 13x–19x) or a landline with its area code."""
+    if not (MOBILE_RE.match(value or "") or LANDLINE_RE.match(value or "")):
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number (11-digit mobile or 0xxx-xxxxxxx)"),
+            code="bad_phone",
+            params={"value": value},
+        )
