@@ -1,7 +1,7 @@
 """Deterministic demo data: a fictional county shaped like Guangchang county (Jiangxi).
 
 The figures come from the case study 《广昌县:党建引领城乡"三长"联动机制提升基层治理效能》
-(see /work/shared/seeds/004_*.txt and fixtures/README.md):
+(one of the source articles the project was founded on; see fixtures/README.md):
 
 * urban: 10 communities -> 68 grids, 646 buildings, 1,841 units, 2,555 "三长"
   (网格长 + 楼栋长 + 单元长), each grid covering 300-500 households;

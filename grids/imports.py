@@ -508,8 +508,8 @@ class _AreaPlan:
         for pk, code, kind, _parent, tree_id, lft, rght, level in loaded:
             pk_code[pk] = code
             nodes[code] = _Node(code, kind, None, pk, (0, lft), tree_id, lft, rght, level)
-        for pk, code, _kind, parent_id, *_ in loaded:
-            nodes[code].parent = pk_code.get(parent_id)
+        for row in loaded:
+            nodes[row[1]].parent = pk_code.get(row[3])
         # The file decides parents (and kinds) of its rows; new children go after old ones.
         for code, row in self.rows.items():
             node = nodes.get(code)
@@ -554,15 +554,14 @@ class _AreaPlan:
                 kids = sorted(children.get(node.code, ()), key=lambda n: n.order, reverse=True)
                 stack.extend((kid, level + 1, False) for kid in kids)
         for code, node in nodes.items():
-            if node.pk is None or code in self.rows:
-                if code not in reached:
-                    row = self.rows[code]
-                    self.error(
-                        row,
-                        "parent_code",
-                        _("the parents form a cycle through existing areas (%(code)s)")
-                        % {"code": row.parent_code},
-                    )
+            if (node.pk is None or code in self.rows) and code not in reached:
+                row = self.rows[code]
+                self.error(
+                    row,
+                    "parent_code",
+                    _("the parents form a cycle through existing areas (%(code)s)")
+                    % {"code": row.parent_code},
+                )
             if node.pk and old[code] != (node.tree_id, node.lft, node.rght, node.level):
                 self.renumbered.add(code)
 

@@ -1,0 +1,85 @@
+"""What the import/export commands share: reading the file, progress, error output, exit codes."""
+
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+
+from grids.imports import ImportFailed
+from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
+
+
+class Progress:
+    """Prints a line per stage and at most every 10 % of a large stage, to stderr."""
+
+    def __init__(self, stream, verbosity: int):
+        self.stream, self.verbosity = stream, verbosity
+        self.last: tuple[str, int] = ("", -1)
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.verbosity < 1:
+            return
+        tenth = 10 * done // total if total else 10
+        if (stage, tenth) == self.last:
+            return
+        self.last = (stage, tenth)
+        elapsed = time.monotonic() - self.started
+        self.stream.write(f"  {stage}: {done}/{total} ({elapsed:.1f}s)\n")
+        self.stream.flush()
+
+
+class ImportCommand(BaseCommand):
+    service = None  # set by subclasses: one of grids.imports.*_import
+    what = ""
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="a .csv (UTF-8, UTF-8 with BOM or GBK) or .xlsx file")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and report, write nothing"
+        )
+
+    def handle(self, *args, path, dry_run, verbosity, **options):
+        translation.activate("zh-hans")
+        if not Path(path).is_file():
+            raise CommandError(f"{path}: no such file")
+        try:
+            table = read_table(path)
+            report = type(self).service(
+                table=table,
+                dry_run=dry_run,
+                source=Path(path).name,
+                progress=Progress(sys.stderr, verbosity),
+            )
+        except SpreadsheetError as exc:
+            self._fail(path, exc.errors)
+        except ImportFailed as exc:
+            self._fail(path, exc.report.errors)
+        mode = "dry run, nothing written" if dry_run else "written"
+        encoding = f", {report.encoding}" if report.encoding else ""
+        self.stdout.write(
+            f"{self.what} {path} ({mode}{encoding}): {report.summary()} "
+            f"in {report.seconds:.2f}s ({report.rows / max(report.seconds, 1e-6):.0f} rows/s)"
+        )
+
+    def _fail(self, path, errors):
+        for error in errors:
+            self.stderr.write(f"{path}: {error}")
+        raise CommandError(f"{len(errors)} error(s); nothing was written")
+
+
+class ExportCommand(BaseCommand):
+    headers = None
+    rows = None
+    what = ""
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="where to write: .csv (UTF-8 with BOM) or .xlsx")
+        parser.add_argument("--format", choices=FORMATS, help="default: from the file name")
+
+    def handle(self, *args, path, format, **options):
+        fmt = format or detect_format(path)
+        count = write_table(path, fmt, type(self).headers(), type(self).rows())
+        self.stdout.write(f"{self.what}: {count} rows written to {path}")

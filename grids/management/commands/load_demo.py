@@ -1,0 +1,143 @@
+"""Load the demo county (grids/demo_data.py) through the same services an admin uses.
+
+Idempotent: a second run finds everything in place and changes nothing.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from grids import demo_data, services
+from grids.imports import AREA_COLUMNS, HEAD_COLUMNS, areas_import, heads_import
+from grids.models import Area, PartyOrg, Person
+from grids.rules import AreaKind, PartyOrgKind, PostTitle
+from portal.spreadsheets import Table
+
+DEMO_PASSWORD = "demo1234"
+
+# Staff logins have no head post in the generated data; give them the post their role needs.
+STAFF_POSTS = {
+    "street": (PostTitle.STREET_OFFICER, "周立新", "13900000101"),
+    "county": (PostTitle.COUNTY_OFFICER, "陈志远", "13900000102"),
+}
+
+
+def _table(columns, rows: list[dict], keys: list[str]) -> Table:
+    headers = [c.label for c in columns if c.key in keys]
+    order = [c.key for c in columns if c.key in keys]
+    data = [(i + 2, [_text(r[k]) for k in order]) for i, r in enumerate(rows)]
+    return Table(headers=headers, rows=data)
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+class Command(BaseCommand):
+    help = "Load the demo county, its heads, Party bodies and one login per role."
+
+    def handle(self, *args, **options):
+        areas = _table(
+            AREA_COLUMNS,
+            demo_data.area_rows(),
+            ["code", "name", "kind", "parent_code", "grid_type", "households"],
+        )
+        report = areas_import(table=areas, source="demo county")
+        self.stdout.write(f"areas: {report.summary()} ({report.seconds:.1f}s)")
+        heads = _table(
+            HEAD_COLUMNS,
+            [{**r, "started_on": "2022-09-01"} for r in demo_data.head_rows()],
+            ["area_code", "title", "name", "phone", "public", "deputy", "started_on"],
+        )
+        report = heads_import(table=heads, source="demo heads")
+        self.stdout.write(f"heads: {report.summary()} ({report.seconds:.1f}s)")
+        created = self._party_orgs()
+        self.stdout.write(f"Party organisations: {created} new")
+        for line in self._logins():
+            self.stdout.write(line)
+
+    @transaction.atomic
+    def _party_orgs(self) -> int:
+        """党工委 per town, 社区党组织 per community/village, 网格党支部 per urban grid, and a
+        楼栋党小组 per building of the first community."""
+        have = set(PartyOrg.objects.values_list("area_id", flat=True))
+        wanted = Area.objects.filter(
+            kind__in=[AreaKind.TOWN, AreaKind.STREET, AreaKind.COMMUNITY, AreaKind.VILLAGE]
+        ).order_by("tree_id", "lft")
+        orgs_by_area: dict[int, PartyOrg] = {
+            o.area_id: o for o in PartyOrg.objects.select_related("area")
+        }
+        created = 0
+        first_community = None
+        for area in wanted:
+            if area.kind == AreaKind.COMMUNITY and first_community is None:
+                first_community = area
+            if area.pk in have:
+                continue
+            if area.kind in (AreaKind.TOWN, AreaKind.STREET):
+                kind, parent, suffix = PartyOrgKind.WORKING_COMMITTEE, None, "党委"
+            else:
+                kind, suffix = PartyOrgKind.COMMUNITY_ORG, "党总支"
+                parent = orgs_by_area[area.parent_id]
+            org = services.party_org_create(
+                name=f"{area.name}{suffix}", kind=kind, area=area, parent=parent
+            )
+            orgs_by_area[area.pk] = org
+            created += 1
+        communities = Area.objects.filter(kind=AreaKind.COMMUNITY)
+        grids = Area.objects.filter(kind=AreaKind.GRID, parent__in=communities)
+        for grid in grids.order_by("tree_id", "lft"):
+            if grid.pk not in have:
+                orgs_by_area[grid.pk] = services.party_org_create(
+                    name=f"{grid.parent.name}{grid.name}党支部",
+                    kind=PartyOrgKind.GRID_BRANCH,
+                    area=grid,
+                    parent=orgs_by_area[grid.parent_id],
+                )
+                created += 1
+        if first_community is not None:
+            buildings = Area.objects.filter(
+                kind=AreaKind.BUILDING,
+                tree_id=first_community.tree_id,
+                lft__gt=first_community.lft,
+                rght__lt=first_community.rght,
+            ).select_related("parent")
+            for building in buildings.order_by("lft"):
+                if building.pk not in have:
+                    services.party_org_create(
+                        name=f"{building.parent.name}{building.name}党小组",
+                        kind=PartyOrgKind.GROUP,
+                        area=building,
+                        parent=orgs_by_area[building.parent_id],
+                    )
+                    created += 1
+        return created
+
+    @transaction.atomic
+    def _logins(self) -> list[str]:
+        User = get_user_model()
+        lines = []
+        for login in demo_data.demo_logins():
+            username = login["username"]
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_staff = user.is_superuser = username == "admin"
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            if username in STAFF_POSTS:
+                title, name, phone = STAFF_POSTS[username]
+                person = services.person_get_or_create(name=name, phone=phone)
+                area = Area.objects.get(code=login["area_code"])
+                services.post_assign(area=area, title=title, person=person)
+            elif login["phone"]:
+                person = Person.objects.get(phone=login["phone"])
+            else:
+                lines.append(f"login {username} / {DEMO_PASSWORD}: {login['role']}")
+                continue
+            if person.user_id != user.pk:
+                Person.objects.filter(user=user).exclude(pk=person.pk).update(user=None)
+                person.user = user
+                person.save(update_fields=["user"])
+            lines.append(f"login {username} / {DEMO_PASSWORD}: {login['role']} {person.name}")
+        return lines
