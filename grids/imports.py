@@ -198,17 +198,15 @@ def _parse_area_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> 
     has_grid_type = "grid_type" in cols.index
     has_households = "households" in cols.index
     for line, cells in table.rows:
-        ok = True
 
         def bad(key: str, message: str, line=line) -> None:
-            nonlocal ok
-            ok = False
             errors.append(CellError(line, cols.label(key), message))
 
         code = cols.get(cells, "code")
+        code_ok = bool(AREA_CODE_RE.match(code))
         if not code:
             bad("code", _("the code is empty"))
-        elif not AREA_CODE_RE.match(code):
+        elif not code_ok:
             bad(
                 "code",
                 _("“%(v)s” is not a valid code (1–32 letters, digits, - or _)") % {"v": code},
@@ -244,7 +242,9 @@ def _parse_area_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> 
                     raise ValueError
             except ValueError:
                 bad("households", _("“%(v)s” is not a whole number of households") % {"v": text})
-        if ok:
+        # A row with a usable code and kind still takes part in the checks across rows
+        # (parents, duplicates, cycles), so that one upload reports every problem at once.
+        if code_ok and kind:
             rows.append(_AreaRow(line, code, name, kind, parent_code, grid_type, households))
     return rows
 

@@ -11,18 +11,13 @@ def pytest_collection_modifyitems(config, items):
     missing PostgreSQL is a failure, never a quiet skip."""
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
-    for item in items:
-        if "postgres" in item.keywords:
-            if IN_CI:
-                item.add_marker(
-                    pytest.mark.xfail(
-                        reason="CI must run against PostgreSQL: DATABASE_URL is not set",
-                        strict=True,
-                        run=False,
-                    )
-                )
-            else:
-                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+    needing = [item for item in items if "postgres" in item.keywords]
+    if needing and IN_CI:
+        raise pytest.UsageError(
+            f"{len(needing)} tests need PostgreSQL and CI must run them: set DATABASE_URL"
+        )
+    for item in needing:
+        item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
 
 
 @pytest.fixture(autouse=True)

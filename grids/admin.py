@@ -1,0 +1,493 @@
+"""The admin: the tree as an indented list, heads and Party bodies, spreadsheet import/export.
+
+Every write goes through ``grids.services`` or ``grids.imports``; the forms here only collect
+and pre-check input.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from grids import rules, services
+from grids.imports import (
+    ImportFailed,
+    area_export_headers,
+    area_export_rows,
+    areas_import,
+    head_export_headers,
+    head_export_rows,
+    heads_import,
+)
+from grids.models import Area, ImportRun, PartyOrg, Person, Post
+from grids.selectors import area_ancestors
+from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
+
+UPLOAD_DIR = "imports"
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Spreadsheet"),
+        help_text=gettext_lazy("CSV (UTF-8, UTF-8 with BOM or GBK) or XLSX, first row headers."),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            detect_format(upload.name)
+        except SpreadsheetError as exc:
+            raise ValidationError(str(exc.errors[0].message)) from None
+        return upload
+
+
+class SpreadsheetAdminMixin:
+    """Adds 导入 (with a dry-run preview) and 导出 to a changelist.
+
+    The upload is kept under ``var/imports/`` between the preview and the confirmation, so the
+    rows confirmed are exactly the rows previewed.
+    """
+
+    import_service = None
+    export_headers = None
+    export_rows = None
+    spreadsheet_name = ""
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="{}_{}_import".format(*info),
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="{}_{}_export".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _upload_dir(self) -> Path:
+        folder = settings.VAR_DIR / UPLOAD_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Import %(what)s") % {"what": self.opts.verbose_name_plural},
+            "form": ImportForm(),
+        }
+        if request.method == "POST" and request.POST.get("token"):
+            return self._confirm(request)
+        if request.method == "POST":
+            form = ImportForm(request.POST, request.FILES)
+            context["form"] = form
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                suffix = Path(upload.name).suffix.lower()
+                token = f"{uuid.uuid4().hex}{suffix}"
+                stored = self._upload_dir() / token
+                with open(stored, "wb") as fh:
+                    for chunk in upload.chunks():
+                        fh.write(chunk)
+                context.update(self._run(request, stored, upload.name, dry_run=True))
+                context["token"] = token
+                context["filename"] = upload.name
+        return TemplateResponse(request, "admin/grids/spreadsheet_import.html", context)
+
+    def _run(self, request, stored: Path, name: str, *, dry_run: bool) -> dict:
+        try:
+            report = type(self).import_service(
+                table=read_table(stored, name=name),
+                dry_run=dry_run,
+                source=name,
+                user=request.user,
+            )
+        except SpreadsheetError as exc:
+            return {"errors": exc.errors}
+        except ImportFailed as exc:
+            return {"errors": exc.report.errors, "report": exc.report}
+        return {"report": report}
+
+    def _confirm(self, request):
+        token = Path(request.POST["token"]).name  # never a path outside the upload folder
+        stored = self._upload_dir() / token
+        changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        if not stored.is_file():
+            messages.error(request, _("The uploaded file has expired; please upload it again."))
+            return redirect(changelist)
+        name = request.POST.get("filename", token)
+        result = self._run(request, stored, name, dry_run=False)
+        stored.unlink(missing_ok=True)
+        if "errors" in result:
+            for error in result["errors"][:20]:
+                messages.error(request, str(error))
+            messages.error(request, _("Nothing was imported."))
+        else:
+            messages.success(
+                request,
+                _("Imported %(file)s: %(summary)s")
+                % {"file": name, "summary": result["report"].summary()},
+            )
+        return redirect(changelist)
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        fmt = request.GET.get("format", "xlsx")
+        if fmt not in FORMATS:
+            fmt = "xlsx"
+        content_type = {
+            "csv": "text/csv; charset=utf-8",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }[fmt]
+        response = HttpResponse(content_type=content_type)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{self.spreadsheet_name}-{stamp}.{fmt}"'
+        )
+        write_table(response, fmt, type(self).export_headers(), type(self).export_rows())
+        return response
+
+
+class PostInline(admin.TabularInline):
+    """Who holds (and held) posts on this node: read-only, history included."""
+
+    model = Post
+    extra = 0
+    can_delete = False
+    fields = ("title", "person", "is_deputy", "is_public", "started_on", "ended_on")
+    readonly_fields = fields
+    ordering = ("ended_on", "title", "is_deputy")
+    show_change_link = True
+    verbose_name_plural = gettext_lazy("Heads (posts, past ones included)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("person")
+
+
+class PartyOrgInline(admin.StackedInline):
+    model = PartyOrg
+    extra = 0
+    can_delete = False
+    fields = ("name", "kind", "parent", "secretary")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AreaForm(forms.ModelForm):
+    """The parent is given by its code, as in the spreadsheets: a select of 400,000 nodes
+    would not load."""
+
+    parent_code = forms.CharField(
+        label=gettext_lazy("Parent code"),
+        required=False,
+        help_text=gettext_lazy("Unified code of the area above (empty for a city)."),
+    )
+
+    class Meta:
+        model = Area
+        fields = ("code", "name", "kind", "grid_type", "households")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            parent_id = self.instance.logical_parent_id
+            if parent_id:
+                self.initial["parent_code"] = Area.objects.get(pk=parent_id).code
+            self.fields["code"].disabled = True
+            self.fields["kind"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        code = data.get("parent_code", "").strip()
+        parent = None
+        if code:
+            parent = Area.objects.filter(code=code).first()
+            if parent is None:
+                self.add_error("parent_code", _("unknown parent code “%(code)s”") % {"code": code})
+                return data
+        kind = data.get("kind") or self.instance.kind
+        if kind:
+            message = rules.parent_kind_error(kind, parent.kind if parent else None)
+            if message:
+                self.add_error("parent_code", message)
+        if kind == rules.AreaKind.GRID and not data.get("grid_type"):
+            data["grid_type"] = rules.GridType.BASIC
+        elif kind and kind != rules.AreaKind.GRID and data.get("grid_type"):
+            self.add_error("grid_type", _("only grids have a grid type"))
+        if (
+            parent is not None
+            and self.instance.pk
+            and (parent.pk == self.instance.pk or parent.is_descendant_of(self.instance))
+        ):
+            self.add_error(
+                "parent_code", _("a node cannot move under itself or one of its descendants")
+            )
+        data["parent"] = parent
+        return data
+
+
+@admin.register(Area)
+class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+    form = AreaForm
+    import_service = areas_import
+    export_headers = area_export_headers
+    export_rows = area_export_rows
+    spreadsheet_name = "areas"
+    change_list_template = "admin/grids/area_change_list.html"
+    list_display = ("indented_name", "code", "kind", "grid_type", "households")
+    list_display_links = ("indented_name",)
+    list_filter = ("kind", "grid_type")
+    search_fields = ("code", "name")
+    list_per_page = 100
+    show_full_result_count = False  # a COUNT(*) over the city on every page is wasted
+    fields = ("code", "name", "kind", "parent_code", "grid_type", "households")
+    inlines = [PostInline, PartyOrgInline]
+    actions = None  # deleting subtrees in bulk is never what a worker meant
+
+    def get_queryset(self, request):
+        # A district is level 0 of its own tree; indent it under its city all the same.
+        under_city = Area.objects.filter(tree_id=OuterRef("tree_id"), level=0, upper__isnull=False)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                depth=F("level")
+                + Case(
+                    When(Exists(under_city), then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("tree_id", "lft")
+        )
+
+    @admin.display(description=gettext_lazy("name"), ordering="name")
+    def indented_name(self, area):
+        return format_html(
+            '<span style="padding-left:{}em">{}</span>', 1.5 * getattr(area, "depth", 0), area.name
+        )
+
+    def save_model(self, request, obj, form, change):
+        parent = form.cleaned_data.get("parent")
+        data = form.cleaned_data
+        if not change:
+            created = services.area_create(
+                code=data["code"],
+                name=data["name"],
+                kind=data["kind"],
+                parent=parent,
+                grid_type=data.get("grid_type") or "",
+                households=data.get("households") or 0,
+            )
+            obj.pk = created.pk
+            return
+        current = Area.objects.get(pk=obj.pk)
+        services.area_update(
+            area=current,
+            name=data["name"],
+            grid_type=data.get("grid_type") or "",
+            households=data.get("households") or 0,
+        )
+        if (parent.pk if parent else None) != current.logical_parent_id:
+            services.area_move(area=current, parent=parent)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        area = self.get_object(request, object_id)
+        if area is not None:
+            extra_context["ancestors"] = area_ancestors(area)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class PostForm(forms.ModelForm):
+    class Meta:
+        model = Post
+        fields = ("area", "title", "person", "is_deputy", "is_public", "started_on", "ended_on")
+
+    def clean(self):
+        data = super().clean()
+        area, title = data.get("area"), data.get("title")
+        if area and title:
+            message = rules.title_kind_error(title, area.kind)
+            if message:
+                self.add_error("title", message)
+        return data
+
+
+@admin.register(Post)
+class PostAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+    """Heads. Changing who holds a post is a new post: the old one is ended, never edited."""
+
+    form = PostForm
+    import_service = heads_import
+    export_headers = head_export_headers
+    export_rows = head_export_rows
+    spreadsheet_name = "heads"
+    change_list_template = "admin/grids/spreadsheet_change_list.html"
+    list_display = (
+        "person",
+        "title",
+        "area",
+        "is_deputy",
+        "is_public",
+        "started_on",
+        "ended_on",
+    )
+    list_filter = ("title", "is_public", "is_deputy", ("ended_on", admin.EmptyFieldListFilter))
+    search_fields = ("person__name", "person__phone", "area__code", "area__name")
+    autocomplete_fields = ("area", "person")
+    list_select_related = ("person", "area")
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ("area", "title", "person", "started_on")
+        return ("ended_on",)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            Post.objects.filter(pk=obj.pk).update(
+                is_public=data["is_public"], is_deputy=data["is_deputy"]
+            )
+            current = Post.objects.get(pk=obj.pk)
+            if data.get("ended_on") and current.ended_on is None:
+                services.post_end(post=current, ended_on=data["ended_on"])
+            return
+        post = services.post_assign(
+            area=data["area"],
+            title=data["title"],
+            person=data["person"],
+            is_deputy=data["is_deputy"],
+            is_public=data["is_public"],
+            started_on=data.get("started_on"),
+        )
+        obj.pk = post.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # end a post instead: who held it when is kept
+
+
+class PersonPostInline(PostInline):
+    fields = ("area", "title", "is_deputy", "is_public", "started_on", "ended_on")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("area")
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ("name", "phone", "user")
+    search_fields = ("name", "phone")
+    raw_id_fields = ("user",)
+    list_select_related = ("user",)
+    list_per_page = 100
+    show_full_result_count = False
+    inlines = [PersonPostInline]
+
+
+class PartyOrgForm(forms.ModelForm):
+    class Meta:
+        model = PartyOrg
+        fields = ("name", "kind", "area", "parent", "secretary")
+
+    def clean(self):
+        data = super().clean()
+        kind, area, parent = data.get("kind"), data.get("area"), data.get("parent")
+        if kind and area:
+            message = rules.party_org_error(kind, parent.kind if parent else None, area.kind)
+            if message:
+                self.add_error("kind", message)
+        return data
+
+
+@admin.register(PartyOrg)
+class PartyOrgAdmin(admin.ModelAdmin):
+    form = PartyOrgForm
+    list_display = ("indented_name", "kind", "area")
+    list_filter = ("kind",)
+    search_fields = ("name", "area__code", "area__name")
+    autocomplete_fields = ("area", "parent", "secretary")
+    list_select_related = ("area",)
+    ordering = ("tree_id", "lft")
+    list_per_page = 100
+
+    @admin.display(description=gettext_lazy("name"))
+    def indented_name(self, org):
+        return format_html('<span style="padding-left:{}em">{}</span>', 1.5 * org.level, org.name)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("kind", "area", "parent") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            PartyOrg.objects.filter(pk=obj.pk).update(
+                name=data["name"], secretary=data["secretary"]
+            )
+            return
+        org = services.party_org_create(
+            name=data["name"],
+            kind=data["kind"],
+            area=data["area"],
+            parent=data["parent"],
+            secretary=data["secretary"],
+        )
+        obj.pk = org.pk
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "at",
+        "target",
+        "source",
+        "user",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+        "seconds",
+    )
+    list_filter = ("target",)
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,282 @@
+"""The Django admin: the tree list, the import preview and confirmation, exports, and the
+forms that write through the services."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+
+from grids import services
+from grids.models import Area, ImportRun, Post
+from grids.rules import AreaKind, PostTitle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = User.objects.create_superuser("root", "root@example.org", "pw-for-tests-1")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def city():
+    city = services.area_create(code="3699", name="抚阳市", kind=AreaKind.CITY)
+    county = services.area_create(code="369921", name="莲溪县", kind=AreaKind.DISTRICT, parent=city)
+    town = services.area_create(code="369921100", name="莲城镇", kind=AreaKind.TOWN, parent=county)
+    community = services.area_create(
+        code="369921100001", name="莲心社区", kind=AreaKind.COMMUNITY, parent=town
+    )
+    grid = services.area_create(
+        code="369921100001001", name="第1网格", kind=AreaKind.GRID, parent=community
+    )
+    return {"city": city, "county": county, "town": town, "community": community, "grid": grid}
+
+
+def _add_buildings(grid: Area, count: int) -> None:
+    for i in range(count):
+        building = services.area_create(
+            code=f"{grid.code}{i:03d}", name=f"{i}栋", kind=AreaKind.BUILDING, parent=grid
+        )
+        services.area_create(
+            code=f"{building.code}01", name="1单元", kind=AreaKind.UNIT, parent=building
+        )
+
+
+def _upload(text: str, name: str = "areas.csv", encoding: str = "utf-8-sig") -> io.BytesIO:
+    data = io.BytesIO(text.encode(encoding))
+    data.name = name
+    return data
+
+
+class TestAreaChangelist:
+    def test_tree_is_indented_under_the_city(self, admin_client, city):
+        response = admin_client.get(reverse("admin:grids_area_changelist"))
+        assert response.status_code == 200
+        html = response.content.decode()
+        # district is level 0 of its own tree but shown one step under its city
+        assert 'padding-left:0.0em">抚阳市' in html
+        assert 'padding-left:1.5em">莲溪县' in html
+        assert 'padding-left:4.5em">莲心社区' in html
+        assert html.index("抚阳市") < html.index("莲溪县") < html.index("第1网格")
+
+    def test_search_by_code_and_filter_by_kind(self, admin_client, city):
+        url = reverse("admin:grids_area_changelist")
+        html = admin_client.get(url, {"q": "369921100001001"}).content.decode()
+        assert "第1网格" in html and "莲城镇" not in html
+        html = admin_client.get(url, {"kind__exact": "town"}).content.decode()
+        assert "莲城镇" in html and "第1网格" not in html
+
+    def test_queries_do_not_grow_with_rows(self, admin_client, city, django_assert_max_num_queries):
+        url = reverse("admin:grids_area_changelist")
+        _add_buildings(city["grid"], 5)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as small:
+            assert admin_client.get(url).status_code == 200
+        _add_buildings(Area.objects.get(code="369921100001001"), 0)
+        community = Area.objects.get(code="369921100001")
+        grid2 = services.area_create(
+            code="369921100001002", name="第2网格", kind=AreaKind.GRID, parent=community
+        )
+        _add_buildings(grid2, 40)
+        with django_assert_max_num_queries(len(small)):
+            assert admin_client.get(url).status_code == 200
+
+    def test_area_page_shows_path_heads_and_history(self, admin_client, city):
+        grid = city["grid"]
+        first = services.person_get_or_create(name="李雪永", phone="18937143700")
+        second = services.person_get_or_create(name="王芳", phone="13800138000")
+        services.post_assign(area=grid, title=PostTitle.GRID_HEAD, person=first)
+        services.post_assign(area=grid, title=PostTitle.GRID_HEAD, person=second)
+        html = admin_client.get(reverse("admin:grids_area_change", args=[grid.pk])).content
+        html = html.decode()
+        for name in ("抚阳市", "莲溪县", "莲城镇", "莲心社区", "李雪永", "王芳"):
+            assert name in html
+
+
+class TestAreaForms:
+    def test_add_goes_through_the_service_and_the_kind_rules(self, admin_client, city):
+        url = reverse("admin:grids_area_add")
+        response = admin_client.post(
+            url,
+            {
+                "code": "369921100001001001",
+                "name": "1栋",
+                "kind": "building",
+                "parent_code": "369921100001",  # a community: a building may not sit there
+                "households": "12",
+                "posts-TOTAL_FORMS": "0",
+                "posts-INITIAL_FORMS": "0",
+                "party_org-TOTAL_FORMS": "0",
+                "party_org-INITIAL_FORMS": "0",
+            },
+        )
+        assert response.status_code == 200
+        assert "楼栋" in response.content.decode()  # the error names the kinds involved
+        assert not Area.objects.filter(code="369921100001001001").exists()
+
+        response = admin_client.post(
+            url,
+            {
+                "code": "369921100001001001",
+                "name": "1栋",
+                "kind": "building",
+                "parent_code": "369921100001001",
+                "households": "12",
+                "posts-TOTAL_FORMS": "0",
+                "posts-INITIAL_FORMS": "0",
+                "party_org-TOTAL_FORMS": "0",
+                "party_org-INITIAL_FORMS": "0",
+            },
+        )
+        assert response.status_code == 302
+        building = Area.objects.get(code="369921100001001001")
+        assert building.parent == city["grid"]
+        grid = Area.objects.get(pk=city["grid"].pk)
+        assert grid.lft < building.lft < building.rght < grid.rght
+
+    def test_change_moves_the_node(self, admin_client, city):
+        other = services.area_create(
+            code="369921100001002",
+            name="第2网格",
+            kind=AreaKind.GRID,
+            parent=city["community"],
+        )
+        building = services.area_create(
+            code="369921100001001001", name="1栋", kind=AreaKind.BUILDING, parent=city["grid"]
+        )
+        response = admin_client.post(
+            reverse("admin:grids_area_change", args=[building.pk]),
+            {
+                "name": "1栋(改)",
+                "parent_code": other.code,
+                "households": "30",
+                "posts-TOTAL_FORMS": "0",
+                "posts-INITIAL_FORMS": "0",
+                "party_org-TOTAL_FORMS": "0",
+                "party_org-INITIAL_FORMS": "0",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        building.refresh_from_db()
+        other.refresh_from_db()
+        assert (building.name, building.households, building.parent_id) == ("1栋(改)", 30, other.pk)
+        assert other.lft < building.lft < other.rght
+
+
+class TestImportPages:
+    def test_preview_writes_nothing_and_confirm_imports(self, admin_client, city):
+        url = reverse("admin:grids_area_import")
+        assert admin_client.get(url).status_code == 200
+        csv_text = (
+            "编码,名称,类型,上级编码,户数\n"
+            "369921100001001002,2栋,楼栋,369921100001001,24\n"
+            "36992110000100100201,1单元,单元,369921100001001002,12\n"
+        )
+        response = admin_client.post(url, {"file": _upload(csv_text, encoding="gbk")})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "2栋" not in Area.objects.values_list("name", flat=True)
+        assert 'name="token"' in html
+        assert "369921100001001002" in html and "gbk" in html
+        token = response.context["token"]
+
+        response = admin_client.post(url, {"token": token, "filename": "areas.csv"})
+        assert response.status_code == 302
+        assert Area.objects.filter(code="36992110000100100201", parent__name="2栋").exists()
+        assert ImportRun.objects.get().created == 2
+
+    def test_errors_listed_with_line_and_column(self, admin_client, city):
+        url = reverse("admin:grids_area_import")
+        csv_text = "编码,名称,类型,上级编码\nA1,,网格,369921100001\nA2,楼,楼栋,NOPE\n"
+        response = admin_client.post(url, {"file": _upload(csv_text)})
+        html = response.content.decode()
+        assert "B（名称）" in html and "D（上级编码）" in html and "NOPE" in html
+        assert 'name="token"' not in html  # no way to confirm a failing file
+        assert not Area.objects.filter(code__in=["A1", "A2"]).exists()
+
+    def test_confirm_token_cannot_escape_the_upload_folder(self, admin_client, city):
+        response = admin_client.post(
+            reverse("admin:grids_area_import"), {"token": "../../pyproject.toml"}
+        )
+        assert response.status_code == 302
+        assert Area.objects.count() == 5
+
+    def test_heads_import_preview_renders(self, admin_client, city):
+        csv_text = "区域编码,职务,姓名,手机\n369921100001001,网格长,李雪永,18937143700\n"
+        response = admin_client.post(
+            reverse("admin:grids_post_import"), {"file": _upload(csv_text, "heads.csv")}
+        )
+        assert response.status_code == 200
+        assert "李雪永" in response.content.decode()
+        assert not Post.objects.exists()
+
+    def test_export_downloads(self, admin_client, city):
+        response = admin_client.get(reverse("admin:grids_area_export"), {"format": "csv"})
+        assert response.status_code == 200
+        text = response.content.decode("utf-8-sig")
+        assert text.splitlines()[0] == "编码,名称,类型,上级编码,网格类型,户数"
+        assert "369921,莲溪县,区县,3699,,0" in text
+        response = admin_client.get(reverse("admin:grids_area_export"), {"format": "xlsx"})
+        assert response.content[:2] == b"PK"
+
+
+class TestAccess:
+    def test_anonymous_is_sent_to_login(self, client, city):
+        response = client.get(reverse("admin:grids_area_import"))
+        assert response.status_code == 302 and "login" in response["Location"]
+
+    def test_staff_without_add_permission_gets_403_on_import(self, client, city):
+        user = User.objects.create_user("viewer", password="pw-for-tests-1", is_staff=True)
+        user.user_permissions.add(Permission.objects.get(codename="view_area"))
+        client.force_login(user)
+        assert client.get(reverse("admin:grids_area_changelist")).status_code == 200
+        assert client.get(reverse("admin:grids_area_import")).status_code == 403
+        assert client.get(reverse("admin:grids_area_export")).status_code == 200
+
+
+class TestPostAdmin:
+    def test_adding_a_principal_ends_the_previous_one(self, admin_client, city):
+        grid = city["grid"]
+        first = services.person_get_or_create(name="李雪永", phone="18937143700")
+        second = services.person_get_or_create(name="王芳", phone="13800138000")
+        old = services.post_assign(area=grid, title=PostTitle.GRID_HEAD, person=first)
+        response = admin_client.post(
+            reverse("admin:grids_post_add"),
+            {
+                "area": grid.pk,
+                "title": "grid_head",
+                "person": second.pk,
+                "is_public": "on",
+                "started_on": "2026-11-01",
+            },
+        )
+        assert response.status_code == 302
+        old.refresh_from_db()
+        assert old.ended_on is not None
+        assert Post.objects.get(ended_on__isnull=True, area=grid).person == second
+
+    def test_title_not_allowed_on_kind_is_refused(self, admin_client, city):
+        person = services.person_get_or_create(name="李雪永", phone="18937143700")
+        response = admin_client.post(
+            reverse("admin:grids_post_add"),
+            {
+                "area": city["community"].pk,
+                "title": "unit_head",
+                "person": person.pk,
+                "started_on": "2026-11-01",
+            },
+        )
+        assert response.status_code == 200
+        assert not Post.objects.exists()
+
+    def test_posts_cannot_be_deleted(self, admin_client, city):
+        person = services.person_get_or_create(name="李雪永", phone="18937143700")
+        post = services.post_assign(area=city["grid"], title=PostTitle.GRID_HEAD, person=person)
+        response = admin_client.post(reverse("admin:grids_post_delete", args=[post.pk]), {})
+        assert response.status_code == 403
+        assert Post.objects.filter(pk=post.pk).exists()
