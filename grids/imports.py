@@ -31,7 +31,7 @@ from grids import rules
 from grids.models import Area, ImportRun, Person, Post
 from grids.rules import AreaKind, GridType, PostTitle
 from grids.services import lock_tree
-from grids.validators import AREA_CODE_RE, normalize_phone, validate_phone
+from grids.validators import AREA_CODE_RE, BAD_CODE_MESSAGE, normalize_phone, validate_phone
 from portal.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -209,7 +209,7 @@ def _parse_area_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> 
         elif not code_ok:
             bad(
                 "code",
-                _("“%(v)s” is not a valid code (1–32 letters, digits, - or _)") % {"v": code},
+                str(BAD_CODE_MESSAGE) % {"value": code},
             )
         name = cols.get(cells, "name")
         if not name:
@@ -424,7 +424,7 @@ class _AreaPlan:
                 self.error(
                     row,
                     "kind",
-                    _("its existing child %(code)s would break: %(m)s")
+                    _("its existing child %(code)s would no longer be allowed: %(m)s")
                     % {"code": child["code"], "m": message},
                 )
         posts = Post.objects.filter(area__in=changed, ended_on__isnull=True)
@@ -432,7 +432,11 @@ class _AreaPlan:
             row = changed[area_id]
             message = rules.title_kind_error(title, row.kind)
             if message:
-                self.error(row, "kind", _("its current post would break: %(m)s") % {"m": message})
+                self.error(
+                    row,
+                    "kind",
+                    _("its current post would no longer be allowed: %(m)s") % {"m": message},
+                )
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -751,9 +755,9 @@ def heads_import(
             )
         name = cols.get(cells, "name")
         if not name:
-            bad(line, "name", _("the name is empty"))
+            bad(line, "name", _("the person's name is empty"))
         elif len(name) > 50:
-            bad(line, "name", _("the name is longer than 50 characters"))
+            bad(line, "name", _("the person's name is longer than 50 characters"))
         phone = normalize_phone(cols.get(cells, "phone"))
         try:
             validate_phone(phone)

@@ -45,8 +45,8 @@ class Area(MPTTModel):
         related_name="lower_roots",
         help_text=_("For a district/county: the city it belongs to."),
     )
-    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("area")
@@ -84,7 +84,7 @@ class Area(MPTTModel):
 class Person(models.Model):
     """Someone who holds posts: a head, an officer, a worker. A login belongs to a person."""
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     phone = models.CharField(
         _("phone"), max_length=20, blank=True, default="", validators=[validate_phone]
     )
@@ -96,7 +96,7 @@ class Person(models.Model):
         on_delete=models.SET_NULL,
         related_name="person",
     )
-    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("person")
@@ -220,9 +220,9 @@ class ImportRun(models.Model):
         related_name="+",
     )
     rows = models.PositiveIntegerField(_("rows"))
-    created = models.PositiveIntegerField(_("created"))
-    updated = models.PositiveIntegerField(_("updated"))
-    unchanged = models.PositiveIntegerField(_("unchanged"))
+    created = models.PositiveIntegerField(_("new rows"))
+    updated = models.PositiveIntegerField(_("changed rows"))
+    unchanged = models.PositiveIntegerField(_("unchanged rows"))
     seconds = models.FloatField(_("seconds"))
     at = models.DateTimeField(_("at"), default=timezone.now)
 

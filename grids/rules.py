@@ -144,9 +144,11 @@ def title_kind_error(title: str, area_kind: str) -> str | None:
 def party_org_error(kind: str, parent_kind: str | None, area_kind: str) -> str | None:
     allowed_parents = ALLOWED_PARTY_PARENT_KINDS[kind]
     if parent_kind not in allowed_parents:
-        return str(_("a %(child)s may not sit under %(parent)s")) % {
+        if parent_kind is None:
+            return str(_("a %(child)s needs a parent body")) % {"child": PartyOrgKind(kind).label}
+        return str(_("a %(child)s may not sit under a %(parent)s")) % {
             "child": PartyOrgKind(kind).label,
-            "parent": PartyOrgKind(parent_kind).label if parent_kind else _("(no parent)"),
+            "parent": PartyOrgKind(parent_kind).label,
         }
     if area_kind not in ALLOWED_PARTY_AREA_KINDS[kind]:
         return str(_("a %(child)s may not be attached to a %(area)s (allowed: %(allowed)s)")) % {

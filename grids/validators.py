@@ -7,11 +7,16 @@ AREA_CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
+BAD_CODE_MESSAGE = _(
+    "“%(value)s” is not a valid code "
+    "(up to 32 letters, digits, - or _, starting with a letter or digit)"
+)
+
 
 def validate_area_code(value: str) -> None:
     if not AREA_CODE_RE.match(value or ""):
         raise ValidationError(
-            _("“%(value)s” is not a valid code (1–32 letters, digits, - or _)"),
+            BAD_CODE_MESSAGE,
             code="bad_code",
             params={"value": value},
         )
@@ -33,5 +38,15 @@ def validate_phone(value: str) -> None:
         raise ValidationError(
             _("“%(value)s” is not a valid phone number (11-digit mobile or 0xxx-xxxxxxx)"),
             code="bad_phone",
+            params={"value": value},
+        )
+
+
+def validate_mobile(value: str) -> None:
+    """A mainland mobile number only: what a resident gives to be called back."""
+    if not MOBILE_RE.match(value or ""):
+        raise ValidationError(
+            _("“%(value)s” is not a mobile number (11 digits starting 13–19)"),
+            code="bad_mobile",
             params={"value": value},
         )

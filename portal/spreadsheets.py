@@ -37,7 +37,9 @@ class CellError:
                 "column": self.column,
                 "message": self.message,
             }
-        return _("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+        if self.line:
+            return _("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+        return self.message
 
 
 class SpreadsheetError(Exception):

@@ -1,0 +1,171 @@
+"""Who may see and do what, derived from a login's current posts.
+
+A login belongs to a Person; the person's current posts give roles, each over the subtree of
+the post's node. A user's scope is the union of those subtrees. Per object, the role that
+counts is the strongest one among the posts whose subtree holds the object. Superusers are
+admins over everything. Department handlers hold no area post: they see what is assigned to
+their department and nothing else (see ``issues``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from grids.models import Area, Post
+from grids.rules import AreaKind, PostTitle
+
+
+class Role:
+    ADMIN = "admin"
+    COUNTY = "county"
+    STREET = "street"
+    COMMUNITY = "community"
+    GRID = "grid"
+    BUILDING = "building"
+    UNIT = "unit"
+    DEPARTMENT = "department"
+
+    LABELS = {
+        ADMIN: _("Administrator"),
+        COUNTY: _("County office"),
+        STREET: _("Street officer"),
+        COMMUNITY: _("Community worker"),
+        GRID: _("Grid head/worker"),
+        BUILDING: _("Building head"),
+        UNIT: _("Unit head"),
+        DEPARTMENT: _("Department handler"),
+    }
+    # Strongest first: where two posts cover one node, the earlier role applies.
+    ORDER = (ADMIN, COUNTY, STREET, COMMUNITY, GRID, BUILDING, UNIT, DEPARTMENT)
+
+
+ROLE_BY_TITLE: dict[str, str] = {
+    PostTitle.COUNTY_OFFICER: Role.COUNTY,
+    PostTitle.STREET_OFFICER: Role.STREET,
+    PostTitle.REGION_HEAD: Role.STREET,
+    PostTitle.COMMUNITY_SECRETARY: Role.COMMUNITY,
+    PostTitle.COMMUNITY_WORKER: Role.COMMUNITY,
+    PostTitle.ZONE_HEAD: Role.COMMUNITY,
+    PostTitle.GRID_HEAD: Role.GRID,
+    PostTitle.GRID_WORKER: Role.GRID,
+    PostTitle.BUILDING_HEAD: Role.BUILDING,
+    PostTitle.UNIT_HEAD: Role.UNIT,
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    area_id: int
+    kind: str
+    tree_id: int
+    lft: int
+    rght: int
+    is_city: bool
+
+    def covers(self, area: Area, city_of_tree: dict[int, int | None] | None = None) -> bool:
+        if self.is_city:
+            if area.pk == self.area_id:
+                return True
+            return (city_of_tree or {}).get(area.tree_id) == self.area_id
+        return area.tree_id == self.tree_id and self.lft <= area.lft <= self.rght
+
+
+@dataclass
+class Scope:
+    """What one user may reach. Built once per request from one query."""
+
+    is_admin: bool = False
+    grants: list[Grant] = field(default_factory=list)
+    person_id: int | None = None
+    _city_trees: dict[int, list[int]] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> set[str]:
+        roles = {g.role for g in self.grants}
+        if self.is_admin:
+            roles.add(Role.ADMIN)
+        return roles
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.is_admin and not self.grants
+
+    def area_q(self, prefix: str = "") -> Q:
+        """A filter that keeps rows whose area (reached through ``prefix``) is in scope."""
+        if self.is_admin:
+            return Q()
+        if not self.grants:
+            return Q(pk__in=[])
+        q = Q()
+        for grant in self.grants:
+            if grant.is_city:
+                q |= Q(**{f"{prefix}pk": grant.area_id})
+                trees = self._city_trees.get(grant.area_id, [])
+                q |= Q(**{f"{prefix}tree_id__in": trees})
+            else:
+                q |= Q(
+                    **{
+                        f"{prefix}tree_id": grant.tree_id,
+                        f"{prefix}lft__gte": grant.lft,
+                        f"{prefix}lft__lte": grant.rght,
+                    }
+                )
+        return q
+
+    def role_for(self, area: Area) -> str | None:
+        """The strongest role this user holds over ``area``; None: out of scope."""
+        if self.is_admin:
+            return Role.ADMIN
+        city_of_tree = {t: c for c, trees in self._city_trees.items() for t in trees}
+        best = None
+        for grant in self.grants:
+            if grant.covers(area, city_of_tree) and (
+                best is None or Role.ORDER.index(grant.role) < Role.ORDER.index(best)
+            ):
+                best = grant.role
+        return best
+
+    def roots(self) -> list[int]:
+        """The area ids at the top of this scope (one per grant)."""
+        return [g.area_id for g in self.grants]
+
+
+def scope_for(user) -> Scope:
+    """The scope of ``user``, cached on the user object for the request."""
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    scope = Scope()
+    if user.is_authenticated:
+        scope.is_admin = user.is_superuser
+        posts = (
+            Post.objects.filter(person__user=user, ended_on__isnull=True)
+            .select_related("area")
+            .order_by("area__tree_id", "area__lft")
+        )
+        for post in posts:
+            area = post.area
+            scope.person_id = post.person_id
+            scope.grants.append(
+                Grant(
+                    role=ROLE_BY_TITLE[post.title],
+                    area_id=area.pk,
+                    kind=area.kind,
+                    tree_id=area.tree_id,
+                    lft=area.lft,
+                    rght=area.rght,
+                    is_city=area.kind == AreaKind.CITY,
+                )
+            )
+        cities = [g.area_id for g in scope.grants if g.is_city]
+        if cities:
+            for city_id, tree_id in Area.objects.filter(upper_id__in=cities).values_list(
+                "upper_id", "tree_id"
+            ):
+                scope._city_trees.setdefault(city_id, []).append(tree_id)
+    user._portal_scope = scope
+    return scope
