@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +82,7 @@ class Scope:
     is_admin: bool = False
     grants: list[Grant] = field(default_factory=list)
     person_id: int | None = None
+    department_ids: list[int] = field(default_factory=list)
     _city_trees: dict[int, list[int]] = field(default_factory=dict)
 
     @property
@@ -88,20 +90,24 @@ class Scope:
         roles = {g.role for g in self.grants}
         if self.is_admin:
             roles.add(Role.ADMIN)
+        if self.department_ids:
+            roles.add(Role.DEPARTMENT)
         return roles
 
     @property
     def is_empty(self) -> bool:
         return not self.is_admin and not self.grants
 
-    def area_q(self, prefix: str = "") -> Q:
-        """A filter that keeps rows whose area (reached through ``prefix``) is in scope."""
-        if self.is_admin:
+    def area_q(self, prefix: str = "", roles: set[str] | frozenset[str] | None = None) -> Q:
+        """A filter that keeps rows whose area (reached through ``prefix``) is in scope; with
+        ``roles``, only the part of the scope held through one of those roles."""
+        if self.is_admin and (roles is None or Role.ADMIN in roles):
             return Q()
-        if not self.grants:
+        grants = [g for g in self.grants if roles is None or g.role in roles]
+        if not grants:
             return Q(pk__in=[])
         q = Q()
-        for grant in self.grants:
+        for grant in grants:
             if grant.is_city:
                 q |= Q(**{f"{prefix}pk": grant.area_id})
                 trees = self._city_trees.get(grant.area_id, [])
@@ -161,6 +167,8 @@ def scope_for(user) -> Scope:
                     is_city=area.kind == AreaKind.CITY,
                 )
             )
+        departments = apps.get_model("issues", "Department").objects.filter(handlers__user=user)
+        scope.department_ids = list(departments.values_list("pk", flat=True))
         cities = [g.area_id for g in scope.grants if g.is_city]
         if cities:
             for city_id, tree_id in Area.objects.filter(upper_id__in=cities).values_list(

@@ -6,11 +6,9 @@ and pre-check input.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
@@ -36,8 +34,7 @@ from grids.imports import (
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
 from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
-
-UPLOAD_DIR = "imports"
+from portal.uploads import upload_path, upload_store
 
 
 class ImportForm(forms.Form):
@@ -83,11 +80,6 @@ class SpreadsheetAdminMixin:
             *super().get_urls(),
         ]
 
-    def _upload_dir(self) -> Path:
-        folder = settings.VAR_DIR / UPLOAD_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -104,13 +96,8 @@ class SpreadsheetAdminMixin:
             context["form"] = form
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                suffix = Path(upload.name).suffix.lower()
-                token = f"{uuid.uuid4().hex}{suffix}"
-                stored = self._upload_dir() / token
-                with open(stored, "wb") as fh:
-                    for chunk in upload.chunks():
-                        fh.write(chunk)
-                context.update(self._run(request, stored, upload.name, dry_run=True))
+                token = upload_store(upload)
+                context.update(self._run(request, upload_path(token), upload.name, dry_run=True))
                 context["token"] = token
                 context["filename"] = upload.name
         return TemplateResponse(request, "admin/grids/spreadsheet_import.html", context)
@@ -130,13 +117,12 @@ class SpreadsheetAdminMixin:
         return {"report": report}
 
     def _confirm(self, request):
-        token = Path(request.POST["token"]).name  # never a path outside the upload folder
-        stored = self._upload_dir() / token
+        stored = upload_path(request.POST["token"])
         changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-        if not stored.is_file():
+        if stored is None:
             messages.error(request, _("The uploaded file has expired; please upload it again."))
             return redirect(changelist)
-        name = request.POST.get("filename", token)
+        name = request.POST.get("filename", stored.name)
         result = self._run(request, stored, name, dry_run=False)
         stored.unlink(missing_ok=True)
         if "errors" in result:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,12 +32,18 @@ from grids.models import Area, ImportRun, Person, Post
 from grids.rules import AreaKind, GridType, PostTitle
 from grids.services import lock_tree
 from grids.validators import AREA_CODE_RE, BAD_CODE_MESSAGE, normalize_phone, validate_phone
+from portal.importing import (
+    BATCH,
+    LOOKUP_CHUNK,
+    PREVIEW_ROWS,
+    ImportFailed,
+    ImportReport,
+    Progress,
+    chunks,
+    no_progress,
+    parse_bool,
+)
 from portal.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-BATCH = 2000
-LOOKUP_CHUNK = 5000
 
 # Names a spreadsheet may use for each kind; the first is what we write on export.
 KIND_NAMES: dict[str, tuple[str, ...]] = {
@@ -73,8 +79,6 @@ TITLE_NAMES: dict[str, tuple[str, ...]] = {
     PostTitle.BUILDING_HEAD: ("楼栋长", "楼长", "building_head"),
     PostTitle.UNIT_HEAD: ("单元长", "unit_head"),
 }
-YES = {"是", "y", "yes", "true", "1", "√", "公示"}
-NO = {"否", "n", "no", "false", "0", "", "不公示"}
 
 
 def _lookup(names: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -103,59 +107,6 @@ HEAD_COLUMNS = (
     Column("deputy", "副职", ("是否副职", "deputy", "isdeputy"), required=False),
     Column("started_on", "任职日期", ("开始日期", "startedon", "since"), required=False),
 )
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, in a dry run, would do). ``errors`` non-empty: nothing written."""
-
-    target: str
-    dry_run: bool
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    ended: int = 0  # heads: posts ended because a new principal took over
-    renumbered: int = 0  # areas: existing nodes whose tree numbers shifted
-    errors: list[CellError] = field(default_factory=list)
-    preview: list[tuple[int, str, str, str]] = field(
-        default_factory=list
-    )  # line, action, code, what
-    seconds: float = 0.0
-    encoding: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> str:
-        text = _("%(rows)s rows: %(created)s new, %(updated)s changed, %(unchanged)s unchanged") % {
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-        }
-        if self.ended:
-            text += _(", %(ended)s previous holders' posts ended") % {"ended": self.ended}
-        return text
-
-
-class ImportFailed(Exception):
-    def __init__(self, report: ImportReport):
-        self.report = report
-        super().__init__("\n".join(str(e) for e in report.errors))
-
-
-PREVIEW_ROWS = 500
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +204,7 @@ def _load_by_codes(codes: Iterable[str]) -> dict[str, dict]:
     found: dict[str, dict] = {}
     wanted = sorted(set(codes))
     fields = ("pk", "code", *_AREA_FIELDS, "parent_id", "upper_id", *_TREE_FIELDS)
-    for chunk in _chunks(wanted, LOOKUP_CHUNK):
+    for chunk in chunks(wanted, LOOKUP_CHUNK):
         for values in Area.objects.filter(code__in=chunk).values(*fields):
             found[values["code"]] = values
     return found
@@ -265,7 +216,7 @@ def areas_import(
     dry_run: bool = False,
     source: str = "",
     user=None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> ImportReport:
     """Create or update areas from ``table``. Raises ``ImportFailed`` with every error found;
     in that case nothing was written."""
@@ -609,7 +560,7 @@ class _AreaPlan:
             groups[tuple(area._update_fields)].append(area)
         done = 0
         for fields, areas in groups.items():
-            for chunk in _chunks(areas, BATCH):
+            for chunk in chunks(areas, BATCH):
                 Area.objects.bulk_update(chunk, list(fields))
                 done += len(chunk)
                 progress("updated", done, len(to_update))
@@ -653,7 +604,7 @@ class _AreaPlan:
                         updated_at=now,
                     )
                 )
-            for chunk in _chunks(batch, BATCH):
+            for chunk in chunks(batch, BATCH):
                 for area in Area.objects.bulk_create(chunk):
                     pks[area.code] = area.pk
                 done += len(chunk)
@@ -705,22 +656,13 @@ class _HeadRow:
     started_on: dt.date | None
 
 
-def _parse_bool(text: str) -> bool | None:
-    value = text.strip().lower()
-    if value in YES:
-        return True
-    if value in NO:
-        return False
-    return None
-
-
 def heads_import(
     *,
     table: Table,
     dry_run: bool = False,
     source: str = "",
     user=None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> ImportReport:
     """Put the heads in ``table`` into their posts.
 
@@ -766,7 +708,7 @@ def heads_import(
         flags = {}
         for key, default in (("public", True), ("deputy", False)):
             text = cols.get(cells, key)
-            flags[key] = default if not text else _parse_bool(text)
+            flags[key] = default if not text else parse_bool(text)
             if flags[key] is None:
                 bad(line, key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
         started_on = None
@@ -849,7 +791,7 @@ def heads_import(
 
 def _load_persons(phones: set[str]) -> dict[str, Person]:
     found: dict[str, Person] = {}
-    for chunk in _chunks(sorted(phones), LOOKUP_CHUNK):
+    for chunk in chunks(sorted(phones), LOOKUP_CHUNK):
         for person in Person.objects.filter(phone__in=chunk):
             found[person.phone] = person
     return found
@@ -867,7 +809,7 @@ class _HeadPlan:
         self.unchanged = 0
         area_ids = [a["pk"] for a in areas.values()]
         current: list[Post] = []
-        for chunk in _chunks(area_ids, LOOKUP_CHUNK):
+        for chunk in chunks(area_ids, LOOKUP_CHUNK):
             current += Post.objects.filter(area_id__in=chunk, ended_on__isnull=True)
         principal = {(p.area_id, p.title): p for p in current if not p.is_deputy}
         by_person = {(p.area_id, p.title, p.person_id): p for p in current}
@@ -909,7 +851,7 @@ class _HeadPlan:
         return len(self.to_create), len(self.to_update), self.unchanged
 
     def write(self) -> None:
-        for chunk in _chunks(list(self.new_persons.values()), BATCH):
+        for chunk in chunks(list(self.new_persons.values()), BATCH):
             Person.objects.bulk_create(chunk)
         Person.objects.bulk_update(self.renamed, ["name"], batch_size=BATCH)
         Post.objects.bulk_update(self.to_end, ["ended_on"], batch_size=BATCH)
@@ -926,7 +868,7 @@ class _HeadPlan:
             )
             for row, area_id in self.to_create
         ]
-        for chunk in _chunks(posts, BATCH):
+        for chunk in chunks(posts, BATCH):
             Post.objects.bulk_create(chunk)
 
 

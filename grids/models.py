@@ -208,6 +208,7 @@ class ImportRun(models.Model):
     class Target(models.TextChoices):
         AREAS = "areas", _("areas")
         HEADS = "heads", _("heads")
+        RESIDENTS = "residents", _("residents")
 
     target = models.CharField(_("what"), max_length=16, choices=Target.choices)
     source = models.CharField(_("file"), max_length=255)

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "grids",
+    "residents",
+    "issues",
 ]
 
 MIDDLEWARE = [
@@ -122,7 +124,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

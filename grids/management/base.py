@@ -41,8 +41,12 @@ class ImportCommand(BaseCommand):
             "--dry-run", action="store_true", help="check and report, write nothing"
         )
 
+    def service_kwargs(self, options) -> dict:
+        return {}
+
     def handle(self, *args, path, dry_run, verbosity, **options):
         translation.activate("zh-hans")
+        extra = self.service_kwargs(options)
         if not Path(path).is_file():
             raise CommandError(f"{path}: no such file")
         try:
@@ -52,6 +56,7 @@ class ImportCommand(BaseCommand):
                 dry_run=dry_run,
                 source=Path(path).name,
                 progress=Progress(sys.stderr, verbosity),
+                **extra,
             )
         except SpreadsheetError as exc:
             self._fail(path, exc.errors)

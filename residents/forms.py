@@ -1,0 +1,58 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from residents.models import CareTag, Visit
+
+
+class ResidentFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name or full ID number"), required=False)
+    area = forms.CharField(label=_("Area code"), required=False)
+    tag = forms.ModelChoiceField(
+        label=_("Care tag"), queryset=CareTag.objects.all(), required=False
+    )
+
+
+class HouseholdFilterForm(forms.Form):
+    q = forms.CharField(label=_("Door or address"), required=False)
+    area = forms.CharField(label=_("Area code"), required=False)
+    in_online_group = forms.NullBooleanField(
+        label=_("In the online group"),
+        required=False,
+        widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]),
+    )
+
+
+class ResidentEditForm(forms.Form):
+    name = forms.CharField(label=_("Full name"), max_length=50)
+    phone = forms.CharField(
+        label=_("Mobile"),
+        max_length=20,
+        required=False,
+        help_text=_("Leave as it is to keep the current number."),
+    )
+    is_householder = forms.BooleanField(label=_("Householder"), required=False)
+    care_tags = forms.ModelMultipleChoiceField(
+        label=_("Care tags"),
+        queryset=CareTag.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class HouseholdEditForm(forms.Form):
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    in_online_group = forms.BooleanField(label=_("In the online group"), required=False)
+
+
+class VisitForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=Visit.Channel.choices)
+    findings = forms.CharField(
+        label=_("What was found"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    needs_follow_up = forms.BooleanField(label=_("Needs follow-up"), required=False)
+
+
+class CoverageForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("Visited within (days)"), min_value=1, max_value=366, initial=30, required=False
+    )

@@ -1,0 +1,479 @@
+"""Spreadsheet import and (masked) export of households and residents.
+
+One row a resident, carrying its household (area code + door number). The same rules as the
+area import: three encodings and XLSX, every error with line and column, all-or-nothing,
+and re-importing changes nothing (residents are matched by ID number, households by area
+and door). Scoped: a user imports only into areas where their role may import; an area
+outside it reads as unknown, and a known ID number outside it cannot be touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.access import scope_for
+from grids.models import Area, ImportRun
+from grids.validators import normalize_phone, validate_mobile
+from portal.importing import (
+    BATCH,
+    LOOKUP_CHUNK,
+    PREVIEW_ROWS,
+    ImportFailed,
+    ImportReport,
+    Progress,
+    chunks,
+    no_progress,
+    parse_bool,
+)
+from portal.spreadsheets import CellError, Column, Table, map_columns
+from residents.identity import mask_id_number, mask_phone
+from residents.models import HOUSEHOLD_AREA_KINDS, CareTag, Household, Resident
+from residents.permissions import IMPORT, role_may
+from residents.services import resident_fields_check
+
+RESIDENT_COLUMNS = (
+    Column("area_code", "区域编码", ("单元编码", "areacode", "area")),
+    Column("door", "房号", ("门牌号", "室号", "door")),
+    Column("address", "地址", ("住址", "address"), required=False),
+    Column(
+        "in_online_group", "户在群", ("入群", "在群", "ingroup", "inonlinegroup"), required=False
+    ),
+    Column("name", "姓名", ("name",)),
+    Column("gender", "性别", ("gender", "sex"), required=False),
+    Column("birth_date", "出生日期", ("birthdate", "birthday"), required=False),
+    Column("id_number", "身份证号", ("身份证号码", "公民身份号码", "idnumber", "id")),
+    Column("phone", "手机", ("手机号", "联系电话", "phone", "mobile"), required=False),
+    Column("is_householder", "户主", ("是否户主", "householder", "ishouseholder"), required=False),
+    Column("care_tags", "关怀标签", ("标签", "caretags", "tags"), required=False),
+)
+GENDERS = {"男": "M", "m": "M", "male": "M", "女": "F", "f": "F", "female": "F"}
+_TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
+
+
+@dataclass
+class _Row:
+    line: int
+    area_code: str
+    door: str
+    address: str | None
+    in_online_group: bool | None
+    name: str
+    gender: str
+    birth_date: dt.date
+    id_number: str
+    phone: str
+    is_householder: bool
+    tags: tuple[int, ...] | None  # None: column absent, leave tags alone
+
+
+def _parse_date(text: str) -> dt.date | None:
+    text = text.strip().replace("/", "-").replace(".", "-")
+    if re.fullmatch(r"\d{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def residents_import(
+    *,
+    table: Table,
+    user=None,
+    dry_run: bool = False,
+    source: str = "",
+    progress: Progress = no_progress,
+) -> ImportReport:
+    """Create or update households and residents. ``user`` None: an admin's command-line run
+    over everything. Raises ``ImportFailed``; then nothing was written."""
+    started = time.monotonic()
+    report = ImportReport(
+        target="residents", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
+    )
+    errors = report.errors
+    cols = map_columns(table, RESIDENT_COLUMNS)
+    tags_by_name = {}
+    for tag in CareTag.objects.all():
+        tags_by_name[tag.name] = tags_by_name[tag.code] = tag.pk
+
+    def bad(line: int, key: str, message: str) -> None:
+        errors.append(CellError(line, cols.label(key), message))
+
+    rows: list[_Row] = []
+    for line, cells in table.rows:
+        n = len(errors)
+        get = cols.get
+        area_code, door, name = get(cells, "area_code"), get(cells, "door"), get(cells, "name")
+        if not area_code:
+            bad(line, "area_code", _("the area code is empty"))
+        if not door:
+            bad(line, "door", _("the door number is empty"))
+        elif len(door) > 32:
+            bad(line, "door", _("the door number is longer than 32 characters"))
+        if not name:
+            bad(line, "name", _("the person's name is empty"))
+        elif len(name) > 50:
+            bad(line, "name", _("the person's name is longer than 50 characters"))
+        gender = ""
+        if text := get(cells, "gender"):
+            gender = GENDERS.get(text.lower(), "")
+            if not gender:
+                bad(line, "gender", _("“%(v)s” is neither 男 nor 女") % {"v": text})
+        birth = None
+        if text := get(cells, "birth_date"):
+            birth = _parse_date(text)
+            if birth is None:
+                bad(line, "birth_date", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
+        id_number = ""
+        try:
+            id_number, gender, birth = resident_fields_check(
+                id_number=get(cells, "id_number"), gender=gender or None, birth_date=birth
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                key = field if field in cols.index else "id_number"
+                bad(line, key, messages[0])
+        phone = normalize_phone(get(cells, "phone"))
+        if phone:
+            try:
+                validate_mobile(phone)
+            except ValidationError as exc:
+                bad(line, "phone", exc.messages[0])
+        flags = {}
+        for key in ("in_online_group", "is_householder"):
+            text = get(cells, key)
+            flags[key] = parse_bool(text) if text else None
+            if text and flags[key] is None:
+                bad(line, key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
+        tags = None
+        if "care_tags" in cols.index:
+            tags = []
+            for tag_name in filter(None, _TAG_SPLIT.split(get(cells, "care_tags"))):
+                if tag_name not in tags_by_name:
+                    bad(
+                        line,
+                        "care_tags",
+                        _("unknown care tag “%(v)s” (one of: %(names)s)")
+                        % {
+                            "v": tag_name,
+                            "names": "、".join(t for t in tags_by_name if not t.isascii()),
+                        },
+                    )
+                else:
+                    tags.append(tags_by_name[tag_name])
+            tags = tuple(sorted(set(tags)))
+        if len(errors) == n:
+            rows.append(
+                _Row(
+                    line,
+                    area_code,
+                    door,
+                    get(cells, "address") if "address" in cols.index else None,
+                    flags["in_online_group"],
+                    name,
+                    gender,
+                    birth,
+                    id_number,
+                    phone,
+                    bool(flags["is_householder"]),
+                    tags,
+                )
+            )
+    progress("read", len(rows), len(table.rows))
+
+    with transaction.atomic():
+        plan = _ResidentPlan(rows, user, cols, errors)
+        if errors:
+            errors.sort(key=lambda e: (e.line, e.column))
+            report.seconds = time.monotonic() - started
+            raise ImportFailed(report)
+        report.created, report.updated, report.unchanged = plan.counts()
+        report.preview = plan.preview
+        if not dry_run:
+            plan.write(progress)
+            report.seconds = time.monotonic() - started
+            ImportRun.objects.create(
+                target=ImportRun.Target.RESIDENTS,
+                source=source[:255],
+                user=user,
+                rows=report.rows,
+                created=report.created,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                seconds=report.seconds,
+            )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+class _ResidentPlan:
+    def __init__(self, rows: list[_Row], user, cols, errors: list[CellError]):
+        self.preview: list[tuple[int, str, str, str]] = []
+        self.rows = rows
+        scope = scope_for(user) if user is not None else None
+
+        def bad(line, key, message):
+            errors.append(CellError(line, cols.label(key), message))
+
+        areas: dict[str, Area] = {}
+        for chunk in chunks(sorted({r.area_code for r in rows}), LOOKUP_CHUNK):
+            found = Area.objects.filter(code__in=chunk)
+            if scope is not None:
+                found = found.filter(scope.area_q())
+            areas.update((a.code, a) for a in found)
+        existing: dict[str, Resident] = {}
+        for chunk in chunks(sorted({r.id_number for r in rows}), LOOKUP_CHUNK):
+            for resident in (
+                Resident.objects.filter(id_number__in=chunk)
+                .select_related("household__area")
+                .prefetch_related("care_tags")
+            ):
+                existing[resident.id_number] = resident
+        households: dict[tuple[int, str], Household] = {}
+        area_ids = [a.pk for a in areas.values()]
+        for chunk in chunks(area_ids, LOOKUP_CHUNK):
+            for household in Household.objects.filter(area_id__in=chunk):
+                households[(household.area_id, household.door)] = household
+
+        seen_id: dict[str, int] = {}
+        household_flags: dict[tuple[str, str], tuple[int, bool]] = {}
+        for row in rows:
+            area = areas.get(row.area_code)
+            if area is None or (scope is not None and not role_may(scope.role_for(area), IMPORT)):
+                bad(row.line, "area_code", _("unknown area code “%(v)s”") % {"v": row.area_code})
+                continue
+            if area.kind not in HOUSEHOLD_AREA_KINDS:
+                bad(
+                    row.line,
+                    "area_code",
+                    _("a household belongs to a unit, a building or a grid, not a %(kind)s")
+                    % {"kind": area.get_kind_display()},
+                )
+            if row.id_number in seen_id:
+                bad(
+                    row.line,
+                    "id_number",
+                    _("this ID number appears again (first on line %(first)s)")
+                    % {"first": seen_id[row.id_number]},
+                )
+            seen_id.setdefault(row.id_number, row.line)
+            old = existing.get(row.id_number)
+            if (
+                old is not None
+                and scope is not None
+                and not role_may(scope.role_for(old.household.area), IMPORT)
+            ):
+                bad(
+                    row.line,
+                    "id_number",
+                    _("this resident is registered outside your area and cannot be changed here"),
+                )
+            if row.in_online_group is not None:
+                key = (row.area_code, row.door)
+                first = household_flags.setdefault(key, (row.line, row.in_online_group))
+                if first[1] != row.in_online_group:
+                    bad(
+                        row.line,
+                        "in_online_group",
+                        _("the same household says otherwise on line %(first)s")
+                        % {"first": first[0]},
+                    )
+
+        self.areas, self.existing, self.households = areas, existing, households
+        self.new_households: dict[tuple[int, str], Household] = {}
+        self.changed_households: dict[int, Household] = {}
+        self.new_residents: list[tuple[_Row, tuple[int, str]]] = []
+        self.changed_residents: list[tuple[_Row, Resident, tuple[int, str]]] = []
+        self.unchanged = 0
+        if errors:
+            return
+        for row in rows:
+            key = (areas[row.area_code].pk, row.door)
+            household = households.get(key) or self.new_households.get(key)
+            if household is None:
+                household = self.new_households[key] = Household(
+                    area=areas[row.area_code],
+                    door=row.door,
+                    address=row.address or "",
+                    in_online_group=bool(row.in_online_group),
+                )
+            elif household.pk:
+                changed = False
+                if row.address is not None and household.address != row.address:
+                    household.address, changed = row.address, True
+                if (
+                    row.in_online_group is not None
+                    and household.in_online_group != row.in_online_group
+                ):
+                    household.in_online_group, changed = row.in_online_group, True
+                if changed:
+                    self.changed_households[household.pk] = household
+            old = existing.get(row.id_number)
+            label = f"{row.name} {mask_id_number(row.id_number)}"
+            if old is None:
+                self.new_residents.append((row, key))
+                self._preview(row.line, "new", label)
+                continue
+            diffs = self._diffs(row, old, key)
+            if diffs:
+                self.changed_residents.append((row, old, key))
+                self._preview(row.line, "update", label, ", ".join(diffs))
+            else:
+                self.unchanged += 1
+                self._preview(row.line, "unchanged", label)
+
+    @staticmethod
+    def _diffs(row: _Row, old: Resident, key: tuple[int, str]) -> list[str]:
+        diffs = [
+            name
+            for name in ("name", "phone", "is_householder")
+            if getattr(row, name) != getattr(old, name)
+        ]
+        if (old.household.area_id, old.household.door) != key:
+            diffs.append("household")
+        if row.tags is not None and row.tags != tuple(sorted(t.pk for t in old.care_tags.all())):
+            diffs.append("care_tags")
+        return diffs
+
+    def _preview(self, line: int, action: str, label: str, what: str = "") -> None:
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview.append((line, action, label, what))
+
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.new_residents), len(self.changed_residents), self.unchanged
+
+    def write(self, progress: Progress) -> None:
+        now = timezone.now()
+        new_households = list(self.new_households.values())
+        for chunk in chunks(new_households, BATCH):
+            Household.objects.bulk_create(chunk)
+        changed = list(self.changed_households.values())
+        for household in changed:
+            household.updated_at = now
+        Household.objects.bulk_update(
+            changed, ["address", "in_online_group", "updated_at"], batch_size=BATCH
+        )
+        progress("households", len(new_households) + len(changed), len(new_households))
+
+        def household_of(key):
+            return self.households.get(key) or self.new_households[key]
+
+        created = [
+            Resident(
+                household=household_of(key),
+                name=row.name,
+                gender=row.gender,
+                birth_date=row.birth_date,
+                id_number=row.id_number,
+                phone=row.phone,
+                is_householder=row.is_householder,
+                created_at=now,
+                updated_at=now,
+            )
+            for row, key in self.new_residents
+        ]
+        for chunk in chunks(created, BATCH):
+            Resident.objects.bulk_create(chunk)
+            progress("residents", len(chunk), len(created))
+        updated = []
+        for row, old, key in self.changed_residents:
+            old.name, old.phone, old.is_householder = row.name, row.phone, row.is_householder
+            old.household = household_of(key)
+            old.updated_at = now
+            updated.append(old)
+        Resident.objects.bulk_update(
+            updated,
+            ["name", "phone", "is_householder", "household", "updated_at"],
+            batch_size=BATCH,
+        )
+        # Care tags: replace the set for every row that names them and differs.
+        through = Resident.care_tags.through
+        tagged = [(row, r) for (row, _key), r in zip(self.new_residents, created, strict=True)]
+        tagged += [(row, old) for row, old, _key in self.changed_residents]
+        tagged = [(row, r) for row, r in tagged if row.tags is not None]
+        changed_pks = {old.pk for _row, old, _key in self.changed_residents}
+        replace = [r.pk for _row, r in tagged if r.pk in changed_pks]
+        for chunk in chunks(replace, LOOKUP_CHUNK):
+            through.objects.filter(resident_id__in=chunk).delete()
+        links = [through(resident_id=r.pk, caretag_id=t) for row, r in tagged for t in row.tags]
+        for chunk in chunks(links, BATCH):
+            through.objects.bulk_create(chunk)
+
+
+def resident_export_headers() -> list[str]:
+    return [c.label for c in RESIDENT_COLUMNS]
+
+
+def resident_export_rows(queryset: QuerySet[Resident]) -> Iterator[list]:
+    """Rows for the resident spreadsheet, ID numbers and phones masked; streamed, with one
+    query for the residents and one per 2,000 rows for their tags."""
+    tag_names = dict(CareTag.objects.values_list("pk", "name"))
+    through = Resident.care_tags.through
+    residents = queryset.order_by(
+        "household__area__tree_id", "household__area__lft", "household__door", "pk"
+    )
+    values = residents.values_list(
+        "pk",
+        "household__area__code",
+        "household__door",
+        "household__address",
+        "household__in_online_group",
+        "name",
+        "gender",
+        "birth_date",
+        "id_number",
+        "phone",
+        "is_householder",
+    )
+    for batch in _batched(values.iterator(2000), 2000):
+        tags: dict[int, list[str]] = {}
+        pairs = through.objects.filter(resident_id__in=[v[0] for v in batch])
+        for resident_id, tag_id in pairs.values_list("resident_id", "caretag_id"):
+            tags.setdefault(resident_id, []).append(tag_names[tag_id])
+        for (
+            pk,
+            code,
+            door,
+            address,
+            in_group,
+            name,
+            gender,
+            birth,
+            id_number,
+            phone,
+            householder,
+        ) in batch:
+            yield [
+                code,
+                door,
+                address,
+                "是" if in_group else "否",
+                name,
+                "男" if gender == "M" else "女",
+                birth.isoformat(),
+                mask_id_number(id_number),
+                mask_phone(phone),
+                "是" if householder else "否",
+                "、".join(tags.get(pk, [])),
+            ]
+
+
+def _batched(iterable, size):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,36 @@
+"""Which role may do what with households and residents, written down once as data.
+
+Out of scope is always 404 (the object does not exist for that user); in scope but not
+allowed for the role is 403.
+"""
+
+from grids.access import Role
+
+LIST = "list"
+DETAIL = "detail"
+EDIT = "edit"
+EXPORT = "export"
+REVEAL = "reveal"
+IMPORT = "import"
+VISIT = "visit"
+
+ACTIONS = (LIST, DETAIL, EDIT, EXPORT, REVEAL, IMPORT, VISIT)
+
+ALLOWED: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(ACTIONS),
+    Role.COUNTY: frozenset({LIST, DETAIL, EXPORT}),
+    Role.STREET: frozenset({LIST, DETAIL, EXPORT}),
+    Role.COMMUNITY: frozenset({LIST, DETAIL, EDIT, EXPORT, REVEAL, IMPORT, VISIT}),
+    Role.GRID: frozenset({LIST, DETAIL, EDIT, EXPORT, REVEAL, VISIT}),
+    Role.BUILDING: frozenset({LIST, DETAIL, VISIT}),
+    Role.UNIT: frozenset({LIST, DETAIL, VISIT}),
+    Role.DEPARTMENT: frozenset(),
+}
+
+
+def role_may(role: str | None, action: str) -> bool:
+    return role is not None and action in ALLOWED.get(role, frozenset())
+
+
+def roles_allowed(action: str) -> frozenset[str]:
+    return frozenset(role for role, actions in ALLOWED.items() if action in actions)

@@ -1,0 +1,192 @@
+"""Business actions on households, residents, visits and personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.access import scope_for
+from grids.models import Area, Person
+from grids.validators import normalize_phone, validate_mobile
+from residents.identity import (
+    id_birth_date,
+    id_gender,
+    normalize_id_number,
+    validate_id_number,
+)
+from residents.models import (
+    HOUSEHOLD_AREA_KINDS,
+    AccessLog,
+    CareTag,
+    Household,
+    Resident,
+    Visit,
+)
+from residents.permissions import REVEAL, role_may
+
+
+def _check_household_area(area: Area) -> None:
+    if area.kind not in HOUSEHOLD_AREA_KINDS:
+        raise ValidationError({"area": _("a household belongs to a unit, a building or a grid")})
+
+
+@transaction.atomic
+def household_create(
+    *, area: Area, door: str, address: str = "", in_online_group: bool = False
+) -> Household:
+    _check_household_area(area)
+    door = door.strip()
+    if not door:
+        raise ValidationError({"door": _("the door number is empty")})
+    if Household.objects.filter(area=area, door=door).exists():
+        raise ValidationError({"door": _("this door number is already registered here")})
+    return Household.objects.create(
+        area=area, door=door, address=address.strip(), in_online_group=in_online_group
+    )
+
+
+@transaction.atomic
+def household_update(
+    *, household: Household, address: str | None = None, in_online_group: bool | None = None
+) -> Household:
+    fields = []
+    if address is not None:
+        household.address = address.strip()
+        fields.append("address")
+    if in_online_group is not None:
+        household.in_online_group = in_online_group
+        fields.append("in_online_group")
+    if fields:
+        household.updated_at = timezone.now()
+        household.save(update_fields=[*fields, "updated_at"])
+    return household
+
+
+def resident_fields_check(
+    *, id_number: str, gender: str | None, birth_date: dt.date | None
+) -> tuple[str, str, dt.date]:
+    """Validate an ID number and the gender and birth date given with it (derived if absent).
+
+    Returns the normalised (id_number, gender, birth_date); raises ValidationError keyed by
+    field."""
+    id_number = normalize_id_number(id_number)
+    validate_id_number(id_number)
+    derived_gender, derived_birth = id_gender(id_number), id_birth_date(id_number)
+    if gender and gender != derived_gender:
+        raise ValidationError({"gender": _("the gender does not match the ID number")})
+    if birth_date and birth_date != derived_birth:
+        raise ValidationError({"birth_date": _("the birth date does not match the ID number")})
+    return id_number, derived_gender, derived_birth
+
+
+@transaction.atomic
+def resident_create(
+    *,
+    household: Household,
+    name: str,
+    id_number: str,
+    gender: str | None = None,
+    birth_date: dt.date | None = None,
+    phone: str = "",
+    is_householder: bool = False,
+    care_tags: list[CareTag] | None = None,
+) -> Resident:
+    if not name.strip():
+        raise ValidationError({"name": _("the name is empty")})
+    id_number, gender, birth_date = resident_fields_check(
+        id_number=id_number, gender=gender, birth_date=birth_date
+    )
+    phone = normalize_phone(phone)
+    if phone:
+        validate_mobile(phone)
+    if Resident.objects.filter(id_number=id_number).exists():
+        raise ValidationError({"id_number": _("this ID number is already registered")})
+    resident = Resident.objects.create(
+        household=household,
+        name=name.strip(),
+        id_number=id_number,
+        gender=gender,
+        birth_date=birth_date,
+        phone=phone,
+        is_householder=is_householder,
+    )
+    if care_tags:
+        resident.care_tags.set(care_tags)
+    return resident
+
+
+@transaction.atomic
+def resident_update(
+    *,
+    resident: Resident,
+    name: str | None = None,
+    phone: str | None = None,
+    is_householder: bool | None = None,
+    care_tags: list[CareTag] | None = None,
+) -> Resident:
+    """Change what a worker may correct. The ID number (and the gender and birth date it
+    carries) is fixed: a wrong one is a new registration."""
+    fields = []
+    if name is not None:
+        if not name.strip():
+            raise ValidationError({"name": _("the name is empty")})
+        resident.name = name.strip()
+        fields.append("name")
+    if phone is not None:
+        phone = normalize_phone(phone)
+        if phone:
+            validate_mobile(phone)
+        resident.phone = phone
+        fields.append("phone")
+    if is_householder is not None:
+        resident.is_householder = is_householder
+        fields.append("is_householder")
+    if fields:
+        resident.updated_at = timezone.now()
+        resident.save(update_fields=[*fields, "updated_at"])
+    if care_tags is not None:
+        resident.care_tags.set(care_tags)
+    return resident
+
+
+@transaction.atomic
+def visit_log(
+    *,
+    household: Household,
+    visitor: Person,
+    channel: str = Visit.Channel.DOOR_KNOCK,
+    findings: str = "",
+    needs_follow_up: bool = False,
+    visited_at: dt.datetime | None = None,
+) -> Visit:
+    visited_at = visited_at or timezone.now()
+    if visited_at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationError({"visited_at": _("a visit cannot be in the future")})
+    return Visit.objects.create(
+        household=household,
+        visitor=visitor,
+        channel=channel,
+        findings=findings.strip(),
+        needs_follow_up=needs_follow_up,
+        visited_at=visited_at,
+    )
+
+
+@transaction.atomic
+def personal_field_reveal(
+    *, user, resident: Resident, field: str, ip: str | None = None, user_agent: str = ""
+) -> str:
+    """Return the full value of one personal field and log who saw it. The log row holds who,
+    whose, which field, when and from where — never the value."""
+    if field not in AccessLog.Field.values:
+        raise ValidationError(_("unknown field"))
+    if not role_may(scope_for(user).role_for(resident.household.area), REVEAL):
+        raise PermissionDenied
+    AccessLog.objects.create(
+        viewer=user, resident=resident, field=field, ip=ip, user_agent=user_agent[:200]
+    )
+    return getattr(resident, field)

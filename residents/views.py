@@ -1,0 +1,311 @@
+"""Pages for households, residents and visits. Every read goes through the scoping selectors;
+every write through the services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from grids.access import scope_for
+from portal.importing import ImportFailed
+from portal.spreadsheets import FORMATS, SpreadsheetError, read_table, write_table
+from portal.uploads import upload_path, upload_store
+from residents import services
+from residents.forms import (
+    CoverageForm,
+    HouseholdEditForm,
+    HouseholdFilterForm,
+    ResidentEditForm,
+    ResidentFilterForm,
+    VisitForm,
+)
+from residents.imports import resident_export_headers, resident_export_rows, residents_import
+from residents.models import Visit
+from residents.permissions import (
+    DETAIL,
+    EDIT,
+    EXPORT,
+    IMPORT,
+    LIST,
+    REVEAL,
+    VISIT,
+    role_may,
+    roles_allowed,
+)
+from residents.selectors import (
+    get_area_for_user,
+    get_household_for_user,
+    get_resident_for_user,
+    grid_coverage,
+    households_visible_to,
+    residents_visible_to,
+)
+
+PAGE_SIZE = 50
+
+
+def _require_any(user, action: str) -> None:
+    """Lists, exports and imports need the action through at least one of the user's roles."""
+    if not any(role_may(role, action) for role in scope_for(user).roles):
+        raise PermissionDenied
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _filter_area(user, queryset, code: str, prefix: str):
+    if not code:
+        return queryset
+    area = get_area_for_user(user, code)
+    return queryset.filter(
+        **{
+            f"{prefix}tree_id": area.tree_id,
+            f"{prefix}lft__gte": area.lft,
+            f"{prefix}lft__lte": area.rght,
+        }
+    )
+
+
+def _residents_filtered(request):
+    form = ResidentFilterForm(request.GET or None)
+    residents = residents_visible_to(request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if q := data["q"].strip():
+            residents = (
+                residents.filter(name__contains=q)
+                if len(q) != 18
+                else residents.filter(id_number=q.upper())
+            )
+        residents = _filter_area(request.user, residents, data["area"].strip(), "household__area__")
+        if data["tag"]:
+            residents = residents.filter(care_tags=data["tag"])
+    return form, residents
+
+
+@login_required
+def resident_list(request):
+    _require_any(request.user, LIST)
+    form, residents = _residents_filtered(request)
+    page = _page(
+        request,
+        residents.select_related("household__area")
+        .prefetch_related("care_tags")
+        .order_by("household__area__tree_id", "household__area__lft", "household__door", "pk"),
+    )
+    return render(request, "residents/resident_list.html", {"form": form, "page": page})
+
+
+@login_required
+def resident_detail(request, pk):
+    resident = get_resident_for_user(request.user, pk, DETAIL)
+    role = scope_for(request.user).role_for(resident.household.area)
+    return render(
+        request,
+        "residents/resident_detail.html",
+        {
+            "resident": resident,
+            "tags": resident.care_tags.all(),
+            "may_edit": role_may(role, EDIT),
+            "may_reveal": role_may(role, REVEAL),
+        },
+    )
+
+
+@sensitive_post_parameters("phone")
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_edit(request, pk):
+    resident = get_resident_for_user(request.user, pk, EDIT)
+    initial = {
+        "name": resident.name,
+        "is_householder": resident.is_householder,
+        "care_tags": resident.care_tags.all(),
+    }
+    form = ResidentEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.resident_update(
+                resident=resident,
+                name=data["name"],
+                phone=data["phone"] or None,
+                is_householder=data["is_householder"],
+                care_tags=list(data["care_tags"]),
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("residents:resident_detail", pk=resident.pk)
+    return render(request, "residents/resident_edit.html", {"resident": resident, "form": form})
+
+
+@login_required
+@require_POST
+def resident_reveal(request, pk, field):
+    resident = get_resident_for_user(request.user, pk, REVEAL)
+    try:
+        value = services.personal_field_reveal(
+            user=request.user,
+            resident=resident,
+            field=field,
+            ip=request.META.get("REMOTE_ADDR"),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except ValidationError:
+        raise PermissionDenied from None
+    response = render(request, "residents/_revealed.html", {"value": value, "resident": resident})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def resident_export(request):
+    _require_any(request.user, EXPORT)
+    fmt = request.GET.get("format", "xlsx")
+    fmt = fmt if fmt in FORMATS else "xlsx"
+    _form, residents = _residents_filtered(request)
+    residents = residents.filter(
+        scope_for(request.user).area_q("household__area__", roles=roles_allowed(EXPORT))
+    )
+    content_type = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }[fmt]
+    response = HttpResponse(content_type=content_type)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="residents-{stamp}.{fmt}"'
+    write_table(response, fmt, resident_export_headers(), resident_export_rows(residents))
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_import(request):
+    _require_any(request.user, IMPORT)
+    context = {}
+    if request.method == "POST" and request.POST.get("token"):
+        stored = upload_path(request.POST["token"])
+        if stored is None:
+            messages.error(request, _("The uploaded file has expired; please upload it again."))
+            return redirect("residents:resident_import")
+        name = request.POST.get("filename", stored.name)
+        result = _import(request, stored, name, dry_run=False)
+        stored.unlink(missing_ok=True)
+        if "report" in result and not result.get("errors"):
+            messages.success(
+                request,
+                _("Imported %(file)s: %(summary)s")
+                % {"file": name, "summary": result["report"].summary()},
+            )
+            return redirect("residents:resident_list")
+        context.update(result)
+    elif request.method == "POST" and request.FILES.get("file"):
+        upload = request.FILES["file"]
+        token = upload_store(upload)
+        context.update(_import(request, upload_path(token), upload.name, dry_run=True))
+        context.update(token=token, filename=upload.name)
+    return render(request, "residents/resident_import.html", context)
+
+
+def _import(request, stored, name: str, *, dry_run: bool) -> dict:
+    try:
+        report = residents_import(
+            table=read_table(stored, name=name), user=request.user, dry_run=dry_run, source=name
+        )
+    except SpreadsheetError as exc:
+        return {"errors": exc.errors}
+    except ImportFailed as exc:
+        return {"errors": exc.report.errors, "report": exc.report}
+    return {"report": report}
+
+
+@login_required
+def household_list(request):
+    _require_any(request.user, LIST)
+    form = HouseholdFilterForm(request.GET or None)
+    households = households_visible_to(request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if q := data["q"].strip():
+            households = households.filter(door__contains=q) | households.filter(
+                address__contains=q
+            )
+        households = _filter_area(request.user, households, data["area"].strip(), "area__")
+        if data["in_online_group"] is not None:
+            households = households.filter(in_online_group=data["in_online_group"])
+    page = _page(
+        request,
+        households.select_related("area").order_by("area__tree_id", "area__lft", "door"),
+    )
+    return render(request, "residents/household_list.html", {"form": form, "page": page})
+
+
+@login_required
+def household_detail(request, pk):
+    household = get_household_for_user(request.user, pk, DETAIL)
+    role = scope_for(request.user).role_for(household.area)
+    return render(
+        request,
+        "residents/household_detail.html",
+        {
+            "household": household,
+            "residents": household.residents.prefetch_related("care_tags").order_by(
+                "-is_householder", "birth_date"
+            ),
+            "visits": household.visits.select_related("visitor").order_by("-visited_at")[:20],
+            "may_edit": role_may(role, EDIT),
+            "may_visit": role_may(role, VISIT),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_edit(request, pk):
+    household = get_household_for_user(request.user, pk, EDIT)
+    form = HouseholdEditForm(
+        request.POST or None,
+        initial={"address": household.address, "in_online_group": household.in_online_group},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.household_update(household=household, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("residents:household_detail", pk=household.pk)
+    return render(request, "residents/household_edit.html", {"household": household, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_create(request, pk):
+    household = get_household_for_user(request.user, pk, VISIT)
+    person = getattr(request.user, "person", None)
+    if person is None:
+        raise PermissionDenied
+    form = VisitForm(request.POST or None, initial={"channel": Visit.Channel.DOOR_KNOCK})
+    if request.method == "POST" and form.is_valid():
+        services.visit_log(household=household, visitor=person, **form.cleaned_data)
+        messages.success(request, _("Visit recorded."))
+        return redirect("residents:household_detail", pk=household.pk)
+    return render(request, "residents/visit_form.html", {"household": household, "form": form})
+
+
+@login_required
+def coverage(request):
+    _require_any(request.user, LIST)
+    form = CoverageForm(request.GET or None)
+    days = (form.cleaned_data.get("days") if form.is_valid() else None) or 30
+    grids = grid_coverage(request.user, days=days)
+    page = _page(request, grids)
+    return render(request, "residents/coverage.html", {"form": form, "page": page, "days": days})
