@@ -1,4 +1,5 @@
-"""Load the demo county (grids/demo_data.py) through the same services an admin uses.
+"""Load the demo county (grids/demo_data.py, residents/demo_data.py) through the same
+services and imports an admin uses.
 
 Idempotent: a second run finds everything in place and changes nothing.
 """
@@ -55,6 +56,9 @@ class Command(BaseCommand):
         self.stdout.write(f"heads: {report.summary()} ({report.seconds:.1f}s)")
         created = self._party_orgs()
         self.stdout.write(f"Party organisations: {created} new")
+        from residents import demo as residents_demo
+
+        residents_demo.load(self.stdout.write)
         for line in self._logins():
             self.stdout.write(line)
 
