@@ -1,7 +1,13 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
 
-from grids.models import Person
+from grids.models import Area, Person
+from residents.models import Resident
 
 
 class Department(models.Model):
@@ -10,6 +16,7 @@ class Department(models.Model):
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True, default="")
     handlers = models.ManyToManyField(
         Person, verbose_name=_("handlers"), blank=True, related_name="departments"
     )
@@ -21,3 +28,486 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Tier(models.TextChoices):
+    SIMPLE = "simple", _("simple")
+    COMPLEX = "complex", _("complex")
+    HARD = "hard", _("hard")
+
+
+class Level(models.TextChoices):
+    """The rungs a ticket climbs (上提一级), lowest first."""
+
+    UNIT = "unit", _("unit head")
+    BUILDING = "building", _("building head")
+    GRID = "grid", _("grid")
+    COMMUNITY = "community", _("community")
+    STREET = "street", _("street/town")
+    COUNTY = "county", _("county office")
+    DEPARTMENT = "department", _("functional departments")
+
+
+class Category(MPTTModel):
+    """What a problem is about; a small configurable tree. Its code is the Open311
+    service_code."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    description = models.CharField(_("description"), max_length=200, blank=True, default="")
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    time_limit_days = models.PositiveSmallIntegerField(
+        _("time limit (working days)"),
+        null=True,
+        blank=True,
+        help_text=_("Overrides the tier's time limit for problems of this category."),
+    )
+    default_department = models.ForeignKey(
+        Department,
+        verbose_name=_("usual department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class MPTTMeta:
+        order_insertion_by = ["code"]
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TierPolicy(models.Model):
+    """Time limits per tier (限时办结), edited in the admin."""
+
+    tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, unique=True)
+    time_limit_days = models.PositiveSmallIntegerField(
+        _("time limit (working days)"), validators=[MinValueValidator(1)]
+    )
+    rectification_days = models.PositiveSmallIntegerField(
+        _("new deadline after escalation (working days)"),
+        default=3,
+        validators=[MinValueValidator(1)],
+    )
+
+    class Meta:
+        verbose_name = _("tier time limit")
+        verbose_name_plural = _("tier time limits")
+        ordering = ["tier"]
+
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()}: {self.time_limit_days}"
+
+
+class TicketSettings(models.Model):
+    """One row of settings for the problem workflow, edited in the admin."""
+
+    exclude_weekends = models.BooleanField(_("deadlines skip weekends"), default=True)
+    hard_via_street = models.BooleanField(
+        _("hard problems go through the street first"),
+        default=True,
+        help_text=_("Otherwise they go straight to the county office."),
+    )
+    rating_days = models.PositiveSmallIntegerField(
+        _("days to rate before closing as not rated"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+
+    class Meta:
+        verbose_name = _("workflow settings")
+        verbose_name_plural = _("workflow settings")
+
+    def __str__(self) -> str:
+        return str(_("workflow settings"))
+
+    @classmethod
+    def current(cls) -> "TicketSettings":
+        settings_row = cls.objects.order_by("pk").first()
+        return settings_row or cls.objects.create()
+
+
+class Holiday(models.Model):
+    """A day that deadlines skip (法定节假日). A weekend working day (调休) is a Holiday row
+    with ``is_workday`` set."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=40)
+    is_workday = models.BooleanField(_("working day (调休)"), default=False)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Ticket(models.Model):
+    """A resident's problem (群众反映问题) on its way through the six steps."""
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("reported")
+        ASSIGNED = "assigned", _("assigned")
+        IN_PROGRESS = "in_progress", _("in progress")
+        RESOLVED = "resolved", _("resolved, awaiting rating")
+        CLOSED = "closed", _("closed")
+
+    class Channel(models.TextChoices):
+        WECHAT = "wechat", _("WeChat group")
+        MINI_PROGRAM = "mini_program", _("mini-program")
+        VISIT = "visit", _("door-knock visit")
+        PATROL = "patrol", _("grid patrol")
+        HOTLINE = "hotline", _("hotline 12345")
+        WALK_IN = "walk_in", _("walk-in")
+        MEETING = "meeting", _("deliberation meeting")
+        API = "api", _("API")
+
+    class Rating(models.TextChoices):
+        SATISFIED = "satisfied", _("satisfied")
+        BASIC = "basic", _("basically satisfied")
+        UNSATISFIED = "unsatisfied", _("unsatisfied")
+        NOT_RATED = "not_rated", _("not rated")
+
+    area = models.ForeignKey(
+        Area, verbose_name=_("place"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    description = models.TextField(_("description"))
+    reporter = models.ForeignKey(
+        Resident,
+        verbose_name=_("reporter"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    reporter_name = models.CharField(_("reporter's name"), max_length=50, blank=True, default="")
+    reporter_phone = models.CharField(_("reporter's phone"), max_length=20, blank=True, default="")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("First-asker responsibility (首问负责): who took it in."),
+    )
+    visit = models.ForeignKey(
+        "residents.Visit",
+        verbose_name=_("from visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.REPORTED, db_index=True
+    )
+    tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, blank=True, default="")
+    level = models.CharField(
+        _("level"), max_length=16, choices=Level.choices, blank=True, default=""
+    )
+    handler_area = models.ForeignKey(
+        Area,
+        verbose_name=_("handled at"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handled_tickets",
+    )
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
+    on_rectification_list = models.BooleanField(_("on the rectification list"), default=False)
+    escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
+    resolved_level = models.CharField(
+        _("solved at level"), max_length=16, choices=Level.choices, blank=True, default=""
+    )
+    feedback = models.TextField(_("result told to the reporter"), blank=True, default="")
+    rating = models.CharField(
+        _("rating"), max_length=16, choices=Rating.choices, blank=True, default=""
+    )
+    rating_comment = models.TextField(_("rating comment"), blank=True, default="")
+
+    created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("problem")
+        verbose_name_plural = _("problems")
+        indexes = [
+            models.Index(fields=["state", "deadline"], name="ticket_state_deadline"),
+            models.Index(fields=["handler_area", "state"], name="ticket_handler_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reporter__isnull=True, reporter_phone=""),
+                name="ticket_reporter_or_phone",
+                violation_error_message=_("a problem names its reporter or a phone number"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category.name if self.category_id else ''}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in (self.State.RESOLVED, self.State.CLOSED)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.deadline is not None and self.deadline < timezone.now()
+
+
+def ticket_photo_path(instance, filename: str) -> str:
+    stamp = timezone.localdate()
+    return f"tickets/{stamp:%Y/%m}/{instance.ticket_id}-{filename}"
+
+
+class TicketPhoto(models.Model):
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.ImageField(_("photo"), upload_to=ticket_photo_path)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class TicketEvent(models.Model):
+    """One step in a ticket's history (who, when, old → new, note). Append-only."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", _("reported")
+        ASSIGN = "assign", _("triaged and assigned")
+        ACCEPT = "accept", _("accepted")
+        PROGRESS = "progress", _("progress")
+        REMIND = "remind", _("reminder")
+        ESCALATE = "escalate", _("escalated one level")
+        RECTIFY = "rectify", _("put on the rectification list")
+        MEETING = "meeting", _("assigned at a meeting")
+        DEPARTMENT_REPORT = "department_report", _("department reported back")
+        RESOLVE = "resolve", _("resolved, result told to the reporter")
+        RATE = "rate", _("rated")
+        REOPEN = "reopen", _("reopened")
+        CLOSE = "close", _("closed")
+        RETURN_VISIT = "return_visit", _("return visit")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("step"), max_length=20, choices=Kind.choices)
+    old_state = models.CharField(_("from"), max_length=16, blank=True, default="")
+    new_state = models.CharField(_("to"), max_length=16, blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty when the system acted (deadlines, escalation)."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True, default="")
+    level = models.CharField(
+        _("level"), max_length=16, choices=Level.choices, blank=True, default=""
+    )
+    handler_area = models.ForeignKey(
+        Area,
+        verbose_name=_("handled at"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("problem event")
+        verbose_name_plural = _("problem events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_at")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.get_kind_display()}"
+
+
+class Meeting(models.Model):
+    """An assignment meeting (交办会) of the county office."""
+
+    title = models.CharField(_("title"), max_length=100)
+    held_on = models.DateField(_("held on"), default=timezone.localdate)
+    area = models.ForeignKey(
+        Area, verbose_name=_("county"), on_delete=models.PROTECT, related_name="meetings"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("assignment meeting")
+        verbose_name_plural = _("assignment meetings")
+        ordering = ["-held_on", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DepartmentTask(models.Model):
+    """One department's part of a hard problem, assigned at a meeting."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        DONE = "done", _("done")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    instructions = models.TextField(_("what to do"), blank=True, default="")
+    deadline = models.DateTimeField(_("deadline"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    report = models.TextField(_("report"), blank=True, default="")
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("department task")
+        verbose_name_plural = _("department tasks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "department"],
+                condition=Q(status="open"),
+                name="task_one_open_per_dept",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} · #{self.ticket_id}"
+
+
+class ReturnVisit(models.Model):
+    """A return visit to the reporter (定期回访), scheduled and then logged."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="return_visits"
+    )
+    scheduled_for = models.DateField(_("scheduled for"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    note = models.TextField(_("what the reporter said"), blank=True, default="")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("return visit")
+        verbose_name_plural = _("return visits")
+        ordering = ["scheduled_for"]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.scheduled_for}"
+
+
+class ApiKey(models.Model):
+    """A key for one intake channel of the Open311 API (the mini-program, the hotline …).
+    Only a hash is stored; the key is shown once when made."""
+
+    name = models.CharField(_("name"), max_length=60)
+    channel = models.CharField(_("channel"), max_length=16, choices=Ticket.Channel.choices)
+    prefix = models.CharField(_("key prefix"), max_length=8, db_index=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Notification(models.Model):
+    """An outbox row: written in the same transaction as the change it tells about, sent after
+    commit by Celery; a sweep sends whatever a down broker left behind."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("to"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+    ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("problem"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,33 @@
+"""Reads of tickets through the user's scope: area scope for the tree's people, assigned
+tasks for department handlers."""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from grids.access import scope_for
+from issues.models import DepartmentTask, Ticket
+
+
+def tickets_visible_to(user) -> QuerySet[Ticket]:
+    scope = scope_for(user)
+    q = scope.area_q("area__")
+    if scope.department_ids:
+        assigned = DepartmentTask.objects.filter(
+            ticket=OuterRef("pk"), department_id__in=scope.department_ids
+        )
+        q = q | Q(Exists(assigned)) if scope.grants or scope.is_admin else Q(Exists(assigned))
+    return Ticket.objects.filter(q)
+
+
+def get_ticket_for_user(user, pk) -> Ticket:
+    ticket = (
+        tickets_visible_to(user)
+        .select_related("area", "category", "handler_area", "reporter")
+        .filter(pk=pk)
+        .first()
+        if str(pk).isdigit()
+        else None
+    )
+    if ticket is None:
+        raise Http404
+    return ticket

@@ -1,0 +1,819 @@
+"""The six-step closed loop: report → triage and assign → handle → supervise → feed back →
+evaluate. Every move goes through ``ticket_transition``, which checks the move against
+``rules.TRANSITIONS``, saves the ticket under a row lock with a version check and appends an
+event. Notifications are written to the outbox in the same transaction and sent after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import Area, Post
+from issues import permissions as perm
+from issues import rules
+from issues.models import (
+    ApiKey,
+    Category,
+    Department,
+    DepartmentTask,
+    Holiday,
+    Level,
+    Meeting,
+    Notification,
+    ReturnVisit,
+    Ticket,
+    TicketEvent,
+    TicketPhoto,
+    TicketSettings,
+    Tier,
+    TierPolicy,
+)
+
+log = logging.getLogger(__name__)
+S = Ticket.State
+E = TicketEvent.Kind
+
+DEFAULT_DAYS = {Tier.SIMPLE: 3, Tier.COMPLEX: 7, Tier.HARD: 15}
+
+
+class TicketError(ValidationError):
+    """A move the workflow does not allow, with a message a worker can act on."""
+
+
+class StaleTicket(TicketError):
+    pass
+
+
+# --- time limits ------------------------------------------------------------------------------
+
+
+def working_deadline(
+    start: dt.datetime, days: int, *, exclude_weekends: bool = True
+) -> dt.datetime:
+    """The end (23:59:59 local) of the ``days``-th working day after ``start``. Holidays are
+    skipped; a 调休 working day counts even on a weekend. One query."""
+    local = timezone.localtime(start)
+    horizon = local.date() + dt.timedelta(days=days * 3 + 30)
+    special = {
+        h.date: h.is_workday
+        for h in Holiday.objects.filter(date__gt=local.date(), date__lte=horizon)
+    }
+    day, counted = local.date(), 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        weekend = exclude_weekends and day.weekday() >= 5
+        counted += special.get(day, not weekend)
+    end = dt.datetime.combine(day, dt.time(23, 59, 59))
+    return timezone.make_aware(end, timezone.get_current_timezone())
+
+
+def time_limit_days(tier: str, category: Category | None) -> tuple[int, int]:
+    """(time limit, rectification limit) in working days for a tier and category."""
+    policy = TierPolicy.objects.filter(tier=tier).first()
+    days = policy.time_limit_days if policy else DEFAULT_DAYS[tier]
+    rectify = policy.rectification_days if policy else 3
+    if category is not None and category.time_limit_days:
+        days = category.time_limit_days
+    return days, rectify
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    level: str
+    area: Area
+    note: str  # says where nobody was in post, or ""
+
+
+def route(place: Area, start: str) -> Route:
+    """The first rung at or above ``start`` whose node over ``place`` has somebody in post.
+    Rungs with no such node (a problem reported at the community has no unit) are passed
+    over silently; a node with nobody in post is passed over and named. Two queries."""
+    chain = list(place.get_ancestors(include_self=True))
+    held = set(
+        Post.objects.filter(area__in=chain, ended_on__isnull=True).values_list("area_id", "title")
+    )
+    skipped: list[str] = []
+    started = False
+    for level, kinds, titles in rules.LADDER:
+        started = started or level == start
+        if not started:
+            continue
+        node = next((a for a in reversed(chain) if a.kind in kinds), None)
+        if node is None:
+            continue
+        if any((node.pk, title) in held for title in titles):
+            note = ""
+            if skipped:
+                note = _("nobody in post at %(missing)s; passed on to %(level)s") % {
+                    "missing": "、".join(skipped),
+                    "level": Level(level).label,
+                }
+            return Route(level, node, note)
+        skipped.append(f"{node.name}{Level(level).label}")
+    raise TicketError(_("nobody is in post above this place to take the problem"))
+
+
+def next_route(ticket: Ticket) -> Route:
+    index = rules.LEVEL_ORDER.index(ticket.level)
+    if index + 1 >= len(rules.LEVEL_ORDER):
+        raise TicketError(_("the county office is the top level: put it on an assignment meeting"))
+    return route(ticket.area, rules.LEVEL_ORDER[index + 1])
+
+
+# --- the one transition -----------------------------------------------------------------------
+
+
+def _authorise(actor, ticket: Ticket, action: str) -> None:
+    if actor is not None and action not in perm.ticket_actions(actor, ticket):
+        raise PermissionDenied
+
+
+def _locked(ticket: Ticket, expected_version: int | None) -> Ticket:
+    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if expected_version is not None and fresh.version != expected_version:
+        raise StaleTicket(
+            _("someone else changed this problem meanwhile; reload the page and try again")
+        )
+    return fresh
+
+
+def ticket_transition(
+    *,
+    ticket: Ticket,
+    to: str,
+    actor,
+    kind: str,
+    note: str = "",
+    fields: dict | None = None,
+) -> Ticket:
+    """Move ``ticket`` (already locked by the caller) to ``to``, setting ``fields``, and append
+    the event. Illegal moves raise ``TicketError``."""
+    old = ticket.state
+    if to not in rules.TRANSITIONS[old]:
+        raise TicketError(
+            _("a problem that is %(old)s cannot become %(new)s")
+            % {"old": Ticket.State(old).label, "new": Ticket.State(to).label}
+        )
+    now = timezone.now()
+    changes = {"state": to, "updated_at": now, "version": ticket.version + 1, **(fields or {})}
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    ticket.save(update_fields=list(changes))
+    _event(ticket, kind, actor, note, old_state=old, new_state=to, at=now)
+    return ticket
+
+
+def _event(
+    ticket: Ticket,
+    kind: str,
+    actor,
+    note: str = "",
+    *,
+    old_state: str = "",
+    new_state: str = "",
+    at=None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        note=note,
+        old_state=old_state or ticket.state,
+        new_state=new_state or ticket.state,
+        at=at or timezone.now(),
+        level=ticket.level,
+        handler_area=ticket.handler_area,
+    )
+
+
+def _touch(ticket: Ticket, **fields) -> None:
+    fields.update(updated_at=timezone.now(), version=ticket.version + 1)
+    for name, value in fields.items():
+        setattr(ticket, name, value)
+    ticket.save(update_fields=list(fields))
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def holders_of(area: Area, level: str):
+    """Logins of the people in post at ``area`` for ``level``."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            person__posts__area=area,
+            person__posts__title__in=rules.TITLES_AT[level],
+            person__posts__ended_on__isnull=True,
+            is_active=True,
+        )
+        .distinct()
+    )
+
+
+def notify(
+    *, ticket: Ticket | None, users: Iterable, subject: str, body: str, emails: Iterable[str] = ()
+) -> list[Notification]:
+    """Write outbox rows now; send them after commit. A down broker never fails the caller:
+    the rows stay unsent and ``notifications_sweep`` sends them later."""
+    rows = [
+        Notification(recipient=user, email=user.email, ticket=ticket, subject=subject, body=body)
+        for user in users
+    ]
+    rows += [
+        Notification(email=email, ticket=ticket, subject=subject, body=body)
+        for email in emails
+        if email
+    ]
+    created = Notification.objects.bulk_create(rows)
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: _queue(ids))
+    return created
+
+
+def _queue(ids: list[int]) -> None:
+    from issues.tasks import send_notifications
+
+    try:
+        send_notifications.apply_async(args=[ids], retry=False)
+    except Exception:  # the broker is down: the sweep will send them
+        log.warning("broker unreachable; %d notification(s) left for the sweep", len(ids))
+
+
+def _notify_handler(ticket: Ticket, subject: str) -> None:
+    body = _("Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s") % {
+        "id": ticket.pk,
+        "category": ticket.category.name,
+        "place": ticket.area.name,
+        "text": ticket.description[:200],
+        "deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d %H:%M")
+        if ticket.deadline
+        else "—",
+    }
+    notify(
+        ticket=ticket,
+        users=holders_of(ticket.handler_area, ticket.level),
+        subject=subject,
+        body=body,
+    )
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = {"JPEG", "PNG", "WEBP"}
+
+
+def check_photo(upload) -> None:
+    """Size- and type-check an uploaded photo by its content, not its name."""
+    from PIL import Image, UnidentifiedImageError
+
+    if upload.size > PHOTO_MAX_BYTES:
+        raise ValidationError({"photos": _("a photo is larger than 5 MB")})
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.verify()
+            kind = image.format
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise ValidationError({"photos": _("a file is not a readable image")}) from None
+    finally:
+        upload.seek(0)
+    if kind not in PHOTO_TYPES:
+        raise ValidationError({"photos": _("photos must be JPEG, PNG or WebP")})
+
+
+@transaction.atomic
+def ticket_report(
+    *,
+    area: Area,
+    category: Category,
+    channel: str,
+    description: str,
+    actor=None,
+    reporter=None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    visit=None,
+    photos: Iterable = (),
+    tier: str | None = None,
+) -> Ticket:
+    """Step 1 (事件上报). With ``tier`` the reporter also triages it (step 2) at once."""
+    description = description.strip()
+    if not description:
+        raise ValidationError({"description": _("describe the problem")})
+    if reporter is None and not reporter_phone:
+        raise ValidationError({"reporter_phone": _("give the reporter or a phone number")})
+    if channel not in Ticket.Channel.values:
+        raise ValidationError({"channel": _("unknown channel")})
+    photos = list(photos)
+    for photo in photos:
+        check_photo(photo)
+    ticket = Ticket.objects.create(
+        area=area,
+        category=category,
+        channel=channel,
+        description=description,
+        reporter=reporter,
+        reporter_name=reporter_name or (reporter.name if reporter else ""),
+        reporter_phone=reporter_phone,
+        reported_by=actor,
+        visit=visit,
+    )
+    for photo in photos:
+        TicketPhoto.objects.create(ticket=ticket, image=photo)
+    _event(
+        ticket,
+        E.REPORT,
+        actor,
+        _("via %(channel)s") % {"channel": ticket.get_channel_display()},
+        old_state="",
+        new_state=S.REPORTED,
+    )
+    if tier:
+        _assign(Ticket.objects.select_for_update().get(pk=ticket.pk), tier, actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, tier: str, actor, note: str = "", expected_version: int | None = None
+) -> Ticket:
+    """Step 2 (分流交办): decide the tier; the tree decides who handles it and by when."""
+    if tier not in Tier.values:
+        raise ValidationError({"tier": _("unknown tier")})
+    ticket = _locked(ticket, expected_version)
+    _authorise(actor, ticket, perm.ASSIGN)
+    return _assign(ticket, tier, actor, note)
+
+
+def _assign(ticket: Ticket, tier: str, actor, note: str = "") -> Ticket:
+    if tier not in Tier.values:
+        raise ValidationError({"tier": _("unknown tier")})
+    config = TicketSettings.current()
+    found = route(ticket.area, rules.start_level(tier, hard_via_street=config.hard_via_street))
+    days, _rectify = time_limit_days(tier, ticket.category)
+    now = timezone.now()
+    ticket = ticket_transition(
+        ticket=ticket,
+        to=S.ASSIGNED,
+        actor=actor,
+        kind=E.ASSIGN,
+        note=" ".join(filter(None, [note.strip(), found.note])),
+        fields={
+            "tier": tier,
+            "level": found.level,
+            "handler_area": found.area,
+            "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
+            "assigned_at": now,
+        },
+    )
+    _notify_handler(ticket, _("New problem for you: #%(id)s") % {"id": ticket.pk})
+    return ticket
+
+
+@transaction.atomic
+def ticket_accept(*, ticket: Ticket, actor, expected_version: int | None = None) -> Ticket:
+    ticket = _locked(ticket, expected_version)
+    _authorise(actor, ticket, perm.ACCEPT)
+    return ticket_transition(ticket=ticket, to=S.IN_PROGRESS, actor=actor, kind=E.ACCEPT)
+
+
+@transaction.atomic
+def ticket_progress(
+    *, ticket: Ticket, actor, note: str, expected_version: int | None = None
+) -> Ticket:
+    """Step 3 (服务处置): a progress note; accepting it on the way if need be."""
+    if not note.strip():
+        raise ValidationError({"note": _("say what was done")})
+    ticket = _locked(ticket, expected_version)
+    _authorise(actor, ticket, perm.PROGRESS)
+    return ticket_transition(
+        ticket=ticket, to=S.IN_PROGRESS, actor=actor, kind=E.PROGRESS, note=note.strip()
+    )
+
+
+@transaction.atomic
+def ticket_escalate(
+    *,
+    ticket: Ticket,
+    actor,
+    note: str = "",
+    as_hard: bool = False,
+    expected_version: int | None = None,
+    overdue: bool = False,
+) -> Ticket:
+    """Lift it exactly one level (上提一级), or with ``as_hard`` report it up as a hard problem
+    (to the street or the county office). ``actor`` None: the overdue job."""
+    ticket = _locked(ticket, expected_version)
+    _authorise(actor, ticket, perm.ESCALATE)
+    config = TicketSettings.current()
+    if as_hard:
+        start = rules.start_level(Tier.HARD, hard_via_street=config.hard_via_street)
+        if rules.LEVEL_ORDER.index(start) <= rules.LEVEL_ORDER.index(ticket.level):
+            found = next_route(ticket)
+        else:
+            found = route(ticket.area, start)
+        tier = Tier.HARD
+    else:
+        found = next_route(ticket)
+        tier = ticket.tier
+    days, rectify_days = time_limit_days(tier, ticket.category)
+    now = timezone.now()
+    fields = {
+        "tier": tier,
+        "level": found.level,
+        "handler_area": found.area,
+        "escalation_count": ticket.escalation_count + 1,
+        "assigned_at": now,
+        "deadline": working_deadline(
+            now, rectify_days if overdue else days, exclude_weekends=config.exclude_weekends
+        ),
+    }
+    if overdue:
+        fields["on_rectification_list"] = True
+    text = " ".join(filter(None, [note.strip(), found.note]))
+    ticket = ticket_transition(
+        ticket=ticket, to=S.ASSIGNED, actor=actor, kind=E.ESCALATE, note=text, fields=fields
+    )
+    if overdue:
+        _event(
+            ticket,
+            E.RECTIFY,
+            None,
+            _("overdue: new deadline %(deadline)s")
+            % {"deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d")},
+        )
+    _notify_handler(ticket, _("Problem #%(id)s was lifted to you") % {"id": ticket.pk})
+    return ticket
+
+
+@transaction.atomic
+def ticket_remind(*, ticket: Ticket, actor, note: str = "") -> Ticket:
+    """Step 4 (检查督促): a reminder to whoever holds it."""
+    ticket = _locked(ticket, None)
+    _authorise(actor, ticket, perm.REMIND)
+    _event(ticket, E.REMIND, actor, note.strip())
+    _touch(ticket)
+    if ticket.level == Level.DEPARTMENT:
+        for task in ticket.tasks.filter(status=DepartmentTask.Status.OPEN).select_related(
+            "department"
+        ):
+            notify(
+                ticket=ticket,
+                users=_department_users(task.department),
+                subject=_("Reminder: problem #%(id)s") % {"id": ticket.pk},
+                body=note or ticket.description[:200],
+            )
+    else:
+        _notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk})
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(
+    *,
+    ticket: Ticket,
+    actor,
+    feedback: str,
+    expected_version: int | None = None,
+    _system: bool = False,
+) -> Ticket:
+    """Step 5 (结果反馈): resolved, and the result told to the reporter."""
+    if not feedback.strip():
+        raise ValidationError({"feedback": _("say what the reporter was told")})
+    ticket = _locked(ticket, expected_version)
+    if not _system:
+        _authorise(actor, ticket, perm.RESOLVE)
+    now = timezone.now()
+    return ticket_transition(
+        ticket=ticket,
+        to=S.RESOLVED,
+        actor=actor,
+        kind=E.RESOLVE,
+        note=feedback.strip(),
+        fields={
+            "feedback": feedback.strip(),
+            "resolved_at": now,
+            "resolved_level": ticket.level,
+            "on_rectification_list": False,
+        },
+    )
+
+
+@transaction.atomic
+def ticket_rate(
+    *, ticket: Ticket, actor, rating: str, comment: str = "", expected_version: int | None = None
+) -> Ticket:
+    """Step 6 (党群评议): satisfied or basically satisfied closes it; unsatisfied reopens it at
+    the same level with a new deadline and counts the reopen."""
+    allowed = {Ticket.Rating.SATISFIED, Ticket.Rating.BASIC, Ticket.Rating.UNSATISFIED}
+    if rating not in allowed:
+        raise ValidationError({"rating": _("unknown rating")})
+    ticket = _locked(ticket, expected_version)
+    _authorise(actor, ticket, perm.RATE)
+    _event(
+        ticket,
+        E.RATE,
+        actor,
+        " ".join(filter(None, [str(Ticket.Rating(rating).label), comment.strip()])),
+    )
+    now = timezone.now()
+    if rating == Ticket.Rating.UNSATISFIED:
+        config = TicketSettings.current()
+        days, _rectify = time_limit_days(ticket.tier, ticket.category)
+        ticket = ticket_transition(
+            ticket=ticket,
+            to=S.IN_PROGRESS,
+            actor=actor,
+            kind=E.REOPEN,
+            note=comment.strip(),
+            fields={
+                "reopen_count": ticket.reopen_count + 1,
+                "rating": rating,
+                "rating_comment": comment.strip(),
+                "resolved_at": None,
+                "resolved_level": "",
+                "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
+            },
+        )
+        if ticket.level != Level.DEPARTMENT:
+            _notify_handler(ticket, _("Problem #%(id)s was reopened") % {"id": ticket.pk})
+        return ticket
+    return ticket_transition(
+        ticket=ticket,
+        to=S.CLOSED,
+        actor=actor,
+        kind=E.CLOSE,
+        fields={"rating": rating, "rating_comment": comment.strip(), "closed_at": now},
+    )
+
+
+def tickets_close_unrated(*, now: dt.datetime | None = None) -> int:
+    """Close tickets resolved more than the configured days ago and never rated — as not
+    rated, never as satisfied. Safe to run at any time, any number of times."""
+    now = now or timezone.now()
+    days = TicketSettings.current().rating_days
+    due = Ticket.objects.filter(state=S.RESOLVED, resolved_at__lt=now - dt.timedelta(days=days))
+    closed = 0
+    for pk in due.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=S.RESOLVED)
+                .first()
+            )
+            if ticket is None:
+                continue
+            ticket_transition(
+                ticket=ticket,
+                to=S.CLOSED,
+                actor=None,
+                kind=E.CLOSE,
+                note=_("not rated within %(days)s days") % {"days": days},
+                fields={"rating": Ticket.Rating.NOT_RATED, "closed_at": now},
+            )
+            closed += 1
+    return closed
+
+
+def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
+    """Lift every overdue ticket exactly one level, put it on the rectification list with a
+    new deadline and tell the new handler. Running it twice lifts nothing twice: a lifted
+    ticket has a deadline in the future. At the county office and with departments there is
+    no level above: it goes on the rectification list with a reminder instead."""
+    now = now or timezone.now()
+    overdue = Ticket.objects.filter(state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+    count = 0
+    for pk in overdue.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+                .first()
+            )
+            if ticket is None:
+                continue  # handled meanwhile, or another worker holds it
+            if ticket.level in (Level.COUNTY, Level.DEPARTMENT):
+                _rectify_in_place(ticket)
+            else:
+                try:
+                    ticket_escalate(ticket=ticket, actor=None, overdue=True)
+                except TicketError:
+                    _rectify_in_place(ticket)
+            count += 1
+    return count
+
+
+def _rectify_in_place(ticket: Ticket) -> None:
+    config = TicketSettings.current()
+    _days, rectify_days = time_limit_days(ticket.tier or Tier.HARD, ticket.category)
+    deadline = working_deadline(
+        timezone.now(), rectify_days, exclude_weekends=config.exclude_weekends
+    )
+    _touch(ticket, on_rectification_list=True, deadline=deadline)
+    _event(
+        ticket,
+        E.RECTIFY,
+        None,
+        _("overdue: new deadline %(deadline)s")
+        % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")},
+    )
+    if ticket.level == Level.DEPARTMENT:
+        for task in ticket.tasks.filter(status=DepartmentTask.Status.OPEN).select_related(
+            "department"
+        ):
+            notify(
+                ticket=ticket,
+                users=_department_users(task.department),
+                subject=_("Overdue: problem #%(id)s") % {"id": ticket.pk},
+                body=ticket.description[:200],
+                emails=[task.department.email],
+            )
+    else:
+        _notify_handler(ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk})
+
+
+# --- assignment meetings ----------------------------------------------------------------------
+
+
+def _department_users(department: Department):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(person__departments=department, is_active=True)
+
+
+@transaction.atomic
+def meeting_open(*, area: Area, title: str, actor, held_on: dt.date | None = None) -> Meeting:
+    if not title.strip():
+        raise ValidationError({"title": _("give the meeting a title")})
+    return Meeting.objects.create(
+        area=area, title=title.strip(), created_by=actor, held_on=held_on or timezone.localdate()
+    )
+
+
+@dataclass
+class Part:
+    department: Department
+    deadline: dt.datetime
+    instructions: str = ""
+
+
+@transaction.atomic
+def meeting_assign(
+    *,
+    meeting: Meeting,
+    ticket: Ticket,
+    parts: list[Part],
+    actor,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Put a hard ticket on the meeting and hand it to one or more departments (交办)."""
+    if not parts:
+        raise ValidationError({"departments": _("choose at least one department")})
+    if len({p.department.pk for p in parts}) != len(parts):
+        raise ValidationError({"departments": _("a department is named twice")})
+    ticket = _locked(ticket, expected_version)
+    _authorise(actor, ticket, perm.MEETING)
+    for part in parts:
+        DepartmentTask.objects.create(
+            meeting=meeting,
+            ticket=ticket,
+            department=part.department,
+            deadline=part.deadline,
+            instructions=part.instructions.strip(),
+        )
+    names = "、".join(p.department.name for p in parts)
+    ticket = ticket_transition(
+        ticket=ticket,
+        to=S.ASSIGNED,
+        actor=actor,
+        kind=E.MEETING,
+        note=_("%(meeting)s: assigned to %(departments)s")
+        % {"meeting": meeting.title, "departments": names},
+        fields={
+            "level": Level.DEPARTMENT,
+            "tier": Tier.HARD,
+            "deadline": max(p.deadline for p in parts),
+            "assigned_at": timezone.now(),
+        },
+    )
+    for part in parts:
+        notify(
+            ticket=ticket,
+            users=_department_users(part.department),
+            subject=_("Assigned to %(dept)s at %(meeting)s: problem #%(id)s")
+            % {"dept": part.department.name, "meeting": meeting.title, "id": ticket.pk},
+            body=part.instructions or ticket.description[:200],
+            emails=[part.department.email],
+        )
+    return ticket
+
+
+@transaction.atomic
+def department_report(*, task: DepartmentTask, actor, report: str) -> DepartmentTask:
+    """A department reports back on its part; the last part done resolves the ticket."""
+    if not report.strip():
+        raise ValidationError({"report": _("say what the department did")})
+    ticket = _locked(task.ticket, None)
+    task = DepartmentTask.objects.select_for_update().get(pk=task.pk)
+    if actor is not None and task not in perm.open_tasks_for(actor, ticket):
+        raise PermissionDenied
+    if task.status != DepartmentTask.Status.OPEN:
+        raise TicketError(_("this part has already been reported"))
+    now = timezone.now()
+    task.status, task.report, task.reported_at, task.reported_by = (
+        DepartmentTask.Status.DONE,
+        report.strip(),
+        now,
+        actor,
+    )
+    task.save(update_fields=["status", "report", "reported_at", "reported_by"])
+    _event(ticket, E.DEPARTMENT_REPORT, actor, f"{task.department.name}: {task.report}")
+    _touch(ticket)
+    if ticket.state == S.ASSIGNED:
+        ticket_transition(ticket=ticket, to=S.IN_PROGRESS, actor=actor, kind=E.ACCEPT)
+    if not ticket.tasks.filter(status=DepartmentTask.Status.OPEN).exists():
+        reports = (
+            ticket.tasks.filter(status=DepartmentTask.Status.DONE)
+            .select_related("department")
+            .order_by("pk")
+        )
+        feedback = "\n".join(f"{t.department.name}: {t.report}" for t in reports)
+        ticket_resolve(ticket=ticket, actor=actor, feedback=feedback, _system=True)
+    return task
+
+
+# --- return visits ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def return_visit_schedule(*, ticket: Ticket, actor, on: dt.date) -> ReturnVisit:
+    _authorise(actor, ticket, perm.RETURN_VISIT)
+    if on < timezone.localdate():
+        raise ValidationError({"on": _("a return visit is scheduled for today or later")})
+    visit = ReturnVisit.objects.create(ticket=ticket, scheduled_for=on, by=actor)
+    _event(
+        ticket,
+        E.RETURN_VISIT,
+        actor,
+        _("return visit scheduled for %(date)s") % {"date": on.isoformat()},
+    )
+    return visit
+
+
+@transaction.atomic
+def return_visit_log(*, visit: ReturnVisit, actor, note: str) -> ReturnVisit:
+    _authorise(actor, visit.ticket, perm.RETURN_VISIT)
+    if visit.done_at is not None:
+        raise TicketError(_("this return visit is already logged"))
+    visit.done_at, visit.note, visit.by = timezone.now(), note.strip(), actor
+    visit.save(update_fields=["done_at", "note", "by"])
+    _event(visit.ticket, E.RETURN_VISIT, actor, note.strip())
+    return visit
+
+
+def open_q() -> Q:
+    return Q(state__in=[S.ASSIGNED, S.IN_PROGRESS, S.REPORTED])
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _key_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, name: str, channel: str) -> tuple[ApiKey, str]:
+    """Make a key for one intake channel. Returns the row and the key, which is shown once
+    and stored only as a hash."""
+    if channel not in Ticket.Channel.values:
+        raise ValidationError({"channel": _("unknown channel “%(c)s”") % {"c": channel}})
+    raw = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(name=name.strip() or channel, channel=channel, prefix=raw[:8],
+                                key_hash=_key_hash(raw))
+    return key, raw
+
+
+def api_key_check(raw: str):
+    """The active key matching ``raw``, or None."""
+    if not raw:
+        return None
+    return ApiKey.objects.filter(key_hash=_key_hash(raw), active=True).first()
