@@ -8,6 +8,7 @@ from portal import views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("open311/v2/", include("issues.open311_urls")),
 ]
 urlpatterns += i18n_patterns(
     path("", views.home, name="home"),
