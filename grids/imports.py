@@ -249,6 +249,7 @@ def areas_import(
         existing = _load_by_codes([*by_code, *(r.parent_code for r in rows if r.parent_code)])
         progress("matched", len(existing), len(by_code))
         plan = _AreaPlan(by_code, existing, cols, errors)
+        plan.codes_in_file = {cols.get(cells, "code") for _line, cells in table.rows}
         plan.check_parents()
         if not errors:
             plan.check_kind_changes()
@@ -296,6 +297,7 @@ class _AreaPlan:
         self.cols = cols
         self.errors = errors
         self.nodes: dict[str, _Node] = {}
+        self.codes_in_file: set[str] = set()
         self.renumbered: set[str] = set()
         self.preview: list[tuple[int, str, str, str]] = []
         self.new_codes: list[str] = []
@@ -318,6 +320,8 @@ class _AreaPlan:
                 and row.parent_code not in self.rows
                 and row.parent_code not in self.existing
             ):
+                if row.parent_code in self.codes_in_file:
+                    continue  # the parent's row is in the file with errors of its own
                 self.error(
                     row,
                     "parent_code",
@@ -682,7 +686,6 @@ def heads_import(
 
     rows: list[_HeadRow] = []
     for line, cells in table.rows:
-        n = len(errors)
         area_code = cols.get(cells, "area_code")
         if not area_code:
             bad(line, "area_code", _("the area code is empty"))
@@ -705,6 +708,7 @@ def heads_import(
             validate_phone(phone)
         except ValidationError as exc:
             bad(line, "phone", exc.messages[0] if phone else _("the phone number is empty"))
+            phone = ""
         flags = {}
         for key, default in (("public", True), ("deputy", False)):
             text = cols.get(cells, key)
@@ -717,7 +721,9 @@ def heads_import(
                 started_on = dt.date.fromisoformat(text.replace("/", "-").replace(".", "-"))
             except ValueError:
                 bad(line, "started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
-        if len(errors) == n:
+        # A row with a usable area and title still takes part in the checks across rows, so
+        # that one upload reports every problem at once; the write needs every row clean.
+        if area_code and title:
             rows.append(
                 _HeadRow(
                     line,
@@ -745,15 +751,23 @@ def heads_import(
             message = rules.title_kind_error(row.title, area["kind"])
             if message:
                 bad(row.line, "title", message)
-            key = (row.area_code, row.title, None if row.deputy else "principal", row.phone)
-            key = key[:3] if not row.deputy else key
-            if key in seen_post:
-                bad(
-                    row.line,
-                    "title",
-                    _("this post is already given on line %(first)s") % {"first": seen_post[key]},
-                )
-            seen_post.setdefault(key, row.line)
+            # One principal per post, and one person once per post (as principal or deputy).
+            keys = [(row.area_code, row.title, "person", row.phone)]
+            if not row.deputy:
+                keys.append((row.area_code, row.title, "principal"))
+            for key in keys:
+                if key in seen_post and (row.phone or key[2] == "principal"):
+                    bad(
+                        row.line,
+                        "title",
+                        _("this post is already given on line %(first)s")
+                        % {"first": seen_post[key]},
+                    )
+                    break
+            for key in keys:
+                seen_post.setdefault(key, row.line)
+            if not row.phone or not row.name:
+                continue
             first = seen_phone.setdefault(row.phone, row)
             if first.name != row.name:
                 bad(
@@ -824,6 +838,11 @@ class _HeadPlan:
             area_id = self.areas[row.area_code]["pk"]
             label = f"{row.area_code} {TITLE_NAMES[row.title][0]} {row.name}"
             post = by_person.get((area_id, row.title, person.pk)) if person.pk else None
+            holder = principal.get((area_id, row.title))
+            if holder is not None and not row.deputy and holder.person_id != person.pk:
+                # A new principal, or a deputy promoted: the current principal's post ends.
+                holder.ended_on = max(row.started_on or today, holder.started_on)
+                self.to_end.append(holder)
             if post is not None:
                 if (post.is_public, post.is_deputy) != (
                     row.public,
@@ -836,10 +855,6 @@ class _HeadPlan:
                     self.unchanged += 1
                     self._preview(row.line, "unchanged", label)
                 continue
-            holder = principal.get((area_id, row.title))
-            if holder is not None and not row.deputy:
-                holder.ended_on = max(row.started_on or today, holder.started_on)
-                self.to_end.append(holder)
             self.to_create.append((row, area_id))
             self._preview(row.line, "new", label)
 

@@ -166,16 +166,17 @@ def post_assign(
         raise ValidationError({"title": message})
     started_on = started_on or timezone.localdate()
     current = Post.objects.select_for_update().filter(area=area, title=title, ended_on__isnull=True)
+    if not is_deputy:
+        # A new principal (or a deputy promoted to principal) ends the current principal.
+        for previous in current:
+            if not previous.is_deputy and previous.person_id != person.pk:
+                post_end(post=previous, ended_on=max(started_on, previous.started_on))
     same = next((p for p in current if p.person_id == person.pk), None)
     if same is not None:
         if (same.is_deputy, same.is_public) != (is_deputy, is_public):
             same.is_deputy, same.is_public = is_deputy, is_public
             same.save(update_fields=["is_deputy", "is_public"])
         return same
-    if not is_deputy:
-        for previous in current:
-            if not previous.is_deputy:
-                post_end(post=previous, ended_on=max(started_on, previous.started_on))
     return Post.objects.create(
         area=area,
         title=title,
@@ -189,9 +190,10 @@ def post_assign(
 def post_end(*, post: Post, ended_on: dt.date | None = None) -> Post:
     if post.ended_on is not None:
         raise ValidationError(_("this post has already ended"))
-    post.ended_on = ended_on or timezone.localdate()
-    if post.ended_on < post.started_on:
+    ended_on = ended_on or timezone.localdate()
+    if ended_on < post.started_on:
         raise ValidationError({"ended_on": _("a post cannot end before it started")})
+    post.ended_on = ended_on
     post.save(update_fields=["ended_on"])
     return post
 

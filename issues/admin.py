@@ -1,10 +1,184 @@
-from django.contrib import admin
+"""Configuration of the problem workflow in the admin (categories, time limits, holidays,
+departments, API keys) and read-only views of tickets and their history. Tickets move only
+through the portal's actions (the services), never by editing rows here."""
 
-from issues.models import Department
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from mptt.admin import MPTTModelAdmin
+
+from issues import services
+from issues.models import (
+    ApiKey,
+    Category,
+    Department,
+    DepartmentTask,
+    Holiday,
+    Meeting,
+    Notification,
+    ReturnVisit,
+    Ticket,
+    TicketEvent,
+    TicketSettings,
+    TierPolicy,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "code")
+    list_display = ("name", "code", "email")
     search_fields = ("name", "code")
     autocomplete_fields = ("handlers",)
+
+
+@admin.register(Category)
+class CategoryAdmin(MPTTModelAdmin):
+    list_display = ("name", "code", "time_limit_days", "default_department", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "code")
+    list_select_related = ("default_department",)
+
+
+@admin.register(TierPolicy)
+class TierPolicyAdmin(admin.ModelAdmin):
+    list_display = ("tier", "time_limit_days", "rectification_days")
+
+
+@admin.register(TicketSettings)
+class TicketSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "exclude_weekends", "hard_via_street", "rating_days")
+
+    def has_add_permission(self, request):
+        return not TicketSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ("date", "name", "is_workday")
+    list_filter = ("is_workday",)
+    date_hierarchy = "date"
+
+
+class EventInline(ReadOnlyMixin, admin.TabularInline):
+    model = TicketEvent
+    fields = ("at", "kind", "old_state", "new_state", "level", "handler_area", "actor", "note")
+    readonly_fields = fields
+    extra = 0
+    ordering = ("at", "pk")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "handler_area")
+
+
+class TaskInline(ReadOnlyMixin, admin.TabularInline):
+    model = DepartmentTask
+    fields = ("meeting", "department", "deadline", "status", "report", "reported_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Ticket)
+class TicketAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "category",
+        "area",
+        "state",
+        "tier",
+        "level",
+        "deadline",
+        "on_rectification_list",
+        "created_at",
+    )
+    list_filter = ("state", "tier", "level", "channel", "on_rectification_list", "category")
+    search_fields = ("=id", "description", "area__code", "area__name")
+    date_hierarchy = "created_at"
+    list_select_related = ("category", "area")
+    list_per_page = 100
+    show_full_result_count = False
+    inlines = [TaskInline, EventInline]
+    fields = (
+        "area",
+        "category",
+        "channel",
+        "description",
+        "state",
+        "tier",
+        "level",
+        "handler_area",
+        "deadline",
+        "on_rectification_list",
+        "escalation_count",
+        "reopen_count",
+        "feedback",
+        "rating",
+        "rating_comment",
+        "created_at",
+        "resolved_at",
+        "closed_at",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("title", "held_on", "area", "created_by")
+    inlines = [TaskInline]
+
+
+@admin.register(ReturnVisit)
+class ReturnVisitAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("ticket", "scheduled_for", "done_at", "by")
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("name", "channel", "active")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """A new key is shown once, in the confirmation message; only its hash is kept."""
+
+    form = ApiKeyForm
+    list_display = ("name", "channel", "prefix", "active", "created_at")
+    list_filter = ("channel", "active")
+
+    def get_fields(self, request, obj=None):
+        return ("name", "channel") if obj is None else ("name", "channel", "prefix", "active")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("channel", "prefix") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = services.api_key_create(name=obj.name, channel=obj.channel)
+        obj.pk = key.pk
+        messages.warning(
+            request,
+            _("The new key is %(key)s — copy it now: it is not shown again.") % {"key": raw},
+        )
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("subject", "recipient", "email", "created_at", "sent_at", "attempts")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("recipient",)

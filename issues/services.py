@@ -807,8 +807,9 @@ def api_key_create(*, name: str, channel: str) -> tuple[ApiKey, str]:
     if channel not in Ticket.Channel.values:
         raise ValidationError({"channel": _("unknown channel “%(c)s”") % {"c": channel}})
     raw = secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(name=name.strip() or channel, channel=channel, prefix=raw[:8],
-                                key_hash=_key_hash(raw))
+    key = ApiKey.objects.create(
+        name=name.strip() or channel, channel=channel, prefix=raw[:8], key_hash=_key_hash(raw)
+    )
     return key, raw
 
 

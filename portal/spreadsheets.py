@@ -152,15 +152,21 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+def _needs_escape(text: str) -> bool:
+    """Starts with a formula character, possibly behind apostrophes of its own: ``=1`` and
+    ``'=1`` are both escaped, so that ``unescape_cell`` can always strip exactly one."""
+    return text.lstrip("'").startswith(_FORMULA_START)
+
+
 def unescape_cell(text: str) -> str:
     """Undo our own formula escaping so that an export imports back unchanged."""
-    if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_START:
+    if text.startswith("'") and _needs_escape(text[1:]):
         return text[1:]
     return text
 
 
 def escape_cell(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and _needs_escape(value):
         return "'" + value
     return value
 

@@ -56,11 +56,13 @@ class Command(BaseCommand):
         self.stdout.write(f"heads: {report.summary()} ({report.seconds:.1f}s)")
         created = self._party_orgs()
         self.stdout.write(f"Party organisations: {created} new")
+        from issues import demo as issues_demo
         from residents import demo as residents_demo
 
         residents_demo.load(self.stdout.write)
         for line in self._logins():
             self.stdout.write(line)
+        issues_demo.load(self.stdout.write)
 
     @transaction.atomic
     def _party_orgs(self) -> int:

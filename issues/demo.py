@@ -1,0 +1,304 @@
+"""Demo categories, departments, time limits, holidays, an API key per channel and a few
+hundred tickets in every state, spread over the last 30 days, built through the services.
+
+Idempotent: reference data is upserted; tickets are created only while there are none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from grids.models import Area, Person
+from grids.rules import AreaKind, PostTitle
+from issues import services
+from issues.models import (
+    ApiKey,
+    Category,
+    Department,
+    DepartmentTask,
+    Holiday,
+    Ticket,
+    TicketEvent,
+    TicketSettings,
+    Tier,
+    TierPolicy,
+)
+from residents.demo_data import default_communities
+from residents.models import Resident
+
+# Guangchang assigned its hard problems to 12 functional departments.
+DEPARTMENTS = (
+    ("housing", "县住建局"),
+    ("water", "县水务局"),
+    ("police", "县公安局"),
+    ("market", "县市场监管局"),
+    ("urban", "县城管局"),
+    ("civil", "县民政局"),
+    ("health", "县卫健委"),
+    ("land", "县自然资源局"),
+    ("transport", "县交通运输局"),
+    ("power", "县供电公司"),
+    ("education", "县教育体育局"),
+    ("environment", "县生态环境局"),
+)
+# (code, name, parent code, usual department, description samples)
+CATEGORIES = (
+    ("environment", "环境卫生", "", "urban", ()),
+    (
+        "garbage",
+        "垃圾清运",
+        "environment",
+        "urban",
+        ("楼下垃圾桶满溢三天没人清运", "小区绿化带堆放建筑垃圾"),
+    ),
+    (
+        "sewage",
+        "污水排放",
+        "environment",
+        "environment",
+        ("化粪池外溢，臭味很大", "餐馆油污直排雨水井"),
+    ),
+    ("property", "物业管理", "", "housing", ()),
+    (
+        "lighting",
+        "楼道照明",
+        "property",
+        "housing",
+        ("楼道灯坏了一个多月，老人上下楼不方便", "单元门口路灯不亮"),
+    ),
+    ("elevator", "电梯故障", "property", "housing", ("电梯经常停运，困过人", "电梯年检过期")),
+    ("leak", "房屋漏水", "property", "housing", ("顶楼漏水，墙面发霉", "楼上卫生间渗水到我家")),
+    ("safety", "安全隐患", "", "police", ()),
+    (
+        "ebike",
+        "电动车充电",
+        "safety",
+        "police",
+        ("有人在楼道里给电动车充电", "电动车飞线充电很危险"),
+    ),
+    ("fire", "消防通道", "safety", "police", ("消防通道被车辆长期占用", "消防栓没有水")),
+    ("dispute", "邻里纠纷", "", "civil", ()),
+    ("noise", "噪音扰民", "dispute", "police", ("楼上装修晚上十点还在施工", "广场舞音响太大")),
+    ("parking", "停车纠纷", "dispute", "urban", ("私家车占用楼下通道", "地桩地锁乱装")),
+    ("elderly", "养老服务", "", "civil", ()),
+    (
+        "elderly_care",
+        "独居老人照护",
+        "elderly",
+        "civil",
+        ("独居老人行动不便，需要上门送餐", "老人想申请居家养老服务"),
+    ),
+    ("municipal", "市政设施", "", "urban", ()),
+    ("road", "道路破损", "municipal", "transport", ("小区门口路面坑洼积水", "人行道砖松动")),
+    ("water_supply", "供水问题", "municipal", "water", ("自来水发黄", "水压太低，高层没水")),
+    ("power_supply", "用电问题", "municipal", "power", ("经常跳闸停电", "电线老化裸露")),
+)
+TIER_DAYS = {Tier.SIMPLE: (3, 2), Tier.COMPLEX: (7, 3), Tier.HARD: (15, 5)}
+HOLIDAYS = (
+    (dt.date(2026, 1, 1), "元旦", False),
+    (dt.date(2026, 10, 1), "国庆节", False),
+    (dt.date(2026, 10, 2), "国庆节", False),
+    (dt.date(2026, 10, 3), "国庆节", False),
+    (dt.date(2026, 10, 4), "国庆节", False),
+    (dt.date(2026, 10, 5), "国庆节", False),
+    (dt.date(2026, 10, 6), "国庆节", False),
+    (dt.date(2026, 10, 7), "国庆节", False),
+    (dt.date(2026, 10, 10), "国庆节调休", True),
+)
+TICKETS = 320
+HANDLER_PHONE_BASE = 13900000200
+
+
+def load(write) -> None:
+    _reference()
+    write(f"departments: {Department.objects.count()}, categories: {Category.objects.count()}")
+    made = _tickets()
+    write(f"tickets: {made} new ({Ticket.objects.count()} in all)")
+
+
+def _h(*parts) -> int:
+    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12], 16)
+
+
+@transaction.atomic
+def _reference() -> None:
+    User = get_user_model()
+    for i, (code, name) in enumerate(DEPARTMENTS):
+        department, _ = Department.objects.update_or_create(code=code, defaults={"name": name})
+        if not department.handlers.exists():
+            person, _ = Person.objects.get_or_create(
+                phone=str(HANDLER_PHONE_BASE + i), defaults={"name": f"{name[1:-1]}办事员"}
+            )
+            department.handlers.add(person)
+    # The demo login for a department handler: the housing bureau's.
+    housing = Department.objects.get(code="housing")
+    handler = housing.handlers.order_by("pk").first()
+    if handler.user_id is None:
+        user, _ = User.objects.get_or_create(username="department")
+        user.set_password("demo1234")
+        user.save()
+        handler.user = user
+        handler.save(update_fields=["user"])
+    # The second department the browser demo hands hard problems to.
+    water = Department.objects.get(code="water")
+    water_handler = water.handlers.order_by("pk").first()
+    if water_handler.user_id is None:
+        user, _ = User.objects.get_or_create(username="department2")
+        user.set_password("demo1234")
+        user.save()
+        water_handler.user = user
+        water_handler.save(update_fields=["user"])
+    departments = {d.code: d for d in Department.objects.all()}
+    for code, name, parent, department, _samples in CATEGORIES:
+        if Category.objects.filter(code=code).exists():
+            continue
+        Category.objects.create(
+            code=code,
+            name=name,
+            parent=Category.objects.get(code=parent) if parent else None,
+            default_department=departments[department],
+        )
+    for tier, (days, rectify) in TIER_DAYS.items():
+        TierPolicy.objects.get_or_create(
+            tier=tier, defaults={"time_limit_days": days, "rectification_days": rectify}
+        )
+    TicketSettings.current()
+    for date, name, workday in HOLIDAYS:
+        Holiday.objects.get_or_create(date=date, defaults={"name": name, "is_workday": workday})
+    for channel in (Ticket.Channel.MINI_PROGRAM, Ticket.Channel.HOTLINE):
+        if not ApiKey.objects.filter(channel=channel).exists():
+            services.api_key_create(name=f"demo {channel}", channel=channel)
+
+
+def _tickets() -> int:
+    if Ticket.objects.exists():
+        return 0
+    User = get_user_model()
+    communities = list(Area.objects.filter(code__in=default_communities()).order_by("code"))
+    units = list(
+        Area.objects.filter(kind=AreaKind.UNIT, tree_id=communities[0].tree_id)
+        .filter(lft__gt=min(c.lft for c in communities), rght__lt=max(c.rght for c in communities))
+        .order_by("lft")
+    )
+    residents = list(
+        Resident.objects.filter(household__area__in=units)
+        .select_related("household")
+        .order_by("pk")[:2000]
+    )
+    leaves = list(Category.objects.filter(children__isnull=True).order_by("code"))
+    samples = {code: s for code, _n, _p, _d, s in CATEGORIES}
+    officer = User.objects.filter(
+        person__posts__title=PostTitle.COUNTY_OFFICER, person__posts__ended_on__isnull=True
+    ).first()
+    departments = {d.code: d for d in Department.objects.all()}
+    meeting = None
+    now = timezone.now()
+    made = 0
+    for i in range(TICKETS):
+        h = _h("ticket", i)
+        resident = residents[h % len(residents)]
+        category = leaves[(h >> 8) % len(leaves)]
+        text = samples[category.code][(h >> 16) % len(samples[category.code])]
+        tier = (Tier.SIMPLE, Tier.SIMPLE, Tier.SIMPLE, Tier.COMPLEX, Tier.COMPLEX, Tier.HARD)[
+            (h >> 20) % 6
+        ]
+        # 0 reported, 1 assigned, 2 in progress, 3 resolved, 4 closed, 5 reopened, 6 overdue
+        fate = (h >> 24) % 10
+        fate = {0: 0, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4, 6: 4, 7: 4, 8: 5, 9: 6}[fate]
+        channel = Ticket.Channel.values[(h >> 28) % 7]
+        ticket = services.ticket_report(
+            area=resident.household.area,
+            category=category,
+            channel=channel,
+            description=text,
+            reporter=resident,
+            reporter_phone=resident.phone,
+            tier=None if fate == 0 else tier,
+        )
+        handlers = _handler_user(ticket)
+        if fate >= 2 and handlers is not None:
+            if tier == Tier.HARD and officer is not None and fate >= 3:
+                ticket = _via_meeting(ticket, officer, departments, category, meeting, i)
+                meeting = ticket._meeting
+            else:
+                services.ticket_progress(ticket=ticket, actor=handlers, note="已联系居民，正在处理")
+                if fate >= 3:
+                    services.ticket_resolve(
+                        ticket=ticket, actor=handlers, feedback="已处理完毕，电话告知居民"
+                    )
+            ticket.refresh_from_db()
+            if fate >= 4 and ticket.state == Ticket.State.RESOLVED:
+                rating = (
+                    Ticket.Rating.UNSATISFIED
+                    if fate == 5
+                    else (Ticket.Rating.SATISFIED if h % 4 else Ticket.Rating.BASIC)
+                )
+                services.ticket_rate(
+                    ticket=ticket,
+                    actor=handlers,
+                    rating=rating,
+                    comment="" if fate != 5 else "问题没有彻底解决",
+                )
+        _age(ticket.pk, days=(h >> 32) % 30, overdue=fate == 6, now=now)
+        made += 1
+    services.tickets_escalate_overdue()
+    return made
+
+
+def _handler_user(ticket: Ticket):
+    ticket.refresh_from_db()
+    if not ticket.handler_area_id:
+        return None
+    return services.holders_of(ticket.handler_area, ticket.level).order_by("pk").first()
+
+
+def _via_meeting(ticket, officer, departments, category, meeting, i):
+    """Hard problems climb to the county office and go through an assignment meeting."""
+    ticket = (
+        services.ticket_escalate(ticket=ticket, actor=None, as_hard=True)
+        if ticket.level != "county"
+        else ticket
+    )
+    ticket.refresh_from_db()
+    while ticket.level != "county":
+        ticket = services.ticket_escalate(ticket=ticket, actor=None)
+        ticket.refresh_from_db()
+    if meeting is None or i % 40 == 0:
+        county = ticket.handler_area
+        meeting = services.meeting_open(
+            area=county, title=f"第{i // 40 + 1}次群众反映难点问题交办会", actor=officer
+        )
+    first = category.default_department or departments["housing"]
+    second = departments["urban"] if first.code != "urban" else departments["police"]
+    deadline = timezone.now() + dt.timedelta(days=10)
+    services.meeting_assign(
+        meeting=meeting,
+        ticket=ticket,
+        actor=officer,
+        parts=[services.Part(first, deadline, "牵头处理"), services.Part(second, deadline, "配合")],
+    )
+    for task in DepartmentTask.objects.filter(ticket=ticket).select_related("department"):
+        handler = task.department.handlers.exclude(user=None).first()
+        user = handler.user if handler else None
+        services.department_report(task=task, actor=user, report="已现场核查并处理")
+    ticket.refresh_from_db()
+    ticket._meeting = meeting
+    return ticket
+
+
+def _age(pk: int, *, days: int, overdue: bool, now) -> None:
+    """Shift one demo ticket's history back by ``days`` so the dashboards have 30 days to show.
+    Demo data only: real tickets are never rewritten."""
+    shift = dt.timedelta(days=days, hours=days % 7)
+    tickets = Ticket.objects.filter(pk=pk)
+    for field in ("created_at", "updated_at", "assigned_at", "resolved_at", "closed_at"):
+        tickets.filter(**{f"{field}__isnull": False}).update(**{field: F(field) - shift})
+    TicketEvent.objects.filter(ticket_id=pk).update(at=F("at") - shift)
+    if overdue:
+        tickets.update(deadline=now - dt.timedelta(hours=1))
