@@ -15,6 +15,8 @@ urlpatterns += i18n_patterns(
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("residents/", include("residents.urls")),
+    path("areas/", include("grids.urls")),
+    path("tickets/", include("issues.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

@@ -1,10 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import Form
 from residents.models import CareTag, Visit
 
 
-class ResidentFilterForm(forms.Form):
+class ResidentFilterForm(Form):
     q = forms.CharField(label=_("Name or full ID number"), required=False)
     area = forms.CharField(label=_("Area code"), required=False)
     tag = forms.ModelChoiceField(
@@ -12,7 +13,7 @@ class ResidentFilterForm(forms.Form):
     )
 
 
-class HouseholdFilterForm(forms.Form):
+class HouseholdFilterForm(Form):
     q = forms.CharField(label=_("Door or address"), required=False)
     area = forms.CharField(label=_("Area code"), required=False)
     in_online_group = forms.NullBooleanField(
@@ -22,7 +23,7 @@ class HouseholdFilterForm(forms.Form):
     )
 
 
-class ResidentEditForm(forms.Form):
+class ResidentEditForm(Form):
     name = forms.CharField(label=_("Full name"), max_length=50)
     phone = forms.CharField(
         label=_("Mobile"),
@@ -39,12 +40,12 @@ class ResidentEditForm(forms.Form):
     )
 
 
-class HouseholdEditForm(forms.Form):
+class HouseholdEditForm(Form):
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     in_online_group = forms.BooleanField(label=_("In the online group"), required=False)
 
 
-class VisitForm(forms.Form):
+class VisitForm(Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=Visit.Channel.choices)
     findings = forms.CharField(
         label=_("What was found"), widget=forms.Textarea(attrs={"rows": 4}), required=False
@@ -52,7 +53,7 @@ class VisitForm(forms.Form):
     needs_follow_up = forms.BooleanField(label=_("Needs follow-up"), required=False)
 
 
-class CoverageForm(forms.Form):
+class CoverageForm(Form):
     days = forms.IntegerField(
         label=_("Visited within (days)"), min_value=1, max_value=366, initial=30, required=False
     )
