@@ -347,7 +347,7 @@ def ticket_report(
         new_state=S.REPORTED,
     )
     if tier:
-        _assign(Ticket.objects.select_for_update().get(pk=ticket.pk), tier, actor)
+        ticket = _assign(Ticket.objects.select_for_update().get(pk=ticket.pk), tier, actor)
     return ticket
 
 

@@ -6,6 +6,14 @@ app_name = "issues"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
-    path("report/", views.inbox, name="report"),
-    path("meetings/", views.inbox, name="meeting_list"),
+    path("report/", views.report, name="report"),
+    path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
+    path("<int:pk>/do/<str:action>/", views.ticket_act, name="ticket_act"),
+    path(
+        "<int:pk>/return-visits/<int:visit_pk>/log/",
+        views.return_visit_log,
+        name="return_visit_log",
+    ),
+    path("meetings/", views.meeting_list, name="meeting_list"),
+    path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
 ]

@@ -1,7 +1,493 @@
+"""Problem pages: the inbox, the ticket page with the actions this user may take now, the
+report form and the assignment meetings. Reads go through the scoping selectors, every change
+through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from grids.access import Role, scope_for
+from grids.models import Area
+from issues import forms, services
+from issues import permissions as perm
+from issues.models import (
+    Department,
+    DepartmentTask,
+    Level,
+    Meeting,
+    ReturnVisit,
+    Ticket,
+)
+from issues.selectors import get_ticket_for_user, tickets_visible_to
+from residents.models import Visit
+from residents.selectors import get_household_for_user, residents_visible_to
+
+S = Ticket.State
+PAGE_SIZE = 25
+TABS = {
+    "mine": _("Mine"),
+    "area": _("My area"),
+    "overdue": _("Overdue"),
+    "rectification": _("Rectification list"),
+    "rating": _("Awaiting rating"),
+}
+OPEN_STATES = [S.REPORTED, S.ASSIGNED, S.IN_PROGRESS]
+
+
+def _mine_q(user) -> Q:
+    """Tickets held at a post of mine, or open parts of my department."""
+    scope = scope_for(user)
+    q = Q(pk__in=[])
+    for grant in scope.grants:
+        level = perm.ROLE_LEVEL.get(grant.role)
+        if level:
+            q |= Q(handler_area_id=grant.area_id, level=level)
+    if Role.COMMUNITY in scope.roles or Role.GRID in scope.roles or scope.is_admin:
+        # Triage (step 2) waits on whoever may triage the place.
+        q |= Q(state=S.REPORTED) & scope.area_q("area__", roles=perm.TRIAGE_ROLES)
+    if scope.department_ids:
+        q |= Q(
+            Exists(
+                DepartmentTask.objects.filter(
+                    ticket=OuterRef("pk"),
+                    department_id__in=scope.department_ids,
+                    status=DepartmentTask.Status.OPEN,
+                )
+            )
+        )
+    return q
+
+
+def deadline_class(ticket: Ticket, now) -> str:
+    if not ticket.is_open or ticket.deadline is None:
+        return ""
+    if ticket.deadline < now:
+        return "over"
+    if ticket.deadline - now < dt.timedelta(hours=24):
+        return "soon"
+    return "ok"
 
 
 @login_required
+@require_GET
 def inbox(request):
-    return redirect("home")
+    tab = request.GET.get("tab", "mine")
+    if tab not in TABS:
+        raise Http404
+    now = timezone.now()
+    tickets = tickets_visible_to(request.user)
+    if tab == "mine":
+        tickets = tickets.filter(_mine_q(request.user), state__in=OPEN_STATES)
+    elif tab == "overdue":
+        tickets = tickets.filter(state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+    elif tab == "rectification":
+        tickets = tickets.filter(on_rectification_list=True, state__in=OPEN_STATES)
+    elif tab == "rating":
+        tickets = tickets.filter(state=S.RESOLVED)
+    form = forms.InboxFilterForm(request.GET or None)
+    sort = "-created_at"
+    if form.is_valid():
+        data = form.cleaned_data
+        if q := data["q"].strip():
+            tickets = tickets.filter(
+                Q(pk=int(q.lstrip("#"))) if q.lstrip("#").isdigit() else Q(description__contains=q)
+            )
+        for name in ("tier", "state", "category", "channel"):
+            if data[name]:
+                tickets = tickets.filter(**{name: data[name]})
+        if code := data["area"].strip():
+            area = Area.objects.filter(scope_for(request.user).area_q(), code=code).first()
+            if area is None:
+                raise Http404
+            tickets = tickets.filter(
+                area__tree_id=area.tree_id, area__lft__gte=area.lft, area__lft__lte=area.rght
+            )
+        if data["since"]:
+            tickets = tickets.filter(created_at__date__gte=data["since"])
+        if data["until"]:
+            tickets = tickets.filter(created_at__date__lte=data["until"])
+        sort = data["sort"] or sort
+    tickets = tickets.select_related("category", "area", "handler_area").order_by(sort, "-pk")
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    for ticket in page:
+        ticket.deadline_class = deadline_class(ticket, now)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("tab", None)
+    return render(
+        request,
+        "issues/inbox.html",
+        {
+            "tabs": TABS,
+            "tab": tab,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
+
+
+# --- the ticket page ---------------------------------------------------------------------------
+
+ACTION_FORMS = {
+    perm.ASSIGN: forms.AssignForm,
+    perm.ACCEPT: forms.OptionalNoteForm,
+    perm.PROGRESS: forms.NoteForm,
+    perm.ESCALATE: forms.EscalateForm,
+    perm.RESOLVE: forms.ResolveForm,
+    perm.REMIND: forms.OptionalNoteForm,
+    perm.RATE: forms.RateForm,
+    perm.RETURN_VISIT: forms.ReturnVisitForm,
+    perm.DEPARTMENT_REPORT: forms.DepartmentReportForm,
+    perm.MEETING: forms.MeetingAssignForm,
+}
+ACTION_ORDER = (
+    perm.ASSIGN,
+    perm.ACCEPT,
+    perm.PROGRESS,
+    perm.RESOLVE,
+    perm.ESCALATE,
+    perm.MEETING,
+    perm.DEPARTMENT_REPORT,
+    perm.REMIND,
+    perm.RATE,
+    perm.RETURN_VISIT,
+)
+ACTION_LABELS = {
+    perm.ASSIGN: _("Triage and assign"),
+    perm.ACCEPT: _("Accept"),
+    perm.PROGRESS: _("Add progress"),
+    perm.ESCALATE: _("Escalate one level"),
+    perm.RESOLVE: _("Resolve and tell the reporter"),
+    perm.REMIND: _("Send a reminder"),
+    perm.RATE: _("Record the reporter's rating"),
+    perm.RETURN_VISIT: _("Schedule a return visit"),
+    perm.DEPARTMENT_REPORT: _("Report back for the department"),
+    perm.MEETING: _("Assign at a meeting"),
+}
+
+
+def _county_meetings(user, ticket: Ticket):
+    county = ticket.handler_area or ticket.area
+    return Meeting.objects.filter(area__tree_id=county.tree_id).order_by("-held_on", "-pk")
+
+
+def _action_form(action, user, ticket, data=None, tasks=()):
+    if action == perm.MEETING:
+        return forms.MeetingAssignForm(data, meetings=_county_meetings(user, ticket), prefix=action)
+    if action == perm.DEPARTMENT_REPORT:
+        initial = {"task": tasks[0].pk} if tasks else None
+        return forms.DepartmentReportForm(data, prefix=action, initial=initial)
+    return ACTION_FORMS[action](data, prefix=action)
+
+
+def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
+    tasks = list(ticket.tasks.select_related("department", "meeting").order_by("pk"))
+    actions = perm.ticket_actions(request.user, ticket, tasks)
+    my_tasks = perm.open_tasks_for(request.user, ticket, tasks)
+    action_forms = []
+    for action in ACTION_ORDER:
+        if action in actions:
+            form = (bound or {}).get(action) or _action_form(
+                action, request.user, ticket, tasks=my_tasks
+            )
+            action_forms.append((action, ACTION_LABELS[action], form))
+    events = ticket.events.select_related("actor__person", "handler_area").order_by("at", "pk")
+    return_visits = list(ticket.return_visits.order_by("scheduled_for"))
+    open_visits = [v for v in return_visits if v.done_at is None]
+    return {
+        "ticket": ticket,
+        "events": events,
+        "tasks": tasks,
+        "photos": ticket.photos.all(),
+        "action_forms": action_forms,
+        "return_visits": return_visits,
+        "log_forms": [
+            (v, forms.ReturnVisitLogForm(prefix=f"log{v.pk}", initial={"visit": v.pk}))
+            for v in open_visits
+        ]
+        if perm.RETURN_VISIT in actions
+        else [],
+        "deadline_class": deadline_class(ticket, timezone.now()),
+        "is_handler": perm.is_handler(request.user, ticket),
+    }
+
+
+@login_required
+@require_GET
+def ticket_detail(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    return render(request, "issues/ticket_detail.html", _ticket_context(request, ticket))
+
+
+def _run(action, request, ticket, data):
+    """Call the service for ``action`` with the form's cleaned data."""
+    version = _version(request)
+    user = request.user
+    if action == perm.ASSIGN:
+        services.ticket_assign(
+            ticket=ticket,
+            tier=data["tier"],
+            actor=user,
+            note=data["note"],
+            expected_version=version,
+        )
+    elif action == perm.ACCEPT:
+        services.ticket_accept(ticket=ticket, actor=user, expected_version=version)
+        if data.get("note"):
+            services.ticket_progress(ticket=ticket, actor=user, note=data["note"])
+    elif action == perm.PROGRESS:
+        services.ticket_progress(
+            ticket=ticket, actor=user, note=data["note"], expected_version=version
+        )
+    elif action == perm.ESCALATE:
+        services.ticket_escalate(
+            ticket=ticket,
+            actor=user,
+            note=data["note"],
+            as_hard=data["as_hard"],
+            expected_version=version,
+        )
+    elif action == perm.RESOLVE:
+        services.ticket_resolve(
+            ticket=ticket, actor=user, feedback=data["feedback"], expected_version=version
+        )
+    elif action == perm.REMIND:
+        services.ticket_remind(ticket=ticket, actor=user, note=data["note"])
+    elif action == perm.RATE:
+        services.ticket_rate(
+            ticket=ticket,
+            actor=user,
+            rating=data["rating"],
+            comment=data["comment"],
+            expected_version=version,
+        )
+    elif action == perm.RETURN_VISIT:
+        services.return_visit_schedule(ticket=ticket, actor=user, on=data["on"])
+    elif action == perm.DEPARTMENT_REPORT:
+        task = DepartmentTask.objects.filter(pk=data["task"], ticket=ticket).first()
+        if task is None:
+            raise Http404
+        services.department_report(task=task, actor=user, report=data["report"])
+    elif action == perm.MEETING:
+        deadline = timezone.make_aware(dt.datetime.combine(data["deadline"], dt.time(23, 59, 59)))
+        services.meeting_assign(
+            meeting=data["meeting"],
+            ticket=ticket,
+            actor=user,
+            expected_version=version,
+            parts=[services.Part(d, deadline, data["instructions"]) for d in data["departments"]],
+        )
+
+
+def _version(request) -> int | None:
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@login_required
+@require_POST
+def ticket_act(request, pk, action):
+    ticket = get_ticket_for_user(request.user, pk)
+    if action not in ACTION_FORMS:
+        raise Http404
+    tasks = list(ticket.tasks.all())
+    if action not in perm.ticket_actions(request.user, ticket, tasks):
+        raise PermissionDenied
+    form = _action_form(action, request.user, ticket, request.POST)
+    if form.is_valid():
+        try:
+            _run(action, request, ticket, form.cleaned_data)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": ACTION_LABELS[action]})
+            return redirect("issues:ticket_detail", pk=ticket.pk)
+    ticket.refresh_from_db()
+    context = _ticket_context(request, ticket, bound={action: form})
+    context["failed_action"] = action
+    return render(request, "issues/ticket_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def return_visit_log(request, pk, visit_pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    visit = ReturnVisit.objects.filter(pk=visit_pk, ticket=ticket).first()
+    if visit is None:
+        raise Http404
+    form = forms.ReturnVisitLogForm(request.POST, prefix=f"log{visit.pk}")
+    if not form.is_valid():
+        messages.error(request, _("Say what the reporter said."))
+    else:
+        try:
+            services.return_visit_log(
+                visit=visit, actor=request.user, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Return visit logged."))
+    return redirect("issues:ticket_detail", pk=ticket.pk)
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request):
+    scope = scope_for(request.user)
+    if not scope.grants and not scope.is_admin:
+        raise PermissionDenied
+    initial, visit, household = {}, None, None
+    visit_id = request.GET.get("visit") or request.POST.get("visit")
+    if visit_id and str(visit_id).isdigit():
+        visit = Visit.objects.filter(pk=visit_id).select_related("household__area").first()
+        if visit is None:
+            raise Http404
+        household = get_household_for_user(request.user, visit.household_id, "detail")
+        initial.update(
+            area=household.area.code,
+            channel=Ticket.Channel.VISIT,
+            visit=visit.pk,
+            description=visit.findings,
+        )
+    form = forms.ReportForm(request.POST or None, request.FILES or None, initial=initial)
+    residents = list(household.residents.order_by("-is_householder", "pk")) if household else []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        area = Area.objects.filter(scope.area_q(), code=data["area"].strip()).first()
+        reporter = None
+        if data["resident"]:
+            reporter = residents_visible_to(request.user).filter(pk=data["resident"]).first()
+            if reporter is None:
+                form.add_error(None, _("that resident is not in your area"))
+        if area is None:
+            form.add_error("area", _("no such area in your scope"))
+        if not form.errors:
+            try:
+                ticket = services.ticket_report(
+                    area=area,
+                    category=data["category"],
+                    channel=data["channel"],
+                    description=data["description"],
+                    actor=request.user,
+                    reporter=reporter,
+                    reporter_name=data["reporter_name"] or (reporter.name if reporter else ""),
+                    reporter_phone=data["reporter_phone"] or (reporter.phone if reporter else ""),
+                    visit=visit,
+                    photos=data["photos"],
+                    tier=data["tier"] or None,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Problem #%(id)s reported.") % {"id": ticket.pk})
+                return redirect("issues:ticket_detail", pk=ticket.pk)
+    return render(
+        request,
+        "issues/report.html",
+        {
+            "form": form,
+            "visit": visit,
+            "household": household,
+            "residents": residents,
+        },
+    )
+
+
+# --- assignment meetings -----------------------------------------------------------------------
+
+
+def _county_scope(user) -> list[Area]:
+    scope = scope_for(user)
+    if scope.is_admin:
+        return list(Area.objects.filter(kind="district"))
+    ids = [g.area_id for g in scope.grants if g.role == Role.COUNTY]
+    return list(Area.objects.filter(pk__in=ids))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_list(request):
+    counties = _county_scope(request.user)
+    if not counties:
+        raise PermissionDenied
+    trees = [c.tree_id for c in counties]
+    form = forms.MeetingForm(request.POST or None, initial={"held_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        meeting = services.meeting_open(
+            area=counties[0],
+            title=form.cleaned_data["title"],
+            held_on=form.cleaned_data["held_on"],
+            actor=request.user,
+        )
+        messages.success(request, _("Meeting opened."))
+        return redirect("issues:meeting_detail", pk=meeting.pk)
+    meetings = Meeting.objects.filter(area__tree_id__in=trees).select_related("area")
+    waiting = (
+        tickets_visible_to(request.user)
+        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
+        .select_related("category", "area")
+        .order_by("deadline")[:50]
+    )
+    return render(
+        request,
+        "issues/meeting_list.html",
+        {
+            "form": form,
+            "meetings": meetings[:50],
+            "waiting": waiting,
+        },
+    )
+
+
+@login_required
+@require_GET
+def meeting_detail(request, pk):
+    counties = _county_scope(request.user)
+    meeting = (
+        Meeting.objects.filter(pk=pk, area__tree_id__in=[c.tree_id for c in counties])
+        .select_related("area")
+        .first()
+    )
+    if meeting is None:
+        raise Http404
+    tasks = meeting.tasks.select_related("department", "ticket__category", "ticket__area")
+    tickets: dict[int, dict] = {}
+    for task in tasks.order_by("ticket_id", "pk"):
+        entry = tickets.setdefault(task.ticket_id, {"ticket": task.ticket, "tasks": []})
+        entry["tasks"].append(task)
+    waiting = (
+        tickets_visible_to(request.user)
+        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
+        .select_related("category", "area")
+        .order_by("deadline")[:50]
+    )
+    return render(
+        request,
+        "issues/meeting_detail.html",
+        {
+            "meeting": meeting,
+            "entries": list(tickets.values()),
+            "waiting": waiting,
+            "departments": Department.objects.all(),
+        },
+    )

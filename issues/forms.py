@@ -1,0 +1,174 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from issues.models import Category, Department, Ticket, Tier
+from portal.forms import Form
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several photos in one input; each is checked by ``services.check_photo``."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class ReportForm(Form):
+    area = forms.CharField(
+        label=_("Place (area code)"),
+        max_length=32,
+        help_text=_("Search by name or walk the tree below; the code fills in."),
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.filter(active=True, children__isnull=True)
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[c for c in Ticket.Channel.choices if c[0] != Ticket.Channel.API],
+    )
+    description = forms.CharField(
+        label=_("What is the problem"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    resident = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    reporter_name = forms.CharField(label=_("Reporter's name"), max_length=50, required=False)
+    reporter_phone = forms.CharField(
+        label=_("Reporter's phone"),
+        max_length=20,
+        required=False,
+        help_text=_(
+            "Needed to tell the reporter the result, unless a registered resident is chosen."
+        ),
+    )
+    tier = forms.ChoiceField(
+        label=_("Tier"),
+        required=False,
+        choices=[("", _("decide later (triage)")), *Tier.choices],
+        help_text=_(
+            "Simple: the building/unit head; complex: the grid head with the community;"
+            " hard: reported up to the county office."
+        ),
+    )
+    photos = MultipleImageField(label=_("Photos"), required=False)
+    visit = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class AssignForm(Form):
+    tier = forms.ChoiceField(label=_("Tier"), choices=Tier.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class NoteForm(Form):
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OptionalNoteForm(Form):
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class EscalateForm(Form):
+    note = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    as_hard = forms.BooleanField(
+        label=_("Report up as a hard problem (to the street / county office)"), required=False
+    )
+
+
+class ResolveForm(Form):
+    feedback = forms.CharField(
+        label=_("Result told to the reporter"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class RateForm(Form):
+    rating = forms.ChoiceField(
+        label=_("Rating"),
+        choices=[c for c in Ticket.Rating.choices if c[0] != Ticket.Rating.NOT_RATED],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReturnVisitForm(Form):
+    on = forms.DateField(label=_("Return visit on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ReturnVisitLogForm(Form):
+    visit = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        label=_("What the reporter said"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class MeetingAssignForm(Form):
+    meeting = forms.ModelChoiceField(label=_("Meeting"), queryset=None)
+    departments = forms.ModelMultipleChoiceField(
+        label=_("Departments"),
+        queryset=Department.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    instructions = forms.CharField(
+        label=_("What to do"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, meetings=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].queryset = meetings
+
+
+class DepartmentReportForm(Form):
+    task = forms.IntegerField(widget=forms.HiddenInput)
+    report = forms.CharField(
+        label=_("What the department did"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class MeetingForm(Form):
+    title = forms.CharField(label=_("Title"), max_length=100)
+    held_on = forms.DateField(label=_("Held on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class InboxFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", "—"), *Tier.choices])
+    state = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", "—"), *Ticket.State.choices]
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), required=False, queryset=Category.objects.all()
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", "—"), *Ticket.Channel.choices]
+    )
+    area = forms.CharField(label=_("Area code"), required=False)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("-created_at", _("newest first")),
+            ("created_at", _("oldest first")),
+            ("deadline", _("deadline soonest")),
+            ("-updated_at", _("recently updated")),
+        ],
+    )

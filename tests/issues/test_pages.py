@@ -1,0 +1,224 @@
+"""The problem pages: inbox tabs and filters, the ticket page showing only what the user may
+do now, the actions as small forms with errors beside the field, reporting, meetings."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from issues import services
+from issues.models import Category, Department, Meeting, Ticket, TicketSettings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def category(db):
+    return Category.objects.create(code="lighting", name="楼道照明")
+
+
+def _report(world, category, area=None, tier="simple", text="楼道灯不亮"):
+    return services.ticket_report(
+        area=area or world.u1, category=category, channel=Ticket.Channel.VISIT,
+        description=text, reporter=world.residents["U1"], reporter_phone="13700000001",
+        tier=tier,
+    )
+
+
+def _png(name="p.png", size=(8, 8)) -> io.BytesIO:
+    data = io.BytesIO()
+    Image.new("RGB", size, "red").save(data, "PNG")
+    data.name = name
+    data.seek(0)
+    return data
+
+
+class TestInbox:
+    def test_tabs_show_the_right_tickets(self, world, login_as, category):
+        mine = _report(world, category)
+        other = _report(world, category, area=world.u3)
+        client = login_as("unit_head")
+        html = client.get(reverse("issues:inbox")).content.decode()
+        assert f"#{mine.pk}<" in html and f"#{other.pk}<" not in html
+        html = client.get(reverse("issues:inbox"), {"tab": "area"}).content.decode()
+        assert f"#{mine.pk}<" in html and f"#{other.pk}<" not in html
+        client = login_as("community")
+        html = client.get(reverse("issues:inbox"), {"tab": "area"}).content.decode()
+        assert f"#{mine.pk}<" in html and f"#{other.pk}<" in html
+        html = client.get(reverse("issues:inbox"), {"tab": "overdue"}).content.decode()
+        assert f"#{mine.pk}<" not in html
+        Ticket.objects.filter(pk=mine.pk).update(deadline=timezone.now() - dt.timedelta(hours=1))
+        html = client.get(reverse("issues:inbox"), {"tab": "overdue"}).content.decode()
+        assert f"#{mine.pk}<" in html and 'data-deadline="over"' in html
+
+    def test_outsider_sees_nothing_of_another_community(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("outsider")
+        html = client.get(reverse("issues:inbox"), {"tab": "area"}).content.decode()
+        assert f"#{ticket.pk}<" not in html
+        assert client.get(reverse("issues:ticket_detail", args=[ticket.pk])).status_code == 404
+
+    def test_filters_and_unknown_tab(self, world, login_as, category):
+        ticket = _report(world, category, text="电梯停运")
+        _report(world, category, text="楼道灯不亮")
+        client = login_as("community")
+        html = client.get(reverse("issues:inbox"), {"tab": "area", "q": "电梯"}).content.decode()
+        assert f"#{ticket.pk}<" in html and "楼道灯不亮" not in html
+        html = client.get(reverse("issues:inbox"), {"tab": "area", "q": f"#{ticket.pk}"})
+        assert f"#{ticket.pk}<" in html.content.decode()
+        assert client.get(reverse("issues:inbox"), {"tab": "nope"}).status_code == 404
+        area_filter = {"tab": "area", "area": world.community_b.code}
+        assert client.get(reverse("issues:inbox"), area_filter).status_code == 404
+
+    def test_queries_do_not_grow_with_rows(self, world, login_as, category):
+        client = login_as("community")
+        _report(world, category)
+        with CaptureQueriesContext(connection) as small:
+            client.get(reverse("issues:inbox"), {"tab": "area"})
+        for i in range(20):
+            _report(world, category, area=world.u3 if i % 2 else world.u2)
+        with CaptureQueriesContext(connection) as large:
+            client.get(reverse("issues:inbox"), {"tab": "area"})
+        assert len(large) == len(small)
+
+
+class TestTicketPage:
+    def test_only_the_actions_allowed_now(self, world, login_as, category):
+        ticket = _report(world, category)
+        html = login_as("unit_head").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+        html = html.content.decode()
+        assert "action-accept" in html and "action-resolve" in html
+        assert "action-rate" not in html and "action-meeting" not in html
+        html = login_as("street").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+        html = html.content.decode()
+        assert "action-remind" in html and "action-accept" not in html
+
+    def test_action_flow_and_timeline(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("unit_head")
+        url = reverse("issues:ticket_act", args=[ticket.pk, "progress"])
+        response = client.post(url, {"version": ticket.version, "progress-note": "已联系物业"})
+        assert response.status_code == 302
+        ticket.refresh_from_db()
+        url = reverse("issues:ticket_act", args=[ticket.pk, "resolve"])
+        response = client.post(url, {"version": ticket.version, "resolve-feedback": "灯已换好"})
+        assert response.status_code == 302
+        ticket.refresh_from_db()
+        assert ticket.state == Ticket.State.RESOLVED
+        url = reverse("issues:ticket_act", args=[ticket.pk, "rate"])
+        response = client.post(url, {"version": ticket.version, "rate-rating": "satisfied"})
+        assert response.status_code == 302
+        html = client.get(reverse("issues:ticket_detail", args=[ticket.pk])).content.decode()
+        for kind in ("report", "assign", "progress", "resolve", "rate", "close"):
+            assert f'data-kind="{kind}"' in html
+
+    def test_errors_beside_the_field_and_nothing_changes(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("unit_head")
+        url = reverse("issues:ticket_act", args=[ticket.pk, "resolve"])
+        response = client.post(url, {"version": ticket.version, "resolve-feedback": ""})
+        assert response.status_code == 400
+        assert "invalid-feedback" in response.content.decode()
+        ticket.refresh_from_db()
+        assert ticket.state == Ticket.State.ASSIGNED
+
+    def test_a_stale_form_is_refused(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("unit_head")
+        url = reverse("issues:ticket_act", args=[ticket.pk, "progress"])
+        response = client.post(url, {"version": ticket.version - 1, "progress-note": "x"})
+        assert response.status_code == 400
+        assert ticket.events.count() == 2
+
+    def test_action_not_allowed_is_403_and_wrong_method_405(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("building_head")
+        url = reverse("issues:ticket_act", args=[ticket.pk, "resolve"])
+        assert client.post(url, {"resolve-feedback": "x"}).status_code == 403
+        assert client.get(url).status_code == 405
+        outsider = login_as("outsider")
+        assert outsider.post(url, {"resolve-feedback": "x"}).status_code == 404
+
+    def test_detail_queries_do_not_grow_with_events(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("unit_head")
+        url = reverse("issues:ticket_detail", args=[ticket.pk])
+        with CaptureQueriesContext(connection) as small:
+            client.get(url)
+        for i in range(10):
+            services.ticket_progress(ticket=ticket, actor=world.users["unit_head"], note=f"{i}")
+        with CaptureQueriesContext(connection) as large:
+            client.get(url)
+        assert len(large) == len(small)
+
+
+class TestReport:
+    def test_report_with_photos_from_a_visit(self, world, login_as, category, settings,
+                                             tmp_path):
+        settings.MEDIA_ROOT = tmp_path
+        from residents.services import visit_log
+
+        visit = visit_log(household=world.households["U1"], visitor=world.persons["unit_head"],
+                          findings="楼道灯坏了")
+        client = login_as("unit_head")
+        page = client.get(reverse("issues:report"), {"visit": visit.pk})
+        assert page.status_code == 200 and "楼道灯坏了" in page.content.decode()
+        response = client.post(reverse("issues:report"), {
+            "area": world.u1.code, "category": category.pk, "channel": "visit",
+            "description": "楼道灯坏了", "resident": world.residents["U1"].pk,
+            "tier": "simple", "visit": visit.pk, "photos": [_png()],
+        })
+        assert response.status_code == 302
+        ticket = Ticket.objects.get()
+        assert (ticket.visit, ticket.reporter, ticket.level) == (
+            visit, world.residents["U1"], "unit")
+        assert ticket.photos.count() == 1
+
+    def test_bad_photo_and_out_of_scope_area_refused(self, world, login_as, category):
+        client = login_as("unit_head")
+        fake = io.BytesIO(b"not an image")
+        fake.name = "x.png"
+        response = client.post(reverse("issues:report"), {
+            "area": world.u1.code, "category": category.pk, "channel": "hotline",
+            "description": "x", "reporter_phone": "13700000009", "photos": [fake],
+        })
+        assert response.status_code == 200 and not Ticket.objects.exists()
+        response = client.post(reverse("issues:report"), {
+            "area": world.u4.code, "category": category.pk, "channel": "hotline",
+            "description": "x", "reporter_phone": "13700000009",
+        })
+        assert response.status_code == 200 and not Ticket.objects.exists()
+
+    def test_department_handler_cannot_report(self, world, login_as):
+        assert login_as("department").get(reverse("issues:report")).status_code == 403
+
+
+class TestMeetings:
+    def test_county_officer_assigns_to_two_departments(self, world, login_as, category):
+        TicketSettings.objects.create(hard_via_street=False)
+        ticket = _report(world, category, tier="hard")
+        water = Department.objects.create(code="water", name="水务局")
+        client = login_as("county")
+        response = client.post(reverse("issues:meeting_list"),
+                               {"title": "第1次交办会", "held_on": "2026-11-20"})
+        meeting = Meeting.objects.get()
+        assert response.status_code == 302
+        url = reverse("issues:ticket_act", args=[ticket.pk, "meeting"])
+        response = client.post(url, {
+            "version": Ticket.objects.get(pk=ticket.pk).version,
+            "meeting-meeting": meeting.pk,
+            "meeting-departments": [world.department.pk, water.pk],
+            "meeting-deadline": "2026-12-31",
+        })
+        assert response.status_code == 302
+        assert ticket.tasks.count() == 2
+        html = client.get(reverse("issues:meeting_detail", args=[meeting.pk])).content.decode()
+        assert "住建局" in html and "水务局" in html
+
+    def test_meetings_are_for_the_county_office(self, world, login_as):
+        assert login_as("community").get(reverse("issues:meeting_list")).status_code == 403
