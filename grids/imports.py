@@ -42,6 +42,7 @@ from portal.importing import (
     chunks,
     no_progress,
     parse_bool,
+    parse_date,
 )
 from portal.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
 
@@ -717,9 +718,8 @@ def heads_import(
                 bad(line, key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
         started_on = None
         if text := cols.get(cells, "started_on"):
-            try:
-                started_on = dt.date.fromisoformat(text.replace("/", "-").replace(".", "-"))
-            except ValueError:
+            started_on = parse_date(text)
+            if started_on is None:
                 bad(line, "started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
         # A row with a usable area and title still takes part in the checks across rows, so
         # that one upload reports every problem at once; the write needs every row clean.

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Area, Post
+from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
 from issues import rules
 from issues.models import (
@@ -320,6 +321,14 @@ def ticket_report(
         raise ValidationError({"description": _("describe the problem")})
     if reporter is None and not reporter_phone:
         raise ValidationError({"reporter_phone": _("give the reporter or a phone number")})
+    reporter_phone = normalize_phone(reporter_phone)
+    if reporter_phone:
+        try:
+            validate_phone(reporter_phone)
+        except ValidationError as exc:
+            raise ValidationError({"reporter_phone": exc.messages}) from None
+    if len(reporter_name) > 50:
+        raise ValidationError({"reporter_name": _("the name is longer than 50 characters")})
     if channel not in Ticket.Channel.values:
         raise ValidationError({"channel": _("unknown channel")})
     photos = list(photos)
@@ -348,7 +357,23 @@ def ticket_report(
     )
     if tier:
         ticket = _assign(Ticket.objects.select_for_update().get(pk=ticket.pk), tier, actor)
+    else:
+        _notify_triagers(ticket)
     return ticket
+
+
+def _notify_triagers(ticket: Ticket) -> None:
+    """An untriaged problem waits on the grid head and the community over its place."""
+    chain = list(ticket.area.get_ancestors(include_self=True))
+    users = []
+    for level in (Level.GRID, Level.COMMUNITY):
+        kinds = next(k for lvl, k, _t in rules.LADDER if lvl == level)
+        node = next((a for a in reversed(chain) if a.kind in kinds), None)
+        if node is not None:
+            users += list(holders_of(node, level))
+    notify(ticket=ticket, users={u.pk: u for u in users}.values(),
+           subject=_("New problem to triage: #%(id)s") % {"id": ticket.pk},
+           body=ticket.description[:200])
 
 
 @transaction.atomic

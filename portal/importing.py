@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +18,24 @@ LOOKUP_CHUNK = 5000  # codes per IN (...) lookup: well under SQLite's variable l
 
 YES = {"是", "y", "yes", "true", "1", "√", "公示"}
 NO = {"否", "n", "no", "false", "0", "", "不公示"}
+
+
+_DATE_RE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date as spreadsheets write it: 2024-03-05, 2024/3/5 (Excel in a Chinese locale),
+    2024.3.5, 2024年3月5日 or 20240305. None if it is no real date."""
+    text = text.strip()
+    if re.fullmatch(r"[0-9]{8}", text):
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    match = _DATE_RE.match(text)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
 
 
 def parse_bool(text: str) -> bool | None:

@@ -34,6 +34,7 @@ from portal.importing import (
     chunks,
     no_progress,
     parse_bool,
+    parse_date,
 )
 from portal.spreadsheets import CellError, Column, Table, map_columns
 from residents.identity import mask_id_number, mask_phone
@@ -71,19 +72,9 @@ class _Row:
     gender: str
     birth_date: dt.date
     id_number: str
-    phone: str
-    is_householder: bool
+    phone: str | None  # None: column absent, keep what is there
+    is_householder: bool | None  # None: column absent, keep what is there
     tags: tuple[int, ...] | None  # None: column absent, leave tags alone
-
-
-def _parse_date(text: str) -> dt.date | None:
-    text = text.strip().replace("/", "-").replace(".", "-")
-    if re.fullmatch(r"\d{8}", text):
-        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def residents_import(
@@ -131,7 +122,7 @@ def residents_import(
                 bad(line, "gender", _("“%(v)s” is neither 男 nor 女") % {"v": text})
         birth = None
         if text := get(cells, "birth_date"):
-            birth = _parse_date(text)
+            birth = parse_date(text)
             if birth is None:
                 bad(line, "birth_date", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
         id_number = ""
@@ -184,8 +175,8 @@ def residents_import(
                     gender,
                     birth,
                     id_number,
-                    phone,
-                    bool(flags["is_householder"]),
+                    phone if "phone" in cols.index else None,
+                    bool(flags["is_householder"]) if "is_householder" in cols.index else None,
                     tags,
                 )
             )
@@ -300,6 +291,7 @@ class _ResidentPlan:
         for row in rows:
             key = (areas[row.area_code].pk, row.door)
             household = households.get(key) or self.new_households.get(key)
+            household_changed = False
             if household is None:
                 household = self.new_households[key] = Household(
                     area=areas[row.area_code],
@@ -307,7 +299,14 @@ class _ResidentPlan:
                     address=row.address or "",
                     in_online_group=bool(row.in_online_group),
                 )
-            elif household.pk:
+            elif not household.pk:
+                # Another row of the same new household: any explicit value counts (rows
+                # that contradict each other were refused above).
+                if row.in_online_group is not None:
+                    household.in_online_group = row.in_online_group
+                if row.address and not household.address:
+                    household.address = row.address
+            else:
                 changed = False
                 if row.address is not None and household.address != row.address:
                     household.address, changed = row.address, True
@@ -318,6 +317,7 @@ class _ResidentPlan:
                     household.in_online_group, changed = row.in_online_group, True
                 if changed:
                     self.changed_households[household.pk] = household
+                household_changed = household.pk in self.changed_households
             old = existing.get(row.id_number)
             label = f"{row.name} {mask_id_number(row.id_number)}"
             if old is None:
@@ -325,6 +325,8 @@ class _ResidentPlan:
                 self._preview(row.line, "new", label)
                 continue
             diffs = self._diffs(row, old, key)
+            if household_changed:
+                diffs.append("household details")
             if diffs:
                 self.changed_residents.append((row, old, key))
                 self._preview(row.line, "update", label, ", ".join(diffs))
@@ -337,7 +339,7 @@ class _ResidentPlan:
         diffs = [
             name
             for name in ("name", "phone", "is_householder")
-            if getattr(row, name) != getattr(old, name)
+            if getattr(row, name) is not None and getattr(row, name) != getattr(old, name)
         ]
         if (old.household.area_id, old.household.door) != key:
             diffs.append("household")
@@ -375,8 +377,8 @@ class _ResidentPlan:
                 gender=row.gender,
                 birth_date=row.birth_date,
                 id_number=row.id_number,
-                phone=row.phone,
-                is_householder=row.is_householder,
+                phone=row.phone or "",
+                is_householder=bool(row.is_householder),
                 created_at=now,
                 updated_at=now,
             )
@@ -387,7 +389,11 @@ class _ResidentPlan:
             progress("residents", len(chunk), len(created))
         updated = []
         for row, old, key in self.changed_residents:
-            old.name, old.phone, old.is_householder = row.name, row.phone, row.is_householder
+            old.name = row.name
+            if row.phone is not None:
+                old.phone = row.phone
+            if row.is_householder is not None:
+                old.is_householder = row.is_householder
             old.household = household_of(key)
             old.updated_at = now
             updated.append(old)

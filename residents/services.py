@@ -29,6 +29,16 @@ from residents.models import (
 from residents.permissions import REVEAL, role_may
 
 
+def _checked_mobile(phone: str) -> str:
+    phone = normalize_phone(phone)
+    if phone:
+        try:
+            validate_mobile(phone)
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from None
+    return phone
+
+
 def _check_household_area(area: Area) -> None:
     if area.kind not in HOUSEHOLD_AREA_KINDS:
         raise ValidationError({"area": _("a household belongs to a unit, a building or a grid")})
@@ -74,7 +84,10 @@ def resident_fields_check(
     Returns the normalised (id_number, gender, birth_date); raises ValidationError keyed by
     field."""
     id_number = normalize_id_number(id_number)
-    validate_id_number(id_number)
+    try:
+        validate_id_number(id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from None
     derived_gender, derived_birth = id_gender(id_number), id_birth_date(id_number)
     if gender and gender != derived_gender:
         raise ValidationError({"gender": _("the gender does not match the ID number")})
@@ -100,9 +113,7 @@ def resident_create(
     id_number, gender, birth_date = resident_fields_check(
         id_number=id_number, gender=gender, birth_date=birth_date
     )
-    phone = normalize_phone(phone)
-    if phone:
-        validate_mobile(phone)
+    phone = _checked_mobile(phone)
     if Resident.objects.filter(id_number=id_number).exists():
         raise ValidationError({"id_number": _("this ID number is already registered")})
     resident = Resident.objects.create(
@@ -137,10 +148,7 @@ def resident_update(
         resident.name = name.strip()
         fields.append("name")
     if phone is not None:
-        phone = normalize_phone(phone)
-        if phone:
-            validate_mobile(phone)
-        resident.phone = phone
+        resident.phone = _checked_mobile(phone)
         fields.append("phone")
     if is_householder is not None:
         resident.is_householder = is_householder
