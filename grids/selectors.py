@@ -1,10 +1,28 @@
 """Reads across the area tree. Each returns a queryset or a value built in a fixed number of
 queries, whatever the size of the tree."""
 
-from django.db.models import Q, QuerySet
+from django.apps import apps
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
 
-from grids.models import Area, Post
-from grids.rules import AreaKind
+from grids.access import Grant, scope_for
+from grids.models import Area, PartyOrg, Post
+from grids.rules import AreaKind, PostTitle
 
 
 def area_subtree_q(area: Area, prefix: str = "") -> Q:
@@ -47,3 +65,256 @@ def current_posts(area: Area | None = None) -> QuerySet[Post]:
     if area is not None:
         posts = posts.filter(area=area)
     return posts.order_by("area__tree_id", "area__lft", "title", "is_deputy", "person__name")
+
+
+# --- the tree browser and the notice boards -----------------------------------------------------
+
+# Nodes that get a public notice board (便民公示牌): the community level and below.
+BOARD_KINDS: frozenset[str] = frozenset(
+    {
+        AreaKind.COMMUNITY,
+        AreaKind.VILLAGE,
+        AreaKind.COMPOUND,
+        AreaKind.GRID,
+        AreaKind.BUILDING,
+        AreaKind.UNIT,
+    }
+)
+# A board lists the heads from here down to its own node; a picker's name path starts here,
+# because "第1网格" or "1栋" alone says nothing until the community is named.
+COMMUNITY_KINDS: frozenset[str] = frozenset({AreaKind.COMMUNITY, AreaKind.VILLAGE})
+# The order heads are listed in on one node: whoever leads first, workers after.
+TITLE_ORDER: tuple[str, ...] = (
+    PostTitle.COUNTY_OFFICER,
+    PostTitle.REGION_HEAD,
+    PostTitle.STREET_OFFICER,
+    PostTitle.COMMUNITY_SECRETARY,
+    PostTitle.ZONE_HEAD,
+    PostTitle.COMMUNITY_WORKER,
+    PostTitle.GRID_HEAD,
+    PostTitle.GRID_WORKER,
+    PostTitle.BUILDING_HEAD,
+    PostTitle.UNIT_HEAD,
+)
+PATH_SEPARATOR = " › "
+
+
+def _title_rank(post: Post) -> tuple:
+    rank = TITLE_ORDER.index(post.title) if post.title in TITLE_ORDER else len(TITLE_ORDER)
+    return (rank, post.is_deputy, post.person.name)
+
+
+def get_area_for_user(user, code: str) -> Area:
+    """The node with ``code`` if it lies in the user's scope; 404 whether it is missing or
+    out of scope (an admin reaches every node). One query."""
+    area = Area.objects.filter(scope_for(user).area_q(), code=code).first() if code else None
+    if area is None:
+        raise Http404
+    return area
+
+
+def scope_root_for(user, area: Area) -> Grant | None:
+    """The widest of the user's grants that holds ``area``: where their view of the tree
+    starts. None for an admin (nothing above is hidden) or when no grant holds it."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return None
+    city_of_tree = {t: c for c, trees in scope._city_trees.items() for t in trees}
+    covering = [g for g in scope.grants if g.covers(area, city_of_tree)]
+    if not covering:
+        return None
+    # All covering grants hold the node, so the one that starts furthest left is the widest.
+    return min(covering, key=lambda g: (not g.is_city, g.lft))
+
+
+def scope_root_areas(user) -> list[Area]:
+    """The top nodes of the user's scope, one per grant that no other grant holds. For an
+    admin without posts: the top of the tree (cities and the districts without a city).
+    One query after the scope."""
+    scope = scope_for(user)
+    if scope.is_admin and not scope.grants:
+        return list(
+            Area.objects.filter(parent__isnull=True, upper__isnull=True)
+            .annotate(has_children=_has_children())
+            .order_by("code")
+        )
+    city_of_tree = {t: c for c, trees in scope._city_trees.items() for t in trees}
+    tops = []
+    for grant in scope.grants:
+        node = Area(pk=grant.area_id, tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght)
+        held_by_other = any(
+            other is not grant
+            and other.area_id != grant.area_id
+            and other.covers(node, city_of_tree)
+            for other in scope.grants
+        )
+        if not held_by_other and grant.area_id not in tops:
+            tops.append(grant.area_id)
+    areas = Area.objects.filter(pk__in=tops).annotate(has_children=_has_children())
+    by_pk = {a.pk: a for a in areas}
+    return [by_pk[pk] for pk in tops if pk in by_pk]
+
+
+def _has_children():
+    """Whether a node has anything under it: a city through ``upper``, others in their tree."""
+    return Case(
+        When(kind=AreaKind.CITY, then=Exists(Area.objects.filter(upper=OuterRef("pk")))),
+        default=Q(rght__gt=F("lft") + 1),
+        output_field=BooleanField(),
+    )
+
+
+def area_path(area: Area, *, within: Grant | None = None) -> list[Area]:
+    """From the top (the city, if any) down to ``area`` itself; with ``within``, only the part
+    inside that grant. One query."""
+    q = Q(tree_id=area.tree_id, lft__lte=area.lft, rght__gte=area.rght)
+    if within is None or within.is_city:
+        city = Area.objects.filter(
+            tree_id=area.tree_id, parent__isnull=True, upper__isnull=False
+        ).values("upper_id")
+        q |= Q(pk__in=city)
+    else:
+        q &= Q(lft__gte=within.lft)
+    # The city sits in a tree of its own: it goes first, then the district's tree by lft.
+    return sorted(Area.objects.filter(q), key=lambda a: (a.tree_id == area.tree_id, a.lft))
+
+
+def _label_from(chain: list[Area], root: Grant | None) -> str:
+    """The name path a picker shows: from the community (or the district when the node is
+    above any community), never from above the user's own scope root."""
+    start = next((i for i, a in enumerate(chain) if a.kind in COMMUNITY_KINDS), 0)
+    if root is not None and not root.is_city:
+        start = max(start, next((i for i, a in enumerate(chain) if a.pk == root.area_id), 0))
+    return PATH_SEPARATOR.join(a.name for a in chain[start:])
+
+
+def area_labels(areas: list[Area], *, user) -> dict[int, str]:
+    """``{pk: "莲心社区 › 第1网格 › 1栋"}`` for a short list of nodes (a page of search
+    results), their ancestors fetched together by tree ranges in one query."""
+    if not areas:
+        return {}
+    ranges = Q()
+    for tree_id, lft, rght in {(a.tree_id, a.lft, a.rght) for a in areas}:
+        ranges |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
+    ancestors = list(
+        Area.objects.filter(ranges)
+        .only("pk", "name", "kind", "tree_id", "lft", "rght")
+        .order_by("tree_id", "lft")
+    )
+    labels = {}
+    for area in areas:
+        chain = [
+            a
+            for a in ancestors
+            if a.tree_id == area.tree_id and a.lft <= area.lft and a.rght >= area.rght
+        ]
+        labels[area.pk] = _label_from(chain, scope_root_for(user, area))
+    return labels
+
+
+def area_label(area: Area, *, path: list[Area], user) -> str:
+    """The picker label of ``area`` from already fetched ancestors (``path`` of it or of its
+    parent; other trees in it are ignored). No query."""
+    chain = [
+        a for a in path if a.tree_id == area.tree_id and a.lft <= area.lft and a.rght >= area.rght
+    ]
+    if not chain or chain[-1].pk != area.pk:
+        chain.append(area)
+    return _label_from(chain, scope_root_for(user, area))
+
+
+def area_children_for_picker(area: Area) -> QuerySet[Area]:
+    """``area``'s children, each knowing whether there is anything further down. One query."""
+    return area_children(area).annotate(has_children=_has_children())
+
+
+def area_search(user, *, q: str, kind: str = "", limit: int = 20) -> list[Area]:
+    """Up to ``limit`` nodes in the user's scope whose name or code contains ``q``, in tree
+    order. One query."""
+    q = q.strip()
+    if not q:
+        return []
+    areas = Area.objects.filter(scope_for(user).area_q()).filter(
+        Q(name__icontains=q) | Q(code__icontains=q)
+    )
+    if kind:
+        areas = areas.filter(kind=kind)
+    return list(areas.order_by("tree_id", "lft")[:limit])
+
+
+def _count_in_subtree(rows: QuerySet, through: str = "area__"):
+    """COUNT of ``rows`` whose area lies in the outer node's subtree, as a subquery evaluated
+    inside the one query that lists the nodes. A district's subtree is its whole tree, so this
+    holds for a city's children too."""
+    rows = rows.filter(
+        **{
+            f"{through}tree_id": OuterRef("tree_id"),
+            f"{through}lft__gte": OuterRef("lft"),
+            f"{through}lft__lte": OuterRef("rght"),
+        }
+    )
+    counted = rows.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
+
+
+# Ticket.State values that count as open; issues depends on grids, so it is not imported.
+OPEN_TICKET_STATES = ("reported", "assigned", "in_progress")
+
+
+def _open_tickets() -> QuerySet:
+    return apps.get_model("issues", "Ticket").objects.filter(state__in=OPEN_TICKET_STATES)
+
+
+def area_children_with_counts(area: Area, *, now=None) -> QuerySet[Area]:
+    """``area``'s children, each with ``household_count``, ``open_count`` and
+    ``overdue_count`` over its whole subtree: one query for all of them."""
+    now = now or timezone.now()
+    Household = apps.get_model("residents", "Household")
+    return area_children(area).annotate(
+        household_count=_count_in_subtree(Household.objects.all()),
+        open_count=_count_in_subtree(_open_tickets()),
+        overdue_count=_count_in_subtree(_open_tickets().filter(deadline__lt=now)),
+        has_children=_has_children(),
+    )
+
+
+def area_totals(area: Area, *, now=None) -> dict[str, int]:
+    """Registered households, open and overdue problems in ``area``'s subtree. Two queries."""
+    now = now or timezone.now()
+    Household = apps.get_model("residents", "Household")
+    households = Household.objects.filter(area_subtree_q(area, "area__")).count()
+    tickets = _open_tickets().filter(area_subtree_q(area, "area__"))
+    counts = tickets.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(deadline__lt=now)))
+    return {"households": households, "open": counts["open"], "overdue": counts["overdue"]}
+
+
+def area_heads(area: Area) -> list[Post]:
+    """The current posts on ``area``, leaders first. One query."""
+    return sorted(current_posts(area), key=_title_rank)
+
+
+def party_org_of(area: Area) -> PartyOrg | None:
+    return PartyOrg.objects.filter(area=area).select_related("secretary").first()
+
+
+def board_areas(path: list[Area]) -> list[Area]:
+    """The part of a board node's ``path`` from its community down to the node."""
+    start = next((i for i, a in enumerate(path) if a.kind in COMMUNITY_KINDS), len(path) - 1)
+    return path[start:]
+
+
+def board_heads(areas: list[Area]) -> list[Post]:
+    """The current public posts on ``areas`` (top down, leaders first on each). One query.
+    A post kept off the board (``is_public`` False) is not read at all."""
+    order = {a.pk: i for i, a in enumerate(areas)}
+    posts = Post.objects.filter(
+        area__in=list(order), ended_on__isnull=True, is_public=True
+    ).select_related("person", "area")
+    return sorted(posts, key=lambda p: (order[p.area_id], *_title_rank(p)))
+
+
+def party_orgs_on(areas: list[Area]) -> list[PartyOrg]:
+    """The Party bodies attached to ``areas``, top down. One query."""
+    order = {a.pk: i for i, a in enumerate(areas)}
+    orgs = PartyOrg.objects.filter(area__in=list(order)).select_related("secretary")
+    return sorted(orgs, key=lambda o: order[o.area_id])

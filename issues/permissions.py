@@ -2,7 +2,7 @@
 user's posts. Views show exactly these actions; services refuse anything else."""
 
 from grids.access import Role, scope_for
-from issues.models import DepartmentTask, Level, Ticket
+from issues.models import DepartmentTask, Level, Ticket, Tier
 
 S = Ticket.State
 
@@ -55,12 +55,15 @@ def is_handler(user, ticket: Ticket) -> bool:
 
 
 def _supervises(user, ticket: Ticket) -> bool:
-    """A role strictly above the ticket's current level, over the place it is handled."""
+    """A role strictly above the ticket's current level, over the place it is handled; the
+    departments answer to the county office that assigned them."""
     scope = scope_for(user)
     if scope.is_admin:
         return True
     area = ticket.handler_area or ticket.area
     role = scope.role_for(area)
+    if ticket.level == Level.DEPARTMENT:
+        return role == Role.COUNTY
     if role is None or role not in ROLE_LEVEL:
         return False
     return LEVEL_RANK[ROLE_LEVEL[role]] > LEVEL_RANK.get(ticket.level, -1)
@@ -72,6 +75,23 @@ def open_tasks_for(user, ticket: Ticket, tasks=None) -> list[DepartmentTask]:
         return []
     tasks = ticket.tasks.all() if tasks is None else tasks
     return [t for t in tasks if t.department_id in departments and t.status == t.Status.OPEN]
+
+
+def triage_tiers(user, area) -> set[str]:
+    """The tiers ``user`` may give a problem at ``area``: anyone from the grid up triages
+    fully; a unit or building head, as first asker, may keep a simple problem or pass a
+    complex one to the grid head, but only the grid and above report a hard one up."""
+    role = scope_for(user).role_for(area)
+    if role in TRIAGE_ROLES:
+        return {Tier.SIMPLE, Tier.COMPLEX, Tier.HARD}
+    if role in (Role.UNIT, Role.BUILDING):
+        return {Tier.SIMPLE, Tier.COMPLEX}
+    return set()
+
+
+def may_hold_meetings(user, area) -> bool:
+    scope = scope_for(user)
+    return scope.is_admin or scope.role_for(area) == Role.COUNTY
 
 
 def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
@@ -93,7 +113,7 @@ def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
             scope.is_admin or scope.role_for(ticket.handler_area or ticket.area) == Role.COUNTY
         ):
             actions.add(MEETING)
-    if state in OPEN and _supervises(user, ticket) and not handler:
+    if state in OPEN and _supervises(user, ticket) and not is_handler(user, ticket):
         actions.add(REMIND)
     if state in OPEN and ticket.level == Level.DEPARTMENT and open_tasks_for(user, ticket, tasks):
         actions.add(DEPARTMENT_REPORT)

@@ -1,23 +1,34 @@
-"""The six-step loop as data: which state may follow which, and the rungs a problem climbs.
+"""The six-step loop as data: which step may happen in which state, and the rungs a problem
+climbs.
 
-``TRANSITIONS`` is the whole state machine; ``issues.services.ticket_transition`` is the one
-function that moves a ticket along it. ``LADDER`` lists, lowest first, who answers at each
-level of the tree; routing by tier starts at a tier's rung, and escalation (上提一级) goes to
-the next rung up that has somebody in post.
+``MOVES`` is the whole state machine: for each step, the states it may start from and the
+state it leads to; ``TRANSITIONS`` is the same read by state. ``issues.services`` has the one
+function that moves a ticket along it (``ticket_transition``). ``LADDER`` lists, lowest first,
+who answers at each level of the tree; routing by tier starts at a tier's rung, and
+escalation (上提一级) goes to the next rung up that has somebody in post.
 """
 
 from grids.rules import AreaKind as K
 from grids.rules import PostTitle as T
-from issues.models import Level, Ticket, Tier
+from issues.models import Level, Ticket, TicketEvent, Tier
 
 S = Ticket.State
+E = TicketEvent.Kind
+
+# step: (states it may start from, state it leads to)
+MOVES: dict[str, tuple[frozenset[str], str]] = {
+    E.ASSIGN: (frozenset({S.REPORTED}), S.ASSIGNED),
+    E.ACCEPT: (frozenset({S.ASSIGNED}), S.IN_PROGRESS),
+    E.PROGRESS: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.IN_PROGRESS),
+    E.ESCALATE: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.ASSIGNED),
+    E.MEETING: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.ASSIGNED),
+    E.RESOLVE: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.RESOLVED),
+    E.REOPEN: (frozenset({S.RESOLVED}), S.IN_PROGRESS),
+    E.CLOSE: (frozenset({S.RESOLVED}), S.CLOSED),
+}
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.REPORTED: frozenset({S.ASSIGNED}),
-    S.ASSIGNED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED}),
-    S.IN_PROGRESS: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED}),
-    S.RESOLVED: frozenset({S.IN_PROGRESS, S.CLOSED}),
-    S.CLOSED: frozenset(),
+    state: frozenset(to for froms, to in MOVES.values() if state in froms) for state in S.values
 }
 
 # (level, kinds of node at that rung, titles that answer there)

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -164,7 +165,8 @@ def ticket_transition(
     """Move ``ticket`` (already locked by the caller) to ``to``, setting ``fields``, and append
     the event. Illegal moves raise ``TicketError``."""
     old = ticket.state
-    if to not in rules.TRANSITIONS[old]:
+    froms, target = rules.MOVES.get(kind, (frozenset(), ""))
+    if old not in froms or to != target:
         raise TicketError(
             _("a problem that is %(old)s cannot become %(new)s")
             % {"old": Ticket.State(old).label, "new": Ticket.State(to).label}
@@ -178,14 +180,23 @@ def ticket_transition(
     return ticket
 
 
+def check_move(ticket: Ticket, kind: str) -> None:
+    """Refuse a step the ticket's state does not allow, with a message a worker can act on."""
+    if kind not in rules.MOVES or ticket.state not in rules.MOVES[kind][0]:
+        raise TicketError(
+            _("a problem that is %(state)s cannot be %(step)s")
+            % {"state": Ticket.State(ticket.state).label, "step": TicketEvent.Kind(kind).label}
+        )
+
+
 def _event(
     ticket: Ticket,
     kind: str,
     actor,
     note: str = "",
     *,
-    old_state: str = "",
-    new_state: str = "",
+    old_state: str | None = None,
+    new_state: str | None = None,
     at=None,
 ) -> TicketEvent:
     return TicketEvent.objects.create(
@@ -193,8 +204,8 @@ def _event(
         kind=kind,
         actor=actor,
         note=note,
-        old_state=old_state or ticket.state,
-        new_state=new_state or ticket.state,
+        old_state=ticket.state if old_state is None else old_state,
+        new_state=ticket.state if new_state is None else new_state,
         at=at or timezone.now(),
         level=ticket.level,
         handler_area=ticket.handler_area,
@@ -248,12 +259,23 @@ def notify(
     return created
 
 
+_broker_down_until = 0.0
+BROKER_BACKOFF_SECONDS = 30
+
+
 def _queue(ids: list[int]) -> None:
+    """Hand the rows to a worker. If the broker is down, leave them for the sweep, and don't
+    try again for a while: every request would otherwise wait on the same dead broker."""
+    global _broker_down_until
     from issues.tasks import send_notifications
 
+    if time.monotonic() < _broker_down_until:
+        log.info("broker marked down; %d notification(s) left for the sweep", len(ids))
+        return
     try:
         send_notifications.apply_async(args=[ids], retry=False)
-    except Exception:  # the broker is down: the sweep will send them
+    except Exception:  # any transport error: the rows are safe in the outbox
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning("broker unreachable; %d notification(s) left for the sweep", len(ids))
 
 
@@ -356,6 +378,8 @@ def ticket_report(
         new_state=S.REPORTED,
     )
     if tier:
+        if actor is not None and tier not in perm.triage_tiers(actor, area):
+            raise PermissionDenied
         ticket = _assign(Ticket.objects.select_for_update().get(pk=ticket.pk), tier, actor)
     else:
         _notify_triagers(ticket)
@@ -371,9 +395,12 @@ def _notify_triagers(ticket: Ticket) -> None:
         node = next((a for a in reversed(chain) if a.kind in kinds), None)
         if node is not None:
             users += list(holders_of(node, level))
-    notify(ticket=ticket, users={u.pk: u for u in users}.values(),
-           subject=_("New problem to triage: #%(id)s") % {"id": ticket.pk},
-           body=ticket.description[:200])
+    notify(
+        ticket=ticket,
+        users={u.pk: u for u in users}.values(),
+        subject=_("New problem to triage: #%(id)s") % {"id": ticket.pk},
+        body=ticket.description[:200],
+    )
 
 
 @transaction.atomic
@@ -384,6 +411,7 @@ def ticket_assign(
     if tier not in Tier.values:
         raise ValidationError({"tier": _("unknown tier")})
     ticket = _locked(ticket, expected_version)
+    check_move(ticket, E.ASSIGN)
     _authorise(actor, ticket, perm.ASSIGN)
     return _assign(ticket, tier, actor, note)
 
@@ -416,6 +444,7 @@ def _assign(ticket: Ticket, tier: str, actor, note: str = "") -> Ticket:
 @transaction.atomic
 def ticket_accept(*, ticket: Ticket, actor, expected_version: int | None = None) -> Ticket:
     ticket = _locked(ticket, expected_version)
+    check_move(ticket, E.ACCEPT)
     _authorise(actor, ticket, perm.ACCEPT)
     return ticket_transition(ticket=ticket, to=S.IN_PROGRESS, actor=actor, kind=E.ACCEPT)
 
@@ -428,6 +457,7 @@ def ticket_progress(
     if not note.strip():
         raise ValidationError({"note": _("say what was done")})
     ticket = _locked(ticket, expected_version)
+    check_move(ticket, E.PROGRESS)
     _authorise(actor, ticket, perm.PROGRESS)
     return ticket_transition(
         ticket=ticket, to=S.IN_PROGRESS, actor=actor, kind=E.PROGRESS, note=note.strip()
@@ -443,11 +473,15 @@ def ticket_escalate(
     as_hard: bool = False,
     expected_version: int | None = None,
     overdue: bool = False,
+    now: dt.datetime | None = None,
 ) -> Ticket:
     """Lift it exactly one level (上提一级), or with ``as_hard`` report it up as a hard problem
     (to the street or the county office). ``actor`` None: the overdue job."""
     ticket = _locked(ticket, expected_version)
+    check_move(ticket, E.ESCALATE)
     _authorise(actor, ticket, perm.ESCALATE)
+    if ticket.level in (Level.COUNTY, Level.DEPARTMENT) and not as_hard:
+        raise TicketError(_("the county office is the top level: put it on an assignment meeting"))
     config = TicketSettings.current()
     if as_hard:
         start = rules.start_level(Tier.HARD, hard_via_street=config.hard_via_street)
@@ -460,7 +494,7 @@ def ticket_escalate(
         found = next_route(ticket)
         tier = ticket.tier
     days, rectify_days = time_limit_days(tier, ticket.category)
-    now = timezone.now()
+    now = now or timezone.now()
     fields = {
         "tier": tier,
         "level": found.level,
@@ -552,6 +586,7 @@ def ticket_rate(
     if rating not in allowed:
         raise ValidationError({"rating": _("unknown rating")})
     ticket = _locked(ticket, expected_version)
+    check_move(ticket, E.CLOSE)
     _authorise(actor, ticket, perm.RATE)
     _event(
         ticket,
@@ -563,23 +598,28 @@ def ticket_rate(
     if rating == Ticket.Rating.UNSATISFIED:
         config = TicketSettings.current()
         days, _rectify = time_limit_days(ticket.tier, ticket.category)
+        fields = {
+            "reopen_count": ticket.reopen_count + 1,
+            "rating": rating,
+            "rating_comment": comment.strip(),
+            "resolved_at": None,
+            "resolved_level": "",
+            "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
+        }
+        if ticket.level == Level.DEPARTMENT:
+            # The departments' parts are done: the county office takes it back, to hold it
+            # again at a meeting.
+            county = route(ticket.area, Level.COUNTY)
+            fields.update(level=county.level, handler_area=county.area)
         ticket = ticket_transition(
             ticket=ticket,
             to=S.IN_PROGRESS,
             actor=actor,
             kind=E.REOPEN,
             note=comment.strip(),
-            fields={
-                "reopen_count": ticket.reopen_count + 1,
-                "rating": rating,
-                "rating_comment": comment.strip(),
-                "resolved_at": None,
-                "resolved_level": "",
-                "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
-            },
+            fields=fields,
         )
-        if ticket.level != Level.DEPARTMENT:
-            _notify_handler(ticket, _("Problem #%(id)s was reopened") % {"id": ticket.pk})
+        _notify_handler(ticket, _("Problem #%(id)s was reopened") % {"id": ticket.pk})
         return ticket
     return ticket_transition(
         ticket=ticket,
@@ -636,21 +676,21 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
             if ticket is None:
                 continue  # handled meanwhile, or another worker holds it
             if ticket.level in (Level.COUNTY, Level.DEPARTMENT):
-                _rectify_in_place(ticket)
+                _rectify_in_place(ticket, now=now)
             else:
                 try:
-                    ticket_escalate(ticket=ticket, actor=None, overdue=True)
+                    ticket_escalate(ticket=ticket, actor=None, overdue=True, now=now)
                 except TicketError:
-                    _rectify_in_place(ticket)
+                    _rectify_in_place(ticket, now=now)
             count += 1
     return count
 
 
-def _rectify_in_place(ticket: Ticket) -> None:
+def _rectify_in_place(ticket: Ticket, *, now: dt.datetime | None = None) -> None:
     config = TicketSettings.current()
     _days, rectify_days = time_limit_days(ticket.tier or Tier.HARD, ticket.category)
     deadline = working_deadline(
-        timezone.now(), rectify_days, exclude_weekends=config.exclude_weekends
+        now or timezone.now(), rectify_days, exclude_weekends=config.exclude_weekends
     )
     _touch(ticket, on_rectification_list=True, deadline=deadline)
     _event(
@@ -686,6 +726,8 @@ def _department_users(department: Department):
 
 @transaction.atomic
 def meeting_open(*, area: Area, title: str, actor, held_on: dt.date | None = None) -> Meeting:
+    if not perm.may_hold_meetings(actor, area):
+        raise PermissionDenied
     if not title.strip():
         raise ValidationError({"title": _("give the meeting a title")})
     return Meeting.objects.create(

@@ -398,6 +398,10 @@ def report(request):
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
+            except PermissionDenied:
+                form.add_error(
+                    "tier", _("you may not give a problem here this tier; leave it for triage")
+                )
             else:
                 messages.success(request, _("Problem #%(id)s reported.") % {"id": ticket.pk})
                 return redirect("issues:ticket_detail", pk=ticket.pk)

@@ -1,18 +1,25 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from grids.access import Role, scope_for
-from grids.models import Post
+from portal.dashboard import dashboard_for
 
 
 @login_required
+@require_safe
 def home(request):
-    """Who I am here: my posts, my areas, what my role lets me do."""
+    """The worker dashboard for the user's scope, or for ``?node=<code>`` inside it."""
+    dashboard = dashboard_for(request.user, node_code=request.GET.get("node", "").strip())
     scope = scope_for(request.user)
-    posts = (
-        Post.objects.filter(person__user=request.user, ended_on__isnull=True)
-        .select_related("area")
-        .order_by("area__tree_id", "area__lft")
-    )
     roles = [Role.LABELS[r] for r in Role.ORDER if r in scope.roles]
-    return render(request, "home.html", {"posts": posts, "roles": roles, "scope": scope})
+    return render(
+        request,
+        "home.html",
+        {
+            "dash": dashboard,
+            "roles": roles,
+            "department_only": bool(scope.department_ids) and scope.is_empty,
+            "chart_data": dashboard.chart_data,
+        },
+    )

@@ -24,8 +24,12 @@ def category(db):
 
 def _report(world, category, area=None, tier="simple", text="楼道灯不亮"):
     return services.ticket_report(
-        area=area or world.u1, category=category, channel=Ticket.Channel.VISIT,
-        description=text, reporter=world.residents["U1"], reporter_phone="13700000001",
+        area=area or world.u1,
+        category=category,
+        channel=Ticket.Channel.VISIT,
+        description=text,
+        reporter=world.residents["U1"],
+        reporter_phone="13700000001",
         tier=tier,
     )
 
@@ -158,40 +162,66 @@ class TestTicketPage:
 
 
 class TestReport:
-    def test_report_with_photos_from_a_visit(self, world, login_as, category, settings,
-                                             tmp_path):
+    def test_report_with_photos_from_a_visit(self, world, login_as, category, settings, tmp_path):
         settings.MEDIA_ROOT = tmp_path
         from residents.services import visit_log
 
-        visit = visit_log(household=world.households["U1"], visitor=world.persons["unit_head"],
-                          findings="楼道灯坏了")
+        visit = visit_log(
+            household=world.households["U1"],
+            visitor=world.persons["unit_head"],
+            findings="楼道灯坏了",
+        )
         client = login_as("unit_head")
         page = client.get(reverse("issues:report"), {"visit": visit.pk})
         assert page.status_code == 200 and "楼道灯坏了" in page.content.decode()
-        response = client.post(reverse("issues:report"), {
-            "area": world.u1.code, "category": category.pk, "channel": "visit",
-            "description": "楼道灯坏了", "resident": world.residents["U1"].pk,
-            "tier": "simple", "visit": visit.pk, "photos": [_png()],
-        })
+        response = client.post(
+            reverse("issues:report"),
+            {
+                "area": world.u1.code,
+                "category": category.pk,
+                "channel": "visit",
+                "description": "楼道灯坏了",
+                "resident": world.residents["U1"].pk,
+                "tier": "simple",
+                "visit": visit.pk,
+                "photos": [_png()],
+            },
+        )
         assert response.status_code == 302
         ticket = Ticket.objects.get()
         assert (ticket.visit, ticket.reporter, ticket.level) == (
-            visit, world.residents["U1"], "unit")
+            visit,
+            world.residents["U1"],
+            "unit",
+        )
         assert ticket.photos.count() == 1
 
     def test_bad_photo_and_out_of_scope_area_refused(self, world, login_as, category):
         client = login_as("unit_head")
         fake = io.BytesIO(b"not an image")
         fake.name = "x.png"
-        response = client.post(reverse("issues:report"), {
-            "area": world.u1.code, "category": category.pk, "channel": "hotline",
-            "description": "x", "reporter_phone": "13700000009", "photos": [fake],
-        })
+        response = client.post(
+            reverse("issues:report"),
+            {
+                "area": world.u1.code,
+                "category": category.pk,
+                "channel": "hotline",
+                "description": "x",
+                "reporter_phone": "13700000009",
+                "photos": [fake],
+            },
+        )
         assert response.status_code == 200 and not Ticket.objects.exists()
-        response = client.post(reverse("issues:report"), {
-            "area": world.u4.code, "category": category.pk, "channel": "hotline",
-            "description": "x", "reporter_phone": "13700000009",
-        })
+        response = client.post(
+            reverse("issues:report"),
+            {
+                "area": world.u4.code,
+                "category": category.pk,
+                "channel": "hotline",
+                "description": "x",
+                "reporter_phone": "13700000009",
+            },
+        )
         assert response.status_code == 200 and not Ticket.objects.exists()
 
     def test_department_handler_cannot_report(self, world, login_as):
@@ -204,17 +234,21 @@ class TestMeetings:
         ticket = _report(world, category, tier="hard")
         water = Department.objects.create(code="water", name="水务局")
         client = login_as("county")
-        response = client.post(reverse("issues:meeting_list"),
-                               {"title": "第1次交办会", "held_on": "2026-11-20"})
+        response = client.post(
+            reverse("issues:meeting_list"), {"title": "第1次交办会", "held_on": "2026-11-20"}
+        )
         meeting = Meeting.objects.get()
         assert response.status_code == 302
         url = reverse("issues:ticket_act", args=[ticket.pk, "meeting"])
-        response = client.post(url, {
-            "version": Ticket.objects.get(pk=ticket.pk).version,
-            "meeting-meeting": meeting.pk,
-            "meeting-departments": [world.department.pk, water.pk],
-            "meeting-deadline": "2026-12-31",
-        })
+        response = client.post(
+            url,
+            {
+                "version": Ticket.objects.get(pk=ticket.pk).version,
+                "meeting-meeting": meeting.pk,
+                "meeting-departments": [world.department.pk, water.pk],
+                "meeting-deadline": "2026-12-31",
+            },
+        )
         assert response.status_code == 302
         assert ticket.tasks.count() == 2
         html = client.get(reverse("issues:meeting_detail", args=[meeting.pk])).content.decode()
