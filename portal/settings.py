@@ -9,6 +9,7 @@ PostgreSQL and ``REDIS_URL`` to a Redis broker and cache with a real worker and 
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_list, env_str
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "grids",
     "residents",
     "issues",
+    "digests",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,23 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue", "schedule": 15 * 60},
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
+    # 每日一汇总、每周一督促、每月一调度. Each run also catches up on periods missed while no
+    # worker was up.
+    "digest-daily": {
+        "task": "digests.tasks.run_due_digests",
+        "schedule": crontab(hour=env_int("DIGEST_DAILY_HOUR", 18), minute=0),
+        "args": ["daily"],
+    },
+    "digest-weekly": {
+        "task": "digests.tasks.run_due_digests",
+        "schedule": crontab(hour=8, minute=0, day_of_week="mon"),
+        "args": ["weekly"],
+    },
+    "digest-monthly": {
+        "task": "digests.tasks.run_due_digests",
+        "schedule": crontab(hour=8, minute=30, day_of_month="1"),
+        "args": ["monthly"],
+    },
 }
 CELERY_TIMEZONE = "Asia/Shanghai"
 

@@ -17,6 +17,7 @@ urlpatterns += i18n_patterns(
     path("residents/", include("residents.urls")),
     path("areas/", include("grids.urls")),
     path("tickets/", include("issues.urls")),
+    path("digests/", include("digests.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )
