@@ -7,10 +7,14 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` need PostgreSQL. Locally on SQLite they are skipped; in CI a
+    """Browser tests run last: their live server needs transactional tests, which empty every
+    table afterwards (reference rows from data migrations included).
+
+    Tests marked ``postgres`` need PostgreSQL. Locally on SQLite they are skipped; in CI a
     missing PostgreSQL is a failure, never a quiet skip."""
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
     needing = [item for item in items if "postgres" in item.keywords]
     if needing and IN_CI:
         raise pytest.UsageError(
