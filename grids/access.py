@@ -122,16 +122,38 @@ class Scope:
                 )
         return q
 
+    @property
+    def city_of_tree(self) -> dict[int, int]:
+        """For each district tree under a city the user holds: that city's id."""
+        return {t: c for c, trees in self._city_trees.items() for t in trees}
+
+    def grants_covering(self, area: Area) -> list[Grant]:
+        """The grants whose subtree holds ``area``. No query."""
+        city_of_tree = self.city_of_tree
+        return [g for g in self.grants if g.covers(area, city_of_tree)]
+
+    def top_grants(self) -> list[Grant]:
+        """One grant per top node of the scope: those no other grant holds (a community
+        worker who is also a unit head there has one top). No query."""
+        unique = list({g.area_id: g for g in self.grants}.values())
+        city_of_tree = self.city_of_tree
+        tops = []
+        for grant in unique:
+            node = Area(pk=grant.area_id, tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght)
+            if not any(
+                other.area_id != grant.area_id and other.covers(node, city_of_tree)
+                for other in unique
+            ):
+                tops.append(grant)
+        return tops
+
     def role_for(self, area: Area) -> str | None:
         """The strongest role this user holds over ``area``; None: out of scope."""
         if self.is_admin:
             return Role.ADMIN
-        city_of_tree = {t: c for c, trees in self._city_trees.items() for t in trees}
         best = None
-        for grant in self.grants:
-            if grant.covers(area, city_of_tree) and (
-                best is None or Role.ORDER.index(grant.role) < Role.ORDER.index(best)
-            ):
+        for grant in self.grants_covering(area):
+            if best is None or Role.ORDER.index(grant.role) < Role.ORDER.index(best):
                 best = grant.role
         return best
 

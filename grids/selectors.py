@@ -119,8 +119,7 @@ def scope_root_for(user, area: Area) -> Grant | None:
     scope = scope_for(user)
     if scope.is_admin:
         return None
-    city_of_tree = {t: c for c, trees in scope._city_trees.items() for t in trees}
-    covering = [g for g in scope.grants if g.covers(area, city_of_tree)]
+    covering = scope.grants_covering(area)
     if not covering:
         return None
     # All covering grants hold the node, so the one that starts furthest left is the widest.
@@ -138,18 +137,7 @@ def scope_root_areas(user) -> list[Area]:
             .annotate(has_children=_has_children())
             .order_by("code")
         )
-    city_of_tree = {t: c for c, trees in scope._city_trees.items() for t in trees}
-    tops = []
-    for grant in scope.grants:
-        node = Area(pk=grant.area_id, tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght)
-        held_by_other = any(
-            other is not grant
-            and other.area_id != grant.area_id
-            and other.covers(node, city_of_tree)
-            for other in scope.grants
-        )
-        if not held_by_other and grant.area_id not in tops:
-            tops.append(grant.area_id)
+    tops = [grant.area_id for grant in scope.top_grants()]
     areas = Area.objects.filter(pk__in=tops).annotate(has_children=_has_children())
     by_pk = {a.pk: a for a in areas}
     return [by_pk[pk] for pk in tops if pk in by_pk]
@@ -242,7 +230,7 @@ def area_search(user, *, q: str, kind: str = "", limit: int = 20) -> list[Area]:
     return list(areas.order_by("tree_id", "lft")[:limit])
 
 
-def _count_in_subtree(rows: QuerySet, through: str = "area__"):
+def count_in_subtree(rows: QuerySet, through: str = "area__"):
     """COUNT of ``rows`` whose area lies in the outer node's subtree, as a subquery evaluated
     inside the one query that lists the nodes. A district's subtree is its whole tree, so this
     holds for a city's children too."""
@@ -271,9 +259,9 @@ def area_children_with_counts(area: Area, *, now=None) -> QuerySet[Area]:
     now = now or timezone.now()
     Household = apps.get_model("residents", "Household")
     return area_children(area).annotate(
-        household_count=_count_in_subtree(Household.objects.all()),
-        open_count=_count_in_subtree(_open_tickets()),
-        overdue_count=_count_in_subtree(_open_tickets().filter(deadline__lt=now)),
+        household_count=count_in_subtree(Household.objects.all()),
+        open_count=count_in_subtree(_open_tickets()),
+        overdue_count=count_in_subtree(_open_tickets().filter(deadline__lt=now)),
         has_children=_has_children(),
     )
 

@@ -20,16 +20,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import BigIntegerField, Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
-from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from grids.access import Grant, Scope, scope_for
+from grids.access import scope_for
 from grids.models import Area
-from grids.selectors import area_ancestors, area_children, area_subtree_q
+from grids.selectors import area_ancestors, area_children, area_subtree_q, get_area_for_user
 from issues.models import Level, Ticket, Tier
 from issues.selectors import tickets_visible_to
 
@@ -145,42 +144,16 @@ class Place:
     crumbs: list[Crumb]
 
 
-def _covers(outer: Grant, inner: Grant, scope: Scope) -> bool:
-    if outer.is_city:
-        trees = scope._city_trees.get(outer.area_id, [])  # filled by scope_for, no query
-        return inner.area_id == outer.area_id or inner.tree_id in trees
-    return inner.tree_id == outer.tree_id and outer.lft <= inner.lft <= outer.rght
-
-
-def top_grants(scope: Scope) -> list[Grant]:
-    """The user's grants that no other grant holds (a community worker who is also a unit
-    head of that community has one top area), one per area. No query."""
-    unique = list({g.area_id: g for g in scope.grants}.values())
-    return [
-        g
-        for g in unique
-        if not any(o.area_id != g.area_id and _covers(o, g, scope) for o in unique)
-    ]
-
-
 def top_areas(user) -> list[Area]:
     """The rows at the top level: the roots of the tree (cities, districts without a city) for
     an admin, the user's top areas for everybody else. One query, none without posts."""
     scope = scope_for(user)
     if scope.is_admin:
         return list(Area.objects.filter(parent__isnull=True, upper__isnull=True).order_by("code"))
-    ids = [g.area_id for g in top_grants(scope)]
+    ids = [g.area_id for g in scope.top_grants()]
     if not ids:
         return []
     return list(Area.objects.filter(pk__in=ids).order_by("tree_id", "lft"))
-
-
-def area_for_dashboard(user, code: str) -> Area:
-    """The node ``code`` if it lies in the user's scope; 404 whether missing or out of scope."""
-    area = Area.objects.filter(scope_for(user).area_q(), code=code).first()
-    if area is None:
-        raise Http404
-    return area
 
 
 def dashboard_place(user, node_code: str = "") -> Place:
@@ -189,11 +162,11 @@ def dashboard_place(user, node_code: str = "") -> Place:
     top level whose rows are those areas or the roots. Crumbs run from the top of the
     user's scope down to the node."""
     scope = scope_for(user)
-    single_top = not scope.is_admin and len(top_grants(scope)) == 1
+    single_top = not scope.is_admin and len(scope.top_grants()) == 1
     if node_code:
-        node = area_for_dashboard(user, node_code)
+        node = get_area_for_user(user, node_code)
     elif single_top:
-        node = Area.objects.get(pk=top_grants(scope)[0].area_id)
+        node = Area.objects.get(pk=scope.top_grants()[0].area_id)
     else:
         return Place(node=None, children=top_areas(user), crumbs=[])
 

@@ -8,14 +8,14 @@ and authorise in one step (404 out of scope, 403 for a role that may not).
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from grids.access import Scope, scope_for
 from grids.models import Area
 from grids.rules import AreaKind
+from grids.selectors import count_in_subtree
 from residents.models import Household, Resident, Visit
 from residents.permissions import role_may
 
@@ -57,27 +57,6 @@ def get_resident_for_user(user, pk, action: str) -> Resident:
     return resident
 
 
-def get_area_for_user(user, code: str) -> Area:
-    area = Area.objects.filter(scope_for(user).area_q(), code=code).first()
-    if area is None:
-        raise Http404
-    return area
-
-
-def _count_under(model_qs: QuerySet, area_path: str) -> Subquery:
-    """COUNT of ``model_qs`` rows whose area lies in the outer grid's subtree, as a subquery
-    evaluated inside the one query that lists the grids."""
-    rows = model_qs.filter(
-        **{
-            f"{area_path}tree_id": OuterRef("tree_id"),
-            f"{area_path}lft__gte": OuterRef("lft"),
-            f"{area_path}lft__lte": OuterRef("rght"),
-        }
-    )
-    counted = rows.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk"))
-    return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
-
-
 def grid_coverage(user, *, root: Area | None = None, days: int = 30, now=None) -> QuerySet[Area]:
     """Every grid in the user's scope (or under ``root``) with its households, those visited in
     the last ``days`` days and those with a member in the online group. One query."""
@@ -91,7 +70,7 @@ def grid_coverage(user, *, root: Area | None = None, days: int = 30, now=None) -
     )
     visited = Household.objects.filter(Exists(recent))
     return grids.order_by("tree_id", "lft").annotate(
-        household_count=_count_under(Household.objects.all(), "area__"),
-        visited_count=_count_under(visited, "area__"),
-        online_count=_count_under(Household.objects.filter(in_online_group=True), "area__"),
+        household_count=count_in_subtree(Household.objects.all()),
+        visited_count=count_in_subtree(visited),
+        online_count=count_in_subtree(Household.objects.filter(in_online_group=True)),
     )

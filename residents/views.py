@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from grids.access import scope_for
+from grids.selectors import get_area_for_user
 from portal.importing import ImportFailed
 from portal.spreadsheets import FORMATS, SpreadsheetError, read_table, write_table
 from portal.uploads import upload_path, upload_store
@@ -41,7 +42,6 @@ from residents.permissions import (
     roles_allowed,
 )
 from residents.selectors import (
-    get_area_for_user,
     get_household_for_user,
     get_resident_for_user,
     grid_coverage,
