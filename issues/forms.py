@@ -5,6 +5,15 @@ from issues.models import Category, Department, Ticket, Tier
 from portal.forms import Form
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker; it needs ISO dates whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -61,6 +70,12 @@ class ReportForm(Form):
     photos = MultipleImageField(label=_("Photos"), required=False)
     visit = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, tiers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tiers is not None:
+            field = self.fields["tier"]
+            field.choices = [(v, label) for v, label in field.choices if not v or v in tiers]
+
 
 class AssignForm(Form):
     tier = forms.ChoiceField(label=_("Tier"), choices=Tier.choices, widget=forms.RadioSelect)
@@ -104,7 +119,7 @@ class RateForm(Form):
 
 
 class ReturnVisitForm(Form):
-    on = forms.DateField(label=_("Return visit on"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=_("Return visit on"), widget=DateInput())
 
 
 class ReturnVisitLogForm(Form):
@@ -121,7 +136,7 @@ class MeetingAssignForm(Form):
         queryset=Department.objects.all(),
         widget=forms.CheckboxSelectMultiple,
     )
-    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(label=_("Deadline"), widget=DateInput())
     instructions = forms.CharField(
         label=_("What to do"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -140,7 +155,7 @@ class DepartmentReportForm(Form):
 
 class MeetingForm(Form):
     title = forms.CharField(label=_("Title"), max_length=100)
-    held_on = forms.DateField(label=_("Held on"), widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(label=_("Held on"), widget=DateInput())
 
 
 class InboxFilterForm(Form):
@@ -156,12 +171,8 @@ class InboxFilterForm(Form):
         label=_("Channel"), required=False, choices=[("", "—"), *Ticket.Channel.choices]
     )
     area = forms.CharField(label=_("Area code"), required=False)
-    since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,

@@ -311,6 +311,7 @@ class TicketEvent(models.Model):
         PROGRESS = "progress", _("progress")
         REMIND = "remind", _("reminder")
         ESCALATE = "escalate", _("escalated one level")
+        REPORT_UP = "report_up", _("reported up as a hard problem")
         RECTIFY = "rectify", _("put on the rectification list")
         MEETING = "meeting", _("assigned at a meeting")
         DEPARTMENT_REPORT = "department_report", _("department reported back")
@@ -324,8 +325,12 @@ class TicketEvent(models.Model):
         Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="events"
     )
     kind = models.CharField(_("step"), max_length=20, choices=Kind.choices)
-    old_state = models.CharField(_("from"), max_length=16, blank=True, default="")
-    new_state = models.CharField(_("to"), max_length=16, blank=True, default="")
+    old_state = models.CharField(
+        _("from"), max_length=16, choices=Ticket.State.choices, blank=True, default=""
+    )
+    new_state = models.CharField(
+        _("to"), max_length=16, choices=Ticket.State.choices, blank=True, default=""
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),

@@ -21,6 +21,7 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     E.ACCEPT: (frozenset({S.ASSIGNED}), S.IN_PROGRESS),
     E.PROGRESS: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.IN_PROGRESS),
     E.ESCALATE: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.ASSIGNED),
+    E.REPORT_UP: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.ASSIGNED),
     E.MEETING: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.ASSIGNED),
     E.RESOLVE: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.RESOLVED),
     E.REOPEN: (frozenset({S.RESOLVED}), S.IN_PROGRESS),

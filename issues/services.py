@@ -509,7 +509,12 @@ def ticket_escalate(
         fields["on_rectification_list"] = True
     text = " ".join(filter(None, [note.strip(), found.note]))
     ticket = ticket_transition(
-        ticket=ticket, to=S.ASSIGNED, actor=actor, kind=E.ESCALATE, note=text, fields=fields
+        ticket=ticket,
+        to=S.ASSIGNED,
+        actor=actor,
+        kind=E.REPORT_UP if as_hard else E.ESCALATE,
+        note=text,
+        fields=fields,
     )
     if overdue:
         _event(

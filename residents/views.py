@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -295,8 +296,11 @@ def visit_create(request, pk):
         raise PermissionDenied
     form = VisitForm(request.POST or None, initial={"channel": Visit.Channel.DOOR_KNOCK})
     if request.method == "POST" and form.is_valid():
-        services.visit_log(household=household, visitor=person, **form.cleaned_data)
+        visit = services.visit_log(household=household, visitor=person, **form.cleaned_data)
         messages.success(request, _("Visit recorded."))
+        if visit.needs_follow_up:
+            # What needs following up is usually a problem to report: go straight there.
+            return redirect(f"{reverse('issues:report')}?visit={visit.pk}")
         return redirect("residents:household_detail", pk=household.pk)
     return render(request, "residents/visit_form.html", {"household": household, "form": form})
 

@@ -54,7 +54,7 @@ def test_the_county_officer_reports_it_up_as_hard(t, at_county):
     assert (ticket.state, ticket.tier, ticket.level) == (S.ASSIGNED, Tier.HARD, Level.COUNTY)
     assert (ticket.handler_area, ticket.escalation_count) == (t.county, 1)
     assert ticket.deadline == services.working_deadline(ticket.assigned_at, 10)
-    (lifted,) = events(ticket, E.ESCALATE)
+    (lifted,) = events(ticket, E.REPORT_UP)
     assert (lifted.actor, lifted.note) == (t.users["county"], "涉及多个部门")
     assert Notification.objects.filter(ticket=ticket, recipient=t.users["county"]).exists()
 
