@@ -237,7 +237,7 @@ class Ticket(models.Model):
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
     on_rectification_list = models.BooleanField(_("on the rectification list"), default=False)
     escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
-    reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     resolved_level = models.CharField(
         _("solved at level"), max_length=16, choices=Level.choices, blank=True, default=""
     )
@@ -326,10 +326,10 @@ class TicketEvent(models.Model):
     )
     kind = models.CharField(_("step"), max_length=20, choices=Kind.choices)
     old_state = models.CharField(
-        _("from"), max_length=16, choices=Ticket.State.choices, blank=True, default=""
+        _("from state"), max_length=16, choices=Ticket.State.choices, blank=True, default=""
     )
     new_state = models.CharField(
-        _("to"), max_length=16, choices=Ticket.State.choices, blank=True, default=""
+        _("to state"), max_length=16, choices=Ticket.State.choices, blank=True, default=""
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -367,7 +367,7 @@ class TicketEvent(models.Model):
 class Meeting(models.Model):
     """An assignment meeting (交办会) of the county office."""
 
-    title = models.CharField(_("title"), max_length=100)
+    title = models.CharField(_("meeting title"), max_length=100)
     held_on = models.DateField(_("held on"), default=timezone.localdate)
     area = models.ForeignKey(
         Area, verbose_name=_("county"), on_delete=models.PROTECT, related_name="meetings"
@@ -411,7 +411,7 @@ class DepartmentTask(models.Model):
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
     )
     report = models.TextField(_("report"), blank=True, default="")
-    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("reported back at"), null=True, blank=True)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reported by"),

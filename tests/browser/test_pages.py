@@ -122,11 +122,6 @@ def test_timeline_shows_state_names_not_codes(sessions, world):
     expect(change).not_to_contain_text("in_progress", timeout=1000)
 
 
-@pytest.mark.xfail(
-    reason="locale/zh_Hans/LC_MESSAGES/django.po has only the grids admin/import strings: "
-    "the portal's own pages (navbar, inbox, ticket page, dashboard) are in English",
-    strict=False,
-)
 def test_navbar_is_in_chinese(sessions, world):
     page = sessions.login("community", viewport=DESKTOP)
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")

@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from grids import services as grid_services
 from grids.rules import AreaKind
@@ -307,7 +308,13 @@ def test_share_solved_at_each_level(login_as, tickets):
         ("above", 1, 16.7),  # t6, lifted to the county office
     ]
     html = response.content.decode()
-    assert "Small things stay in the grid" in html
+    assert (
+        gettext(
+            "Small things stay in the grid, big things stay in the community, hard things stay in "
+            "the street."
+        )
+        in html
+    )
     assert re.search(r'id="level-grid">.*?50.0%', html, re.S)
 
 
@@ -375,7 +382,7 @@ def test_a_child_link_renders_the_dashboard_one_level_down(login_as, tickets, wo
     assert dash.kpis["open"] == 4 and dash.kpis["overdue"] == 1
     assert rows_of(dash) == {
         "1栋": (world.b1.code, 4, 1, 2, 1, 0),  # t1 t2 t5 t8 t11 t12
-        "At 第1网格 itself": ("", 0, 0, 1, 1, 1),  # t3
+        gettext("At %(place)s itself") % {"place": "第1网格"}: ("", 0, 0, 1, 1, 1),  # t3
     }
     assert [(c.name, c.code) for c in dash.place.crumbs] == [
         ("莲心社区", world.community_a.code),
@@ -498,7 +505,9 @@ def test_department_handler_sees_only_assigned_problems(login_as, tickets, world
     response, dash = dashboard(client)
     assert dash.node is None and dash.rows == []
     assert dash.kpis["open"] == 0 and sum(dash.series["intake"]) == 0
-    assert "assigned to your department" in response.content.decode()
+    assert gettext("The figures above are the problems assigned to your department.") in (
+        response.content.decode()
+    )
     assert client.get(f"/?node={world.community_a.code}").status_code == 404
 
 
