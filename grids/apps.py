@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class GridsConfig(AppConfig):
     name = "grids"
     verbose_name = _("Areas and heads")
+
+    def ready(self) -> None:
+        from django.db.models import CharField
+
+        from portal.lookups import AnyOf
+
+        # code__any=[...]: the imports look up a whole file's codes in one query.
+        CharField.register_lookup(AnyOf)

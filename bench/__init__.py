@@ -1,0 +1,1 @@
+"""PostgreSQL benchmarks of the area tree: ``python -m bench`` (see bench/README.md)."""
