@@ -5,6 +5,8 @@ through the portal's actions (the services), never by editing rows here."""
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ImportExportModelAdmin
 from mptt.admin import MPTTModelAdmin
 
 from issues import services
@@ -35,8 +37,37 @@ class ReadOnlyMixin:
         return False
 
 
+class DepartmentResource(resources.ModelResource):
+    code = fields.Field(attribute="code", column_name="编码")
+    name = fields.Field(attribute="name", column_name="名称")
+    email = fields.Field(attribute="email", column_name="邮箱")
+
+    class Meta:
+        model = Department
+        import_id_fields = ("code",)
+        fields = ("code", "name", "email")
+        skip_unchanged = True
+        report_skipped = True
+
+
+class HolidayResource(resources.ModelResource):
+    """The State Council's holiday list, typed once a year into a spreadsheet."""
+
+    date = fields.Field(attribute="date", column_name="日期")
+    name = fields.Field(attribute="name", column_name="名称")
+    is_workday = fields.Field(attribute="is_workday", column_name="调休上班")
+
+    class Meta:
+        model = Holiday
+        import_id_fields = ("date",)
+        fields = ("date", "name", "is_workday")
+        skip_unchanged = True
+        report_skipped = True
+
+
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ImportExportModelAdmin):
+    resource_classes = [DepartmentResource]
     list_display = ("name", "code", "email")
     search_fields = ("name", "code")
     autocomplete_fields = ("handlers",)
@@ -67,7 +98,8 @@ class TicketSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(ImportExportModelAdmin):
+    resource_classes = [HolidayResource]
     list_display = ("date", "name", "is_workday")
     list_filter = ("is_workday",)
     date_hierarchy = "date"

@@ -256,3 +256,43 @@ class TestMeetings:
 
     def test_meetings_are_for_the_county_office(self, world, login_as):
         assert login_as("community").get(reverse("issues:meeting_list")).status_code == 403
+
+
+class TestReferenceImports:
+    """Holidays and departments come in through django-import-export's admin screens."""
+
+    def test_holiday_import_preview_and_confirm(self, admin_client_for_world):
+        from issues.models import Holiday
+
+        client = admin_client_for_world
+        url = reverse("admin:issues_holiday_import")
+        assert client.get(url).status_code == 200
+        data = io.BytesIO("日期,名称,调休上班\n2027-01-01,元旦,0\n".encode("utf-8-sig"))
+        data.name = "holidays.csv"
+        response = client.post(url, {"import_file": data, "format": "0", "resource": "0"})
+        assert response.status_code == 200
+        assert not Holiday.objects.exists()  # a preview writes nothing
+        html = response.content.decode()
+        assert "元旦" in html
+
+    def test_department_export(self, admin_client_for_world):
+        response = admin_client_for_world.post(
+            reverse("admin:issues_department_export"),
+            {
+                "format": "0",
+                "resource": "0",
+                "departmentresource_code": "on",
+                "departmentresource_name": "on",
+                "departmentresource_email": "on",
+            },
+        )
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment")
+        text = response.content.decode("utf-8-sig")
+        assert text.splitlines()[0].startswith("编码,名称") and "住建局" in text
+
+
+@pytest.fixture
+def admin_client_for_world(client, world):
+    client.force_login(world.users["admin"])
+    return client
