@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from grids import rules
 from grids.models import Area, ImportRun, Person, Post
 from grids.rules import AreaKind, GridType, PostTitle
-from grids.services import lock_tree
+from grids.services import import_run_record, lock_tree
 from grids.validators import AREA_CODE_RE, BAD_CODE_MESSAGE, normalize_phone, validate_phone
 from portal.importing import (
     BATCH,
@@ -298,15 +298,8 @@ def areas_import(
                 )
                 raise ImportFailed(report) from exc
             report.seconds = time.monotonic() - started
-            ImportRun.objects.create(
-                target=ImportRun.Target.AREAS,
-                source=source[:255],
-                user=user,
-                rows=report.rows,
-                created=report.created,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                seconds=report.seconds,
+            import_run_record(
+                target=ImportRun.Target.AREAS, report=report, source=source, user=user
             )
     report.seconds = time.monotonic() - started
     return report
@@ -926,15 +919,8 @@ def heads_import(
             plan.write()
             progress("written", len(rows), len(rows))
             report.seconds = time.monotonic() - started
-            ImportRun.objects.create(
-                target=ImportRun.Target.HEADS,
-                source=source[:255],
-                user=user,
-                rows=report.rows,
-                created=report.created,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                seconds=report.seconds,
+            import_run_record(
+                target=ImportRun.Target.HEADS, report=report, source=source, user=user
             )
     report.seconds = time.monotonic() - started
     return report

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids import rules
-from grids.models import Area, PartyOrg, Person, Post
+from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, GridType
 from grids.validators import normalize_phone, validate_area_code, validate_phone
 
@@ -223,3 +223,17 @@ def party_org_create(
     org.full_clean(exclude=["parent"])
     org.save()
     return org
+
+
+def import_run_record(*, target: str, report, source: str, user) -> ImportRun:
+    """Append the record of a written import (dry runs leave none)."""
+    return ImportRun.objects.create(
+        target=target,
+        source=source[:255],
+        user=user,
+        rows=report.rows,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        seconds=report.seconds,
+    )

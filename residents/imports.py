@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from grids.access import scope_for
 from grids.models import Area, ImportRun
+from grids.services import import_run_record
 from grids.validators import normalize_phone, validate_mobile
 from portal.importing import (
     BATCH,
@@ -193,15 +194,8 @@ def residents_import(
         if not dry_run:
             plan.write(progress)
             report.seconds = time.monotonic() - started
-            ImportRun.objects.create(
-                target=ImportRun.Target.RESIDENTS,
-                source=source[:255],
-                user=user,
-                rows=report.rows,
-                created=report.created,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                seconds=report.seconds,
+            import_run_record(
+                target=ImportRun.Target.RESIDENTS, report=report, source=source, user=user
             )
     report.seconds = time.monotonic() - started
     return report
