@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from digests import views
 
 app_name = "digests"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.digest_list, name="digest_list"),
+    path("<int:pk>/", views.digest_detail, name="digest_detail"),
+    path("<int:pk>/export.xlsx", views.digest_export, name="digest_export"),
+]

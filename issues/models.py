@@ -358,7 +358,11 @@ class TicketEvent(models.Model):
         verbose_name = _("problem event")
         verbose_name_plural = _("problem events")
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_at")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="ticket_event_at"),
+            # The digests count a day's steps across all tickets.
+            models.Index(fields=["at"], name="ticket_event_at_only"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} {self.get_kind_display()}"

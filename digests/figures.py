@@ -1,0 +1,631 @@
+"""The figures of the three digests, for every digest node of a run at once.
+
+The cost does not grow with the number of nodes. One query loads the nodes that bucket the
+figures (districts, streets/towns, communities/villages, grids) with their nested-set ranges;
+then each figure comes from one query over the tickets (or visits, events, posts) of the whole
+run, and every row is put in the buckets of the nodes over its place by bisecting those ranges
+in Python — no query per node, and no ``CASE`` with one branch per node either (a city has
+thousands of grids: that many branches would pass the databases' parameter limits).
+
+* daily: 1 query (tickets touched during the day, flags computed in the database);
+* weekly: 1 query (open tickets, and those reported, solved or reopened during the week);
+* monthly: 4 queries (tickets reported, solved, closed or reopened during the month; visits;
+  people acting on tickets; heads in post). The median is taken in Python from the solved
+  tickets' durations.
+
+Figures are plain JSON (codes, names, numbers, ISO times); labels are added when rendered,
+in the reader's language.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from grids.models import Area, Post
+from grids.rules import AreaKind
+from grids.rules import PostTitle as T
+from grids.selectors import area_subtree_q
+from issues.models import Ticket, TicketEvent
+from portal.dashboard import LEVEL_BANDS as DASHBOARD_BANDS
+from residents.models import Visit
+
+from .models import Digest
+from .periods import Period
+
+S = Ticket.State
+E = TicketEvent.Kind
+R = Ticket.Rating
+K = Digest.Kind
+
+OPEN_STATES = (S.REPORTED, S.ASSIGNED, S.IN_PROGRESS)
+SOLVED_STATES = (S.RESOLVED, S.CLOSED)
+SATISFIED = (R.SATISFIED, R.BASIC)
+
+# Layers of the tree a figure is bucketed by; nodes of one layer never nest.
+DISTRICT, STREET, COMMUNITY, GRID = "district", "street", "community", "grid"
+LAYER_KINDS: dict[str, frozenset[str]] = {
+    DISTRICT: frozenset({AreaKind.DISTRICT}),
+    STREET: frozenset({AreaKind.STREET, AreaKind.TOWN}),
+    COMMUNITY: frozenset({AreaKind.COMMUNITY, AreaKind.VILLAGE}),
+    GRID: frozenset({AreaKind.GRID}),
+}
+LAYER_OF_KIND = {kind: layer for layer, kinds in LAYER_KINDS.items() for kind in kinds}
+# Which layers get a digest of each kind.
+DIGEST_LAYERS = {
+    K.DAILY: (COMMUNITY, GRID),
+    K.WEEKLY: (STREET, DISTRICT),
+    K.MONTHLY: (STREET, DISTRICT),
+}
+
+# Where a solved problem was solved, in the dashboard's four bands of 小事不出网格、大事不出
+# 社区、难事不出街道: grid (unit, building, grid), community, street, above (county office,
+# departments).
+LEVEL_BANDS: dict[str, tuple[str, ...]] = {band.key: band.levels for band in DASHBOARD_BANDS}
+BAND_OF_LEVEL = {level: band for band, levels in LEVEL_BANDS.items() for level in levels}
+# Heads counted for "heads' activity": everybody in post from the community down.
+HEAD_TITLES = (
+    T.COMMUNITY_SECRETARY,
+    T.COMMUNITY_WORKER,
+    T.ZONE_HEAD,
+    T.GRID_HEAD,
+    T.GRID_WORKER,
+    T.BUILDING_HEAD,
+    T.UNIT_HEAD,
+)
+
+
+# --- the nodes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    pk: int
+    code: str
+    name: str
+    kind: str
+    tree_id: int
+    lft: int
+    rght: int
+
+    @property
+    def layer(self) -> str:
+        return LAYER_OF_KIND[self.kind]
+
+    def holds(self, tree_id: int, lft: int) -> bool:
+        return tree_id == self.tree_id and self.lft <= lft <= self.rght
+
+    def ref(self) -> dict:
+        return {"code": self.code, "name": self.name}
+
+
+class Forest:
+    """The bucketing nodes of a run, and which of them holds a place. No query after
+    ``load``."""
+
+    def __init__(self, nodes: Iterable[Node]):
+        self.nodes = sorted(nodes, key=lambda n: (n.tree_id, n.lft))
+        self.by_pk = {n.pk: n for n in self.nodes}
+        self._layers: dict[str, dict[int, tuple[list[int], list[Node]]]] = {}
+        for node in self.nodes:
+            lfts, members = self._layers.setdefault(node.layer, {}).setdefault(
+                node.tree_id, ([], [])
+            )
+            lfts.append(node.lft)
+            members.append(node)
+
+    @classmethod
+    def load(cls, root: Area | None = None) -> Forest:
+        """The nodes in ``root``'s subtree (everywhere without one). One query."""
+        areas = Area.objects.filter(kind__in=list(LAYER_OF_KIND))
+        if root is not None:
+            areas = areas.filter(area_subtree_q(root))
+        rows = areas.values_list("pk", "code", "name", "kind", "tree_id", "lft", "rght")
+        return cls(Node(*row) for row in rows)
+
+    def holder(self, layer: str, tree_id: int, lft: int) -> Node | None:
+        """The node of ``layer`` whose subtree holds the place at (tree_id, lft)."""
+        lfts, members = self._layers.get(layer, {}).get(tree_id, ((), ()))
+        i = bisect.bisect_right(lfts, lft) - 1
+        if i >= 0 and members[i].holds(tree_id, lft):
+            return members[i]
+        return None
+
+    def under(self, layer: str, node: Node) -> list[Node]:
+        """The nodes of ``layer`` in ``node``'s subtree, in tree order."""
+        lfts, members = self._layers.get(layer, {}).get(node.tree_id, ([], []))
+        first = bisect.bisect_left(lfts, node.lft)
+        last = bisect.bisect_right(lfts, node.rght)
+        return list(members[first:last])
+
+    def digest_nodes(self, kind: str) -> list[Node]:
+        return [n for n in self.nodes if n.layer in DIGEST_LAYERS[kind]]
+
+    def buckets(self, tree_id: int, lft: int) -> dict[str, Node | None]:
+        return {layer: self.holder(layer, tree_id, lft) for layer in LAYER_KINDS}
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return timezone.localtime(moment).isoformat() if moment is not None else None
+
+
+def _within(moment: dt.datetime | None, start: dt.datetime, end: dt.datetime) -> bool:
+    return moment is not None and start <= moment < end
+
+
+def _place(row: dict) -> str:
+    """How a ticket's place is named in a list: a unit with its building ("1栋 1单元")."""
+    if row["area__kind"] == AreaKind.UNIT and row["area__parent__name"]:
+        return f"{row['area__parent__name']} {row['area__name']}"
+    return row["area__name"]
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+TICKET_FIELDS = (
+    "pk",
+    "state",
+    "level",
+    "created_at",
+    "resolved_at",
+    "deadline",
+    "category__name",
+    "area__name",
+    "area__kind",
+    "area__parent__name",
+    "area__tree_id",
+    "area__lft",
+)
+
+
+def _tickets(root: Area | None):
+    tickets = Ticket.objects.all()
+    if root is not None:
+        tickets = tickets.filter(area_subtree_q(root, "area__"))
+    return tickets.order_by()
+
+
+# --- daily: what came in, what moved, what was solved, what became overdue ------------------
+
+DAILY_COUNTS = ("new", "moved", "solved", "overdue")
+
+
+def _zero(names: Iterable[str]) -> dict[str, int]:
+    return dict.fromkeys(names, 0)
+
+
+def daily_figures(
+    forest: Forest, period: Period, *, now: dt.datetime, root: Area | None = None
+) -> dict[int, dict]:
+    """The daily figures of every community and grid of ``forest``. One query.
+
+    A ticket counts on the day when it was reported that day (*new*), when any step after its
+    report happened that day (*moved*), when it was solved that day and still is (*solved*),
+    and when it became overdue that day (*overdue*): the overdue sweep flagged it that day
+    (its rectification event), or its deadline passed that day and it is still open, not yet
+    flagged. A day being built before it ends is counted up to ``now`` (its ``as_of``)."""
+    start = period.starts_at
+    as_of = min(now, period.ends_at)
+    that_day = TicketEvent.objects.filter(ticket=OuterRef("pk"), at__gte=start, at__lt=as_of)
+    touched = TicketEvent.objects.filter(at__gte=start, at__lt=as_of).values("ticket_id")
+    rows = (
+        _tickets(root)
+        .filter(
+            Q(pk__in=touched)
+            | Q(created_at__gte=start, created_at__lt=as_of)
+            | Q(state__in=OPEN_STATES, deadline__gte=start, deadline__lt=as_of)
+        )
+        .annotate(
+            moved=Exists(that_day.exclude(kind=E.REPORT)),
+            flagged=Exists(that_day.filter(kind=E.RECTIFY)),
+        )
+        .values(*TICKET_FIELDS, "moved", "flagged")
+        .order_by("pk")
+    )
+    per_node: dict[int, dict] = {}
+    parts_of: dict[int, dict[str, dict]] = {}
+    for node in forest.digest_nodes(K.DAILY):
+        parts = forest.under(GRID, node) if node.layer == COMMUNITY else []
+        per_node[node.pk] = {
+            "as_of": _iso(as_of),
+            "totals": _zero(DAILY_COUNTS),
+            "parts": [{**n.ref(), **_zero(DAILY_COUNTS)} for n in parts],
+            "rest": _zero(DAILY_COUNTS),
+            "tickets": [],
+        }
+        parts_of[node.pk] = {part["code"]: part for part in per_node[node.pk]["parts"]}
+    for row in rows:
+        flags = {
+            "new": _within(row["created_at"], start, as_of),
+            "moved": row["moved"],
+            "solved": row["state"] in SOLVED_STATES and _within(row["resolved_at"], start, as_of),
+            "overdue": row["flagged"]
+            or (row["state"] in OPEN_STATES and _within(row["deadline"], start, as_of)),
+        }
+        if not any(flags.values()):
+            continue  # only its report event fell in the day, yet it was reported before
+        where = forest.buckets(row["area__tree_id"], row["area__lft"])
+        grid, community = where[GRID], where[COMMUNITY]
+        item = {
+            "id": row["pk"],
+            "category": row["category__name"],
+            "place": _place(row),
+            "grid": grid.name if grid else "",
+            "state": row["state"],
+            "level": row["level"],
+            "deadline": _iso(row["deadline"]),
+            **flags,
+        }
+        for node in (community, grid):
+            if node is None or node.pk not in per_node:
+                continue
+            figures = per_node[node.pk]
+            figures["tickets"].append(item)
+            _add(figures["totals"], flags)
+            if node.layer == COMMUNITY:
+                part = parts_of[node.pk].get(grid.code) if grid else None
+                _add(part if part is not None else figures["rest"], flags)
+    return per_node
+
+
+def _add(counts: dict[str, int], flags: dict[str, bool]) -> None:
+    for name, flag in flags.items():
+        counts[name] += int(bool(flag))
+
+
+# --- weekly: every open and overdue problem, the rectification list, reopened ones ----------
+
+WEEKLY_COUNTS = ("new", "solved", "open", "overdue", "rectification", "reopened")
+
+
+def weekly_figures(
+    forest: Forest, period: Period, *, now: dt.datetime, root: Area | None = None
+) -> dict[int, dict]:
+    """The weekly figures of every street and district of ``forest``. One query.
+
+    *new*, *solved* and *reopened* count what happened during the week; *open*, *overdue*
+    and the rectification list are a snapshot taken when the digest is built
+    (``snapshot_at``): a ticket's state at a past moment is not kept."""
+    start, end = period.starts_at, period.ends_at
+    reopens = (
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=E.REOPEN, at__gte=start, at__lt=end)
+        .order_by()
+        .values("ticket_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    reopened = TicketEvent.objects.filter(kind=E.REOPEN, at__gte=start, at__lt=end)
+    rows = (
+        _tickets(root)
+        .filter(
+            Q(state__in=OPEN_STATES)
+            | Q(created_at__gte=start, created_at__lt=end)
+            | Q(state__in=SOLVED_STATES, resolved_at__gte=start, resolved_at__lt=end)
+            | Q(pk__in=reopened.values("ticket_id"))
+        )
+        .annotate(
+            reopens_in_week=Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0))
+        )
+        .values(
+            *TICKET_FIELDS,
+            "handler_area__name",
+            "on_rectification_list",
+            "escalation_count",
+            "reopen_count",
+            "rating",
+            "rating_comment",
+            "reopens_in_week",
+        )
+        .order_by("deadline", "pk")
+    )
+    per_node: dict[int, dict] = {}
+    rows_of: dict[int, dict[str, dict]] = {}  # node → {community or street code: its row}
+    for node in forest.digest_nodes(K.WEEKLY):
+        communities = forest.under(COMMUNITY, node)
+        streets = forest.under(STREET, node) if node.layer == DISTRICT else []
+        figures = per_node[node.pk] = {
+            "snapshot_at": _iso(now),
+            "totals": _zero(WEEKLY_COUNTS),
+            "streets": [{**n.ref(), **_zero(WEEKLY_COUNTS)} for n in streets],
+            "communities": [
+                {**n.ref(), "street": _street_name(forest, n), **_zero(WEEKLY_COUNTS)}
+                for n in communities
+            ],
+            "rest": _zero(WEEKLY_COUNTS),
+            "open_tickets": [],
+            "rectification": [],
+            "reopened": [],
+            "unsatisfied_open": [],
+        }
+        rows_of[node.pk] = {r["code"]: r for r in figures["streets"] + figures["communities"]}
+    for row in rows:
+        is_open = row["state"] in OPEN_STATES
+        flags = {
+            "new": _within(row["created_at"], start, end),
+            "solved": row["state"] in SOLVED_STATES and _within(row["resolved_at"], start, end),
+            "open": is_open,
+            "overdue": is_open and row["deadline"] is not None and row["deadline"] < now,
+            "rectification": is_open and row["on_rectification_list"],
+            "reopened": row["reopens_in_week"] > 0,
+        }
+        where = forest.buckets(row["area__tree_id"], row["area__lft"])
+        community, street = where[COMMUNITY], where[STREET]
+        item = {
+            "id": row["pk"],
+            "category": row["category__name"],
+            "place": _place(row),
+            "community": community.name if community else "",
+            "community_code": community.code if community else "",
+            "street": street.name if street else "",
+            "state": row["state"],
+            "level": row["level"],
+            "handler": row["handler_area__name"] or "",
+            "deadline": _iso(row["deadline"]),
+            "overdue": flags["overdue"],
+            "escalations": row["escalation_count"],
+            "reopen_count": row["reopen_count"],
+            "reopens_in_week": row["reopens_in_week"],
+            "rating_comment": row["rating_comment"],
+        }
+        for node in (street, where[DISTRICT]):
+            if node is None or node.pk not in per_node:
+                continue
+            figures, own_rows = per_node[node.pk], rows_of[node.pk]
+            _add(figures["totals"], flags)
+            _add(own_rows.get(community.code) if community else figures["rest"], flags)
+            if street is not None and street is not node:
+                _add(own_rows[street.code], flags)
+            if is_open:
+                figures["open_tickets"].append(item)
+            if flags["rectification"]:
+                figures["rectification"].append(item)
+            if flags["reopened"]:
+                figures["reopened"].append(item)
+            if is_open and row["rating"] == R.UNSATISFIED:
+                figures["unsatisfied_open"].append(item)
+    order = {n.code: i for i, n in enumerate(forest.nodes)}
+    for figures in per_node.values():
+        # By community in tree order, the overdue first, then by deadline (none last).
+        figures["open_tickets"].sort(
+            key=lambda t: (
+                order.get(t["community_code"], len(order)),
+                not t["overdue"],
+                t["deadline"] is None,
+                t["deadline"] or "",
+                t["id"],
+            )
+        )
+    return per_node
+
+
+def _street_name(forest: Forest, community: Node) -> str:
+    street = forest.holder(STREET, community.tree_id, community.lft)
+    return street.name if street else ""
+
+
+# --- monthly: intake, solved, rate, time, satisfaction, levels, ranking, activity -----------
+
+
+@dataclass
+class MonthStats:
+    intake: int = 0
+    intake_solved: int = 0  # of the month's intake, solved before the month ended
+    solved: int = 0
+    hours: list[float] = field(default_factory=list)
+    satisfied: int = 0
+    unsatisfied: int = 0
+    levels: dict[str, int] = field(default_factory=lambda: _zero(LEVEL_BANDS))
+
+    def as_dict(self) -> dict:
+        rated = self.satisfied + self.unsatisfied
+        return {
+            "intake": self.intake,
+            "intake_solved": self.intake_solved,
+            "solve_rate": percent(self.intake_solved, self.intake),
+            "solved": self.solved,
+            "median_hours": round(statistics.median(self.hours), 1) if self.hours else None,
+            "rated": rated,
+            "satisfied": self.satisfied,
+            "unsatisfied": self.unsatisfied,
+            "satisfaction": percent(self.satisfied, rated),
+            "levels": dict(self.levels),
+            "level_shares": {b: percent(n, self.solved) for b, n in self.levels.items()},
+        }
+
+
+@dataclass
+class Activity:
+    heads: set = field(default_factory=set)  # (person, user) in post
+    visits: int = 0
+    visitors: set = field(default_factory=set)
+    handled: set = field(default_factory=set)
+
+    def as_dict(self, visitors_anywhere: set, actors_anywhere: set) -> dict:
+        active = {
+            person
+            for person, user in self.heads
+            if person in visitors_anywhere or (user is not None and user in actors_anywhere)
+        }
+        return {
+            "heads": len({person for person, _user in self.heads}),
+            "active_heads": len(active),
+            "visits": self.visits,
+            "visitors": len(self.visitors),
+            "handled": len(self.handled),
+        }
+
+
+def monthly_figures(
+    forest: Forest, period: Period, *, now: dt.datetime, root: Area | None = None
+) -> dict[int, dict]:
+    """The monthly figures of every street and district of ``forest``. Four queries.
+
+    * *intake*: reported during the month; *solve rate*: the share of the intake solved
+      before the month ended (and still solved);
+    * *solved*: solved during the month and still solved; *median hours* from report to
+      solution over those; *level shares*: where those were solved;
+    * *satisfaction*: of the ratings given during the month, the share satisfied or basically
+      satisfied. A satisfied rating closes the problem (``closed_at``); an unsatisfied one
+      reopens it (a reopen event), so each is counted once, when it was given;
+    * *heads' activity* per community: heads in post (community and below), how many of
+      them logged a visit or acted on a problem during the month, visits logged there, and
+      the problems there that somebody acted on."""
+    start, end = period.starts_at, period.ends_at
+    in_month = {"at__gte": start, "at__lt": end}
+    reopens = (
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=E.REOPEN, **in_month)
+        .order_by()
+        .values("ticket_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    reopened = TicketEvent.objects.filter(kind=E.REOPEN, **in_month).values("ticket_id")
+    rows = (
+        _tickets(root)
+        .filter(
+            Q(created_at__gte=start, created_at__lt=end)
+            | Q(state__in=SOLVED_STATES, resolved_at__gte=start, resolved_at__lt=end)
+            | Q(closed_at__gte=start, closed_at__lt=end)
+            | Q(pk__in=reopened)
+        )
+        .annotate(reopens=Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0)))
+        .values(
+            "pk",
+            "state",
+            "created_at",
+            "resolved_at",
+            "closed_at",
+            "resolved_level",
+            "rating",
+            "reopens",
+            "area__tree_id",
+            "area__lft",
+        )
+    )
+    stats: dict[int, MonthStats] = defaultdict(MonthStats)
+    for row in rows:
+        where = forest.buckets(row["area__tree_id"], row["area__lft"])
+        groups = [where[layer] for layer in (COMMUNITY, STREET, DISTRICT) if where[layer]]
+        solved = row["state"] in SOLVED_STATES and row["resolved_at"] is not None
+        for node in groups:
+            s = stats[node.pk]
+            if _within(row["created_at"], start, end):
+                s.intake += 1
+                if solved and row["resolved_at"] < end:
+                    s.intake_solved += 1
+            if solved and _within(row["resolved_at"], start, end):
+                s.solved += 1
+                seconds = (row["resolved_at"] - row["created_at"]).total_seconds()
+                s.hours.append(seconds / 3600)
+                band = BAND_OF_LEVEL.get(row["resolved_level"])
+                if band:
+                    s.levels[band] += 1
+            if row["rating"] in SATISFIED and _within(row["closed_at"], start, end):
+                s.satisfied += 1
+            s.unsatisfied += row["reopens"]
+
+    activity, visitors_anywhere, actors_anywhere = _activity(forest, period, root)
+    per_node: dict[int, dict] = {}
+    for node in forest.digest_nodes(K.MONTHLY):
+        communities = forest.under(COMMUNITY, node)
+        streets = forest.under(STREET, node) if node.layer == DISTRICT else []
+        ranking = [
+            {**c.ref(), "street": _street_name(forest, c), **stats[c.pk].as_dict()}
+            for c in communities
+        ]
+        ranking.sort(key=_rank_key)
+        for rank, row in enumerate(ranking, start=1):
+            row["rank"] = rank
+        per_node[node.pk] = {
+            "as_of": _iso(min(now, end)),
+            "totals": stats[node.pk].as_dict(),
+            "streets": [{**s.ref(), **stats[s.pk].as_dict()} for s in streets],
+            "ranking": ranking,
+            "activity": [
+                {
+                    **c.ref(),
+                    "street": _street_name(forest, c),
+                    **activity[c.pk].as_dict(visitors_anywhere, actors_anywhere),
+                }
+                for c in communities
+            ],
+        }
+    return per_node
+
+
+def _rank_key(row: dict) -> tuple:
+    """Highest solve rate first, then highest satisfaction, then the shortest median time;
+    a community without figures goes last."""
+    rate, satisfaction, hours = row["solve_rate"], row["satisfaction"], row["median_hours"]
+    return (
+        rate is None,
+        -(rate or 0),
+        satisfaction is None,
+        -(satisfaction or 0),
+        hours is None,
+        hours or 0,
+        -row["intake"],
+        row["code"],
+    )
+
+
+def _activity(
+    forest: Forest, period: Period, root: Area | None
+) -> tuple[dict[int, Activity], set, set]:
+    """Per community: its heads in post, the visits logged there and the problems there that
+    somebody acted on during the month. Three queries (visits, events, posts)."""
+    start, end = period.starts_at, period.ends_at
+    visits = Visit.objects.filter(visited_at__gte=start, visited_at__lt=end)
+    events = TicketEvent.objects.filter(at__gte=start, at__lt=end, actor__isnull=False)
+    posts = Post.objects.filter(ended_on__isnull=True, title__in=HEAD_TITLES)
+    if root is not None:
+        visits = visits.filter(area_subtree_q(root, "household__area__"))
+        events = events.filter(area_subtree_q(root, "ticket__area__"))
+        posts = posts.filter(area_subtree_q(root, "area__"))
+
+    per_community: dict[int, Activity] = defaultdict(Activity)
+
+    def community_of(tree_id: int, lft: int) -> Activity | None:
+        node = forest.holder(COMMUNITY, tree_id, lft)
+        return per_community[node.pk] if node else None
+
+    visitors_anywhere: set = set()
+    for tree_id, lft, visitor, n in (
+        visits.order_by()
+        .values_list("household__area__tree_id", "household__area__lft", "visitor_id")
+        .annotate(n=Count("pk"))
+    ):
+        visitors_anywhere.add(visitor)
+        if (bucket := community_of(tree_id, lft)) is not None:
+            bucket.visits += n
+            bucket.visitors.add(visitor)
+    actors_anywhere: set = set()
+    for tree_id, lft, ticket, actor in (
+        events.order_by()
+        .values_list("ticket__area__tree_id", "ticket__area__lft", "ticket_id", "actor_id")
+        .distinct()
+    ):
+        actors_anywhere.add(actor)
+        if (bucket := community_of(tree_id, lft)) is not None:
+            bucket.handled.add(ticket)
+    for tree_id, lft, person, user in (
+        posts.order_by()
+        .values_list("area__tree_id", "area__lft", "person_id", "person__user_id")
+        .distinct()
+    ):
+        if (bucket := community_of(tree_id, lft)) is not None:
+            bucket.heads.add((person, user))
+    return per_community, visitors_anywhere, actors_anywhere
+
+
+COMPUTE = {K.DAILY: daily_figures, K.WEEKLY: weekly_figures, K.MONTHLY: monthly_figures}

@@ -1,0 +1,279 @@
+"""Building and delivering the digests. One function per action, keyword arguments only.
+
+Building a period: the figures of every node of the run are computed in a fixed number of
+queries (``figures``) and rendered; then, in one transaction, the missing digests are inserted
+in bulk with ``ON CONFLICT DO NOTHING`` on (kind, node, period_start), and their delivery rows
+with them.
+So a run can die anywhere and be run again: an existing digest is kept as it is (only
+``rebuild`` recomputes it), and a delivery row, once sent, is never sent again. Sending is
+separate: each row is claimed under a row lock (skip locked), mailed and marked sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import Area, Post
+from grids.selectors import area_subtree_q
+from issues.models import Level
+from issues.rules import TITLES_AT
+
+from .figures import (
+    COMMUNITY,
+    COMPUTE,
+    DIGEST_LAYERS,
+    DISTRICT,
+    GRID,
+    LAYER_KINDS,
+    STREET,
+    Forest,
+    Node,
+)
+from .models import Digest, DigestDelivery
+from .periods import Period, daily_hour, due_periods, period_of
+from .rendering import mail_subject, render_digest
+
+log = logging.getLogger(__name__)
+K = Digest.Kind
+
+# Who gets each node's digest: the people in post on the node itself.
+RECIPIENT_TITLES: dict[str, frozenset[str]] = {
+    GRID: TITLES_AT[Level.GRID],
+    COMMUNITY: TITLES_AT[Level.COMMUNITY],
+    STREET: TITLES_AT[Level.STREET],
+    DISTRICT: TITLES_AT[Level.COUNTY],
+}
+LAYER_OF_AREA_KIND = {kind: layer for layer, kinds in LAYER_KINDS.items() for kind in kinds}
+MAX_ATTEMPTS = 5
+BATCH = 100  # digests carry their rendered HTML: keep each INSERT a reasonable size
+SEND_WINDOW = {K.DAILY: dt.timedelta(days=31), K.WEEKLY: dt.timedelta(weeks=8)}
+SEND_WINDOW[K.MONTHLY] = dt.timedelta(days=93)
+
+
+@dataclass
+class BuildResult:
+    created: int = 0
+    kept: int = 0
+    rebuilt: int = 0
+    sent: int = 0
+
+    def __iadd__(self, other: BuildResult) -> BuildResult:
+        self.created += other.created
+        self.kept += other.kept
+        self.rebuilt += other.rebuilt
+        self.sent += other.sent
+        return self
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in K.values:
+        raise ValidationError({"kind": _("unknown digest kind “%(kind)s”") % {"kind": kind}})
+
+
+def digests_build(
+    *,
+    kind: str,
+    day: dt.date,
+    node: Area | None = None,
+    rebuild: bool = False,
+    deliver: bool = True,
+    now: dt.datetime | None = None,
+) -> BuildResult:
+    """Build the ``kind`` digests of the period holding ``day`` for every node that gets one
+    (under ``node`` if given). Existing digests are kept as they are, or with ``rebuild``
+    given fresh figures; deliveries are written only for digests created now (``deliver``
+    False: none, the digests are read in the portal only). Nothing is sent here: see
+    ``digests_deliver``."""
+    _check_kind(kind)
+    now = now or timezone.now()
+    node = _current(node)
+    forest = Forest.load(node)
+    return _build_period(
+        period_of(kind, day), forest, root=node, rebuild=rebuild, deliver=deliver, now=now
+    )
+
+
+def _current(node: Area | None) -> Area | None:
+    """``node`` as stored now: a caller's instance may hold nested-set numbers from before
+    the tree last changed."""
+    return Area.objects.get(pk=node.pk) if node is not None else None
+
+
+def _scoped(queryset, root: Area | None, prefix: str):
+    return queryset.filter(area_subtree_q(root, prefix)) if root is not None else queryset
+
+
+def _build_period(
+    period: Period,
+    forest: Forest,
+    *,
+    root: Area | None,
+    rebuild: bool,
+    deliver: bool,
+    now: dt.datetime,
+) -> BuildResult:
+    nodes = forest.digest_nodes(period.kind)
+    if not nodes:
+        return BuildResult()
+    of_period = _scoped(
+        Digest.objects.filter(kind=period.kind, period_start=period.start), root, "node__"
+    )
+    existing = dict(of_period.values_list("node_id", "pk"))
+    targets = [n for n in nodes if rebuild or n.pk not in existing]
+    if not targets:
+        return BuildResult(kept=len(existing))
+    # Computed and rendered before the transaction: it holds the writes only (on SQLite, the
+    # one write lock the web process waits on).
+    figures = COMPUTE[period.kind](forest, period, now=now, root=root)
+    fresh, stale = [], []
+    for node in targets:
+        digest = _digest(period, node, figures[node.pk], now)
+        if node.pk in existing:
+            digest.pk = existing[node.pk]
+            stale.append(digest)
+        else:
+            fresh.append(digest)
+    with transaction.atomic():
+        # A digest another worker inserted meanwhile is left as it is (ON CONFLICT DO
+        # NOTHING); its delivery rows, written by both, are unique per recipient.
+        Digest.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=BATCH)
+        if stale:
+            Digest.objects.bulk_update(
+                stale, ["period_end", "figures", "text", "html", "built_at"], batch_size=BATCH
+            )
+        if deliver and fresh:
+            _deliveries_create(period, root, {d.node_id for d in fresh}, now)
+    return BuildResult(created=len(fresh), kept=len(existing) - len(stale), rebuilt=len(stale))
+
+
+def _digest(period: Period, node: Node, figures: dict, now: dt.datetime) -> Digest:
+    digest = Digest(
+        kind=period.kind,
+        node=Area(pk=node.pk, code=node.code, name=node.name, kind=node.kind),
+        period_start=period.start,
+        period_end=period.end,
+        figures=figures,
+        created_at=now,
+        built_at=now,
+    )
+    digest.text, digest.html = render_digest(digest)
+    return digest
+
+
+def _deliveries_create(period: Period, root: Area | None, node_ids: set[int], now) -> int:
+    """A delivery row for each person in post on a new digest's node who has an e-mail
+    address. Two queries and the insert, whatever the number of digests."""
+    digest_of = dict(
+        _scoped(
+            Digest.objects.filter(kind=period.kind, period_start=period.start), root, "node__"
+        ).values_list("node_id", "pk")
+    )
+    layers = DIGEST_LAYERS[period.kind]
+    posts = _scoped(
+        Post.objects.filter(
+            ended_on__isnull=True,
+            area__kind__in=[k for layer in layers for k in LAYER_KINDS[layer]],
+            title__in=[t for layer in layers for t in RECIPIENT_TITLES[layer]],
+            person__user__is_active=True,
+        ).exclude(person__user__email=""),
+        root,
+        "area__",
+    ).values_list("area_id", "area__kind", "title", "person__user_id", "person__user__email")
+    rows: dict[tuple[int, int], DigestDelivery] = {}
+    for area_id, area_kind, title, user_id, email in posts:
+        if area_id not in node_ids or area_id not in digest_of:
+            continue
+        if title not in RECIPIENT_TITLES[LAYER_OF_AREA_KIND[area_kind]]:
+            continue
+        key = (digest_of[area_id], user_id)
+        rows[key] = DigestDelivery(
+            digest_id=key[0], recipient_id=user_id, email=email, created_at=now
+        )
+    DigestDelivery.objects.bulk_create(rows.values(), ignore_conflicts=True, batch_size=500)
+    return len(rows)
+
+
+def digests_deliver(
+    *,
+    kind: str | None = None,
+    period: Period | None = None,
+    root: Area | None = None,
+    since: dt.datetime | None = None,
+) -> int:
+    """Mail the unsent deliveries (of ``kind``, ``period``, under ``root``, written since
+    ``since``). Each row is claimed under a row lock that other workers skip, mailed and
+    marked sent in one transaction, so no row is mailed twice. A mail server error leaves the
+    row for the next run (up to ``MAX_ATTEMPTS``). Returns how many were sent."""
+    pending = DigestDelivery.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    if kind is not None:
+        pending = pending.filter(digest__kind=kind)
+    if period is not None:
+        pending = pending.filter(digest__kind=period.kind, digest__period_start=period.start)
+    if root is not None:
+        pending = pending.filter(area_subtree_q(_current(root), "digest__node__"))
+    if since is not None:
+        pending = pending.filter(created_at__gte=since)
+    sent = 0
+    for pk in list(pending.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            row = (
+                DigestDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("digest", "digest__node")
+                .filter(pk=pk, sent_at__isnull=True)
+                .first()
+            )
+            if row is None:
+                continue  # sent meanwhile, or another worker holds it
+            row.attempts += 1
+            try:
+                digest_mail(digest=row.digest, email=row.email)
+            except OSError:  # the mail server or the network: the next run tries again
+                log.warning("digest delivery %s to %s failed", row.pk, row.email, exc_info=True)
+                row.save(update_fields=["attempts"])
+                continue
+            row.sent_at = timezone.now()
+            row.save(update_fields=["sent_at", "attempts"])
+            sent += 1
+    return sent
+
+
+def digest_mail(*, digest: Digest, email: str) -> None:
+    """One digest to one address, as text with an HTML alternative."""
+    message = EmailMultiAlternatives(subject=mail_subject(digest), body=digest.text, to=[email])
+    message.attach_alternative(digest.html, "text/html")
+    message.send(fail_silently=False)
+
+
+def digests_run_due(*, kind: str, now: dt.datetime | None = None) -> BuildResult:
+    """What beat runs: build every due period of ``kind`` not yet built — the latest one and,
+    after a worker was down, the missed ones since the last stored digest (at most
+    ``periods.CATCH_UP[kind]``) — then send what is unsent."""
+    _check_kind(kind)
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    last = Digest.objects.filter(kind=kind).aggregate(last=Max("period_start"))["last"]
+    periods = due_periods(kind, local.date(), last, before_daily_hour=local.hour < daily_hour())
+    forest = Forest.load()
+    result = BuildResult()
+    for period in periods:
+        result += _build_period(period, forest, root=None, rebuild=False, deliver=True, now=now)
+    result.sent = digests_deliver(kind=kind, since=now - SEND_WINDOW[kind])
+    log.info(
+        "%s digests %s to %s: %d created, %d kept, %d mailed",
+        kind,
+        periods[0].start,
+        periods[-1].end,
+        result.created,
+        result.kept,
+        result.sent,
+    )
+    return result

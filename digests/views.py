@@ -1,0 +1,135 @@
+"""Digest pages: the history of the digests the user may read, one digest (tables, and charts
+for the monthly one), and the XLSX of the weekly rectification list and the monthly ranking.
+Every read goes through the scoping selectors."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from portal.spreadsheets import write_table
+
+from .models import Digest
+from .rendering import chart_data, digest_context
+from .selectors import digests_visible_to, get_digest_for_user
+
+K = Digest.Kind
+PAGE_SIZE = 30
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+@require_safe
+def digest_list(request):
+    kind = request.GET.get("kind", "")
+    if kind and kind not in K.values:
+        raise Http404
+    digests = (
+        digests_visible_to(request.user)
+        .select_related("node")
+        .defer("figures", "text", "html")
+        .order_by("-period_start", "kind", "node__tree_id", "node__lft")
+    )
+    if kind:
+        digests = digests.filter(kind=kind)
+    page = Paginator(digests, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "digests/digest_list.html",
+        {"page": page, "kind": kind, "kinds": K.choices},
+    )
+
+
+@login_required
+@require_safe
+def digest_detail(request, pk: int):
+    digest = get_digest_for_user(request.user, pk)
+    context = digest_context(digest)
+    context["chart_data"] = chart_data(digest)
+    context["exportable"] = digest.kind in (K.WEEKLY, K.MONTHLY)
+    return render(request, "digests/digest_detail.html", context)
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@login_required
+@require_safe
+def digest_export(request, pk: int):
+    """The weekly rectification list or the monthly ranking as XLSX."""
+    digest = get_digest_for_user(request.user, pk)
+    f = digest.figures
+    if digest.kind == K.WEEKLY:
+        headers = [
+            _("Street"),
+            _("Community"),
+            _("Problem"),
+            _("Category"),
+            _("Place"),
+            _("Level"),
+            _("Handled at"),
+            _("New deadline"),
+            _("Overdue"),
+            _("Escalations"),
+        ]
+        context = digest_context(digest)
+        rows = [
+            [
+                t["street"],
+                t["community"],
+                t["id"],
+                t["category"],
+                t["place"],
+                t["level_label"],
+                t["handler"],
+                _local(t["deadline"]),
+                _("yes") if t["overdue"] else _("no"),
+                t["escalations"],
+            ]
+            for t in context["rectification"]
+        ]
+        name = "rectification"
+    elif digest.kind == K.MONTHLY:
+        headers = [
+            _("Rank"),
+            _("Street"),
+            _("Community"),
+            _("Reported"),
+            _("Solved"),
+            _("Solve rate (%)"),
+            _("Median hours to solve"),
+            _("Rated"),
+            _("Satisfaction (%)"),
+        ]
+        rows = [
+            [
+                r["rank"],
+                r["street"],
+                r["name"],
+                r["intake"],
+                r["solved"],
+                _percent(r["solve_rate"]),
+                "" if r["median_hours"] is None else r["median_hours"],
+                r["rated"],
+                _percent(r["satisfaction"]),
+            ]
+            for r in f["ranking"]
+        ]
+        name = "ranking"
+    else:
+        raise Http404
+    response = HttpResponse(content_type=XLSX)
+    filename = f"{name}-{digest.node.code}-{digest.period_start:%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    write_table(response, "xlsx", headers, rows)
+    return response

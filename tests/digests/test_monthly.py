@@ -1,0 +1,127 @@
+"""The monthly dispatch (每月一调度) of March 2025, per street and county, built on 1 April:
+intake, solved, solve rate, median time to solve, satisfaction, share solved at each level,
+the community ranking and the heads' activity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from digests.models import Digest
+from digests.services import digests_build
+
+from .conftest import MONTH_BUILT
+
+M = Digest.Kind.MONTHLY
+MARCH = dt.date(2025, 3, 1)
+
+# A: reported in March T1, T4, T9, T8, T2, T3, T7, T10 (T6 came in February); solved in
+# March T9 (5 h: Tue 10:00–15:00), T8 (6 h: Wed 11:00–17:00), T4 (55 h: Tue 09:00–Thu 16:00)
+# — all three reported in March too; rated: T9 satisfied, T4 basically satisfied.
+# B: T5 reported; solved on Thursday but reopened on Friday (rated unsatisfied): not solved.
+STATS_A = {
+    "intake": 8,
+    "intake_solved": 3,
+    "solve_rate": 37.5,
+    "solved": 3,
+    "median_hours": 6.0,
+    "rated": 2,
+    "satisfied": 2,
+    "unsatisfied": 0,
+    "satisfaction": 100.0,
+    "levels": {"grid": 2, "community": 1, "street": 0, "above": 0},  # T4 grid, T8 unit; T9
+    "level_shares": {"grid": 66.7, "community": 33.3, "street": 0.0, "above": 0.0},
+}
+STATS_B = {
+    "intake": 1,
+    "intake_solved": 0,
+    "solve_rate": 0.0,
+    "solved": 0,
+    "median_hours": None,
+    "rated": 1,
+    "satisfied": 0,
+    "unsatisfied": 1,
+    "satisfaction": 0.0,
+    "levels": {"grid": 0, "community": 0, "street": 0, "above": 0},
+    "level_shares": {"grid": None, "community": None, "street": None, "above": None},
+}
+STATS_ALL = {
+    **STATS_A,
+    "intake": 9,
+    "solve_rate": 33.3,
+    "rated": 3,
+    "unsatisfied": 1,
+    "satisfaction": 66.7,
+}
+# heads in post: A 4 (unit, building and grid heads, the community worker), B 1. Visits in
+# March: A 3 (unit head once, grid head twice), B 1. Acted on: A T4, T8, T9 (the reports
+# and the sweeps had no person acting); B T5. Active: all but A's building head.
+ACTIVITY_A = {"heads": 4, "active_heads": 3, "visits": 3, "visitors": 2, "handled": 3}
+ACTIVITY_B = {"heads": 1, "active_heads": 1, "visits": 1, "visitors": 1, "handled": 1}
+
+
+@pytest.fixture
+def month(rhythm):
+    rhythm.play(MONTH_BUILT)
+    digests_build(kind=M, day=dt.date(2025, 3, 15))
+    return rhythm
+
+
+def monthly(node) -> Digest:
+    return Digest.objects.get(kind=M, node=node, period_start=MARCH)
+
+
+def test_one_per_street_and_county(month):
+    assert {d.node for d in Digest.objects.filter(kind=M)} == {month.street, month.county}
+    digest = monthly(month.street)
+    assert (digest.period_start, digest.period_end) == (MARCH, dt.date(2025, 3, 31))
+
+
+def test_the_street_totals(month):
+    assert monthly(month.street).figures["totals"] == STATS_ALL
+
+
+def test_the_ranking(month):
+    ranking = monthly(month.street).figures["ranking"]
+    assert [(r["rank"], r["name"], r["street"]) for r in ranking] == [
+        (1, "莲心社区", "莲城街道"),
+        (2, "旴江社区", "莲城街道"),
+    ]
+    strip = ("rank", "name", "code", "street")
+    assert {k: v for k, v in ranking[0].items() if k not in strip} == STATS_A
+    assert {k: v for k, v in ranking[1].items() if k not in strip} == STATS_B
+
+
+def test_the_heads_activity(month):
+    activity = {
+        row["name"]: {k: row[k] for k in ACTIVITY_A}
+        for row in monthly(month.street).figures["activity"]
+    }
+    assert activity == {"莲心社区": ACTIVITY_A, "旴江社区": ACTIVITY_B}
+
+
+def test_the_county_has_the_street_rows(month):
+    f = monthly(month.county).figures
+    assert f["totals"] == STATS_ALL
+    (street,) = f["streets"]
+    assert street["name"] == "莲城街道"
+    assert {k: v for k, v in street.items() if k not in ("name", "code")} == STATS_ALL
+    assert [r["name"] for r in f["ranking"]] == ["莲心社区", "旴江社区"]
+    assert len(f["activity"]) == 2
+
+
+def test_february_is_another_month(month):
+    """T6 (reported 28 February) and the unit head's February visit are February's."""
+    digests_build(kind=M, day=dt.date(2025, 2, 10))
+    feb = Digest.objects.get(kind=M, node=month.street, period_start=dt.date(2025, 2, 1))
+    assert feb.figures["totals"]["intake"] == 1
+    assert feb.figures["totals"]["solved"] == 0
+    activity = {row["name"]: row for row in feb.figures["activity"]}
+    assert (activity["莲心社区"]["visits"], activity["莲心社区"]["active_heads"]) == (1, 1)
+
+
+def test_the_text_carries_the_ranking(month):
+    text = monthly(month.street).text
+    assert "1. 莲心社区" in text and "2. 旴江社区" in text
+    assert "37.5%" in text and "66.7%" in text

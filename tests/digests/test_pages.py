@@ -1,0 +1,213 @@
+"""The digest pages: the history list and the digest page through the user's scope (a digest
+of a node outside it is 404), the XLSX exports, the monthly charts, the admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.translation import gettext
+from openpyxl import load_workbook
+
+from digests.models import Digest
+from digests.services import digests_build
+from issues.models import Level
+
+from .conftest import MONTH_BUILT, THURSDAY, THURSDAY_EVENING, WEEK_BUILT
+
+
+@pytest.fixture
+def built(rhythm, client):
+    """Thursday's daily digests, the week's and the month's, all stored."""
+    rhythm.play(THURSDAY_EVENING)
+    digests_build(kind="daily", day=THURSDAY)
+    rhythm.play(WEEK_BUILT)
+    digests_build(kind="weekly", day=THURSDAY)
+    rhythm.play(MONTH_BUILT)
+    digests_build(kind="monthly", day=THURSDAY)
+    return rhythm
+
+
+def digest(kind, node) -> Digest:
+    return Digest.objects.get(kind=kind, node=node)
+
+
+def login(client, rhythm, persona):
+    client.force_login(rhythm.user(persona))
+    return client
+
+
+def listed(client, **params) -> set[tuple[str, str]]:
+    response = client.get(reverse("digests:digest_list"), params)
+    assert response.status_code == 200
+    return {(d.kind, d.node.name) for d in response.context["page"].object_list}
+
+
+DAILY_A = {("daily", "莲心社区"), ("daily", "第1网格"), ("daily", "第2网格")}
+DAILY_B = {("daily", "旴江社区"), ("daily", "第1网格")}
+STREET = {("weekly", "莲城街道"), ("monthly", "莲城街道")}
+COUNTY = {("weekly", "莲溪县"), ("monthly", "莲溪县")}
+
+
+@pytest.mark.parametrize(
+    "persona, expected",
+    [
+        ("community", DAILY_A),
+        ("outsider", DAILY_B),
+        ("grid_head", {("daily", "第1网格")}),
+        ("street", DAILY_A | DAILY_B | STREET),
+        ("county", DAILY_A | DAILY_B | STREET | COUNTY),
+        ("admin", DAILY_A | DAILY_B | STREET | COUNTY),
+        ("unit_head", set()),
+        ("department", set()),
+    ],
+)
+def test_the_list_holds_what_the_user_may_read(built, client, persona, expected):
+    login(client, built, persona)
+    assert listed(client) == expected
+    assert listed(client, kind="weekly") == {row for row in expected if row[0] == "weekly"}
+
+
+def test_the_list_needs_a_login_a_known_kind_and_a_safe_method(built, client):
+    url = reverse("digests:digest_list")
+    assert client.get(url).status_code == 302
+    login(client, built, "community")
+    assert client.get(url, {"kind": "hourly"}).status_code == 404
+    assert client.post(url).status_code == 405
+
+
+def test_the_list_costs_the_same_for_few_and_many(built, client):
+    login(client, built, "county")
+    url = reverse("digests:digest_list")
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for day in range(1, 6):
+        built.clock.set(dt.datetime(2025, 3, day, 18, tzinfo=THURSDAY_EVENING.tzinfo))
+        digests_build(kind="daily", day=dt.date(2025, 3, day))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert len(response.context["page"].object_list) == 30
+    assert len(many) == len(few)
+
+
+def test_a_community_worker_reads_the_community_s_digest(built, client):
+    login(client, built, "community")
+    a = digest("daily", built.community_a)
+    response = client.get(reverse("digests:digest_detail", args=[a.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "莲心社区" in page and 'id="daily-grids"' in page
+    assert "旴江社区" not in page
+    assert client.post(reverse("digests:digest_detail", args=[a.pk])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "persona, kind, node, status",
+    [
+        ("community", "daily", "community_b", 404),  # another community's
+        ("outsider", "daily", "community_a", 404),
+        ("grid_head", "daily", "community_a", 404),  # above the grid head's scope
+        ("grid_head", "daily", "g1", 200),
+        ("grid_head", "daily", "g2", 404),
+        ("community", "weekly", "street", 404),
+        ("street", "weekly", "street", 200),
+        ("street", "monthly", "county", 404),
+        ("county", "monthly", "county", 200),
+        ("department", "daily", "community_a", 404),
+        ("admin", "weekly", "county", 200),
+    ],
+)
+def test_a_digest_outside_the_scope_is_404(built, client, persona, kind, node, status):
+    login(client, built, persona)
+    target = digest(kind, getattr(built.world, node))
+    assert client.get(reverse("digests:digest_detail", args=[target.pk])).status_code == status
+    assert client.get(reverse("digests:digest_detail", args=[999999])).status_code == 404
+
+
+def test_the_monthly_page_has_its_charts(built, client):
+    login(client, built, "street")
+    response = client.get(
+        reverse("digests:digest_detail", args=[digest("monthly", built.street).pk])
+    )
+    page = response.content.decode()
+    assert 'id="chart-rates"' in page and 'id="chart-levels"' in page
+    assert "echarts.min.js" in page and "digests/digests.js" in page
+    assert "digests/digests.css" in page  # with its print (A4) rules
+    data = response.context["chart_data"]
+    assert data["rates"]["names"] == ["莲心社区", "旴江社区"]
+    assert data["rates"]["values"] == [37.5, 0.0]
+    assert [item["value"] for item in data["levels"]["items"]] == [2, 1, 0, 0]
+    assert json.dumps(data["rates"]["values"]) in page
+
+
+def test_the_page_speaks_english_too(built, client):
+    login(client, built, "street")
+    response = client.get(
+        "/en" + reverse("digests:digest_detail", args=[digest("weekly", built.street).pk])
+    )
+    page = response.content.decode()
+    assert "Rectification list" in page and "weekly supervision" in page
+
+
+def _sheet(response) -> list[list]:
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+
+
+def test_the_rectification_list_exports_to_xlsx(built, client):
+    login(client, built, "street")
+    weekly = digest("weekly", built.street)
+    response = client.get(reverse("digests:digest_export", args=[weekly.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "rectification-369921001-20250303.xlsx" in response["Content-Disposition"]
+    header, *rows = _sheet(response)
+    assert len(header) == 10
+    t6, t1 = built.t["T6"].pk, built.t["T1"].pk
+    assert [row[2] for row in rows] == [t6, t1]
+    assert rows[0][:2] == ["莲城街道", "莲心社区"]
+    assert rows[0][3:] == [
+        "公共设施维修",
+        "1栋 1单元",
+        str(Level.BUILDING.label),
+        "1栋",
+        "2025-03-11 23:59",
+        gettext("yes"),
+        1,
+    ]
+    assert rows[1][7:] == ["2025-03-12 23:59", gettext("no"), 1]
+
+
+def test_the_ranking_exports_to_xlsx(built, client):
+    login(client, built, "county")
+    monthly = digest("monthly", built.county)
+    header, *rows = _sheet(client.get(reverse("digests:digest_export", args=[monthly.pk])))
+    assert [row[:6] for row in rows] == [
+        [1, "莲城街道", "莲心社区", 8, 3, "37.5"],
+        [2, "莲城街道", "旴江社区", 1, 0, "0.0"],
+    ]
+    assert rows[0][6:] == [6, 2, "100.0"] and rows[1][6:] == [None, 1, "0.0"]
+
+
+def test_no_export_for_a_daily_digest_or_outside_the_scope(built, client):
+    login(client, built, "community")
+    daily = digest("daily", built.community_a)
+    assert client.get(reverse("digests:digest_export", args=[daily.pk])).status_code == 404
+    weekly = digest("weekly", built.street)
+    assert client.get(reverse("digests:digest_export", args=[weekly.pk])).status_code == 404
+
+
+def test_the_admin_shows_digests_and_deliveries_read_only(built, client):
+    login(client, built, "admin")
+    weekly = digest("weekly", built.street)
+    assert client.get(reverse("admin:digests_digest_changelist")).status_code == 200
+    change = client.get(reverse("admin:digests_digest_change", args=[weekly.pk]))
+    assert change.status_code == 200 and "莲城街道" in change.content.decode()
+    assert client.get(reverse("admin:digests_digest_add")).status_code == 403
+    assert client.get(reverse("admin:digests_digestdelivery_changelist")).status_code == 200
+    assert client.post(reverse("admin:digests_digest_delete", args=[weekly.pk])).status_code == 403
