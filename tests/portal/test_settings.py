@@ -43,6 +43,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
             "DJANGO_SECRET_KEY",
             "ALLOWED_HOSTS",
             "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",  # the browser tests' switch, never a deployment's
         )
     }
     return subprocess.run(
