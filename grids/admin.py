@@ -325,6 +325,9 @@ class PostForm(forms.ModelForm):
             message = rules.title_kind_error(title, area.kind)
             if message:
                 self.add_error("title", message)
+        started_on = data.get("started_on")
+        if started_on and started_on > timezone.localdate():
+            self.add_error("started_on", _("a post cannot start in the future"))
         return data
 
 
@@ -363,12 +366,18 @@ class PostAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            Post.objects.filter(pk=obj.pk).update(
-                is_public=data["is_public"], is_deputy=data["is_deputy"]
-            )
-            current = Post.objects.get(pk=obj.pk)
-            if data.get("ended_on") and current.ended_on is None:
-                services.post_end(post=current, ended_on=data["ended_on"])
+            current = Post.objects.select_related("area", "person").get(pk=obj.pk)
+            if current.ended_on is None:
+                # Flags (a deputy promoted ends the current principal) go through the service.
+                current = services.post_assign(
+                    area=current.area,
+                    title=current.title,
+                    person=current.person,
+                    is_deputy=data["is_deputy"],
+                    is_public=data["is_public"],
+                )
+                if data.get("ended_on"):
+                    services.post_end(post=current, ended_on=data["ended_on"])
             return
         post = services.post_assign(
             area=data["area"],

@@ -851,6 +851,8 @@ def heads_import(
             started_on = parse_date(text)
             if started_on is None:
                 bad(line, "started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
+            elif started_on > timezone.localdate():
+                bad(line, "started_on", _("a post cannot start in the future"))
         # A row with a usable area and title still takes part in the checks across rows, so
         # that one upload reports every problem at once; the write needs every row clean.
         if area_code and title:

@@ -165,6 +165,9 @@ def post_assign(
     if message:
         raise ValidationError({"title": message})
     started_on = started_on or timezone.localdate()
+    if started_on > timezone.localdate():
+        # A post counts from the day it is given; a future one would hand over scope today.
+        raise ValidationError({"started_on": _("a post cannot start in the future")})
     current = Post.objects.select_for_update().filter(area=area, title=title, ended_on__isnull=True)
     if not is_deputy:
         # A new principal (or a deputy promoted to principal) ends the current principal.

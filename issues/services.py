@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -356,6 +355,12 @@ def ticket_report(
     photos = list(photos)
     for photo in photos:
         check_photo(photo)
+    if tier and actor is not None and tier not in perm.triage_tiers(actor, area):
+        raise PermissionDenied
+    if tier:
+        # Someone must be in post to take it before anything (photos included) is stored.
+        config = TicketSettings.current()
+        route(area, rules.start_level(tier, hard_via_street=config.hard_via_street))
     ticket = Ticket.objects.create(
         area=area,
         category=category,
@@ -378,8 +383,6 @@ def ticket_report(
         new_state=S.REPORTED,
     )
     if tier:
-        if actor is not None and tier not in perm.triage_tiers(actor, area):
-            raise PermissionDenied
         ticket = _assign(Ticket.objects.select_for_update().get(pk=ticket.pk), tier, actor)
     else:
         _notify_triagers(ticket)
@@ -480,6 +483,8 @@ def ticket_escalate(
     ticket = _locked(ticket, expected_version)
     check_move(ticket, E.ESCALATE)
     _authorise(actor, ticket, perm.ESCALATE)
+    if as_hard and actor is not None and Tier.HARD not in perm.triage_tiers(actor, ticket.area):
+        raise PermissionDenied  # reporting up as hard is the grid's call and above
     if ticket.level in (Level.COUNTY, Level.DEPARTMENT) and not as_hard:
         raise TicketError(_("the county office is the top level: put it on an assignment meeting"))
     config = TicketSettings.current()
@@ -852,6 +857,7 @@ def return_visit_schedule(*, ticket: Ticket, actor, on: dt.date) -> ReturnVisit:
 
 @transaction.atomic
 def return_visit_log(*, visit: ReturnVisit, actor, note: str) -> ReturnVisit:
+    visit = ReturnVisit.objects.select_for_update().select_related("ticket").get(pk=visit.pk)
     _authorise(actor, visit.ticket, perm.RETURN_VISIT)
     if visit.done_at is not None:
         raise TicketError(_("this return visit is already logged"))
@@ -859,10 +865,6 @@ def return_visit_log(*, visit: ReturnVisit, actor, note: str) -> ReturnVisit:
     visit.save(update_fields=["done_at", "note", "by"])
     _event(visit.ticket, E.RETURN_VISIT, actor, note.strip())
     return visit
-
-
-def open_q() -> Q:
-    return Q(state__in=[S.ASSIGNED, S.IN_PROGRESS, S.REPORTED])
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from issues.models import (
     Meeting,
     ReturnVisit,
     Ticket,
+    Tier,
 )
 from issues.selectors import get_ticket_for_user, tickets_visible_to
 from residents.models import Visit
@@ -189,7 +190,10 @@ def _action_form(action, user, ticket, data=None, tasks=()):
     if action == perm.DEPARTMENT_REPORT:
         initial = {"task": tasks[0].pk} if tasks else None
         return forms.DepartmentReportForm(data, prefix=action, initial=initial)
-    return ACTION_FORMS[action](data, prefix=action)
+    form = ACTION_FORMS[action](data, prefix=action)
+    if action == perm.ESCALATE and Tier.HARD not in perm.triage_tiers(user, ticket.area):
+        del form.fields["as_hard"]
+    return form
 
 
 def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
@@ -256,7 +260,7 @@ def _run(action, request, ticket, data):
             ticket=ticket,
             actor=user,
             note=data["note"],
-            as_hard=data["as_hard"],
+            as_hard=data.get("as_hard", False),
             expected_version=version,
         )
     elif action == perm.RESOLVE:

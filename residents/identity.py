@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -46,7 +47,7 @@ def validate_id_number(value: str) -> None:
     if not _ID_RE.match(value):
         raise ValidationError(_("an ID number is 17 digits and a digit or X"), code="id_characters")
     birth = id_birth_date(value)
-    if birth is None or not dt.date(1900, 1, 1) <= birth <= dt.date.today():
+    if birth is None or not dt.date(1900, 1, 1) <= birth <= timezone.localdate():
         raise ValidationError(
             _("the birth date inside the ID number is not a real date"), code="id_birth_date"
         )

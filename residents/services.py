@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,11 +52,13 @@ def household_create(
     door = door.strip()
     if not door:
         raise ValidationError({"door": _("the door number is empty")})
-    if Household.objects.filter(area=area, door=door).exists():
-        raise ValidationError({"door": _("this door number is already registered here")})
-    return Household.objects.create(
-        area=area, door=door, address=address.strip(), in_online_group=in_online_group
-    )
+    try:
+        with transaction.atomic():
+            return Household.objects.create(
+                area=area, door=door, address=address.strip(), in_online_group=in_online_group
+            )
+    except IntegrityError:  # the unique (area, door) constraint, also under a race
+        raise ValidationError({"door": _("this door number is already registered here")}) from None
 
 
 @transaction.atomic
@@ -114,17 +116,19 @@ def resident_create(
         id_number=id_number, gender=gender, birth_date=birth_date
     )
     phone = _checked_mobile(phone)
-    if Resident.objects.filter(id_number=id_number).exists():
-        raise ValidationError({"id_number": _("this ID number is already registered")})
-    resident = Resident.objects.create(
-        household=household,
-        name=name.strip(),
-        id_number=id_number,
-        gender=gender,
-        birth_date=birth_date,
-        phone=phone,
-        is_householder=is_householder,
-    )
+    try:
+        with transaction.atomic():
+            resident = Resident.objects.create(
+                household=household,
+                name=name.strip(),
+                id_number=id_number,
+                gender=gender,
+                birth_date=birth_date,
+                phone=phone,
+                is_householder=is_householder,
+            )
+    except IntegrityError:  # the unique ID number, also under a race
+        raise ValidationError({"id_number": _("this ID number is already registered")}) from None
     if care_tags:
         resident.care_tags.set(care_tags)
     return resident

@@ -280,3 +280,39 @@ class TestPostAdmin:
         response = admin_client.post(reverse("admin:grids_post_delete", args=[post.pk]), {})
         assert response.status_code == 403
         assert Post.objects.filter(pk=post.pk).exists()
+
+
+class TestPostAdminReview:
+    def test_promoting_a_deputy_in_the_admin_ends_the_principal(self, admin_client, city):
+        grid = city["grid"]
+        head = services.person_get_or_create(name="李雪永", phone="18937143700")
+        deputy = services.person_get_or_create(name="王芳", phone="13800138000")
+        principal = services.post_assign(area=grid, title=PostTitle.GRID_HEAD, person=head)
+        second = services.post_assign(
+            area=grid, title=PostTitle.GRID_HEAD, person=deputy, is_deputy=True
+        )
+        response = admin_client.post(
+            reverse("admin:grids_post_change", args=[second.pk]), {"is_public": "on"}
+        )
+        assert response.status_code == 302
+        principal.refresh_from_db()
+        second.refresh_from_db()
+        assert principal.ended_on is not None and not second.is_deputy
+
+    def test_a_post_cannot_start_in_the_future(self, admin_client, city):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        person = services.person_get_or_create(name="李雪永", phone="18937143700")
+        tomorrow = timezone.localdate() + dt.timedelta(days=1)
+        response = admin_client.post(
+            reverse("admin:grids_post_add"),
+            {
+                "area": city["grid"].pk,
+                "title": "grid_head",
+                "person": person.pk,
+                "started_on": tomorrow.isoformat(),
+            },
+        )
+        assert response.status_code == 200 and not Post.objects.exists()

@@ -5,6 +5,8 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -296,3 +298,33 @@ class TestReferenceImports:
 def admin_client_for_world(client, world):
     client.force_login(world.users["admin"])
     return client
+
+
+class TestReviewFindings:
+    def test_a_unit_head_cannot_report_up_as_hard(self, world, login_as, category):
+        ticket = _report(world, category)
+        client = login_as("unit_head")
+        html = client.get(reverse("issues:ticket_detail", args=[ticket.pk])).content.decode()
+        assert "escalate-as_hard" not in html  # the checkbox is not offered
+        with pytest.raises(PermissionDenied):
+            services.ticket_escalate(ticket=ticket, actor=world.users["unit_head"], as_hard=True)
+        ticket.refresh_from_db()
+        assert ticket.level == "unit"
+
+    def test_nothing_is_stored_when_the_report_is_refused(
+        self, world, category, settings, tmp_path
+    ):
+        settings.MEDIA_ROOT = tmp_path
+        with pytest.raises(PermissionDenied):
+            services.ticket_report(
+                area=world.u1,
+                category=category,
+                channel="visit",
+                description="x",
+                reporter_phone="13700000001",
+                tier="hard",
+                actor=world.users["unit_head"],
+                photos=[SimpleUploadedFile("p.png", _png().getvalue(), "image/png")],
+            )
+        assert not Ticket.objects.exists()
+        assert not any(tmp_path.rglob("*.png"))
