@@ -34,7 +34,7 @@ from grids.imports import (
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
 from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
-from portal.uploads import upload_path, upload_store
+from portal.uploads import upload_discard, upload_path, upload_store
 
 
 class ImportForm(forms.Form):
@@ -97,7 +97,10 @@ class SpreadsheetAdminMixin:
             if form.is_valid():
                 upload = form.cleaned_data["file"]
                 token = upload_store(upload)
-                context.update(self._run(request, upload_path(token), upload.name, dry_run=True))
+                result = self._run(request, upload_path(token), upload.name, dry_run=True)
+                if "errors" in result:
+                    upload_discard(token)  # nothing to confirm: don't keep the personal data
+                context.update(result)
                 context["token"] = token
                 context["filename"] = upload.name
         return TemplateResponse(request, "admin/grids/spreadsheet_import.html", context)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import BootstrapMixin
+from portal.requests import client_ip
 
 MAX_FAILURES = 5
 WINDOW = 15 * 60
@@ -46,7 +47,7 @@ class LockoutAuthenticationForm(BootstrapMixin, AuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        ip = client_ip(self.request) if self.request else ""
         if login_locked(username, ip):
             raise ValidationError(self.error_messages["locked"], code="locked")
         try:

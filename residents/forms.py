@@ -6,7 +6,7 @@ from residents.models import CareTag, Visit
 
 
 class ResidentFilterForm(Form):
-    q = forms.CharField(label=_("Name or full ID number"), required=False)
+    q = forms.CharField(label=_("Name or masked ID number"), required=False)
     area = forms.CharField(label=_("Area code"), required=False)
     tag = forms.ModelChoiceField(
         label=_("Care tag"), queryset=CareTag.objects.all(), required=False

@@ -7,6 +7,7 @@ app_name = "residents"
 urlpatterns = [
     path("", views.resident_list, name="resident_list"),
     path("export/", views.resident_export, name="resident_export"),
+    path("find/", views.resident_find, name="resident_find"),
     path("import/", views.resident_import, name="resident_import"),
     path("<int:pk>/", views.resident_detail, name="resident_detail"),
     path("<int:pk>/edit/", views.resident_edit, name="resident_edit"),

@@ -3,6 +3,8 @@ every write through the services."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,8 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from grids.access import scope_for
 from grids.selectors import get_area_for_user
 from portal.importing import ImportFailed
+from portal.requests import client_ip
 from portal.spreadsheets import FORMATS, SpreadsheetError, read_table, write_table
-from portal.uploads import upload_path, upload_store
+from portal.uploads import upload_discard, upload_path, upload_store
 from residents import services
 from residents.forms import (
     CoverageForm,
@@ -29,6 +32,7 @@ from residents.forms import (
     ResidentFilterForm,
     VisitForm,
 )
+from residents.identity import normalize_id_number
 from residents.imports import resident_export_headers, resident_export_rows, residents_import
 from residents.models import Visit
 from residents.permissions import (
@@ -51,6 +55,7 @@ from residents.selectors import (
 )
 
 PAGE_SIZE = 50
+MASKED_ID = re.compile(r"^([0-9]{4})\*+([0-9]{3}[0-9X])$")
 
 
 def _require_any(user, action: str) -> None:
@@ -82,11 +87,13 @@ def _residents_filtered(request):
     if form.is_valid():
         data = form.cleaned_data
         if q := data["q"].strip():
-            residents = (
-                residents.filter(name__contains=q)
-                if len(q) != 18
-                else residents.filter(id_number=q.upper())
-            )
+            masked = MASKED_ID.match(q.upper())
+            if masked:  # as shown on the pages: 3624**********1234
+                residents = residents.filter(
+                    id_number__startswith=masked[1], id_number__endswith=masked[2]
+                )
+            else:
+                residents = residents.filter(name__contains=q)
         residents = _filter_area(request.user, residents, data["area"].strip(), "household__area__")
         if data["tag"]:
             residents = residents.filter(care_tags=data["tag"])
@@ -104,6 +111,20 @@ def resident_list(request):
         .order_by("household__area__tree_id", "household__area__lft", "household__door", "pk"),
     )
     return render(request, "residents/resident_list.html", {"form": form, "page": page})
+
+
+@login_required
+@require_POST
+def resident_find(request):
+    """Find a resident by a full ID number. A POST, so the number never lands in a URL,
+    a server log or the browser's history."""
+    _require_any(request.user, LIST)
+    id_number = normalize_id_number(request.POST.get("id_number", ""))
+    resident = residents_visible_to(request.user).filter(id_number=id_number).first()
+    if resident is None:
+        messages.error(request, _("No resident with that ID number in your area."))
+        return redirect("residents:resident_list")
+    return redirect("residents:resident_detail", pk=resident.pk)
 
 
 @login_required
@@ -161,7 +182,7 @@ def resident_reveal(request, pk, field):
             user=request.user,
             resident=resident,
             field=field,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request) or None,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     except ValidationError:
@@ -215,7 +236,10 @@ def resident_import(request):
     elif request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
         token = upload_store(upload)
-        context.update(_import(request, upload_path(token), upload.name, dry_run=True))
+        result = _import(request, upload_path(token), upload.name, dry_run=True)
+        if "errors" in result:
+            upload_discard(token)  # nothing to confirm: don't keep the personal data
+        context.update(result)
         context.update(token=token, filename=upload.name)
     return render(request, "residents/resident_import.html", context)
 
