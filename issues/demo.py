@@ -250,12 +250,14 @@ def _tickets() -> int:
     services.tickets_escalate_overdue()
     # Leave a few overdue for the inbox and the digests to show (beat would lift them within
     # a quarter of an hour; the embedded demo runs no beat).
-    open_ids = Ticket.objects.filter(
-        state__in=[Ticket.State.ASSIGNED, Ticket.State.IN_PROGRESS], on_rectification_list=False
-    ).order_by("pk").values_list("pk", flat=True)
-    Ticket.objects.filter(pk__in=list(open_ids)[::6]).update(
-        deadline=now - dt.timedelta(hours=5)
+    open_ids = (
+        Ticket.objects.filter(
+            state__in=[Ticket.State.ASSIGNED, Ticket.State.IN_PROGRESS], on_rectification_list=False
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
+    Ticket.objects.filter(pk__in=list(open_ids)[::6]).update(deadline=now - dt.timedelta(hours=5))
     return made
 
 

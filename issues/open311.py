@@ -3,7 +3,8 @@ mini-program, the hotline's system and other channels use to file residents' pro
 
 Reads are public, as the spec has them, so nothing here says who reported a problem: no
 reporter name or phone, no event notes or feedback (workers write those freely), and phone
-numbers, ID numbers and the reporter's own name are masked inside the description.
+numbers, ID numbers (``residents.identity.scrub_personal_numbers``) and the reporter's own
+name are masked inside the description.
 
 Every endpoint answers in JSON or XML, chosen by the suffix (``requests.json``,
 ``requests.xml``), with the spec's element names. Errors are the spec's list of
@@ -16,13 +17,12 @@ import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from collections.abc import Iterable
 from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
@@ -33,7 +33,7 @@ from grids.models import Area
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
-from residents.identity import mask_id_number, mask_phone
+from residents.identity import scrub_personal_numbers
 
 S = Ticket.State
 
@@ -56,8 +56,9 @@ XML_ITEMS = {
     "values": "value",
 }
 
-PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
-ID_IN_TEXT = re.compile(r"(?<![\dXx])\d{17}[\dXx](?![\dXx])")
+# Places whose ancestors one query fetches for the addresses: 3 parameters each, and
+# SQLite refuses an expression nested deeper than 1000 (a chain of ORs nests one per term).
+ADDRESS_RANGES = 250
 # "+08:00" in an unencoded query string arrives as " 08:00".
 SPACE_FOR_PLUS = re.compile(r"(T\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -192,29 +193,43 @@ def public_requests() -> QuerySet[Ticket]:
 
 def _address_paths(areas: Iterable[Area]) -> dict[int, str]:
     """Area id → its names from the most specific to the most general (as the spec orders an
-    address), up to the city above the district. One query for all areas."""
+    address), up to the city above the district.
+
+    One query for the areas of a page (``ADDRESS_RANGES`` distinct places per query): the
+    nodes whose nested-set range holds one of them -- the areas and all their ancestors --
+    with the city of each district joined through ``upper``. An area that lies above another
+    on the page is fetched as that one's ancestor, so only the deepest ones are asked for.
+    The rest of the tree is never read, however large it is."""
     areas = {a.pk: a for a in areas}
     if not areas:
         return {}
-    below = Area.objects.filter(
-        pk__in=list(areas),
-        tree_id=OuterRef("tree_id"),
-        lft__gte=OuterRef("lft"),
-        rght__lte=OuterRef("rght"),
-    )
-    trees: dict[int, list[Area]] = defaultdict(list)
-    nodes = Area.objects.filter(Exists(below), tree_id__in={a.tree_id for a in areas.values()})
-    for node in nodes.select_related("upper"):
-        trees[node.tree_id].append(node)
-    paths = {}
-    for pk, area in areas.items():
-        chain = sorted(
-            (n for n in trees[area.tree_id] if n.lft <= area.lft and n.rght >= area.rght),
-            key=lambda n: -n.level,
+    ranges = sorted({(a.tree_id, a.lft, a.rght) for a in areas.values()})
+    deepest = [
+        (tree_id, lft, rght)
+        for (tree_id, lft, rght), after in zip(ranges, [*ranges[1:], None], strict=True)
+        if after is None or after[0] != tree_id or after[1] > rght
+    ]
+    nodes: dict[int, Area] = {}
+    for first in range(0, len(deepest), ADDRESS_RANGES):
+        holds = Q()
+        for tree_id, lft, rght in deepest[first : first + ADDRESS_RANGES]:
+            holds |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
+        found = (
+            Area.objects.filter(holds)
+            .select_related("upper")
+            .only("name", "parent", "upper__name")
+            .order_by()
         )
-        names = [n.name for n in chain]
-        if chain and chain[-1].upper_id:
-            names.append(chain[-1].upper.name)
+        nodes.update((node.pk, node) for node in found)
+    paths = {}
+    for pk in areas:
+        names = []
+        node = nodes.get(pk)
+        while node is not None:
+            names.append(node.name)
+            if node.parent_id is None and node.upper_id is not None:
+                names.append(node.upper.name)
+            node = nodes.get(node.parent_id)
         paths[pk] = "，".join(names)
     return paths
 
@@ -262,10 +277,8 @@ def _service_notice(ticket: Ticket) -> str:
     return _("received: it will be triaged and handed to whoever handles it")
 
 
-def _scrub(text: str, name: str) -> str:
-    """Mask ID numbers, phone numbers and the reporter's own name inside free text."""
-    text = ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)
-    text = PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
+def _without_name(text: str, name: str) -> str:
+    """``text`` with the reporter's own name masked but for its first character."""
     name = name.strip()
     if len(name) >= 2:
         text = text.replace(name, name[0] + "*" * (len(name) - 1))
@@ -285,7 +298,9 @@ def _request_rows(request: HttpRequest, tickets: Iterable[Ticket]) -> list[dict]
                 "status_notes": _status_notes(ticket),
                 "service_name": ticket.category.name,
                 "service_code": ticket.category.code,
-                "description": _scrub(ticket.description, ticket.reporter_name),
+                "description": _without_name(
+                    scrub_personal_numbers(ticket.description), ticket.reporter_name
+                ),
                 "agency_responsible": _handled_by(ticket),
                 "service_notice": _service_notice(ticket),
                 "requested_datetime": _w3(ticket.created_at),

@@ -892,3 +892,40 @@ def api_key_check(raw: str):
     if not raw:
         return None
     return ApiKey.objects.filter(key_hash=_key_hash(raw), active=True).first()
+
+
+# --- calling the reporter back ----------------------------------------------------------------
+
+CALL_BACK_ACTIONS = frozenset(
+    {perm.PROGRESS, perm.RESOLVE, perm.RATE, perm.RETURN_VISIT, perm.DEPARTMENT_REPORT}
+)
+
+
+def may_call_reporter(user, ticket: Ticket, actions: set[str] | None = None) -> bool:
+    """Whoever must tell the reporter the result (or take their rating) may see the number."""
+    actions = perm.ticket_actions(user, ticket) if actions is None else actions
+    return bool(actions & CALL_BACK_ACTIONS)
+
+
+def reporter_phone(ticket: Ticket) -> str:
+    return ticket.reporter_phone or (ticket.reporter.phone if ticket.reporter_id else "")
+
+
+@transaction.atomic
+def ticket_reporter_phone_reveal(
+    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
+) -> str:
+    """The reporter's full phone number for a call back, logged like any personal data."""
+    from residents.models import AccessLog
+
+    if not may_call_reporter(user, ticket):
+        raise PermissionDenied
+    AccessLog.objects.create(
+        viewer=user,
+        resident=ticket.reporter,
+        ticket=ticket,
+        field=AccessLog.Field.PHONE,
+        ip=ip,
+        user_agent=user_agent[:200],
+    )
+    return reporter_phone(ticket)

@@ -31,6 +31,8 @@ from issues.models import (
     Tier,
 )
 from issues.selectors import get_ticket_for_user, tickets_visible_to
+from portal.requests import client_ip
+from residents.identity import mask_phone
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
 
@@ -224,6 +226,8 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
         if perm.RETURN_VISIT in actions
         else [],
         "deadline_class": deadline_class(ticket, timezone.now()),
+        "masked_reporter_phone": mask_phone(services.reporter_phone(ticket)),
+        "may_call_reporter": services.may_call_reporter(request.user, ticket, actions),
         "is_handler": perm.is_handler(request.user, ticket),
     }
 
@@ -330,6 +334,21 @@ def ticket_act(request, pk, action):
 
 @login_required
 @require_POST
+def reporter_phone_reveal(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    phone = services.ticket_reporter_phone_reveal(
+        user=request.user,
+        ticket=ticket,
+        ip=client_ip(request) or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    response = render(request, "residents/_revealed.html", {"value": phone})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
 def return_visit_log(request, pk, visit_pk):
     ticket = get_ticket_for_user(request.user, pk)
     visit = ReturnVisit.objects.filter(pk=visit_pk, ticket=ticket).first()
@@ -407,7 +426,7 @@ def report(request):
                     actor=request.user,
                     reporter=reporter,
                     reporter_name=data["reporter_name"] or (reporter.name if reporter else ""),
-                    reporter_phone=data["reporter_phone"] or (reporter.phone if reporter else ""),
+                    reporter_phone=data["reporter_phone"],
                     visit=visit,
                     photos=data["photos"],
                     tier=data["tier"] or None,

@@ -223,7 +223,21 @@ class AccessLog(models.Model):
         related_name="+",
     )
     resident = models.ForeignKey(
-        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="+"
+        Resident,
+        verbose_name=_("resident"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    ticket = models.ForeignKey(
+        "issues.Ticket",
+        verbose_name=_("problem"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Set when the number was a problem reporter's, revealed to call back."),
     )
     field = models.CharField(_("field"), max_length=16, choices=Field.choices)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
@@ -234,6 +248,12 @@ class AccessLog(models.Model):
         verbose_name = _("personal data access")
         verbose_name_plural = _("personal data access log")
         ordering = ["-at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resident__isnull=False) | Q(ticket__isnull=False),
+                name="access_log_names_whose",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.viewer} {self.get_field_display()} {self.at:%Y-%m-%d %H:%M}"

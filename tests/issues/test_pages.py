@@ -328,3 +328,37 @@ class TestReviewFindings:
             )
         assert not Ticket.objects.exists()
         assert not any(tmp_path.rglob("*.png"))
+
+
+class TestCallingBack:
+    def test_the_handler_reveals_the_reporters_phone_and_it_is_logged(
+        self, world, login_as, category
+    ):
+        from residents.models import AccessLog
+
+        ticket = services.ticket_report(
+            area=world.u1,
+            category=category,
+            channel="hotline",
+            description="灯坏了",
+            reporter_phone="13700000042",
+            tier="simple",
+        )
+        page = login_as("unit_head").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+        html = page.content.decode()
+        assert "137****0042" in html and "13700000042" not in html
+        response = login_as("unit_head").post(reverse("issues:reporter_phone", args=[ticket.pk]))
+        assert response.status_code == 200 and "13700000042" in response.content.decode()
+        log = AccessLog.objects.get(ticket=ticket)
+        assert (log.viewer, log.field, log.resident) == (world.users["unit_head"], "phone", None)
+        # Someone with nothing to tell the reporter may not.
+        response = login_as("building_head").post(
+            reverse("issues:reporter_phone", args=[ticket.pk])
+        )
+        assert response.status_code == 403
+        assert (
+            login_as("outsider")
+            .post(reverse("issues:reporter_phone", args=[ticket.pk]))
+            .status_code
+            == 404
+        )

@@ -267,7 +267,7 @@ def test_a_reveal_returns_the_value_and_logs_exactly_one_row(world, login_as, fi
 
 def test_the_access_log_has_no_field_that_could_hold_the_value(world):
     names = {f.name for f in AccessLog._meta.get_fields()}
-    assert names == {"id", "viewer", "resident", "field", "at", "ip", "user_agent"}
+    assert names == {"id", "viewer", "resident", "ticket", "field", "at", "ip", "user_agent"}
     resident = world.residents["U1"]
     for field in ("id_number", "phone"):
         value = services.personal_field_reveal(
