@@ -36,6 +36,7 @@ from grids.rules import PostTitle as T
 from grids.selectors import area_subtree_q
 from issues.models import Ticket, TicketEvent
 from portal.dashboard import LEVEL_BANDS as DASHBOARD_BANDS
+from residents.identity import scrub_personal_numbers
 from residents.models import Visit
 
 from .models import Digest
@@ -46,7 +47,7 @@ E = TicketEvent.Kind
 R = Ticket.Rating
 K = Digest.Kind
 
-OPEN_STATES = (S.REPORTED, S.ASSIGNED, S.IN_PROGRESS)
+OPEN_STATES = Ticket.OPEN_STATES
 SOLVED_STATES = (S.RESOLVED, S.CLOSED)
 SATISFIED = (R.SATISFIED, R.BASIC)
 
@@ -375,7 +376,8 @@ def weekly_figures(
             "escalations": row["escalation_count"],
             "reopen_count": row["reopen_count"],
             "reopens_in_week": row["reopens_in_week"],
-            "rating_comment": row["rating_comment"],
+            # Free text from the resident who rated: it may hold a phone or ID number.
+            "rating_comment": scrub_personal_numbers(row["rating_comment"]),
         }
         for node in (street, where[DISTRICT]):
             if node is None or node.pk not in per_node:

@@ -170,10 +170,6 @@ class Post(models.Model):
     def __str__(self) -> str:
         return f"{self.area.name} {self.get_title_display()} {self.person.name}"
 
-    @property
-    def is_current(self) -> bool:
-        return self.ended_on is None
-
     def clean(self) -> None:
         if self.area_id and self.title:
             message = rules.title_kind_error(self.title, self.area.kind)

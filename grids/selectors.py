@@ -246,11 +246,13 @@ def count_in_subtree(rows: QuerySet, through: str = "area__"):
 
 
 # Ticket.State values that count as open; issues depends on grids, so it is not imported.
-OPEN_TICKET_STATES = ("reported", "assigned", "in_progress")
+def _open_states() -> tuple[str, ...]:
+    # issues builds on grids, so the model is looked up, not imported.
+    return apps.get_model("issues", "Ticket").OPEN_STATES
 
 
 def _open_tickets() -> QuerySet:
-    return apps.get_model("issues", "Ticket").objects.filter(state__in=OPEN_TICKET_STATES)
+    return apps.get_model("issues", "Ticket").objects.filter(state__in=_open_states())
 
 
 def area_children_with_counts(area: Area, *, now=None) -> QuerySet[Area]:

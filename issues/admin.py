@@ -122,6 +122,9 @@ class TaskInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("meeting", "department")
+
 
 @admin.register(Ticket)
 class TicketAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -175,6 +178,7 @@ class MeetingAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(ReturnVisit)
 class ReturnVisitAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("ticket", "scheduled_for", "done_at", "by")
+    list_select_related = ("ticket__category", "by")
 
 
 class ApiKeyForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from grids.models import Area
 from issues.models import Category, Department, Ticket, Tier
 from portal.forms import Form
 
@@ -154,8 +155,21 @@ class DepartmentReportForm(Form):
 
 
 class MeetingForm(Form):
+    county = forms.ModelChoiceField(label=_("County"), queryset=None)
     title = forms.CharField(label=_("Title"), max_length=100)
     held_on = forms.DateField(label=_("Held on"), widget=DateInput())
+
+    def __init__(self, *args, counties=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["county"]
+        field.queryset = Area.objects.filter(pk__in=[c.pk for c in counties]).order_by("code")
+        self.only_county = counties[0] if len(counties) == 1 else None
+        if self.only_county is not None:  # nothing to choose: not asked
+            field.required = False
+            field.widget = forms.HiddenInput()
+
+    def clean_county(self):
+        return self.cleaned_data.get("county") or self.only_county
 
 
 class InboxFilterForm(Form):

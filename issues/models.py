@@ -272,13 +272,12 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.category.name if self.category_id else ''}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.state not in (self.State.RESOLVED, self.State.CLOSED)
+    # Open: not yet resolved. The one definition every list, figure and digest uses.
+    OPEN_STATES = ("reported", "assigned", "in_progress")
 
     @property
-    def is_overdue(self) -> bool:
-        return self.is_open and self.deadline is not None and self.deadline < timezone.now()
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
 
 
 def ticket_photo_path(instance, filename: str) -> str:

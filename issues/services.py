@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Area, Post
+from grids.rules import AreaKind
 from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
 from issues import rules
@@ -738,6 +739,8 @@ def _department_users(department: Department):
 def meeting_open(*, area: Area, title: str, actor, held_on: dt.date | None = None) -> Meeting:
     if not perm.may_hold_meetings(actor, area):
         raise PermissionDenied
+    if area.kind != AreaKind.DISTRICT:
+        raise ValidationError({"area": _("assignment meetings are held by a county office")})
     if not title.strip():
         raise ValidationError({"title": _("give the meeting a title")})
     return Meeting.objects.create(

@@ -45,7 +45,7 @@ TABS = {
     "rectification": _("Rectification list"),
     "rating": _("Awaiting rating"),
 }
-OPEN_STATES = [S.REPORTED, S.ASSIGNED, S.IN_PROGRESS]
+OPEN_STATES = Ticket.OPEN_STATES
 
 
 def _mine_q(user) -> Q:
@@ -471,10 +471,12 @@ def meeting_list(request):
     if not counties:
         raise PermissionDenied
     trees = [c.tree_id for c in counties]
-    form = forms.MeetingForm(request.POST or None, initial={"held_on": timezone.localdate()})
+    form = forms.MeetingForm(
+        request.POST or None, initial={"held_on": timezone.localdate()}, counties=counties
+    )
     if request.method == "POST" and form.is_valid():
         meeting = services.meeting_open(
-            area=counties[0],
+            area=form.cleaned_data["county"],
             title=form.cleaned_data["title"],
             held_on=form.cleaned_data["held_on"],
             actor=request.user,

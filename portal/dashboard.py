@@ -35,7 +35,7 @@ from issues.selectors import tickets_visible_to
 S = Ticket.State
 R = Ticket.Rating
 
-OPEN_STATES = (S.REPORTED, S.ASSIGNED, S.IN_PROGRESS)
+OPEN_STATES = Ticket.OPEN_STATES
 SOLVED_STATES = (S.RESOLVED, S.CLOSED)
 RATED = (R.SATISFIED, R.BASIC, R.UNSATISFIED)  # "not rated" is no opinion: left out
 SATISFIED = (R.SATISFIED, R.BASIC)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from grids.access import scope_for
 from grids.selectors import get_area_for_user
@@ -101,6 +101,7 @@ def _residents_filtered(request):
 
 
 @login_required
+@require_safe
 def resident_list(request):
     _require_any(request.user, LIST)
     form, residents = _residents_filtered(request)
@@ -128,6 +129,7 @@ def resident_find(request):
 
 
 @login_required
+@require_safe
 def resident_detail(request, pk):
     resident = get_resident_for_user(request.user, pk, DETAIL)
     role = scope_for(request.user).role_for(resident.household.area)
@@ -193,6 +195,7 @@ def resident_reveal(request, pk, field):
 
 
 @login_required
+@require_safe
 def resident_export(request):
     _require_any(request.user, EXPORT)
     fmt = request.GET.get("format", "xlsx")
@@ -257,6 +260,7 @@ def _import(request, stored, name: str, *, dry_run: bool) -> dict:
 
 
 @login_required
+@require_safe
 def household_list(request):
     _require_any(request.user, LIST)
     form = HouseholdFilterForm(request.GET or None)
@@ -278,6 +282,7 @@ def household_list(request):
 
 
 @login_required
+@require_safe
 def household_detail(request, pk):
     household = get_household_for_user(request.user, pk, DETAIL)
     role = scope_for(request.user).role_for(household.area)
@@ -330,6 +335,7 @@ def visit_create(request, pk):
 
 
 @login_required
+@require_safe
 def coverage(request):
     _require_any(request.user, LIST)
     form = CoverageForm(request.GET or None)

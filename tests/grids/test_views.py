@@ -19,7 +19,6 @@ from grids import services as g
 from grids.rules import AreaKind as K
 from grids.rules import PartyOrgKind as P
 from grids.rules import PostTitle as T
-from grids.selectors import OPEN_TICKET_STATES
 from issues import services as issues
 from issues.models import Category, Ticket
 from residents import services as r
@@ -284,8 +283,8 @@ def test_the_children_table_counts_each_subtree(world, login_as, category):
     assert totals(city) == (8, 6, 3)
 
 
-def test_open_means_what_the_ticket_model_says():
-    assert set(OPEN_TICKET_STATES) == {
+def test_open_means_not_yet_resolved():
+    assert set(Ticket.OPEN_STATES) == {
         s for s in Ticket.State.values if s not in (Ticket.State.RESOLVED, Ticket.State.CLOSED)
     }
 
