@@ -41,6 +41,7 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
+from residents.identity import scrub_personal_numbers
 
 log = logging.getLogger(__name__)
 S = Ticket.State
@@ -279,12 +280,18 @@ def _queue(ids: list[int]) -> None:
         log.warning("broker unreachable; %d notification(s) left for the sweep", len(ids))
 
 
+def _excerpt(ticket: Ticket) -> str:
+    """What a notification quotes of the problem: its start, with phone and ID numbers masked
+    (notifications go by e-mail, also to departments' outside addresses)."""
+    return scrub_personal_numbers(ticket.description[:200])
+
+
 def _notify_handler(ticket: Ticket, subject: str) -> None:
     body = _("Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s") % {
         "id": ticket.pk,
         "category": ticket.category.name,
         "place": ticket.area.name,
-        "text": ticket.description[:200],
+        "text": _excerpt(ticket),
         "deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d %H:%M")
         if ticket.deadline
         else "—",
@@ -403,7 +410,7 @@ def _notify_triagers(ticket: Ticket) -> None:
         ticket=ticket,
         users={u.pk: u for u in users}.values(),
         subject=_("New problem to triage: #%(id)s") % {"id": ticket.pk},
-        body=ticket.description[:200],
+        body=_excerpt(ticket),
     )
 
 
@@ -549,7 +556,7 @@ def ticket_remind(*, ticket: Ticket, actor, note: str = "") -> Ticket:
                 ticket=ticket,
                 users=_department_users(task.department),
                 subject=_("Reminder: problem #%(id)s") % {"id": ticket.pk},
-                body=note or ticket.description[:200],
+                body=note or _excerpt(ticket),
             )
     else:
         _notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk})
@@ -719,7 +726,7 @@ def _rectify_in_place(ticket: Ticket, *, now: dt.datetime | None = None) -> None
                 ticket=ticket,
                 users=_department_users(task.department),
                 subject=_("Overdue: problem #%(id)s") % {"id": ticket.pk},
-                body=ticket.description[:200],
+                body=_excerpt(ticket),
                 emails=[task.department.email],
             )
     else:
@@ -800,7 +807,7 @@ def meeting_assign(
             users=_department_users(part.department),
             subject=_("Assigned to %(dept)s at %(meeting)s: problem #%(id)s")
             % {"dept": part.department.name, "meeting": meeting.title, "id": ticket.pk},
-            body=part.instructions or ticket.description[:200],
+            body=part.instructions or _excerpt(ticket),
             emails=[part.department.email],
         )
     return ticket

@@ -1,11 +1,13 @@
 """Chinese resident ID numbers (GB 11643-1999): validation; ID numbers and phones: masking.
 
 Masking happens here and only here, so every page, export, admin list and log shows the
-same shape: ``3624**********1234`` and ``138****1234``.
+same shape: ``3624**********1234`` and ``138****1234`` -- in free text too
+(``scrub_personal_numbers``).
 """
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -69,3 +71,79 @@ def mask_phone(value: str) -> str:
     if len(value) < 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+# --- personal numbers inside free text ------------------------------------------------------
+
+# One separator between digit groups: a space or a hyphen (after NFKC, the full-width ones
+# and the ideographic space are these) or another Unicode hyphen/dash.
+_SEP = r"[ \-\u2010-\u2015\u2212]?"
+# Tried left to right at each place, the first that fits wins; none starts or ends inside a
+# longer run of digits. Ordinary numbers (a room 301, a year 2024, 5000元, a date
+# 2024-05-03) fit none of them.
+_NUMBER_IN_TEXT = re.compile(
+    # An ID number: 18 (17 digits and a check digit or X), contiguous or grouped 6-8-4,
+    # 6-4-4-4 or 4-4-4-4-2.
+    rf"(?<!\d)(?P<id18>\d{{6}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{3}}[\dXx]"
+    rf"|\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d[\dXx])(?!\d)"
+    # A mobile: 11 digits from 13x to 19x, grouped 3-4-4 or not, maybe after +86, 0086, 86
+    # or (+86).
+    rf"|(?<!\d)(?:(?:\+|00)?86{_SEP}|\(\+?86\){_SEP})?"
+    rf"(?P<mobile>1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}})(?!\d)"
+    # An old ID number: 15 digits, contiguous or grouped 6-6-3.
+    rf"|(?<!\d)(?P<id15>\d{{6}}{_SEP}\d{{6}}{_SEP}\d{{3}})(?!\d)"
+    # A landline with its area code: 0794-1234567, 010 12345678, (0794)1234567.
+    rf"|(?<!\d)(?P<landline>(?:0\d{{2,3}}|\(0\d{{2,3}}\)){_SEP}\d{{3,4}}{_SEP}\d{{4}})(?!\d)",
+    re.ASCII,  # \d is 0-9: other scripts' digits are made ASCII first
+)
+_NOT_DIGIT = re.compile(r"[^0-9X]")
+
+
+def _nfkc_with_origins(text: str) -> tuple[str, list[int]]:
+    """``text`` in NFKC, one character at a time, and for each character of the result the
+    index of the character of ``text`` it came from. A decimal digit of any script that NFKC
+    leaves alone (٣, ३) becomes its ASCII digit too."""
+    parts: list[str] = []
+    origins: list[int] = []
+    for i, char in enumerate(text):
+        normal = char if char.isascii() else unicodedata.normalize("NFKC", char)
+        if len(normal) == 1 and not normal.isascii() and normal.isdecimal():
+            normal = str(unicodedata.decimal(normal))
+        parts.append(normal)
+        origins.extend([i] * len(normal))
+    return "".join(parts), origins
+
+
+def _mask_match(match: re.Match) -> str:
+    kind = match.lastgroup
+    digits = _NOT_DIGIT.sub("", match.group(kind).upper())
+    if kind in ("id18", "id15"):
+        return mask_id_number(digits)
+    return mask_phone(digits)
+
+
+def scrub_personal_numbers(text: str) -> str:
+    """``text`` with every ID number (18 or 15 digits), mobile and landline in it masked:
+    ``3624**********1234``, ``3624*******1234``, ``138****8000``, ``079****4567``.
+
+    Numbers are found in the NFKC form of the text, so full-width digits (``１３８…``), the
+    full-width hyphen and the ideographic space count as their ASCII selves; spaces or
+    hyphens between the usual groups (``138 0013 8000``, ``362401-19900101-123x``) and a
+    +86 / 0086 / 86 before a mobile are read through. A masked number replaces the whole
+    span it was written in (country code and separators included); everything else is
+    returned exactly as given (full-width punctuation stays full-width)."""
+    if not text:
+        return text or ""
+    normal, origins = (text, None) if text.isascii() else _nfkc_with_origins(text)
+    pieces: list[str] = []
+    done = 0  # how much of ``text`` has been copied
+    for match in _NUMBER_IN_TEXT.finditer(normal):
+        start, end = match.span()
+        if origins is not None:
+            start, end = origins[start], origins[end - 1] + 1
+        pieces += [text[done:start], _mask_match(match)]
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)

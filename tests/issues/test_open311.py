@@ -330,6 +330,41 @@ def test_request_row_has_the_spec_fields_and_no_personal_data(client, place):
     assert "139****4321" in row["description"]
 
 
+# Each as a reporter might type it, and what the public list shows instead.
+LEAKS = [
+    ("+8613800138000", "138****8000"),
+    ("8613800138000", "138****8000"),
+    ("138-0013-8000", "138****8000"),
+    ("138 0013 8000", "138****8000"),
+    ("１３８００１３８０００", "138****8000"),
+    ("362401900101123", "3624*******1123"),  # an old ID number of 15 digits
+    ("362401-19900101-123x", "3624**********123X"),
+    ("362401 19900101 1234", "3624**********1234"),
+    ("0794-1234567", "079****4567"),
+]
+
+
+@pytest.mark.parametrize(("written", "masked"), LEAKS)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_personal_numbers_in_any_form_are_masked_in_the_description(
+    client, place, written, masked, fmt
+):
+    ticket = report(place, description=f"{REPORTER_NAME}反映：3栋301室漏水，请回电{written}，谢谢")
+
+    for url in (f"{BASE}/requests.{fmt}", f"{BASE}/requests/{ticket.pk}.{fmt}"):
+        response = client.get(url)
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert written not in text
+        assert "".join(c for c in written if c.isdigit()) not in text
+        if fmt == "json":
+            [row] = response.json()
+            description = row["description"]
+        else:
+            description = xml_of(response).findtext("request/description")
+        assert description == f"张**反映：3栋301室漏水，请回电{masked}，谢谢"
+
+
 def test_a_routed_ticket_shows_who_has_it_and_by_when(client, place):
     ticket = report(place, tier="simple", photos=[png()])
 
@@ -732,3 +767,83 @@ def test_the_list_takes_the_same_queries_for_5_and_50_tickets(client, place):
     assert (small_rows, large_rows) == (5, 50)
     assert small == large
     assert small <= 4  # tickets, photos, department tasks, the places' ancestors
+
+
+def _more_units(place: Place, buildings: int, units: int) -> list[Area]:
+    """``buildings`` more buildings on the grid with ``units`` units each."""
+    made = []
+    for b in range(buildings):
+        code = f"{place.grid.code}{100 + b}"
+        building = grid_services.area_create(
+            code=code, name=f"{100 + b}栋", kind=K.BUILDING, parent=place.grid
+        )
+        for u in range(units):
+            made.append(
+                grid_services.area_create(
+                    code=f"{code}{u:02d}", name=f"{u + 1}单元", kind=K.UNIT, parent=building
+                )
+            )
+    return made
+
+
+def test_the_list_takes_the_same_queries_however_large_the_tree(client, place):
+    def measure():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{BASE}/requests.json")
+        assert response.status_code == 200
+        return len(queries), response.json()
+
+    _add_tickets(place, 8)
+    before, rows = measure()
+
+    units = _more_units(place, buildings=20, units=10)  # 220 more nodes in the district
+    assert Area.objects.filter(tree_id=place.unit.tree_id).count() >= 220
+    after, same_rows = measure()
+    assert after == before
+    assert same_rows == rows
+
+    # Tickets on 20 more places: still the same queries, each with its own address.
+    for unit in units[::10]:
+        report(place, area=unit)
+    spread, spread_rows = measure()
+    assert spread == before
+    assert len(spread_rows) == len(rows) + 20
+    addresses = {row["address_id"]: row["address"] for row in spread_rows}
+    assert addresses[units[0].code] == "1单元，100栋，第1网格，柳岸社区，河口街道，青山县，青山市"
+    assert addresses[units[-10].code] == "1单元，119栋，第1网格，柳岸社区，河口街道，青山县，青山市"
+
+
+def test_addresses_are_right_across_trees_and_query_chunks(client, place, monkeypatch):
+    g = grid_services
+    # A second district of the same city, and a district with no city above it.
+    other = g.area_create(code="510122", name="青山区", kind=K.DISTRICT, parent=place.city)
+    alone = g.area_create(code="520100", name="独立县", kind=K.DISTRICT)
+    for district, prefix in ((other, "东"), (alone, "西")):
+        street = g.area_create(
+            code=f"{district.code}001", name=f"{prefix}街道", kind=K.STREET, parent=district
+        )
+        g.area_create(
+            code=f"{district.code}001001",
+            name=f"{prefix}社区",
+            kind=K.COMMUNITY,
+            parent=street,
+        )
+    east, west = Area.objects.get(code="510122001001"), Area.objects.get(code="520100001001")
+    expected = {
+        place.unit: "2单元，3栋，第1网格，柳岸社区，河口街道，青山县，青山市",
+        place.building: "3栋，第1网格，柳岸社区，河口街道，青山县，青山市",
+        place.grid: "第1网格，柳岸社区，河口街道，青山县，青山市",
+        place.county: "青山县，青山市",
+        place.city: "青山市",
+        east: "东社区，东街道，青山区，青山市",
+        west: "西社区，西街道，独立县",
+        alone: "独立县",
+    }
+    for area in expected:
+        report(place, area=area)
+
+    for per_query in (1, 2, open311.ADDRESS_RANGES):
+        monkeypatch.setattr(open311, "ADDRESS_RANGES", per_query)
+        rows = client.get(f"{BASE}/requests.json").json()
+        got = {row["address_id"]: row["address"] for row in rows}
+        assert got == {area.code: address for area, address in expected.items()}

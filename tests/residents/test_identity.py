@@ -13,6 +13,7 @@ from residents.identity import (
     mask_id_number,
     mask_phone,
     normalize_id_number,
+    scrub_personal_numbers,
     validate_id_number,
 )
 
@@ -284,3 +285,108 @@ def test_the_model_shows_masks(world):
     assert resident.masked_phone == resident.phone[:3] + "****" + resident.phone[-4:]
     assert resident.id_number not in str(resident)
     assert resident.masked_id_number in str(resident)
+
+
+# --- personal numbers inside free text -------------------------------------------------------
+
+FULL_WIDTH = str.maketrans("0123456789-() ", "０１２３４５６７８９－（）\u3000")
+
+MASKED = [
+    # mobiles, however written: ``138****8000``, the country code dropped with the number
+    ("13800138000", "138****8000"),
+    ("+8613800138000", "138****8000"),
+    ("8613800138000", "138****8000"),
+    ("+86 138 0013 8000", "138****8000"),
+    ("+86-138-0013-8000", "138****8000"),
+    ("008613800138000", "138****8000"),
+    ("(+86)13800138000", "138****8000"),
+    ("138-0013-8000", "138****8000"),
+    ("138 0013 8000", "138****8000"),
+    ("138 00138000", "138****8000"),
+    ("１３８００１３８０００", "138****8000"),
+    ("１３８－００１３－８０００", "138****8000"),
+    ("１３８\u3000００１３\u3000８０００", "138****8000"),  # ideographic spaces
+    ("＋８６１３８００１３８０００", "138****8000"),
+    ("199\u20140013\u20148000", "199****8000"),  # em dashes
+    # ID numbers of 18: the first 4 and the last 4 shown, a lowercase x as X
+    ("362401199001011234", "3624**********1234"),
+    ("36240119900101123X", "3624**********123X"),
+    ("36240119900101123x", "3624**********123X"),
+    ("362401-19900101-1234", "3624**********1234"),
+    ("362401 19900101 123x", "3624**********123X"),
+    ("362401 1990 0101 1234", "3624**********1234"),
+    ("3624 0119 9001 0112 34", "3624**********1234"),
+    ("３６２４０１１９９００１０１１２３４", "3624**********1234"),
+    ("３６２４０１１９９００１０１１２３ｘ", "3624**********123X"),
+    # old ID numbers of 15
+    ("362401900101123", "3624*******1123"),
+    ("362401 900101 123", "3624*******1123"),
+    ("362401-900101-123", "3624*******1123"),
+    ("３６２４０１９００１０１１２３", "3624*******1123"),
+    # landlines with their area code
+    ("0794-1234567", "079****4567"),
+    ("07941234567", "079****4567"),
+    ("0794 1234567", "079****4567"),
+    ("010-12345678", "010****5678"),
+    ("(0794)1234567", "079****4567"),
+    ("（０７９４）１２３４５６７", "079****4567"),
+    ("０７９４－１２３４５６７", "079****4567"),
+]
+
+
+@pytest.mark.parametrize(("raw", "masked"), MASKED)
+@pytest.mark.parametrize("around", ["{}", "请联系{}，谢谢", "电话:{}。", "ID{}号"])
+def test_personal_numbers_in_text_are_masked(raw, masked, around):
+    assert scrub_personal_numbers(around.format(raw)) == around.format(masked)
+
+
+@pytest.mark.parametrize(("raw", "masked"), MASKED)
+def test_no_digits_of_the_number_survive_but_the_mask(raw, masked):
+    scrubbed = scrub_personal_numbers(f"反映人{raw}")
+    digits = "".join(c for c in scrubbed if c.isdigit())
+    assert digits == "".join(c for c in masked if c.isdigit())
+
+
+NOT_MASKED = [
+    "住3栋2单元301室",
+    "2024年5月3日下午",
+    "交了5000元物业费",
+    "共计12000000元",
+    "2024-05-03 10:30 停水",
+    "1号楼101、102、103室都漏水",
+    "房号1301，邮编344000",
+    "第１２３号，３０１室，２０２４年",  # full-width, short: left exactly as written
+    "工单编号20240503001",  # 11 digits, but no mobile starts with 2
+    "水表读数1234567890",  # 10 digits, no area code
+    "1栋 2单元 301 302 303 304",
+    "楼道灯坏了一个多月，老人上下楼不方便（已报修３次）",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NOT_MASKED)
+def test_ordinary_numbers_and_text_are_left_alone(text):
+    assert scrub_personal_numbers(text) == text
+
+
+def test_several_numbers_in_one_text_and_the_text_around_them_kept():
+    text = (
+        "张先生（１３８００１３８０００）和李女士138 0013 8001都反映，"
+        "身份证362401199001011234、旧证362401900101123，座机0794-1234567，"
+        "3栋301室，已交5000元。"
+    )
+    assert scrub_personal_numbers(text) == (
+        "张先生（138****8000）和李女士138****8001都反映，"
+        "身份证3624**********1234、旧证3624*******1123，座机079****4567，"
+        "3栋301室，已交5000元。"
+    )
+
+
+def test_two_mobiles_separated_by_a_space_are_masked_each():
+    assert scrub_personal_numbers("13800138000 13900139000") == "138****8000 139****9000"
+
+
+def test_full_width_forms_match_their_ascii_selves():
+    for raw, masked in MASKED:
+        if raw.isascii():
+            assert scrub_personal_numbers(raw.translate(FULL_WIDTH)) == masked
