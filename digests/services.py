@@ -19,13 +19,16 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from grids.models import Area, Post
 from grids.selectors import area_subtree_q
 from issues.models import Level
 from issues.rules import TITLES_AT
+from portal.requests import portal_url
 
 from .figures import (
     COMMUNITY,
@@ -247,9 +250,16 @@ def digests_deliver(
 
 
 def digest_mail(*, digest: Digest, email: str) -> None:
-    """One digest to one address, as text with an HTML alternative."""
-    message = EmailMultiAlternatives(subject=mail_subject(digest), body=digest.text, to=[email])
-    message.attach_alternative(digest.html, "text/html")
+    """One digest to one address, as text with an HTML alternative, linking to its page."""
+    link = portal_url(reverse("digests:digest_detail", args=[digest.pk]))
+    label = _("Read it in the portal")
+    message = EmailMultiAlternatives(
+        subject=mail_subject(digest), body=f"{digest.text}\n\n{label}: {link}\n", to=[email]
+    )
+    footer = format_html('<p><a href="{}">{}</a></p>', link, label)
+    head, body_end, tail = digest.html.rpartition("</body>")
+    html = f"{head}{footer}{body_end}{tail}" if body_end else digest.html + footer
+    message.attach_alternative(html, "text/html")
     message.send(fail_silently=False)
 
 

@@ -15,3 +15,8 @@ def client_ip(request) -> str:
         if len(forwarded) >= hops:
             return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def portal_url(path: str) -> str:
+    """An absolute link for places with no request, such as e-mails."""
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
