@@ -5,21 +5,12 @@ scheduled task or by ``manage.py run_digest``; their schedule is edited under Pe
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin import ReadOnlyAdminMixin
+
 from .models import Digest, DigestDelivery
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class DeliveryInline(ReadOnlyMixin, admin.TabularInline):
+class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DigestDelivery
     fields = ("recipient", "email", "created_at", "sent_at", "attempts")
     readonly_fields = fields
@@ -27,7 +18,7 @@ class DeliveryInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Digest)
-class DigestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DigestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("period_start", "period_end", "kind", "node", "created_at", "built_at")
     list_filter = ("kind",)
     date_hierarchy = "period_start"
@@ -39,7 +30,7 @@ class DigestAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DigestDelivery)
-class DigestDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DigestDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("digest", "email", "recipient", "created_at", "sent_at", "attempts")
     list_filter = ("digest__kind", ("sent_at", admin.EmptyFieldListFilter))
     search_fields = ("email", "recipient__username")

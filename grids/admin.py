@@ -33,6 +33,7 @@ from grids.imports import (
 )
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
+from portal.admin import ReadOnlyAdminMixin
 from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
 from portal.uploads import upload_discard, upload_path, upload_store
 
@@ -466,7 +467,7 @@ class PartyOrgAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "at",
         "target",
@@ -480,12 +481,3 @@ class ImportRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("target",)
     list_select_related = ("user",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

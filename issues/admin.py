@@ -24,17 +24,7 @@ from issues.models import (
     TicketSettings,
     TierPolicy,
 )
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from portal.admin import ReadOnlyAdminMixin
 
 
 class DepartmentResource(resources.ModelResource):
@@ -105,7 +95,7 @@ class HolidayAdmin(ImportExportModelAdmin):
     date_hierarchy = "date"
 
 
-class EventInline(ReadOnlyMixin, admin.TabularInline):
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = TicketEvent
     fields = ("at", "kind", "old_state", "new_state", "level", "handler_area", "actor", "note")
     readonly_fields = fields
@@ -116,7 +106,7 @@ class EventInline(ReadOnlyMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("actor", "handler_area")
 
 
-class TaskInline(ReadOnlyMixin, admin.TabularInline):
+class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DepartmentTask
     fields = ("meeting", "department", "deadline", "status", "report", "reported_at")
     readonly_fields = fields
@@ -127,7 +117,7 @@ class TaskInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "category",
@@ -170,13 +160,13 @@ class TicketAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MeetingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("title", "held_on", "area", "created_by")
     inlines = [TaskInline]
 
 
 @admin.register(ReturnVisit)
-class ReturnVisitAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReturnVisitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "scheduled_for", "done_at", "by")
     list_select_related = ("ticket__category", "by")
 
@@ -214,7 +204,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("subject", "recipient", "email", "created_at", "sent_at", "attempts")
     list_filter = (("sent_at", admin.EmptyFieldListFilter),)
     list_select_related = ("recipient",)

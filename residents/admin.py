@@ -6,6 +6,7 @@ import re
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin import ReadOnlyAdminMixin
 from residents.models import (
     AccessLog,
     CareTag,
@@ -133,19 +134,10 @@ class VisitAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "viewer", "resident", "field", "ip")
     list_filter = ("field",)
     date_hierarchy = "at"
     list_select_related = ("viewer", "resident")
     search_fields = ("viewer__username", "resident__name")
     readonly_fields = ("at", "viewer", "resident", "field", "ip", "user_agent")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
