@@ -36,6 +36,7 @@ from grids.rules import PostTitle as T
 from grids.selectors import area_subtree_q
 from issues.models import Ticket, TicketEvent
 from portal.dashboard import LEVEL_BANDS as DASHBOARD_BANDS
+from portal.dashboard import percent
 from residents.identity import scrub_personal_numbers
 from residents.models import Visit
 
@@ -167,10 +168,6 @@ def _place(row: dict) -> str:
     if row["area__kind"] == AreaKind.UNIT and row["area__parent__name"]:
         return f"{row['area__parent__name']} {row['area__name']}"
     return row["area__name"]
-
-
-def percent(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
 
 
 TICKET_FIELDS = (
