@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from portal.spreadsheets import write_table
+from portal.spreadsheets import spreadsheet_response
 
 from .models import Digest
 from .rendering import chart_data, digest_context
@@ -20,7 +20,6 @@ from .selectors import digests_visible_to, get_digest_for_user
 
 K = Digest.Kind
 PAGE_SIZE = 30
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
@@ -128,8 +127,5 @@ def digest_export(request, pk: int):
         name = "ranking"
     else:
         raise Http404
-    response = HttpResponse(content_type=XLSX)
-    filename = f"{name}-{digest.node.code}-{digest.period_start:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    write_table(response, "xlsx", headers, rows)
-    return response
+    filename = f"{name}-{digest.node.code}-{digest.period_start:%Y%m%d}"
+    return spreadsheet_response(filename, "xlsx", headers, rows)

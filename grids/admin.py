@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -34,7 +33,13 @@ from grids.imports import (
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
 from portal.admin import ReadOnlyAdminMixin
-from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
+from portal.spreadsheets import (
+    SpreadsheetError,
+    detect_format,
+    read_table,
+    spreadsheet_format,
+    spreadsheet_response,
+)
 from portal.uploads import upload_discard, upload_path, upload_store
 
 
@@ -144,20 +149,13 @@ class SpreadsheetAdminMixin:
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        fmt = request.GET.get("format", "xlsx")
-        if fmt not in FORMATS:
-            fmt = "xlsx"
-        content_type = {
-            "csv": "text/csv; charset=utf-8",
-            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        }[fmt]
-        response = HttpResponse(content_type=content_type)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{self.spreadsheet_name}-{stamp}.{fmt}"'
+        return spreadsheet_response(
+            f"{self.spreadsheet_name}-{stamp}",
+            spreadsheet_format(request.GET.get("format")),
+            type(self).export_headers(),
+            type(self).export_rows(),
         )
-        write_table(response, fmt, type(self).export_headers(), type(self).export_rows())
-        return response
 
 
 class PostInline(admin.TabularInline):

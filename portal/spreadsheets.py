@@ -314,3 +314,24 @@ def write_table(
         if isinstance(target, str | Path):
             stream.close()
     return count
+
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def spreadsheet_format(requested: str | None) -> str:
+    """The format asked for (``?format=``), XLSX when it is missing or unknown."""
+    return requested if requested in FORMATS else "xlsx"
+
+
+def spreadsheet_response(filename: str, fmt: str, headers: Sequence[str], rows: Iterable[Sequence]):
+    """A download of ``rows`` as ``filename`` (no extension) in ``fmt``."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    write_table(response, fmt, headers, rows)
+    return response

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +20,12 @@ from grids.access import scope_for
 from grids.selectors import get_area_for_user
 from portal.importing import ImportFailed
 from portal.requests import client_ip
-from portal.spreadsheets import FORMATS, SpreadsheetError, read_table, write_table
+from portal.spreadsheets import (
+    SpreadsheetError,
+    read_table,
+    spreadsheet_format,
+    spreadsheet_response,
+)
 from portal.uploads import upload_discard, upload_path, upload_store
 from residents import services
 from residents.forms import (
@@ -198,21 +202,17 @@ def resident_reveal(request, pk, field):
 @require_safe
 def resident_export(request):
     _require_any(request.user, EXPORT)
-    fmt = request.GET.get("format", "xlsx")
-    fmt = fmt if fmt in FORMATS else "xlsx"
     _form, residents = _residents_filtered(request)
     residents = residents.filter(
         scope_for(request.user).area_q("household__area__", roles=roles_allowed(EXPORT))
     )
-    content_type = {
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }[fmt]
-    response = HttpResponse(content_type=content_type)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="residents-{stamp}.{fmt}"'
-    write_table(response, fmt, resident_export_headers(), resident_export_rows(residents))
-    return response
+    return spreadsheet_response(
+        f"residents-{stamp}",
+        spreadsheet_format(request.GET.get("format")),
+        resident_export_headers(),
+        resident_export_rows(residents),
+    )
 
 
 @login_required
