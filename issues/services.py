@@ -549,15 +549,9 @@ def ticket_remind(*, ticket: Ticket, actor, note: str = "") -> Ticket:
     _event(ticket, E.REMIND, actor, note.strip())
     _touch(ticket)
     if ticket.level == Level.DEPARTMENT:
-        for task in ticket.tasks.filter(status=DepartmentTask.Status.OPEN).select_related(
-            "department"
-        ):
-            notify(
-                ticket=ticket,
-                users=_department_users(task.department),
-                subject=_("Reminder: problem #%(id)s") % {"id": ticket.pk},
-                body=note or _excerpt(ticket),
-            )
+        _notify_open_departments(
+            ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, note or _excerpt(ticket)
+        )
     else:
         _notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk})
     return ticket
@@ -719,21 +713,32 @@ def _rectify_in_place(ticket: Ticket, *, now: dt.datetime | None = None) -> None
         % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")},
     )
     if ticket.level == Level.DEPARTMENT:
-        for task in ticket.tasks.filter(status=DepartmentTask.Status.OPEN).select_related(
-            "department"
-        ):
-            notify(
-                ticket=ticket,
-                users=_department_users(task.department),
-                subject=_("Overdue: problem #%(id)s") % {"id": ticket.pk},
-                body=_excerpt(ticket),
-                emails=[task.department.email],
-            )
+        _notify_open_departments(
+            ticket,
+            _("Overdue: problem #%(id)s") % {"id": ticket.pk},
+            _excerpt(ticket),
+            to_address=True,
+        )
     else:
         _notify_handler(ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk})
 
 
 # --- assignment meetings ----------------------------------------------------------------------
+
+
+def _notify_open_departments(
+    ticket: Ticket, subject: str, body: str, *, to_address: bool = False
+) -> None:
+    """Tell every department whose part is still open: its handlers and, with
+    ``to_address``, its own mailbox."""
+    for task in ticket.tasks.filter(status=DepartmentTask.Status.OPEN).select_related("department"):
+        notify(
+            ticket=ticket,
+            users=_department_users(task.department),
+            subject=subject,
+            body=body,
+            emails=[task.department.email] if to_address else [],
+        )
 
 
 def _department_users(department: Department):
