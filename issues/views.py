@@ -22,7 +22,6 @@ from grids.models import Area
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
-    Department,
     DepartmentTask,
     Level,
     Meeting,
@@ -464,6 +463,17 @@ def _county_scope(user) -> list[Area]:
     return list(Area.objects.filter(pk__in=ids))
 
 
+def _waiting_at_county(user):
+    """Hard problems at the county office, not yet handed to departments: the meeting's
+    agenda. Soonest deadline first."""
+    return (
+        tickets_visible_to(user)
+        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
+        .select_related("category", "area")
+        .order_by("deadline")[:50]
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_list(request):
@@ -484,12 +494,7 @@ def meeting_list(request):
         messages.success(request, _("Meeting opened."))
         return redirect("issues:meeting_detail", pk=meeting.pk)
     meetings = Meeting.objects.filter(area__tree_id__in=trees).select_related("area")
-    waiting = (
-        tickets_visible_to(request.user)
-        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
-        .select_related("category", "area")
-        .order_by("deadline")[:50]
-    )
+    waiting = _waiting_at_county(request.user)
     return render(
         request,
         "issues/meeting_list.html",
@@ -517,12 +522,7 @@ def meeting_detail(request, pk):
     for task in tasks.order_by("ticket_id", "pk"):
         entry = tickets.setdefault(task.ticket_id, {"ticket": task.ticket, "tasks": []})
         entry["tasks"].append(task)
-    waiting = (
-        tickets_visible_to(request.user)
-        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
-        .select_related("category", "area")
-        .order_by("deadline")[:50]
-    )
+    waiting = _waiting_at_county(request.user)
     return render(
         request,
         "issues/meeting_detail.html",
@@ -530,6 +530,5 @@ def meeting_detail(request, pk):
             "meeting": meeting,
             "entries": list(tickets.values()),
             "waiting": waiting,
-            "departments": Department.objects.all(),
         },
     )
