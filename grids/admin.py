@@ -249,7 +249,7 @@ class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
     export_headers = area_export_headers
     export_rows = area_export_rows
     spreadsheet_name = "areas"
-    change_list_template = "admin/grids/area_change_list.html"
+    change_list_template = "admin/grids/spreadsheet_change_list.html"
     list_display = ("indented_name", "code", "kind", "grid_type", "households")
     list_display_links = ("indented_name",)
     list_filter = ("kind", "grid_type")

@@ -25,13 +25,8 @@ class CareTagAdmin(admin.ModelAdmin):
     list_display = ("name", "code")
 
 
-class ResidentInline(admin.TabularInline):
-    model = Resident
-    extra = 0
-    fields = ("name", "gender", "birth_date", "masked_id", "masked_mobile", "is_householder")
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
+class MaskedColumns:
+    """The personal columns as every admin list shows them: masked."""
 
     @admin.display(description=_("ID number"))
     def masked_id(self, obj):
@@ -40,6 +35,15 @@ class ResidentInline(admin.TabularInline):
     @admin.display(description=_("mobile"))
     def masked_mobile(self, obj):
         return obj.masked_phone
+
+
+class ResidentInline(MaskedColumns, admin.TabularInline):
+    model = Resident
+    extra = 0
+    fields = ("name", "gender", "birth_date", "masked_id", "masked_mobile", "is_householder")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -58,7 +62,7 @@ class HouseholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
+class ResidentAdmin(MaskedColumns, admin.ModelAdmin):
     list_display = ("name", "masked_id", "masked_mobile", "gender", "birth_date", "household")
     list_filter = ("gender", "care_tags", "is_householder")
     search_fields = ("name",)
@@ -81,14 +85,6 @@ class ResidentAdmin(admin.ModelAdmin):
         "person",
     )
     readonly_fields = ("masked_id", "gender", "birth_date", "masked_mobile")
-
-    @admin.display(description=_("ID number"))
-    def masked_id(self, obj):
-        return obj.masked_id_number
-
-    @admin.display(description=_("mobile"))
-    def masked_mobile(self, obj):
-        return obj.masked_phone
 
     def has_add_permission(self, request):
         return False  # residents come in through the portal's forms and imports (validated)
