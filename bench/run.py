@@ -17,6 +17,7 @@ import psycopg
 from django.db import connection, transaction
 
 from bench import data
+from core.spreadsheets import read_table, write_table
 from grids import services
 from grids.imports import (
     AREA_COLUMNS,
@@ -28,7 +29,6 @@ from grids.imports import (
 )
 from grids.models import Area
 from grids.rules import AreaKind
-from portal.spreadsheets import read_table, write_table
 
 HEADERS = [c.label for c in AREA_COLUMNS]
 TABLE = Area._meta.db_table

@@ -5,7 +5,7 @@ scheduled task or by ``manage.py run_digest``; their schedule is edited under Pe
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin
 
 from .models import Digest, DigestDelivery
 

@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from core.requests import portal_url
 from grids.models import Area, Post
 from grids.selectors import area_subtree_q
 from issues.models import Level
 from issues.rules import TITLES_AT
-from portal.requests import portal_url
 
 from .figures import (
     COMMUNITY,

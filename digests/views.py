@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from portal.spreadsheets import spreadsheet_response
+from core.spreadsheets import spreadsheet_response
 
 from .models import Digest
 from .rendering import chart_data, digest_context

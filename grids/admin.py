@@ -20,6 +20,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import ReadOnlyAdminMixin
+from core.spreadsheets import (
+    SpreadsheetError,
+    detect_format,
+    read_table,
+    spreadsheet_format,
+    spreadsheet_response,
+)
+from core.uploads import upload_discard, upload_path, upload_store
 from grids import rules, services
 from grids.imports import (
     ImportFailed,
@@ -32,15 +41,6 @@ from grids.imports import (
 )
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
-from portal.admin import ReadOnlyAdminMixin
-from portal.spreadsheets import (
-    SpreadsheetError,
-    detect_format,
-    read_table,
-    spreadsheet_format,
-    spreadsheet_response,
-)
-from portal.uploads import upload_discard, upload_path, upload_store
 
 
 class ImportForm(forms.Form):

@@ -9,7 +9,7 @@ class GridsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models import CharField
 
-        from portal.lookups import AnyOf
+        from core.lookups import AnyOf
 
         # code__any=[...]: the imports look up a whole file's codes in one query.
         CharField.register_lookup(AnyOf)

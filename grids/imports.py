@@ -30,12 +30,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grids import rules
-from grids.models import Area, ImportRun, Person, Post
-from grids.rules import AreaKind, GridType, PostTitle
-from grids.services import import_run_record, lock_tree
-from grids.validators import AREA_CODE_RE, BAD_CODE_MESSAGE, normalize_phone, validate_phone
-from portal.importing import (
+from core.importing import (
     BATCH,
     LOOKUP_CHUNK,
     PREVIEW_ROWS,
@@ -47,7 +42,12 @@ from portal.importing import (
     parse_bool,
     parse_date,
 )
-from portal.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
+from core.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
+from grids import rules
+from grids.models import Area, ImportRun, Person, Post
+from grids.rules import AreaKind, GridType, PostTitle
+from grids.services import import_run_record, lock_tree
+from grids.validators import AREA_CODE_RE, BAD_CODE_MESSAGE, normalize_phone, validate_phone
 
 # Names a spreadsheet may use for each kind; the first is what we write on export.
 KIND_NAMES: dict[str, tuple[str, ...]] = {

@@ -9,6 +9,7 @@ from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from mptt.admin import MPTTModelAdmin
 
+from core.admin import ReadOnlyAdminMixin
 from issues import services
 from issues.models import (
     ApiKey,
@@ -24,7 +25,6 @@ from issues.models import (
     TicketSettings,
     TierPolicy,
 )
-from portal.admin import ReadOnlyAdminMixin
 
 
 class DepartmentResource(resources.ModelResource):

@@ -1,9 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import Form
 from grids.models import Area
 from issues.models import Category, Department, Ticket, Tier
-from portal.forms import Form
 
 
 class DateInput(forms.DateInput):

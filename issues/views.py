@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.requests import client_ip
 from grids.access import Role, scope_for
 from grids.models import Area
 from issues import forms, services
@@ -30,7 +31,6 @@ from issues.models import (
     Tier,
 )
 from issues.selectors import get_ticket_for_user, tickets_visible_to
-from portal.requests import client_ip
 from residents.identity import mask_phone
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import BootstrapMixin
-from portal.requests import client_ip
+from core.forms import BootstrapMixin
+from core.requests import client_ip
 
 MAX_FAILURES = 5
 WINDOW = 15 * 60

@@ -6,7 +6,7 @@ import re
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin
 from residents.models import (
     AccessLog,
     CareTag,

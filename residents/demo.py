@@ -6,9 +6,9 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from core.spreadsheets import Table
 from grids.models import Area, PartyOrg, Post
 from grids.rules import PostTitle
-from portal.spreadsheets import Table
 from residents import demo_data
 from residents.imports import RESIDENT_COLUMNS, residents_import
 from residents.models import Household, PartyMember, Visit, VolunteerTeam

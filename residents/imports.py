@@ -21,11 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grids.access import scope_for
-from grids.models import Area, ImportRun
-from grids.services import import_run_record
-from grids.validators import normalize_phone, validate_mobile
-from portal.importing import (
+from core.importing import (
     BATCH,
     LOOKUP_CHUNK,
     PREVIEW_ROWS,
@@ -37,7 +33,11 @@ from portal.importing import (
     parse_bool,
     parse_date,
 )
-from portal.spreadsheets import CellError, Column, Table, map_columns
+from core.spreadsheets import CellError, Column, Table, map_columns
+from grids.access import scope_for
+from grids.models import Area, ImportRun
+from grids.services import import_run_record
+from grids.validators import normalize_phone, validate_mobile
 from residents.identity import mask_id_number, mask_phone
 from residents.models import HOUSEHOLD_AREA_KINDS, CareTag, Household, Resident
 from residents.permissions import IMPORT, role_may

@@ -16,17 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from grids.access import scope_for
-from grids.selectors import get_area_for_user
-from portal.importing import ImportFailed
-from portal.requests import client_ip
-from portal.spreadsheets import (
+from core.importing import ImportFailed
+from core.requests import client_ip
+from core.spreadsheets import (
     SpreadsheetError,
     read_table,
     spreadsheet_format,
     spreadsheet_response,
 )
-from portal.uploads import upload_discard, upload_path, upload_store
+from core.uploads import upload_discard, upload_path, upload_store
+from grids.access import scope_for
+from grids.selectors import get_area_for_user
 from residents import services
 from residents.forms import (
     CoverageForm,

@@ -7,8 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from core.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
 from grids.imports import ImportFailed
-from portal.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
 
 
 class Progress:

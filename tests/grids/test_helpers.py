@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.spreadsheets import read_table
 from grids.models import Area
-from portal.spreadsheets import read_table
 
 from .helpers import csv_file, tree_errors, xlsx_file
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from openpyxl import load_workbook
 
+from core.spreadsheets import CellError, SpreadsheetError, Table, read_table, write_table
 from grids import demo_data, services
 from grids.imports import (
     ImportFailed,
@@ -35,7 +36,6 @@ from grids.management.commands.load_demo import DEMO_PASSWORD
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, PostTitle
 from grids.selectors import area_subtree_q, current_posts
-from portal.spreadsheets import CellError, SpreadsheetError, Table, read_table, write_table
 
 from .factories import PersonFactory
 from .helpers import (

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from django.db import connection
 from openpyxl import Workbook
 
-from portal.spreadsheets import Table, read_table
+from core.spreadsheets import Table, read_table
 
 # Positions 1..17 counted from the left; position i carries weight 2^(18-i) mod 11.
 GB11643_WEIGHTS = tuple(pow(2, 18 - i, 11) for i in range(1, 18))

@@ -16,10 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext
 
+from core.importing import ImportFailed
+from core.spreadsheets import read_table
 from grids.access import scope_for
 from grids.models import ImportRun
-from portal.importing import ImportFailed
-from portal.spreadsheets import read_table
 from residents.imports import RESIDENT_COLUMNS, residents_import
 from residents.models import CareTag, Household, Resident
 

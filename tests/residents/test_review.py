@@ -8,8 +8,8 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from portal import uploads
-from portal.requests import client_ip
+from core import uploads
+from core.requests import client_ip
 from residents.models import AccessLog
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core.spreadsheets import Table
 from grids import demo_data, services
 from grids.imports import AREA_COLUMNS, HEAD_COLUMNS, areas_import, heads_import
 from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind, PartyOrgKind, PostTitle
-from portal.spreadsheets import Table
 
 DEMO_PASSWORD = "demo1234"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from portal.spreadsheets import CellError
+from core.spreadsheets import CellError
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
