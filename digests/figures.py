@@ -30,13 +30,13 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
+from dashboard.figures import percent
 from grids.models import Area, Post
 from grids.rules import AreaKind
 from grids.rules import PostTitle as T
 from grids.selectors import area_subtree_q
 from issues.models import Ticket, TicketEvent
-from portal.dashboard import LEVEL_BANDS as DASHBOARD_BANDS
-from portal.dashboard import percent
 from residents.identity import scrub_personal_numbers
 from residents.models import Visit
 

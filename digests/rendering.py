@@ -11,8 +11,8 @@ from django.template.loader import render_to_string
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
+from dashboard.figures import LEVEL_BANDS
 from issues.models import Level, Ticket
-from portal.dashboard import LEVEL_BANDS
 
 from .models import Digest
 from .periods import midnight

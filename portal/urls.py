@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import views
+from dashboard import views
 from portal.auth import LoginView
 
 urlpatterns = [

@@ -2,8 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from dashboard.figures import dashboard_for
 from grids.access import Role, scope_for
-from portal.dashboard import dashboard_for
 
 
 @login_required
