@@ -1,9 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from dashboard import tree
 from dashboard.figures import dashboard_for
+from grids import selectors
 from grids.access import Role, scope_for
+from grids.views import children_page
 
 
 @login_required
@@ -21,5 +25,29 @@ def home(request):
             "roles": roles,
             "department_only": bool(scope.department_ids) and scope.is_empty,
             "chart_data": dashboard.chart_data,
+        },
+    )
+
+
+@require_safe
+@login_required
+def area_detail(request, code):
+    """A node of the tree: its heads, Party body and children, each with households and open
+    and overdue problems over its subtree."""
+    area = selectors.get_area_for_user(request.user, code)
+    now = timezone.now()
+    path = selectors.area_path(area, within=selectors.scope_root_for(request.user, area))
+    return render(
+        request,
+        "dashboard/area_detail.html",
+        {
+            "area": area,
+            "path": path,
+            "heads": selectors.area_heads(area),
+            "party_org": selectors.party_org_of(area),
+            "page": children_page(request, tree.area_children_with_counts(area, now=now)),
+            "totals": tree.area_totals(area, now=now),
+            "board_kinds": selectors.BOARD_KINDS,
+            "has_board": area.kind in selectors.BOARD_KINDS,
         },
     )

@@ -1,7 +1,6 @@
 """Reads across the area tree. Each returns a queryset or a value built in a fixed number of
 queries, whatever the size of the tree."""
 
-from django.apps import apps
 from django.db.models import (
     BooleanField,
     Case,
@@ -18,7 +17,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import timezone
 
 from grids.access import Grant, scope_for
 from grids.models import Area, PartyOrg, Post
@@ -134,16 +132,16 @@ def scope_root_areas(user) -> list[Area]:
     if scope.is_admin and not scope.grants:
         return list(
             Area.objects.filter(parent__isnull=True, upper__isnull=True)
-            .annotate(has_children=_has_children())
+            .annotate(has_children=has_children_expr())
             .order_by("code")
         )
     tops = [grant.area_id for grant in scope.top_grants()]
-    areas = Area.objects.filter(pk__in=tops).annotate(has_children=_has_children())
+    areas = Area.objects.filter(pk__in=tops).annotate(has_children=has_children_expr())
     by_pk = {a.pk: a for a in areas}
     return [by_pk[pk] for pk in tops if pk in by_pk]
 
 
-def _has_children():
+def has_children_expr():
     """Whether a node has anything under it: a city through ``upper``, others in their tree."""
     return Case(
         When(kind=AreaKind.CITY, then=Exists(Area.objects.filter(upper=OuterRef("pk")))),
@@ -213,7 +211,7 @@ def area_label(area: Area, *, path: list[Area], user) -> str:
 
 def area_children_for_picker(area: Area) -> QuerySet[Area]:
     """``area``'s children, each knowing whether there is anything further down. One query."""
-    return area_children(area).annotate(has_children=_has_children())
+    return area_children(area).annotate(has_children=has_children_expr())
 
 
 def area_search(user, *, q: str, kind: str = "", limit: int = 20) -> list[Area]:
@@ -243,39 +241,6 @@ def count_in_subtree(rows: QuerySet, through: str = "area__"):
     )
     counted = rows.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
-
-
-# Ticket.State values that count as open; issues depends on grids, so it is not imported.
-def _open_states() -> tuple[str, ...]:
-    # issues builds on grids, so the model is looked up, not imported.
-    return apps.get_model("issues", "Ticket").OPEN_STATES
-
-
-def _open_tickets() -> QuerySet:
-    return apps.get_model("issues", "Ticket").objects.filter(state__in=_open_states())
-
-
-def area_children_with_counts(area: Area, *, now=None) -> QuerySet[Area]:
-    """``area``'s children, each with ``household_count``, ``open_count`` and
-    ``overdue_count`` over its whole subtree: one query for all of them."""
-    now = now or timezone.now()
-    Household = apps.get_model("residents", "Household")
-    return area_children(area).annotate(
-        household_count=count_in_subtree(Household.objects.all()),
-        open_count=count_in_subtree(_open_tickets()),
-        overdue_count=count_in_subtree(_open_tickets().filter(deadline__lt=now)),
-        has_children=_has_children(),
-    )
-
-
-def area_totals(area: Area, *, now=None) -> dict[str, int]:
-    """Registered households, open and overdue problems in ``area``'s subtree. Two queries."""
-    now = now or timezone.now()
-    Household = apps.get_model("residents", "Household")
-    households = Household.objects.filter(area_subtree_q(area, "area__")).count()
-    tickets = _open_tickets().filter(area_subtree_q(area, "area__"))
-    counts = tickets.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(deadline__lt=now)))
-    return {"households": households, "open": counts["open"], "overdue": counts["overdue"]}
 
 
 def area_heads(area: Area) -> list[Post]:

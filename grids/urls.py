@@ -9,7 +9,6 @@ urlpatterns = [
     # Fixed words come before "<code>/": a node coded "search" or "children" would be hidden.
     path("search/", views.area_search, name="area_search"),
     path("children/", views.area_root_children, name="area_root_children"),
-    path("<str:code>/", views.area_detail, name="area_detail"),
     path("<str:code>/children/", views.area_children_partial, name="area_children_partial"),
     path("<str:code>/board/", views.notice_board, name="notice_board"),
 ]

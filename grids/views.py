@@ -23,7 +23,7 @@ SEARCH_LIMIT = 20
 MAX_QUERY_LENGTH = 50
 
 
-def _children_page(request, queryset):
+def children_page(request, queryset):
     return Paginator(queryset, CHILDREN_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
@@ -33,30 +33,8 @@ def area_root(request):
     """Where the user's part of the tree starts: one node → its page; several → a list."""
     roots = selectors.scope_root_areas(request.user)
     if len(roots) == 1:
-        return redirect("grids:area_detail", code=roots[0].code)
+        return redirect("dashboard:area_detail", code=roots[0].code)
     return render(request, "grids/area_root.html", {"roots": roots})
-
-
-@require_safe
-@login_required
-def area_detail(request, code):
-    area = selectors.get_area_for_user(request.user, code)
-    now = timezone.now()
-    path = selectors.area_path(area, within=selectors.scope_root_for(request.user, area))
-    return render(
-        request,
-        "grids/area_detail.html",
-        {
-            "area": area,
-            "path": path,
-            "heads": selectors.area_heads(area),
-            "party_org": selectors.party_org_of(area),
-            "page": _children_page(request, selectors.area_children_with_counts(area, now=now)),
-            "totals": selectors.area_totals(area, now=now),
-            "board_kinds": selectors.BOARD_KINDS,
-            "has_board": area.kind in selectors.BOARD_KINDS,
-        },
-    )
 
 
 @require_safe
@@ -93,7 +71,7 @@ def area_children_partial(request, code):
     """htmx: one node's children, to pick one or walk further down (the area picker)."""
     area = selectors.get_area_for_user(request.user, code)
     path = selectors.area_path(area, within=selectors.scope_root_for(request.user, area))
-    page = _children_page(request, selectors.area_children_for_picker(area))
+    page = children_page(request, selectors.area_children_for_picker(area))
     return render(
         request,
         "grids/_area_children.html",

@@ -17,6 +17,7 @@ urlpatterns += i18n_patterns(
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("residents/", include("residents.urls")),
     path("areas/", include("grids.urls")),
+    path("areas/", include("dashboard.urls")),
     path("tickets/", include("issues.urls")),
     path("digests/", include("digests.urls")),
     path("admin/", admin.site.urls),

@@ -28,7 +28,7 @@ def sessions(browser, browser_context_args, live_server):
 def test_notice_board_of_a_grid_prints(sessions, world):
     page = sessions.login("community")
     board = reverse("grids:notice_board", args=[world.g1.code])
-    page.goto(sessions.url(reverse("grids:area_detail", args=[world.g1.code])))
+    page.goto(sessions.url(reverse("dashboard:area_detail", args=[world.g1.code])))
     page.locator(f"main a[href='{board}']").first.click()
     page.wait_for_url(sessions.url(board))
 

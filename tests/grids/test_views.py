@@ -29,7 +29,7 @@ IN_COMMUNITY_A = ("unit_head", "building_head", "grid_head", "community", "stree
 
 
 def detail(area):
-    return reverse("grids:area_detail", args=[area.code])
+    return reverse("dashboard:area_detail", args=[area.code])
 
 
 def board(area):
@@ -147,7 +147,7 @@ def test_a_department_handler_reaches_no_node(world, login_as):
 
 
 def test_a_missing_code_is_404(world, login_as):
-    assert login_as("admin").get(reverse("grids:area_detail", args=["nope"])).status_code == 404
+    assert login_as("admin").get(reverse("dashboard:area_detail", args=["nope"])).status_code == 404
 
 
 def test_a_board_exists_only_from_the_community_down(world, login_as):
