@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "residents",
     "issues",
     "digests",
+    "portal",  # the project package on top: the demo loader that spans every app
 ]
 
 MIDDLEWARE = [

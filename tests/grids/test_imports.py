@@ -32,10 +32,10 @@ from grids.imports import (
     head_export_rows,
     heads_import,
 )
-from grids.management.commands.load_demo import DEMO_PASSWORD
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, PostTitle
 from grids.selectors import area_subtree_q, current_posts
+from portal.management.commands.load_demo import DEMO_PASSWORD
 
 from .factories import PersonFactory
 from .helpers import (

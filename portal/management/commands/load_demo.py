@@ -1,5 +1,6 @@
-"""Load the demo county (grids/demo_data.py, residents/demo_data.py) through the same
-services and imports an admin uses.
+"""Load the demo county (grids/demo_data.py, residents/demo_data.py, issues/demo.py) through
+the same services and imports an admin uses. It spans every app, so it lives in the project
+package on top of them.
 
 Idempotent: a second run finds everything in place and changes nothing.
 """
@@ -13,6 +14,8 @@ from grids import demo_data, services
 from grids.imports import AREA_COLUMNS, HEAD_COLUMNS, areas_import, heads_import
 from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind, PartyOrgKind, PostTitle
+from issues import demo as issues_demo
+from residents import demo as residents_demo
 
 DEMO_PASSWORD = "demo1234"
 
@@ -56,9 +59,6 @@ class Command(BaseCommand):
         self.stdout.write(f"heads: {report.summary()} ({report.seconds:.1f}s)")
         created = self._party_orgs()
         self.stdout.write(f"Party organisations: {created} new")
-        from issues import demo as issues_demo
-        from residents import demo as residents_demo
-
         residents_demo.load(self.stdout.write)
         for line in self._logins():
             self.stdout.write(line)
