@@ -29,7 +29,8 @@ from issues.models import (
     Ticket,
     Tier,
 )
-from issues.selectors import get_ticket_for_user, tickets_visible_to
+from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
+from portal.images import image_response
 from portal.requests import client_ip
 from residents.identity import mask_phone
 from residents.models import Visit
@@ -236,6 +237,16 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
 def ticket_detail(request, pk):
     ticket = get_ticket_for_user(request.user, pk)
     return render(request, "issues/ticket_detail.html", _ticket_context(request, ticket))
+
+
+@login_required
+@require_GET
+def ticket_photo(request, pk, photo_pk):
+    """A photo of the ticket, for whoever may open the ticket page."""
+    photo = get_photo_for_user(request.user, pk, photo_pk)
+    return image_response(
+        photo.image, kind=photo.kind, download_name=f"problem-{pk}-photo-{photo.pk}"
+    )
 
 
 def _run(action, request, ticket, data):
