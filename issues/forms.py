@@ -23,7 +23,8 @@ class MultipleImageField(forms.FileField):
     """Several photos in one input; each is checked and re-encoded by ``services.photo_clean``."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        accept = "image/jpeg,image/png,image/webp"
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

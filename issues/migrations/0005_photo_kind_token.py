@@ -13,13 +13,18 @@ import issues.models
 
 
 def photos_reencode(apps, schema_editor):
+    TicketPhoto = apps.get_model("issues", "TicketPhoto")
+    reencode(TicketPhoto.objects.filter(token__isnull=True))
+
+
+def reencode(photos) -> None:
+    """Give each photo of ``photos`` a token, and re-encode and rename its file."""
     from django.core.exceptions import ValidationError
     from django.core.files.base import ContentFile
 
     from portal.images import image_clean
 
-    TicketPhoto = apps.get_model("issues", "TicketPhoto")
-    for photo in TicketPhoto.objects.filter(token__isnull=True).iterator():
+    for photo in photos.iterator():
         photo.token = secrets.token_urlsafe(24)
         old = photo.image.name
         storage = photo.image.storage

@@ -362,3 +362,40 @@ def test_public_photo_view_serves_public_tickets_only(client, photos, monkeypatc
     assert client.get(url).status_code == 404
     for token in ("", "nope", photos["U1"].token[:-1] + "?"):
         assert client.get(f"/open311/v2/photos/{token}.png").status_code == 404
+
+
+# --- photos stored before the fix -------------------------------------------------------------
+
+
+def test_point1_the_migration_reencodes_and_renames_stored_photos(
+    t, login_as, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    migration = importlib.import_module("issues.migrations.0005_photo_kind_token")
+    ticket = t.report("U1")
+    old = default_storage.save(
+        f"tickets/2025/01/{ticket.pk}-evil.html", ContentFile(png_bytes() + b"<script>x</script>")
+    )
+    missing = f"tickets/2025/01/{ticket.pk}-gone.png"
+    # Rows as the old code left them (raw writes: no service stores such rows any more).
+    legacy = TicketPhoto.objects.create(ticket=ticket, image=old, kind="")
+    lost = TicketPhoto.objects.create(ticket=ticket, image=missing, kind="")
+    tokens = {legacy.token, lost.token}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        migration.reencode(TicketPhoto.objects.filter(pk__in=[legacy.pk, lost.pk]))
+
+    legacy.refresh_from_db()
+    lost.refresh_from_db()
+    assert STORED_NAME.match(legacy.image.name) and legacy.kind == TicketPhoto.Kind.PNG
+    assert not default_storage.exists(old)
+    with legacy.image.open("rb") as fh:
+        assert b"<script" not in fh.read()
+    # A file that is gone keeps its row, gets no type and is never served.
+    assert (lost.image.name, lost.kind) == (missing, "")
+    assert not {legacy.token, lost.token} & tokens
+    client = login_as("unit_head")
+    assert client.get(photo_url(lost)).status_code == 404
+    assert client.get(photo_url(legacy)).status_code == 200
