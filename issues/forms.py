@@ -20,10 +20,11 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleImageField(forms.FileField):
-    """Several photos in one input; each is checked by ``services.check_photo``."""
+    """Several photos in one input; each is checked and re-encoded by ``services.photo_clean``."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        accept = "image/jpeg,image/png,image/webp"
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

@@ -1,3 +1,6 @@
+import secrets
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -6,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from core.images import KINDS
 from grids.models import Area, Person
 from residents.models import Resident
 
@@ -281,15 +285,35 @@ class Ticket(models.Model):
 
 
 def ticket_photo_path(instance, filename: str) -> str:
+    """A random name with the extension of the detected type: nothing of the client's file
+    name (or the ticket's id) is kept."""
     stamp = timezone.localdate()
-    return f"tickets/{stamp:%Y/%m}/{instance.ticket_id}-{filename}"
+    return f"tickets/{stamp:%Y/%m}/{uuid.uuid4().hex}.{KINDS[instance.kind].extension}"
+
+
+def photo_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class TicketPhoto(models.Model):
+    """A photo as stored: re-encoded from the upload (``core.images.image_clean``), served
+    by ``issues:ticket_photo`` to the ticket's scope and by ``open311:photo`` (through
+    ``token``) to the public."""
+
+    class Kind(models.TextChoices):
+        JPEG = "jpeg", "JPEG"
+        PNG = "png", "PNG"
+        WEBP = "webp", "WebP"
+
     ticket = models.ForeignKey(
         Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="photos"
     )
     image = models.ImageField(_("photo"), upload_to=ticket_photo_path)
+    kind = models.CharField(_("image type"), max_length=8, choices=Kind.choices)
+    # The public link's key (Open311 media_url): unguessable, unlike the row's id.
+    token = models.CharField(
+        _("public token"), max_length=64, unique=True, default=photo_token, editable=False
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:

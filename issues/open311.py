@@ -23,12 +23,15 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
+from core.images import KINDS, image_response
 from grids.models import Area
 from grids.validators import normalize_phone, validate_phone
 from issues import services
@@ -181,13 +184,23 @@ def service_definition(request: HttpRequest, *, code: str, fmt: str) -> HttpResp
 # --- service requests: reading ----------------------------------------------------------------
 
 
+def public_tickets() -> QuerySet[Ticket]:
+    """The tickets the public may read about, rows and photos alike: every ticket (the
+    rows leave out who reported it)."""
+    return Ticket.objects.all()
+
+
 def public_requests() -> QuerySet[Ticket]:
-    """Every ticket, with what its public row needs fetched in a fixed number of queries."""
-    return Ticket.objects.select_related("category", "area", "handler_area").prefetch_related(
-        Prefetch("photos", queryset=TicketPhoto.objects.order_by("uploaded_at", "pk")),
-        Prefetch(
-            "tasks", queryset=DepartmentTask.objects.select_related("department").order_by("pk")
-        ),
+    """The public tickets, with what their rows need fetched in a fixed number of queries."""
+    return (
+        public_tickets()
+        .select_related("category", "area", "handler_area")
+        .prefetch_related(
+            Prefetch("photos", queryset=TicketPhoto.objects.order_by("uploaded_at", "pk")),
+            Prefetch(
+                "tasks", queryset=DepartmentTask.objects.select_related("department").order_by("pk")
+            ),
+        )
     )
 
 
@@ -285,12 +298,18 @@ def _without_name(text: str, name: str) -> str:
     return text
 
 
+def _photo_path(photo: TicketPhoto) -> str:
+    return reverse(
+        "open311:photo", kwargs={"token": photo.token, "ext": KINDS[photo.kind].extension}
+    )
+
+
 def _request_rows(request: HttpRequest, tickets: Iterable[Ticket]) -> list[dict]:
     tickets = list(tickets)
     paths = _address_paths(t.area for t in tickets)
     rows = []
     for ticket in tickets:
-        photo = next(iter(ticket.photos.all()), None)
+        photo = next((p for p in ticket.photos.all() if p.kind in KINDS), None)
         rows.append(
             {
                 "service_request_id": str(ticket.pk),
@@ -311,7 +330,7 @@ def _request_rows(request: HttpRequest, tickets: Iterable[Ticket]) -> list[dict]
                 "zipcode": None,
                 "lat": None,
                 "long": None,
-                "media_url": request.build_absolute_uri(photo.image.url) if photo else None,
+                "media_url": request.build_absolute_uri(_photo_path(photo)) if photo else None,
             }
         )
     return rows
@@ -399,6 +418,22 @@ def request_detail(request: HttpRequest, *, pk: str, fmt: str) -> HttpResponse:
     if ticket is None:
         raise Open311Error(404, _("service_request_id “%(id)s” was not found") % {"id": pk})
     return _render(_request_rows(request, [ticket]), fmt, "service_requests")
+
+
+@require_GET
+def request_photo(request: HttpRequest, *, token: str, ext: str) -> HttpResponse:
+    """A public ticket's photo, as ``media_url`` announces it: found by its unguessable token
+    (never by an id one could count through), only while its ticket is public."""
+    photo = (
+        TicketPhoto.objects.filter(token=token, ticket__in=public_tickets()).first()
+        if token
+        else None
+    )
+    if photo is None or photo.kind not in KINDS or KINDS[photo.kind].extension != ext:
+        raise Http404
+    return image_response(
+        photo.image, kind=photo.kind, download_name=f"photo-{photo.token[:8]}", public=True
+    )
 
 
 # --- service requests: filing -----------------------------------------------------------------

@@ -15,4 +15,10 @@ urlpatterns = [
     re_path(r"^requests" + FORMAT, open311.request_list, name="requests"),
     # Any id reaches the view, so a malformed one gets the spec's 404 list, not an HTML page.
     re_path(r"^requests/(?P<pk>[^/.]+)" + FORMAT, open311.request_detail, name="request"),
+    # A photo's media_url: its token, and the extension of its detected type.
+    re_path(
+        r"^photos/(?P<token>[-\w]{1,64})\.(?P<ext>jpg|png|webp)$",
+        open311.request_photo,
+        name="photo",
+    ),
 ]

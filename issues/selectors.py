@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from grids.access import scope_for
-from issues.models import DepartmentTask, Ticket
+from issues.models import DepartmentTask, Ticket, TicketPhoto
 
 
 def tickets_visible_to(user) -> QuerySet[Ticket]:
@@ -31,3 +31,13 @@ def get_ticket_for_user(user, pk) -> Ticket:
     if ticket is None:
         raise Http404
     return ticket
+
+
+def get_photo_for_user(user, ticket_pk, photo_pk) -> TicketPhoto:
+    """A photo of a ticket the user may see, fetched and authorised as the ticket page is:
+    404 whether it is missing, of another ticket, or out of scope."""
+    ticket = get_ticket_for_user(user, ticket_pk)
+    photo = ticket.photos.filter(pk=photo_pk).first() if str(photo_pk).isdigit() else None
+    if photo is None:
+        raise Http404
+    return photo

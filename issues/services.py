@@ -15,10 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.images import CleanImage, image_clean
 from grids.models import Area, Post
 from grids.rules import AreaKind
 from grids.validators import normalize_phone, validate_phone
@@ -307,26 +309,17 @@ def _notify_handler(ticket: Ticket, subject: str) -> None:
 # --- the steps --------------------------------------------------------------------------------
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
-PHOTO_TYPES = {"JPEG", "PNG", "WEBP"}
 
 
-def check_photo(upload) -> None:
-    """Size- and type-check an uploaded photo by its content, not its name."""
-    from PIL import Image, UnidentifiedImageError
-
+def photo_clean(*, upload) -> CleanImage:
+    """An uploaded photo checked by its content, not its name, and re-encoded: JPEG, PNG or
+    WebP only, at most ``PHOTO_MAX_BYTES`` and ``settings.PHOTO_MAX_PIXELS``."""
     if upload.size > PHOTO_MAX_BYTES:
         raise ValidationError({"photos": _("a photo is larger than 5 MB")})
     try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image.verify()
-            kind = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise ValidationError({"photos": _("a file is not a readable image")}) from None
-    finally:
-        upload.seek(0)
-    if kind not in PHOTO_TYPES:
-        raise ValidationError({"photos": _("photos must be JPEG, PNG or WebP")})
+        return image_clean(upload)
+    except ValidationError as exc:
+        raise ValidationError({"photos": exc.messages}) from None
 
 
 @transaction.atomic
@@ -360,9 +353,7 @@ def ticket_report(
         raise ValidationError({"reporter_name": _("the name is longer than 50 characters")})
     if channel not in Ticket.Channel.values:
         raise ValidationError({"channel": _("unknown channel")})
-    photos = list(photos)
-    for photo in photos:
-        check_photo(photo)
+    photos = [photo_clean(upload=upload) for upload in photos]
     if tier and actor is not None and tier not in perm.triage_tiers(actor, area):
         raise PermissionDenied
     if tier:
@@ -381,7 +372,11 @@ def ticket_report(
         visit=visit,
     )
     for photo in photos:
-        TicketPhoto.objects.create(ticket=ticket, image=photo)
+        TicketPhoto.objects.create(
+            ticket=ticket,
+            kind=photo.kind,
+            image=ContentFile(photo.content, name=f"photo.{photo.extension}"),
+        )
     _event(
         ticket,
         E.REPORT,

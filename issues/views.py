@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.images import image_response
 from core.requests import client_ip
 from grids.access import Role, scope_for
 from grids.models import Area
@@ -30,7 +31,7 @@ from issues.models import (
     Ticket,
     Tier,
 )
-from issues.selectors import get_ticket_for_user, tickets_visible_to
+from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
 from residents.identity import mask_phone
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
@@ -236,6 +237,16 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
 def ticket_detail(request, pk):
     ticket = get_ticket_for_user(request.user, pk)
     return render(request, "issues/ticket_detail.html", _ticket_context(request, ticket))
+
+
+@login_required
+@require_GET
+def ticket_photo(request, pk, photo_pk):
+    """A photo of the ticket, for whoever may open the ticket page."""
+    photo = get_photo_for_user(request.user, pk, photo_pk)
+    return image_response(
+        photo.image, kind=photo.kind, download_name=f"problem-{pk}-photo-{photo.pk}"
+    )
 
 
 def _run(action, request, ticket, data):

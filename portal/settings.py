@@ -174,6 +174,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# MEDIA_ROOT is never served as it is: photos go out through views that check who asks.
+# With a web server in front, set this to an internal location aliased to MEDIA_ROOT (nginx:
+# ``location /protected-media/ { internal; alias …/media/; }``) and the views answer with
+# X-Accel-Redirect instead of streaming the file themselves.
+PROTECTED_MEDIA_ACCEL_PREFIX = env_str("PROTECTED_MEDIA_ACCEL_PREFIX", "")
+# Photos declaring more pixels than this are refused before they are decoded.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 # Spreadsheets of a whole district are large; uploads above this go to a temporary file.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -374,7 +374,7 @@ def test_a_routed_ticket_shows_who_has_it_and_by_when(client, place):
     assert row["agency_responsible"] == handler
     assert row["status_notes"] == f"{Ticket.State.ASSIGNED.label} · {handler}"
     assert row["expected_datetime"] == w3(ticket.deadline)
-    assert row["media_url"].startswith("http://testserver/media/tickets/")
+    assert row["media_url"].startswith("http://testserver/open311/v2/photos/")
     assert row["media_url"].endswith(".png")
 
 
