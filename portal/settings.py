@@ -164,6 +164,9 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+# A mail server that stops answering fails the send instead of holding the worker; well
+# under portal.outbox.CLAIM_TIMEOUT, after which a claimed mail counts as lost.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
