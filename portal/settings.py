@@ -131,8 +131,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Installed into the database scheduler when beat starts; edit the times in the admin.
-CELERY_BEAT_SCHEDULE = {
+# Not CELERY_BEAT_SCHEDULE: beat would write it over the stored entries at every start and
+# undo the times edited in the admin. These are the entries ``migrate`` creates when missing
+# (portal.beat); from then on the admin's Periodic tasks are the schedule.
+BEAT_SCHEDULE_SEED = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue", "schedule": 15 * 60},
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
