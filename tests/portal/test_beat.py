@@ -35,8 +35,12 @@ def test_migrate_seeds_every_entry_once():
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 
-def test_point10_schedule_edits_survive_migrate_and_beat_starting():
+def test_point10_schedule_edits_survive_migrate_and_beat_starting(monkeypatch):
+    from django_celery_beat import schedulers
     from django_celery_beat.schedulers import DatabaseScheduler
+
+    # Beat closes connections it finds inside a transaction: here, the test's own one.
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
 
     from portal.celery import app
 
