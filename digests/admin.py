@@ -35,7 +35,16 @@ class DigestDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("digest__kind", ("sent_at", admin.EmptyFieldListFilter))
     search_fields = ("email", "recipient__username")
     list_select_related = ("digest", "recipient")
-    fields = ("digest", "recipient", "email", "created_at", "sent_at", "attempts")
+    fields = (
+        "digest",
+        "recipient",
+        "email",
+        "created_at",
+        "sent_at",
+        "claimed_at",
+        "attempts",
+        "last_error",
+    )
     readonly_fields = fields
 
     @admin.display(description=_("digest"))

@@ -53,8 +53,8 @@ class Digest(models.Model):
 
 
 class DigestDelivery(models.Model):
-    """One digest mailed to one recipient. The row is written with the digest and claimed
-    under a row lock when sent; ``sent_at`` set means it is never sent again."""
+    """One digest mailed to one recipient. The row is written with the digest and claimed,
+    sent and marked by ``core.outbox``; ``sent_at`` set means it is never sent again."""
 
     digest = models.ForeignKey(
         Digest, verbose_name=_("digest"), on_delete=models.PROTECT, related_name="deliveries"
@@ -68,7 +68,9 @@ class DigestDelivery(models.Model):
     email = models.EmailField(_("e-mail"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("digest delivery")

@@ -69,11 +69,18 @@ def latest_due(kind: str, today: dt.date, *, before_daily_hour: bool = False) ->
     return current.preceding()
 
 
+DAILY_ENTRY = "digest-daily"
+
+
 def daily_hour() -> int:
-    """The hour the daily summary is due: that of the ``digest-daily`` beat entry
-    (``DIGEST_DAILY_HOUR``), 18 without one."""
-    entry = settings.CELERY_BEAT_SCHEDULE.get("digest-daily", {})
-    hours = getattr(entry.get("schedule"), "hour", None)
+    """The hour the daily summary is due: that of the ``digest-daily`` periodic task as
+    stored (edited in the admin), else of its seed (``DIGEST_DAILY_HOUR``), else 18."""
+    from core.beat import beat_crontab_hours
+
+    hours = beat_crontab_hours(DAILY_ENTRY)
+    if not hours:
+        entry = settings.BEAT_SCHEDULE_SEED.get(DAILY_ENTRY, {})
+        hours = getattr(entry.get("schedule"), "hour", None)
     return min(hours) if hours else 18
 
 

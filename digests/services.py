@@ -5,8 +5,11 @@ queries (``figures``) and rendered; then, in one transaction, the missing digest
 in bulk with ``ON CONFLICT DO NOTHING`` on (kind, node, period_start), and their delivery rows
 with them.
 So a run can die anywhere and be run again: an existing digest is kept as it is (only
-``rebuild`` recomputes it), and a delivery row, once sent, is never sent again. Sending is
-separate: each row is claimed under a row lock (skip locked), mailed and marked sent.
+``rebuild`` recomputes it), and a delivery row, once marked sent, is never sent again.
+Sending is separate and goes through ``core.outbox`` like the notifications: each row is
+claimed in its own short transaction, mailed outside any transaction and marked sent; a row
+whose worker died between mailing and marking is sent again once its claim is stale, with
+the same ``Message-ID`` (at least once).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from core.outbox import outbox_deliver, outbox_message_id, outbox_pending
 from core.requests import portal_url
 from grids.models import Area, Post
 from grids.selectors import area_subtree_q
@@ -56,7 +60,6 @@ RECIPIENT_TITLES: dict[str, frozenset[str]] = {
     DISTRICT: TITLES_AT[Level.COUNTY],
 }
 LAYER_OF_AREA_KIND = {kind: layer for layer, kinds in LAYER_KINDS.items() for kind in kinds}
-MAX_ATTEMPTS = 5
 BATCH = 100  # digests carry their rendered HTML: keep each INSERT a reasonable size
 SEND_WINDOW = {K.DAILY: dt.timedelta(days=31), K.WEEKLY: dt.timedelta(weeks=8)}
 SEND_WINDOW[K.MONTHLY] = dt.timedelta(days=93)
@@ -213,10 +216,13 @@ def digests_deliver(
     since: dt.datetime | None = None,
 ) -> int:
     """Mail the unsent deliveries (of ``kind``, ``period``, under ``root``, written since
-    ``since``). Each row is claimed under a row lock that other workers skip, mailed and
-    marked sent in one transaction, so no row is mailed twice. A mail server error leaves the
-    row for the next run (up to ``MAX_ATTEMPTS``). Returns how many were sent."""
-    pending = DigestDelivery.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    ``since``) through ``core.outbox``: each row is claimed and committed, mailed outside
+    any transaction and marked sent, so a row another worker holds is skipped and a mail that
+    left is not sent again while its claim is fresh (at least once: see ``core.outbox``).
+    A mail server error is recorded on the row, which the next run tries again (up to
+    ``core.outbox.MAX_ATTEMPTS``), and never holds up the other rows. Returns how many
+    were sent."""
+    pending = outbox_pending(DigestDelivery.objects.all())
     if kind is not None:
         pending = pending.filter(digest__kind=kind)
     if period is not None:
@@ -225,36 +231,28 @@ def digests_deliver(
         pending = pending.filter(area_subtree_q(_current(root), "digest__node__"))
     if since is not None:
         pending = pending.filter(created_at__gte=since)
-    sent = 0
-    for pk in list(pending.order_by("pk").values_list("pk", flat=True)):
-        with transaction.atomic():
-            row = (
-                DigestDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("digest", "digest__node")
-                .filter(pk=pk, sent_at__isnull=True)
-                .first()
-            )
-            if row is None:
-                continue  # sent meanwhile, or another worker holds it
-            row.attempts += 1
-            try:
-                digest_mail(digest=row.digest, email=row.email)
-            except OSError:  # the mail server or the network: the next run tries again
-                log.warning("digest delivery %s to %s failed", row.pk, row.email, exc_info=True)
-                row.save(update_fields=["attempts"])
-                continue
-            row.sent_at = timezone.now()
-            row.save(update_fields=["sent_at", "attempts"])
-            sent += 1
-    return sent
+    return outbox_deliver(
+        model=DigestDelivery,
+        pks=list(pending.order_by("pk").values_list("pk", flat=True)),
+        send=_delivery_mail,
+        related=("digest", "digest__node"),
+    )
 
 
-def digest_mail(*, digest: Digest, email: str) -> None:
-    """One digest to one address, as text with an HTML alternative, linking to its page."""
+def _delivery_mail(row: DigestDelivery) -> None:
+    digest_mail(digest=row.digest, email=row.email, message_id=outbox_message_id(row, "digest"))
+
+
+def digest_mail(*, digest: Digest, email: str, message_id: str | None = None) -> None:
+    """One digest to one address, as text with an HTML alternative, linking to its page.
+    ``message_id``: the delivery's stable ``Message-ID`` (a fresh one without it)."""
     link = portal_url(reverse("digests:digest_detail", args=[digest.pk]))
     label = _("Read it in the portal")
     message = EmailMultiAlternatives(
-        subject=mail_subject(digest), body=f"{digest.text}\n\n{label}: {link}\n", to=[email]
+        subject=mail_subject(digest),
+        body=f"{digest.text}\n\n{label}: {link}\n",
+        to=[email],
+        headers={"Message-ID": message_id} if message_id else None,
     )
     footer = format_html('<p><a href="{}">{}</a></p>', link, label)
     head, body_end, tail = digest.html.rpartition("</body>")

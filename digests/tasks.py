@@ -1,5 +1,5 @@
 """Celery tasks: thin wrappers around the services. Beat runs ``run_due_digests`` with
-"daily", "weekly" or "monthly" (``CELERY_BEAT_SCHEDULE``, editable in the admin)."""
+"daily", "weekly" or "monthly" (seeded from ``BEAT_SCHEDULE_SEED``, edited in the admin)."""
 
 from celery import shared_task
 

@@ -511,7 +511,8 @@ class ApiKey(models.Model):
 
 class Notification(models.Model):
     """An outbox row: written in the same transaction as the change it tells about, sent after
-    commit by Celery; a sweep sends whatever a down broker left behind."""
+    commit by Celery; a sweep sends whatever a down broker left behind. Claimed, sent and
+    marked by ``core.outbox``."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -534,7 +535,9 @@ class Notification(models.Model):
     body = models.TextField(_("text"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("notification")

@@ -8,7 +8,10 @@ name are masked inside the description.
 
 Every endpoint answers in JSON or XML, chosen by the suffix (``requests.json``,
 ``requests.xml``), with the spec's element names. Errors are the spec's list of
-``{"code", "description"}``; bad input is a 400, never a 500.
+``{"code", "description"}``; bad input is a 400, never a 500. A POST with a control
+character in any field is refused (it would make the XML feed unreadable); the XML writer
+drops any such character an older row still holds, and error messages show a quoted control
+character as its code point.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from core.images import KINDS, image_response
+from core.text import code_point, control_character, visible, xml_text
 from grids.models import Area
 from grids.validators import normalize_phone, validate_phone
 from issues import services
@@ -88,7 +92,7 @@ def _xml_fill(element: ET.Element, value) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = xml_text(str(value))  # an old row may hold what XML cannot carry
 
 
 def _render(data, fmt: str, root: str, status: int = 200) -> HttpResponse:
@@ -102,7 +106,8 @@ def _render(data, fmt: str, root: str, status: int = 200) -> HttpResponse:
 
 
 def _errors(fmt: str, status: int, descriptions: Iterable[str]) -> HttpResponse:
-    rows = [{"code": status, "description": str(d)} for d in descriptions]
+    # A message may quote what the client sent: never echo its control characters.
+    rows = [{"code": status, "description": visible(str(d))} for d in descriptions]
     return _render(rows, fmt, "errors", status)
 
 
@@ -462,6 +467,26 @@ def _payload(request: HttpRequest) -> dict[str, str]:
     return fields
 
 
+MULTI_LINE_FIELDS = frozenset({"description"})
+
+
+def _refuse_control_characters(data: dict[str, str]) -> None:
+    """One error per field holding a control character (``core.text``): stored, it would
+    break the XML feed for every consumer. The description may hold tabs and line breaks."""
+    errors = []
+    for name, value in data.items():
+        found = control_character(name) or control_character(
+            value, multiline=name in MULTI_LINE_FIELDS
+        )
+        if found is not None:
+            errors.append(
+                _("%(name)s: contains a control character (%(character)s); remove it")
+                % {"name": visible(name), "character": code_point(found)}
+            )
+    if errors:
+        raise Open311Error(400, *errors)
+
+
 def _reporter_name(first: str, last: str) -> str:
     first, last = first.strip(), last.strip()
     if (first + last).isascii():
@@ -487,6 +512,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(
             403, _("missing or invalid api_key -- can't proceed with create_request")
         )
+    _refuse_control_characters(data)
 
     errors = []
     category = area = None

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.images import CleanImage, image_clean
+from core.outbox import outbox_deliver, outbox_message_id, outbox_pending
 from grids.models import Area, Post
 from grids.rules import AreaKind
 from grids.validators import normalize_phone, validate_phone
@@ -280,6 +282,33 @@ def _queue(ids: list[int]) -> None:
     except Exception:  # any transport error: the rows are safe in the outbox
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         log.warning("broker unreachable; %d notification(s) left for the sweep", len(ids))
+
+
+def notifications_send(*, ids: Iterable[int]) -> int:
+    """Send the given outbox rows that are still unsent, each at least once
+    (``core.outbox``: claimed and committed, mailed outside any transaction, marked sent).
+    A row whose mail fails records the error and is tried again by the next sweep; it never
+    holds up the others. Returns how many were sent."""
+    return outbox_deliver(model=Notification, pks=ids, send=notification_mail)
+
+
+def notifications_sweep(*, limit: int = 1000) -> int:
+    """Send what a down broker (or a failed attempt, or a dead worker) left behind."""
+    pending = outbox_pending(Notification.objects.all()).order_by("pk")
+    return notifications_send(ids=list(pending.values_list("pk", flat=True)[:limit]))
+
+
+def notification_mail(row: Notification) -> None:
+    """One outbox row as one mail, with a ``Message-ID`` that is the same on every attempt.
+    A row without an address (a login with no e-mail) has nothing to send."""
+    if not row.email:
+        return
+    EmailMessage(
+        subject=row.subject,
+        body=row.body,
+        to=[row.email],
+        headers={"Message-ID": outbox_message_id(row, "notification")},
+    ).send(fail_silently=False)
 
 
 def _excerpt(ticket: Ticket) -> str:

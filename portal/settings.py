@@ -12,7 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_int, env_list, env_str
+from core.env import env_bool, env_int, env_list, env_str, redis_db_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -95,17 +95,34 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and Celery -----------------------------------------------------------------------
+# One Redis serves both, in two databases, so that clearing the cache can never drop queued
+# tasks: the broker uses REDIS_URL's database (0 if it names none), the cache the next one.
+# CELERY_BROKER_URL and REDIS_CACHE_URL, when set, override each of them.
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+REDIS_CACHE_URL = env_str("REDIS_CACHE_URL", redis_db_url(REDIS_URL, offset=1) if REDIS_URL else "")
+if REDIS_CACHE_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+            # A down Redis costs a request half a second at most: the login lockout then lets
+            # people in (portal.auth fails open), and nothing else needs the cache.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", redis_db_url(REDIS_URL) if REDIS_URL else "")
+if CELERY_BROKER_URL:
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
+if REDIS_CACHE_URL and REDIS_CACHE_URL == CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        "REDIS_CACHE_URL and CELERY_BROKER_URL must name different Redis databases: "
+        "clearing the cache would drop the queued tasks"
+    )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -115,8 +132,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Installed into the database scheduler when beat starts; edit the times in the admin.
-CELERY_BEAT_SCHEDULE = {
+# Not CELERY_BEAT_SCHEDULE: beat would write it over the stored entries at every start and
+# undo the times edited in the admin. These are the entries ``migrate`` creates when missing
+# (core.beat); from then on the admin's Periodic tasks are the schedule.
+BEAT_SCHEDULE_SEED = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue", "schedule": 15 * 60},
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
@@ -148,6 +167,9 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+# A mail server that stops answering fails the send instead of holding the worker; well
+# under core.outbox.CLAIM_TIMEOUT, after which a claimed mail counts as lost.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,12 +2,10 @@
 DATABASE_URL and REDIS_URL); everything else is made fast and quiet."""
 
 from portal.settings import *  # noqa: F403
-from portal.settings import REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests drive tasks synchronously; tests that need the real broker say so explicitly.
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = REDIS_URL or "memory://"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -44,15 +44,22 @@ def test_catching_up_is_bounded():
     assert [m.start for m in months] == [D(2025, 3, 1), D(2025, 4, 1), D(2025, 5, 1)]
 
 
-def test_the_daily_summary_is_due_from_its_hour(settings):
+def test_the_daily_summary_is_due_from_its_hour(settings, db):
     from celery.schedules import crontab
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     from digests.periods import daily_hour
 
+    assert daily_hour() == 18  # the seeded entry (DIGEST_DAILY_HOUR unset)
+    entry = PeriodicTask.objects.get(name="digest-daily")
+    entry.crontab = CrontabSchedule.objects.create(hour="20", minute="0", timezone="Asia/Shanghai")
+    entry.save()
+    assert daily_hour() == 20  # as edited in the admin
+    PeriodicTask.objects.filter(name="digest-daily").delete()
     daily = {"task": "digests.tasks.run_due_digests", "args": ["daily"]}
-    settings.CELERY_BEAT_SCHEDULE = {"digest-daily": {**daily, "schedule": crontab(hour=7)}}
-    assert daily_hour() == 7  # DIGEST_DAILY_HOUR, read from the beat entry
-    settings.CELERY_BEAT_SCHEDULE = {}
+    settings.BEAT_SCHEDULE_SEED = {"digest-daily": {**daily, "schedule": crontab(hour=7)}}
+    assert daily_hour() == 7  # no stored entry: the seed's hour (DIGEST_DAILY_HOUR)
+    settings.BEAT_SCHEDULE_SEED = {}
     assert daily_hour() == 18
     late = due_periods("daily", D(2025, 3, 7), D(2025, 3, 5), before_daily_hour=True)
     assert [p.start for p in late] == [D(2025, 3, 5), D(2025, 3, 6)]

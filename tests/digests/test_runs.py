@@ -139,7 +139,7 @@ def test_weekly_and_monthly_runs_build_the_last_full_period(rhythm):
     assert sorted(m.to[0] for m in mail.outbox).count("street@grid.example.org") == 5
 
 
-class WorkerLost(Exception):
+class WorkerLost(BaseException):
     """Stands for the worker process dying: nothing catches it."""
 
 
@@ -176,64 +176,110 @@ def test_a_worker_dying_while_building_leaves_one_digest_per_node(rhythm, monkey
     assert len(mail.outbox) == 4 * DAILY_MAILS
 
 
-def test_a_worker_dying_while_mailing_mails_nobody_twice(rhythm, monkeypatch):
+def test_point7_a_worker_dying_between_mailing_and_marking_mails_again_only_when_stale(
+    rhythm, monkeypatch
+):
+    """At least once (``core.outbox``): the mail that left before the worker died is not
+    sent again while its claim is fresh, then once more with the same Message-ID."""
+    from core.outbox import CLAIM_TIMEOUT
+
     rhythm.play(THURSDAY_EVENING)
     real_mail, calls = services.digest_mail, []
 
-    def dies_on_the_second(*, digest, email):
-        calls.append(email)
+    def dies_after_the_second(**kwargs):
+        calls.append(kwargs["email"])
+        real_mail(**kwargs)
         if len(calls) == 2:
-            raise WorkerLost
-        real_mail(digest=digest, email=email)
+            raise WorkerLost  # killed after SMTP accepted the mail, before it was marked
 
-    monkeypatch.setattr(services, "digest_mail", dies_on_the_second)
+    monkeypatch.setattr(services, "digest_mail", dies_after_the_second)
     with pytest.raises(WorkerLost):
         tasks.run_due_digests("daily")
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
     assert DigestDelivery.objects.filter(sent_at__isnull=False).count() == 1
+    stuck = DigestDelivery.objects.get(email=calls[1])
+    assert (stuck.sent_at, stuck.attempts) == (None, 1) and stuck.claimed_at is not None
 
-    result = tasks.run_due_digests("daily")  # the retry
-    assert (result["created"], result["kept"], result["sent"]) == (0, DAILY_NODES, 2)
+    result = tasks.run_due_digests("daily")  # the retry, within the claim window
+    assert (result["created"], result["kept"], result["sent"]) == (0, DAILY_NODES, 1)
     assert Digest.objects.filter(kind=D).count() == DAILY_NODES
     addresses = [m.to[0] for m in mail.outbox]
     assert sorted(addresses) == sorted(set(addresses)) and len(addresses) == DAILY_MAILS
 
+    rhythm.clock.set(THURSDAY_EVENING + CLAIM_TIMEOUT + dt.timedelta(minutes=1))
+    assert digests_deliver(kind=D) == 1  # the claim went stale: sent again, once
+    assert digests_deliver(kind=D) == 0
+    again = [m for m in mail.outbox if m.to == [stuck.email]]
+    assert len(again) == 2
+    assert again[0].extra_headers["Message-ID"] == again[1].extra_headers["Message-ID"]
+    stuck.refresh_from_db()
+    assert stuck.sent_at is not None and stuck.attempts == 2
+
 
 def test_a_mail_server_error_is_tried_again_next_run(rhythm, monkeypatch):
     rhythm.play(THURSDAY_EVENING)
-    real_mail = services.digest_mail
+    real_mail, ids = services.digest_mail, []
 
-    def refused(*, digest, email):
-        if email.startswith("grid_head"):
-            raise ConnectionRefusedError
-        real_mail(digest=digest, email=email)
+    def refused(**kwargs):
+        if kwargs["email"].startswith("grid_head"):
+            ids.append(kwargs["message_id"])
+            raise ConnectionRefusedError("the mail server said no")
+        real_mail(**kwargs)
 
     monkeypatch.setattr(services, "digest_mail", refused)
     assert digests_run_due(kind=D).sent == 2
     row = DigestDelivery.objects.get(email__startswith="grid_head")
-    assert (row.sent_at, row.attempts) == (None, 1)
+    assert (row.sent_at, row.attempts, row.claimed_at) == (None, 1, None)
+    assert row.last_error == "ConnectionRefusedError: the mail server said no"
 
     monkeypatch.setattr(services, "digest_mail", real_mail)
     assert digests_run_due(kind=D).sent == 1
     row.refresh_from_db()
-    assert row.sent_at is not None and row.attempts == 2
+    assert row.sent_at is not None and row.attempts == 2 and row.last_error == ""
     assert len(mail.outbox) == DAILY_MAILS
+    (sent,) = [m for m in mail.outbox if m.to == [row.email]]
+    assert sent.message()["Message-ID"] == ids[0]  # the same id as on the failed attempt
 
 
-def test_the_task_is_what_beat_runs(settings):
+def test_point7_a_failing_digest_delivery_never_blocks_the_others_and_is_given_up(
+    rhythm, monkeypatch
+):
+    from core.outbox import MAX_ATTEMPTS
+
+    rhythm.play(THURSDAY_EVENING)
+    real_mail = services.digest_mail
+
+    def broken_for_the_first(**kwargs):
+        if kwargs["email"].startswith("community"):
+            raise ValueError("a header the mail library refuses")
+        real_mail(**kwargs)
+
+    monkeypatch.setattr(services, "digest_mail", broken_for_the_first)
+    assert digests_deliver(kind=D) == 0  # nothing built yet
+    assert digests_run_due(kind=D).sent == DAILY_MAILS - 1
+    for _ in range(MAX_ATTEMPTS):
+        digests_deliver(kind=D)
+    row = DigestDelivery.objects.get(email__startswith="community")
+    assert (row.sent_at, row.attempts) == (None, MAX_ATTEMPTS)
+    assert row.last_error == "ValueError: a header the mail library refuses"
+    monkeypatch.setattr(services, "digest_mail", real_mail)
+    assert digests_deliver(kind=D) == 0  # given up: no further attempt
+    assert len(mail.outbox) == DAILY_MAILS - 1
+
+
+def test_the_task_is_what_beat_runs(db):
+    import json
+
+    from django_celery_beat.models import PeriodicTask
+
     from portal.celery import app
 
-    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "digests.tasks.run_due_digests" in names
     assert tasks.run_due_digests.name == "digests.tasks.run_due_digests"
     assert tasks.run_due_digests.name in app.tasks
     assert tasks.run_due_digests.acks_late is True
-    kinds = [
-        entry["args"]
-        for entry in settings.CELERY_BEAT_SCHEDULE.values()
-        if entry["task"] == "digests.tasks.run_due_digests"
-    ]
-    assert sorted(kinds) == [["daily"], ["monthly"], ["weekly"]]
+    # seeded by migrate into the database scheduler's table
+    entries = PeriodicTask.objects.filter(task="digests.tasks.run_due_digests", enabled=True)
+    assert sorted(json.loads(e.args) for e in entries) == [["daily"], ["monthly"], ["weekly"]]
 
 
 def test_an_unknown_kind_is_refused(db):

@@ -1,6 +1,7 @@
 """The outbox: a Notification row is written with the change and sent after commit; a down
 broker fails no request, and the sweep sends what it left behind, each row once."""
 
+import datetime as dt
 import logging
 
 import pytest
@@ -171,29 +172,115 @@ def test_a_retried_task_sends_each_row_once(t):
     assert all(n.attempts == 1 for n in _rows())
 
 
-def test_a_task_that_failed_half_way_sends_only_the_rest_on_retry(t, monkeypatch):
-    for place in ("U1", "B1", "G1"):
+class WorkerKilled(BaseException):
+    """A kill: no ``except Exception`` in the code sees it."""
+
+
+def _fresh_rows(t, places=("U1", "B1", "G1")):
+    for place in places:
         t.report(place, tier="simple")
     Notification.objects.update(sent_at=None, attempts=0)
     mail.outbox.clear()
-    ids = [n.pk for n in _rows()]
-    real_send = tasks.send_mail
-    calls = []
+    return [n.pk for n in _rows()]
 
-    def flaky(subject, body, sender, to, **kwargs):
-        calls.append(to[0])
+
+def test_point7_a_failing_delivery_counts_its_attempt_and_never_blocks_the_rest(t, monkeypatch):
+    ids = _fresh_rows(t)
+    real_mail, calls = services.notification_mail, []
+
+    def flaky(row):
+        calls.append(row.pk)
         if len(calls) == 2:
             raise OSError("SMTP connection reset")
-        return real_send(subject, body, sender, to, **kwargs)
+        real_mail(row)
 
-    monkeypatch.setattr(tasks, "send_mail", flaky)
+    monkeypatch.setattr(services, "notification_mail", flaky)
 
-    with pytest.raises(OSError):
-        tasks.notifications_send(ids)  # autoretry_for=(OSError,) would run it again
+    assert tasks.send_notifications.apply(args=[ids]).get() == 2  # the third still went out
+    assert len(mail.outbox) == 2
+    failed = Notification.objects.get(pk=ids[1])
+    assert (failed.sent_at, failed.attempts, failed.claimed_at) == (None, 1, None)
+    assert failed.last_error == "OSError: SMTP connection reset"
+
+    assert tasks.notifications_sweep() == 1  # the sweep tries it again
+    failed.refresh_from_db()
+    assert failed.sent_at is not None and failed.attempts == 2 and failed.last_error == ""
+    assert len({m.to[0] for m in mail.outbox}) == len(mail.outbox) == 3
+
+
+def test_point7_a_row_that_keeps_failing_is_given_up_and_blocks_no_later_row(t, monkeypatch):
+    from core.outbox import MAX_ATTEMPTS
+
+    (broken_pk,) = _fresh_rows(t, ["U1"])
+    real_mail = services.notification_mail
+
+    def broken(row):
+        if row.pk == broken_pk:
+            raise ValueError("bad address header")
+        real_mail(row)
+
+    monkeypatch.setattr(services, "notification_mail", broken)
+    for _ in range(MAX_ATTEMPTS + 2):
+        tasks.notifications_sweep()
+    row = Notification.objects.get(pk=broken_pk)
+    assert (row.sent_at, row.attempts) == (None, MAX_ATTEMPTS)
+    assert row.last_error == "ValueError: bad address header"
+
+    t.report("B1", tier="simple")  # a later row still goes out
+    Notification.objects.exclude(pk=broken_pk).update(sent_at=None)
+    assert tasks.notifications_sweep() == 1
+    assert [m.to for m in mail.outbox] == [["building_head@grid.example.org"]]
+    assert Notification.objects.get(pk=broken_pk).attempts == MAX_ATTEMPTS
+
+
+@pytest.mark.parametrize("crash", ["killed after sending", "database gone when marking"])
+def test_point7_a_crash_between_sending_and_marking_resends_only_after_the_claim_is_stale(
+    t, monkeypatch, crash
+):
+    """At least once (``core.outbox``): not sent again while the claim is fresh, then once
+    more, with the same Message-ID so that the receiving side can drop the copy."""
+    from django.db import OperationalError
+    from django.utils import timezone
+
+    from core import outbox
+
+    (pk,) = _fresh_rows(t, ["U1"])
+    real_mail, real_mark = services.notification_mail, outbox._mark_sent
+    if crash == "killed after sending":
+
+        def sends_then_dies(row):
+            real_mail(row)
+            raise WorkerKilled
+
+        monkeypatch.setattr(services, "notification_mail", sends_then_dies)
+        expected = WorkerKilled
+    else:
+
+        def database_gone(model, row):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(outbox, "_mark_sent", database_gone)
+        expected = OperationalError
+
+    with pytest.raises(expected):
+        tasks.notifications_sweep()
+    monkeypatch.setattr(services, "notification_mail", real_mail)
+    monkeypatch.setattr(outbox, "_mark_sent", real_mark)
+    row = Notification.objects.get(pk=pk)
+    assert (row.sent_at, row.attempts) == (None, 1) and row.claimed_at is not None
     assert len(mail.outbox) == 1
-    assert Notification.objects.filter(sent_at__isnull=True).count() == 2
 
-    assert tasks.notifications_send(ids) == 2
-    assert len(mail.outbox) == 3
-    assert len({m.to[0] for m in mail.outbox}) == 3
-    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+    assert tasks.send_notifications.apply(args=[[pk]]).get() == 0  # a redelivered task
+    assert tasks.notifications_sweep() == 0
+    assert len(mail.outbox) == 1
+
+    later = timezone.now() + outbox.CLAIM_TIMEOUT + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert tasks.notifications_sweep() == 1
+    assert tasks.notifications_sweep() == 0
+    first, second = mail.outbox
+    message_id = outbox.outbox_message_id(row, "notification")
+    assert first.message()["Message-ID"] == second.message()["Message-ID"] == message_id
+    assert message_id.startswith(f"<notification-{pk}.") and message_id.endswith(">")
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 2

@@ -847,3 +847,53 @@ def test_addresses_are_right_across_trees_and_query_chunks(client, place, monkey
         rows = client.get(f"{BASE}/requests.json").json()
         got = {row["address_id"]: row["address"] for row in rows}
         assert got == {area.code: address for area, address in expected.items()}
+
+
+# --- control characters (issue 9, point 9) ----------------------------------------------------
+
+
+def test_point9_a_control_character_in_a_post_is_refused_naming_the_field(client, place, api_key):
+    response = post_form(client, good_form(place, api_key[1], description="路灯\x14不亮"))
+
+    description = only_error(response, 400)
+    assert description.startswith("description:") and "control character" in description
+    assert "U+0014" in description
+    assert b"\x14" not in response.content  # not echoed
+    assert not Ticket.objects.exists()
+
+    response = post_form(client, good_form(place, api_key[1], last_name="张\x85"), fmt="xml")
+    assert response.status_code == 400
+    assert "last_name" in xml_of(response)[0].findtext("description")  # parses, names it
+    body = json.dumps({**good_form(place, api_key[1]), "address_string": "3栋\x1b[31m"})
+    response = client.post(f"{BASE}/requests.json", body, "application/json")
+    assert "address_string" in only_error(response, 400)
+    assert not Ticket.objects.exists()
+
+
+def test_point9_a_multi_line_description_is_still_accepted(client, place, api_key):
+    response = post_form(client, good_form(place, api_key[1], description="路灯不亮\r\n\t三天了"))
+    assert response.status_code == 201, response.content
+
+
+def test_point9_requests_xml_stays_well_formed_with_an_old_row_holding_control_characters(
+    client, place
+):
+    report(place, description="路灯\x14不亮\x1b\ufffe，晚上\n看不见")  # from before the check
+
+    response = client.get(f"{BASE}/requests.xml")
+
+    assert response.status_code == 200
+    [row] = xml_of(response)  # ET.fromstring: well-formed
+    assert row.findtext("description") == "路灯不亮，晚上\n看不见"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_point9_error_responses_do_not_echo_control_characters(client, place, fmt):
+    response = client.get(f"{BASE}/requests.{fmt}", {"status": "open\x14\x07"})
+
+    assert response.status_code == 400
+    assert b"\x14" not in response.content and b"\x07" not in response.content
+    if fmt == "xml":
+        assert "status" in xml_of(response)[0].findtext("description")
+    response = client.get(f"{BASE}/services/a\x14b.{fmt}")
+    assert response.status_code in (400, 404) and b"\x14" not in response.content

@@ -362,3 +362,52 @@ class TestCallingBack:
             .status_code
             == 404
         )
+
+
+class TestControlCharacters:
+    def test_point9_the_report_form_refuses_a_control_character(self, world, login_as, category):
+        client = login_as("unit_head")
+        data = {
+            "area": world.u1.code,
+            "category": category.pk,
+            "channel": "hotline",
+            "description": "楼道灯\x14不亮",
+            "reporter_phone": "13700000009",
+        }
+        response = client.post(reverse("issues:report"), data)
+        assert response.status_code == 200 and not Ticket.objects.exists()
+        errors = response.context["form"].errors
+        assert "control character" in errors["description"][0]
+        assert "U+0014" in errors["description"][0]
+
+        response = client.post(
+            reverse("issues:report"), {**data, "reporter_name": "张\n三", "description": "ok"}
+        )
+        assert "control character" in response.context["form"].errors["reporter_name"][0]
+        response = client.post(
+            reverse("issues:report"), {**data, "description": "楼道灯不亮\r\n\t三天了"}
+        )
+        assert response.status_code == 302 and Ticket.objects.count() == 1
+
+    def test_point9_every_portal_form_checks_its_text_fields(self):
+        """The check sits in the mixin every portal form is built on."""
+        from django import forms
+
+        from core.forms import Form
+        from issues.forms import NoteForm
+        from portal.auth import LockoutAuthenticationForm
+        from residents.forms import ResidentFilterForm
+
+        class Free(Form):
+            line = forms.CharField()
+            text = forms.CharField(widget=forms.Textarea)
+            mail = forms.EmailField(required=False)
+
+        form = Free({"line": "a\tb", "text": "a\x7fb", "mail": "a\x9f@example.org"})
+        assert set(form.errors) == {"line", "text", "mail"}
+        assert all("control character" in " ".join(e) for e in form.errors.values())
+        assert Free({"line": "a b", "text": "a\nb\tc"}).is_valid()
+        assert "note" in NoteForm({"note": "\x08"}).errors
+        assert "q" in ResidentFilterForm({"q": "\x1b"}).errors
+        login = LockoutAuthenticationForm(None, {"username": "a\x14", "password": "x"})
+        assert "control character" in str(login.errors)

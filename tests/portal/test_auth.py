@@ -69,3 +69,37 @@ def test_error_pages_in_the_portal_style(client, world, login_as):
     assert response.status_code == 403
     assert "portal-navbar" in response.content.decode()
     assert "500" in render_to_string("500.html")
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: bound, read and released."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_point6_sign_in_works_with_redis_down_and_says_so(client, world, caplog):
+    import logging
+    import time
+
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/1",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    caplog.set_level(logging.WARNING, logger="portal.auth")
+    with override_settings(CACHES=down):
+        assert type(caches["default"]).__name__ == "RedisCache"
+        started = time.monotonic()
+        assert _login(client, "community", "wrong-password").status_code == 200
+        assert _login(client, "community", PASSWORD).status_code == 302
+        assert time.monotonic() - started < 5
+    assert "_auth_user_id" in client.session
+    assert "login lockout" in caplog.text and "cache unreachable" in caplog.text

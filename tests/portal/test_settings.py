@@ -113,3 +113,44 @@ def test_env_readers_fail_loudly(monkeypatch):
         env_int("X_NUM", 1)
     monkeypatch.setenv("X_LIST", "a.org, b.org,")
     assert env_list("X_LIST", []) == ["a.org", "b.org"]
+
+
+CACHE_AND_BROKER = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "broker": settings.CELERY_BROKER_URL,
+    "cache": settings.CACHES["default"]["LOCATION"],
+    "options": settings.CACHES["default"].get("OPTIONS", {}),
+}))
+"""
+
+
+def test_point6_cache_and_broker_use_different_redis_databases():
+    result = _run({"REDIS_URL": "redis://cache:6379/4"}, "-c", CACHE_AND_BROKER)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["broker"] == "redis://cache:6379/4"
+    assert found["cache"] == "redis://cache:6379/5"  # clearing the cache drops no task
+    assert 0 < found["options"]["socket_connect_timeout"] <= 1
+    assert 0 < found["options"]["socket_timeout"] <= 1
+
+    result = _run({"REDIS_URL": "redis://:pw@cache:6379"}, "-c", CACHE_AND_BROKER)
+    found = json.loads(result.stdout)
+    assert (found["broker"], found["cache"]) == (
+        "redis://:pw@cache:6379/0",
+        "redis://:pw@cache:6379/1",
+    )
+
+    explicit = {
+        "REDIS_URL": "redis://cache:6379/0",
+        "REDIS_CACHE_URL": "redis://other:6379/3",
+        "CELERY_BROKER_URL": "redis://broker:6379/2",
+    }
+    found = json.loads(_run(explicit, "-c", CACHE_AND_BROKER).stdout)
+    assert (found["broker"], found["cache"]) == ("redis://broker:6379/2", "redis://other:6379/3")
+
+    same = {"REDIS_URL": "redis://cache:6379/0", "REDIS_CACHE_URL": "redis://cache:6379/0"}
+    result = _run(same, "-c", CACHE_AND_BROKER)
+    assert result.returncode != 0 and "different" in result.stderr

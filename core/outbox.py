@@ -1,0 +1,142 @@
+"""The one way mail leaves the portal: claim an outbox row, commit, send outside any
+transaction, mark it sent. The notification outbox (``issues.Notification``) and the digest
+deliveries (``digests.DigestDelivery``) both go through ``outbox_deliver``; their rows carry
+``sent_at``, ``claimed_at``, ``attempts`` and ``last_error``.
+
+Each row goes through three steps, each its own short transaction or none:
+
+1. **Claim**: lock the row if no other worker holds it (``select_for_update(skip_locked)``)
+   and, in one conditional ``UPDATE … WHERE sent_at IS NULL AND attempts < MAX_ATTEMPTS AND
+   (claimed_at IS NULL OR claimed_at < now - CLAIM_TIMEOUT)``, set ``claimed_at`` and count
+   the attempt. Committed before anything is sent, so the attempt is counted even if the
+   worker dies.
+2. **Send**, outside any transaction: no row lock or open transaction waits on the mail
+   server, and a database restart meanwhile cannot roll back a mail that already left.
+3. **Mark**: ``sent_at`` is set (or, when the send raised, ``last_error`` is recorded and the
+   claim released so the next sweep tries again). A row that raised ``MAX_ATTEMPTS`` times is
+   given up: it keeps its last error and is no longer picked. A failing row never stops the
+   rows after it.
+
+Delivery is **at least once**, deliberately. If a worker dies (or the database goes away)
+after the mail left and before step 3 committed, the row stays claimed: nobody sends it
+again while the claim is fresh (a redelivered task, a parallel sweep), and once the claim is
+older than ``CLAIM_TIMEOUT`` the sweep sends it again. A problem handler who misses a
+notification, or a head who misses the daily summary, costs more than a duplicate, and the
+duplicate is recognisable: every message carries a ``Message-ID`` built from its row
+(``outbox_message_id``) that is the same on every attempt, so the receiving mail system (and
+any mail client) can drop the second copy. ``CLAIM_TIMEOUT`` is far longer than a send can
+take (``EMAIL_TIMEOUT``), so a slow send is never taken for a dead one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+ERROR_MAX = 1000
+
+
+def outbox_pending(queryset: models.QuerySet, *, now: dt.datetime | None = None):
+    """The rows of ``queryset`` that a delivery run may claim now."""
+    now = now or timezone.now()
+    return queryset.filter(_claimable(now))
+
+
+def _claimable(now: dt.datetime) -> Q:
+    return Q(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    )
+
+
+def outbox_deliver(
+    *,
+    model: type[models.Model],
+    pks: Iterable[int],
+    send: Callable[[models.Model], None],
+    related: tuple[str, ...] = (),
+) -> int:
+    """Claim, send with ``send(row)`` and mark each row of ``model`` in ``pks`` (see the
+    module's docstring). Returns how many were sent."""
+    sent = 0
+    for pk in pks:
+        row = _claim(model, pk, related)
+        if row is None:
+            continue  # sent, given up, or held by another worker
+        try:
+            send(row)
+        except Exception as exc:  # whatever the mail server or the message did: record it
+            _failed(model, row, exc)
+            continue
+        _mark_sent(model, row)
+        sent += 1
+    return sent
+
+
+def _mark_sent(model, row) -> None:
+    model.objects.filter(pk=row.pk, sent_at__isnull=True).update(
+        sent_at=timezone.now(), last_error=""
+    )
+
+
+def _claim(model, pk: int, related: tuple[str, ...]):
+    now = timezone.now()
+    with transaction.atomic():
+        row = (
+            model.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(*related)
+            .filter(_claimable(now), pk=pk)
+            .first()
+        )
+        if row is None:
+            return None
+        claimed = model.objects.filter(_claimable(now), pk=pk).update(
+            claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:  # SQLite takes no row lock: another worker got there first
+            return None
+    row.claimed_at, row.attempts = now, row.attempts + 1
+    return row
+
+
+def _failed(model, row, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+    given_up = row.attempts >= MAX_ATTEMPTS
+    log.warning(
+        "%s %s: delivery attempt %d of %d failed%s",
+        model._meta.label,
+        row.pk,
+        row.attempts,
+        MAX_ATTEMPTS,
+        "; given up" if given_up else "",
+        exc_info=True,
+    )
+    # Only our own claim is released: a row another worker re-claimed keeps its claim.
+    model.objects.filter(pk=row.pk, claimed_at=row.claimed_at, sent_at__isnull=True).update(
+        claimed_at=None, last_error=error
+    )
+
+
+def outbox_message_id(row: models.Model, kind: str) -> str:
+    """The ``Message-ID`` of ``row``'s mail: the same on every attempt (so a resent copy can
+    be recognised), different for every row of every database (the creation time is in it,
+    so a restored or rebuilt database reusing ids does not collide)."""
+    stamp = timezone.localtime(row.created_at, dt.UTC).strftime("%Y%m%d%H%M%S%f")
+    return f"<{kind}-{row.pk}.{stamp}@{_mail_domain()}>"
+
+
+def _mail_domain() -> str:
+    host = urlsplit(settings.PORTAL_BASE_URL).hostname
+    if host and "." in host:
+        return host
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"

@@ -1,0 +1,78 @@
+"""The periodic tasks are seeded once by migrate and then belong to the admin: neither a new
+migrate nor beat's start writes over an edited entry."""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from core.beat import beat_schedule_seed
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migrate_seeds_every_entry_once():
+    stored = {t.name: t for t in PeriodicTask.objects.select_related("interval", "crontab")}
+    assert set(settings.BEAT_SCHEDULE_SEED) <= set(stored)
+    assert (
+        stored["escalate-overdue"].interval.every,
+        stored["escalate-overdue"].interval.period,
+    ) == (
+        15,
+        "minutes",
+    )
+    daily = stored["digest-daily"]
+    assert (daily.crontab.hour, daily.crontab.minute, str(daily.crontab.timezone)) == (
+        "18",
+        "0",
+        "Asia/Shanghai",
+    )
+    assert json.loads(daily.args) == ["daily"]
+    assert beat_schedule_seed() == []  # nothing missing: nothing created
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 6
+    assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
+
+
+def test_point10_schedule_edits_survive_migrate_and_beat_starting(monkeypatch):
+    from django_celery_beat import schedulers
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    # Beat closes connections it finds inside a transaction: here, the test's own one.
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
+
+    from portal.celery import app
+
+    beat_schedule_seed()
+    escalate = PeriodicTask.objects.get(name="escalate-overdue")
+    escalate.interval = IntervalSchedule.objects.create(every=30, period="minutes")
+    escalate.save()
+    daily = PeriodicTask.objects.get(name="digest-daily")
+    daily.crontab = CrontabSchedule.objects.create(minute="30", hour="20", timezone="Asia/Shanghai")
+    daily.save()
+    sweep = PeriodicTask.objects.get(name="notifications-sweep")
+    sweep.enabled = False
+    sweep.save()
+    PeriodicTask.objects.filter(name="close-unrated").delete()  # a missing one comes back
+
+    call_command("migrate", verbosity=0)  # runs the seeding again (post_migrate)
+    beat_schedule_seed()
+    scheduler = DatabaseScheduler(app=app)  # beat starting: setup_schedule
+    scheduler.setup_schedule()
+    scheduler.sync()
+
+    escalate.refresh_from_db()
+    daily.refresh_from_db()
+    sweep.refresh_from_db()
+    assert (escalate.interval.every, escalate.interval.period) == (30, "minutes")
+    assert (daily.crontab.hour, daily.crontab.minute) == ("20", "30")
+    assert sweep.enabled is False
+    assert PeriodicTask.objects.filter(name="close-unrated").exists()
+    assert scheduler.schedule["digest-daily"].schedule.hour == {20}
+    assert scheduler.schedule["escalate-overdue"].schedule.run_every.total_seconds() == 1800
+    assert "notifications-sweep" not in scheduler.schedule
+
+    from digests.periods import daily_hour
+
+    assert daily_hour() == 20  # the digests follow the edited entry
