@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("<int:pk>/do/<str:action>/", views.ticket_act, name="ticket_act"),
     path("<int:pk>/reporter-phone/", views.reporter_phone_reveal, name="reporter_phone"),
+    path("<int:pk>/description/", views.description_reveal, name="description_reveal"),
     path(
         "<int:pk>/return-visits/<int:visit_pk>/log/",
         views.return_visit_log,
