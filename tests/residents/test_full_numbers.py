@@ -125,7 +125,7 @@ def test_point2_find_is_rate_limited_per_address(world, login_as):
     resident = world.residents["U1"]
     users = ("unit_head", "building_head", "grid_head", "street")
     per_user = services.FIND_PER_USER
-    assert services.FIND_PER_ADDRESS == 3 * per_user
+    assert 3 * per_user == services.FIND_PER_ADDRESS
     for persona in users[:3]:
         client = login_as(persona)
         for _ in range(per_user):
