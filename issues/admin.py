@@ -25,6 +25,7 @@ from issues.models import (
     TicketSettings,
     TierPolicy,
 )
+from residents.admin import scrubbed
 
 
 class DepartmentResource(resources.ModelResource):
@@ -97,8 +98,18 @@ class HolidayAdmin(ImportExportModelAdmin):
 
 class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = TicketEvent
-    fields = ("at", "kind", "old_state", "new_state", "level", "handler_area", "actor", "note")
+    fields = (
+        "at",
+        "kind",
+        "old_state",
+        "new_state",
+        "level",
+        "handler_area",
+        "actor",
+        "scrubbed_note",
+    )
     readonly_fields = fields
+    scrubbed_note = scrubbed("note", _("note"))
     extra = 0
     ordering = ("at", "pk")
 
@@ -108,8 +119,9 @@ class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DepartmentTask
-    fields = ("meeting", "department", "deadline", "status", "report", "reported_at")
+    fields = ("meeting", "department", "deadline", "status", "scrubbed_report", "reported_at")
     readonly_fields = fields
+    scrubbed_report = scrubbed("report", _("report"))
     extra = 0
 
     def get_queryset(self, request):
@@ -140,7 +152,7 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "area",
         "category",
         "channel",
-        "description",
+        "scrubbed_description",
         "state",
         "tier",
         "level",
@@ -149,14 +161,19 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "on_rectification_list",
         "escalation_count",
         "reopen_count",
-        "feedback",
+        "scrubbed_feedback",
         "rating",
-        "rating_comment",
+        "scrubbed_rating_comment",
         "created_at",
         "resolved_at",
         "closed_at",
     )
     readonly_fields = fields
+    # The admin shows free text as the pages do; the text as written: the ticket page's
+    # logged reveal.
+    scrubbed_description = scrubbed("description", _("description"))
+    scrubbed_feedback = scrubbed("feedback", _("result told to the reporter"))
+    scrubbed_rating_comment = scrubbed("rating_comment", _("rating comment"))
 
 
 @admin.register(Meeting)
@@ -169,6 +186,9 @@ class MeetingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ReturnVisitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ticket", "scheduled_for", "done_at", "by")
     list_select_related = ("ticket__category", "by")
+    fields = ("ticket", "scheduled_for", "done_at", "scrubbed_note", "by")
+    readonly_fields = fields
+    scrubbed_note = scrubbed("note", _("what the reporter said"))
 
 
 class ApiKeyForm(forms.ModelForm):

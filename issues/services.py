@@ -956,15 +956,44 @@ def ticket_reporter_phone_reveal(
 ) -> str:
     """The reporter's full phone number for a call back, logged like any personal data."""
     from residents.models import AccessLog
+    from residents.services import access_log_record
 
     if not may_call_reporter(user, ticket):
         raise PermissionDenied
-    AccessLog.objects.create(
+    access_log_record(
         viewer=user,
         resident=ticket.reporter,
         ticket=ticket,
         field=AccessLog.Field.PHONE,
         ip=ip,
-        user_agent=user_agent[:200],
+        user_agent=user_agent,
     )
     return reporter_phone(ticket)
+
+
+def description_has_numbers(ticket: Ticket) -> bool:
+    """Whether the pages show the description with numbers masked (and so offer a reveal)."""
+    return scrub_personal_numbers(ticket.description) != ticket.description
+
+
+@transaction.atomic
+def ticket_description_reveal(
+    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
+) -> str:
+    """The description as it was written, phone and ID numbers in it unmasked -- for whoever
+    may call the reporter back (the same people who may see the reporter's phone), logged
+    like any personal data."""
+    from residents.models import AccessLog
+    from residents.services import access_log_record
+
+    if not may_call_reporter(user, ticket):
+        raise PermissionDenied
+    access_log_record(
+        viewer=user,
+        resident=ticket.reporter,
+        ticket=ticket,
+        field=AccessLog.Field.DESCRIPTION,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return ticket.description

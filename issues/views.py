@@ -228,6 +228,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
         "deadline_class": deadline_class(ticket, timezone.now()),
         "masked_reporter_phone": mask_phone(services.reporter_phone(ticket)),
         "may_call_reporter": services.may_call_reporter(request.user, ticket, actions),
+        "description_masked": services.description_has_numbers(ticket),
         "is_handler": perm.is_handler(request.user, ticket),
     }
 
@@ -353,6 +354,21 @@ def reporter_phone_reveal(request, pk):
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
     response = render(request, "residents/_revealed.html", {"value": phone})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def description_reveal(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    text = services.ticket_description_reveal(
+        user=request.user,
+        ticket=ticket,
+        ip=client_ip(request) or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    response = render(request, "issues/_description_revealed.html", {"text": text})
     response["Cache-Control"] = "no-store"
     return response
 

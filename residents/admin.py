@@ -1,12 +1,25 @@
 """Residents in the admin: listed and searched with masked personal data; the access log is
-read-only. Full values are revealed in the portal only, where each reveal is logged."""
+read-only. Full values are revealed in the portal only, where each reveal is logged. A full
+ID number is searched only through the POST form of ``find/`` (rate limited and logged like
+the portal's), never through the change list's ``?q=``, which would put it in URLs."""
 
-import re
-
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
 from core.admin import ReadOnlyAdminMixin
+from core.ratelimit import RateLimited
+from core.requests import client_ip
+from grids.access import scope_for
+from residents import services
+from residents.identity import masked_id_parts, scrub_personal_numbers
 from residents.models import (
     AccessLog,
     CareTag,
@@ -16,8 +29,7 @@ from residents.models import (
     Visit,
     VolunteerTeam,
 )
-
-_MASKED_ID = re.compile(r"^(\d{4})\*+(\d{3}[\dX])$", re.IGNORECASE)
+from residents.permissions import may_see_birth_date
 
 
 @admin.register(CareTag)
@@ -37,6 +49,28 @@ class MaskedColumns:
         return obj.masked_phone
 
 
+def scrubbed(field: str, label):
+    """A read-only admin column showing a free-text field as every page does: phone and ID
+    numbers masked (``identity.scrub_personal_numbers``). Assign it on the admin class."""
+
+    @admin.display(description=label)
+    def show(self, obj):
+        return scrub_personal_numbers(getattr(obj, field))
+
+    show.__name__ = f"scrubbed_{field}"
+    return show
+
+
+def _sees_every_birth_date(request) -> bool:
+    """Lists mix residents of many areas: their birth dates only for whom may reveal
+    anywhere (``permissions.may_see_birth_date``)."""
+    return scope_for(request.user).is_admin
+
+
+def _without_birth_date(fields):
+    return tuple(f for f in fields if f != "birth_date")
+
+
 class ResidentInline(MaskedColumns, admin.TabularInline):
     model = Resident
     extra = 0
@@ -47,6 +81,13 @@ class ResidentInline(MaskedColumns, admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if _sees_every_birth_date(request) else _without_birth_date(fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
 
 @admin.register(Household)
@@ -66,7 +107,11 @@ class ResidentAdmin(MaskedColumns, admin.ModelAdmin):
     list_display = ("name", "masked_id", "masked_mobile", "gender", "birth_date", "household")
     list_filter = ("gender", "care_tags", "is_householder")
     search_fields = ("name",)
-    search_help_text = _("Name, a full ID number, or a masked one as shown (3624**********1234).")
+    search_help_text = _(
+        "Name, or an ID number masked as shown (3****************4). A full ID number: "
+        "“Find by full ID number” above."
+    )
+    change_list_template = "admin/residents/resident/change_list.html"
     list_select_related = ("household__area",)
     autocomplete_fields = ("household",)
     raw_id_fields = ("person",)
@@ -89,16 +134,91 @@ class ResidentAdmin(MaskedColumns, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # residents come in through the portal's forms and imports (validated)
 
+    def _sees_birth_date(self, request, obj) -> bool:
+        if obj is None:
+            return _sees_every_birth_date(request)
+        return may_see_birth_date(scope_for(request.user).role_for(obj.household.area))
+
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return fields if _sees_every_birth_date(request) else _without_birth_date(fields)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if self._sees_birth_date(request, obj) else _without_birth_date(fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self._sees_birth_date(request, obj) else _without_birth_date(fields)
+
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().upper()
-        masked = _MASKED_ID.match(term)
+        masked = masked_id_parts(search_term)
         if masked:
             return queryset.filter(
-                id_number__startswith=masked[1], id_number__endswith=masked[2]
+                id_number__startswith=masked[0], id_number__endswith=masked[1]
             ), False
-        if len(term) == 18:
-            return queryset.filter(id_number=term), False
+        if scrub_personal_numbers(search_term) != search_term:
+            # A full ID number (or a phone) in ?q= is in the address bar, the history and
+            # the server's log already: refuse it, so a URL never finds anyone by one.
+            messages.error(
+                request,
+                gettext(
+                    "Full ID numbers are not searched from the address bar. "
+                    "Use “Find by full ID number”."
+                ),
+            )
+            return queryset.none(), False
         return super().get_search_results(request, queryset, search_term)
+
+    def get_urls(self):
+        return [
+            path(
+                "find/",
+                self.admin_site.admin_view(self.find_view),
+                name="residents_resident_find",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(sensitive_post_parameters("id_number"))
+    @method_decorator(require_http_methods(["GET", "POST"]))
+    def find_view(self, request):
+        """A full ID number, typed into a POST form; the resident's change page, found in
+        the user's scope. Counted and logged by ``services.resident_find_by_id_number``."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Find by full ID number"),
+        }
+        status = 200
+        if request.method == "POST":
+            try:
+                resident = services.resident_find_by_id_number(
+                    user=request.user,
+                    id_number=request.POST.get("id_number", ""),
+                    ip=client_ip(request) or None,
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+            except RateLimited as exc:
+                context["error"] = services.find_limit_message()
+                response = TemplateResponse(
+                    request, "admin/residents/resident/find.html", context, status=429
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
+            except ValidationError as exc:
+                context["error"] = " ".join(exc.messages)
+                status = 400
+            else:
+                if resident is not None:
+                    return redirect(reverse("admin:residents_resident_change", args=[resident.pk]))
+                context["error"] = gettext("No resident with that ID number in your area.")
+                status = 404
+        return TemplateResponse(
+            request, "admin/residents/resident/find.html", context, status=status
+        )
 
 
 @admin.register(PartyMember)
@@ -121,6 +241,16 @@ class VolunteerTeamAdmin(admin.ModelAdmin):
 @admin.register(Visit)
 class VisitAdmin(admin.ModelAdmin):
     list_display = ("household", "visitor", "visited_at", "channel", "needs_follow_up")
+    fields = (
+        "household",
+        "visitor",
+        "visited_at",
+        "channel",
+        "scrubbed_findings",
+        "needs_follow_up",
+    )
+    readonly_fields = ("scrubbed_findings",)
+    scrubbed_findings = scrubbed("findings", _("what was found"))
     list_filter = ("channel", "needs_follow_up")
     date_hierarchy = "visited_at"
     autocomplete_fields = ("household", "visitor")

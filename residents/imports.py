@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -414,9 +414,19 @@ def resident_export_headers() -> list[str]:
     return [c.label for c in RESIDENT_COLUMNS]
 
 
-def resident_export_rows(queryset: QuerySet[Resident]) -> Iterator[list]:
+def resident_export_rows(
+    queryset: QuerySet[Resident], *, birth_dates: Q | None = None
+) -> Iterator[list]:
     """Rows for the resident spreadsheet, ID numbers and phones masked; streamed, with one
-    query for the residents and one per 2,000 rows for their tags."""
+    query for the residents and one per 2,000 rows for their tags. With ``birth_dates``,
+    the birth date is given only for residents that filter keeps (where the reader may
+    reveal the ID number, ``permissions.may_see_birth_date``), left empty for the rest."""
+    if birth_dates:  # Q() keeps every row, as None does
+        queryset = queryset.annotate(
+            shown_birth_date=Case(When(birth_dates, then=F("birth_date")), default=None)
+        )
+    else:
+        queryset = queryset.annotate(shown_birth_date=F("birth_date"))
     tag_names = dict(CareTag.objects.values_list("pk", "name"))
     through = Resident.care_tags.through
     residents = queryset.order_by(
@@ -430,7 +440,7 @@ def resident_export_rows(queryset: QuerySet[Resident]) -> Iterator[list]:
         "household__in_online_group",
         "name",
         "gender",
-        "birth_date",
+        "shown_birth_date",
         "id_number",
         "phone",
         "is_householder",
@@ -460,7 +470,7 @@ def resident_export_rows(queryset: QuerySet[Resident]) -> Iterator[list]:
                 "是" if in_group else "否",
                 name,
                 "男" if gender == "M" else "女",
-                birth.isoformat(),
+                birth.isoformat() if birth else "",
                 mask_id_number(id_number),
                 mask_phone(phone),
                 "是" if householder else "否",

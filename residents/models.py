@@ -209,12 +209,15 @@ class Visit(models.Model):
 
 
 class AccessLog(models.Model):
-    """Who revealed which personal field of whom, when and from where. Append-only; never
-    holds the value itself."""
+    """Who revealed which personal field of whom, when and from where -- or searched by a
+    full ID number, and whom that found (no one: ``resident`` empty). Append-only; never
+    holds the value itself, nor the number searched for."""
 
     class Field(models.TextChoices):
         ID_NUMBER = "id_number", _("ID number")
         PHONE = "phone", _("mobile")
+        ID_SEARCH = "id_search", _("search by full ID number")
+        DESCRIPTION = "description", _("problem description")
 
     viewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -250,7 +253,9 @@ class AccessLog(models.Model):
         ordering = ["-at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(resident__isnull=False) | Q(ticket__isnull=False),
+                condition=Q(resident__isnull=False)
+                | Q(ticket__isnull=False)
+                | Q(field="id_search"),  # a search that found no one names no one
                 name="access_log_names_whose",
             ),
         ]

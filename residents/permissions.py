@@ -32,5 +32,11 @@ def role_may(role: str | None, action: str) -> bool:
     return role is not None and action in ALLOWED.get(role, frozenset())
 
 
+def may_see_birth_date(role: str | None) -> bool:
+    """The birth date is eight of the ID number's digits: beside the masked number and the
+    gender it leaves a few guesses, so only a role that may reveal the number sees it."""
+    return role_may(role, REVEAL)
+
+
 def roles_allowed(action: str) -> frozenset[str]:
     return frozenset(role for role, actions in ALLOWED.items() if action in actions)

@@ -3,8 +3,6 @@ every write through the services."""
 
 from __future__ import annotations
 
-import re
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.importing import ImportFailed
+from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_ip
 from core.spreadsheets import (
     SpreadsheetError,
@@ -36,7 +35,7 @@ from residents.forms import (
     ResidentFilterForm,
     VisitForm,
 )
-from residents.identity import normalize_id_number
+from residents.identity import masked_id_parts
 from residents.imports import resident_export_headers, resident_export_rows, residents_import
 from residents.models import Visit
 from residents.permissions import (
@@ -47,6 +46,7 @@ from residents.permissions import (
     LIST,
     REVEAL,
     VISIT,
+    may_see_birth_date,
     role_may,
     roles_allowed,
 )
@@ -59,7 +59,6 @@ from residents.selectors import (
 )
 
 PAGE_SIZE = 50
-MASKED_ID = re.compile(r"^([0-9]{4})\*+([0-9]{3}[0-9X])$")
 
 
 def _require_any(user, action: str) -> None:
@@ -91,10 +90,10 @@ def _residents_filtered(request):
     if form.is_valid():
         data = form.cleaned_data
         if q := data["q"].strip():
-            masked = MASKED_ID.match(q.upper())
-            if masked:  # as shown on the pages: 3624**********1234
+            masked = masked_id_parts(q)
+            if masked:  # as shown on the pages: 3****************4
                 residents = residents.filter(
-                    id_number__startswith=masked[1], id_number__endswith=masked[2]
+                    id_number__startswith=masked[0], id_number__endswith=masked[1]
                 )
             else:
                 residents = residents.filter(name__contains=q)
@@ -118,14 +117,27 @@ def resident_list(request):
     return render(request, "residents/resident_list.html", {"form": form, "page": page})
 
 
+@sensitive_post_parameters("id_number")
 @login_required
 @require_POST
 def resident_find(request):
     """Find a resident by a full ID number. A POST, so the number never lands in a URL,
-    a server log or the browser's history."""
+    a server log or the browser's history; rate limited and logged by the service."""
     _require_any(request.user, LIST)
-    id_number = normalize_id_number(request.POST.get("id_number", ""))
-    resident = residents_visible_to(request.user).filter(id_number=id_number).first()
+    try:
+        resident = services.resident_find_by_id_number(
+            user=request.user,
+            id_number=request.POST.get("id_number", ""),
+            ip=client_ip(request) or None,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except RateLimited as exc:
+        return too_many_requests(
+            request, message=services.find_limit_message(), retry_after=exc.retry_after
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("residents:resident_list")
     if resident is None:
         messages.error(request, _("No resident with that ID number in your area."))
         return redirect("residents:resident_list")
@@ -145,6 +157,7 @@ def resident_detail(request, pk):
             "tags": resident.care_tags.all(),
             "may_edit": role_may(role, EDIT),
             "may_reveal": role_may(role, REVEAL),
+            "may_see_birth_date": may_see_birth_date(role),
         },
     )
 
@@ -203,15 +216,17 @@ def resident_reveal(request, pk, field):
 def resident_export(request):
     _require_any(request.user, EXPORT)
     _form, residents = _residents_filtered(request)
-    residents = residents.filter(
-        scope_for(request.user).area_q("household__area__", roles=roles_allowed(EXPORT))
-    )
+    scope = scope_for(request.user)
+    residents = residents.filter(scope.area_q("household__area__", roles=roles_allowed(EXPORT)))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return spreadsheet_response(
         f"residents-{stamp}",
         spreadsheet_format(request.GET.get("format")),
         resident_export_headers(),
-        resident_export_rows(residents),
+        resident_export_rows(
+            residents,
+            birth_dates=scope.area_q("household__area__", roles=roles_allowed(REVEAL)),
+        ),
     )
 
 

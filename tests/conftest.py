@@ -33,6 +33,16 @@ def _chinese(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters kept in the cache (rate limits, lockouts) start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def vendor():
     return connection.vendor

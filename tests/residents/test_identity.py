@@ -1,6 +1,7 @@
 """ID numbers (GB 11643-1999), mobile numbers and the masks every page shows."""
 
 import datetime as dt
+import unicodedata
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -258,9 +259,9 @@ def test_a_mobile_with_full_width_digits_is_refused():
 
 
 def test_id_mask_shape():
-    assert mask_id_number("362401199001011234") == "3624**********1234"
+    assert mask_id_number("362401199001011234") == "3****************4"
     number = id_ending_in_x()
-    assert mask_id_number(number) == number[:4] + "*" * 10 + number[-4:]
+    assert mask_id_number(number) == number[0] + "*" * 16 + number[-1]
     assert mask_id_number(number).endswith("X")
 
 
@@ -281,7 +282,7 @@ def test_short_values_are_masked_entirely():
 
 def test_the_model_shows_masks(world):
     resident = world.residents["U1"]
-    assert resident.masked_id_number == resident.id_number[:4] + "*" * 10 + resident.id_number[-4:]
+    assert resident.masked_id_number == resident.id_number[0] + "*" * 16 + resident.id_number[-1]
     assert resident.masked_phone == resident.phone[:3] + "****" + resident.phone[-4:]
     assert resident.id_number not in str(resident)
     assert resident.masked_id_number in str(resident)
@@ -308,21 +309,21 @@ MASKED = [
     ("１３８\u3000００１３\u3000８０００", "138****8000"),  # ideographic spaces
     ("＋８６１３８００１３８０００", "138****8000"),
     ("199\u20140013\u20148000", "199****8000"),  # em dashes
-    # ID numbers of 18: the first 4 and the last 4 shown, a lowercase x as X
-    ("362401199001011234", "3624**********1234"),
-    ("36240119900101123X", "3624**********123X"),
-    ("36240119900101123x", "3624**********123X"),
-    ("362401-19900101-1234", "3624**********1234"),
-    ("362401 19900101 123x", "3624**********123X"),
-    ("362401 1990 0101 1234", "3624**********1234"),
-    ("3624 0119 9001 0112 34", "3624**********1234"),
-    ("３６２４０１１９９００１０１１２３４", "3624**********1234"),
-    ("３６２４０１１９９００１０１１２３ｘ", "3624**********123X"),
+    # ID numbers of 18: the first and the last shown, a lowercase x as X
+    ("362401199001011234", "3****************4"),
+    ("36240119900101123X", "3****************X"),
+    ("36240119900101123x", "3****************X"),
+    ("362401-19900101-1234", "3****************4"),
+    ("362401 19900101 123x", "3****************X"),
+    ("362401 1990 0101 1234", "3****************4"),
+    ("3624 0119 9001 0112 34", "3****************4"),
+    ("３６２４０１１９９００１０１１２３４", "3****************4"),
+    ("３６２４０１１９９００１０１１２３ｘ", "3****************X"),
     # old ID numbers of 15
-    ("362401900101123", "3624*******1123"),
-    ("362401 900101 123", "3624*******1123"),
-    ("362401-900101-123", "3624*******1123"),
-    ("３６２４０１９００１０１１２３", "3624*******1123"),
+    ("362401900101123", "3*************3"),
+    ("362401 900101 123", "3*************3"),
+    ("362401-900101-123", "3*************3"),
+    ("３６２４０１９００１０１１２３", "3*************3"),
     # landlines with their area code
     ("0794-1234567", "079****4567"),
     ("07941234567", "079****4567"),
@@ -377,7 +378,7 @@ def test_several_numbers_in_one_text_and_the_text_around_them_kept():
     )
     assert scrub_personal_numbers(text) == (
         "张先生（138****8000）和李女士138****8001都反映，"
-        "身份证3624**********1234、旧证3624*******1123，座机079****4567，"
+        "身份证3****************4、旧证3*************3，座机079****4567，"
         "3栋301室，已交5000元。"
     )
 
@@ -390,3 +391,65 @@ def test_full_width_forms_match_their_ascii_selves():
     for raw, masked in MASKED:
         if raw.isascii():
             assert scrub_personal_numbers(raw.translate(FULL_WIDTH)) == masked
+
+
+# --- issue 9, point 3: every common way of writing a number, and what is left alone ----------
+
+# The formats the scrubber read before (MASKED above) and twelve more a hostile probe found
+# it missing, plus zero-width characters of each kind, full-width digits and +86 / 0086.
+POINT3_MORE_FORMATS = [
+    ("147.0123.4567", "147****4567"),
+    ("147 - 0123 - 4567", "147****4567"),
+    ("147/0123/4567", "147****4567"),
+    ("1470 123 4567", "147****4567"),
+    ("147_0123_4567", "147****4567"),
+    ("138  0013  8000", "138****8000"),  # double spaces
+    ("138\u200b0013\u200b8000", "138****8000"),  # zero-width space
+    ("138\u200c00138000", "138****8000"),  # zero-width non-joiner
+    ("1380\u200d0138000", "138****8000"),  # zero-width joiner
+    ("13800\u20601380\u200b00", "138****8000"),  # word joiner
+    ("\ufeff13800138000", "\ufeff138****8000"),  # a BOM before stays, the number goes
+    ("369921.19910824.0236", "3****************6"),
+    ("369921/19910824/0236", "3****************6"),
+    ("369 921 199 108 240 236", "3****************6"),
+    ("3699\u200b2119910824023x", "3****************X"),
+    ("１４７．０１２３．４５６７", "147****4567"),  # full-width digits and dots
+    ("+86 147.0123.4567", "147****4567"),
+    ("0086 147 0123 4567", "147****4567"),
+    ("+86-1470-123-4567", "147****4567"),
+]
+POINT3_FORMATS = MASKED + POINT3_MORE_FORMATS
+
+POINT3_NOT_SCRUBBED = [
+    *NOT_MASKED,
+    "2024-03-05",
+    "2024.03.05 停电",
+    "2024/03/05",
+    "10:30 到 11:45",
+    "金额1,234.56元",
+    "共计 12,345,678.90 元",
+    "工单 #20240503001",
+    "工单编号 2024-0503-001",
+    "IP 192.168.100.200",
+    "100 200 300 400 500 600",  # six groups of three, but no birth date inside
+    "3栋 2单元 1301",
+    "电话已打过 3 次",
+]
+
+
+@pytest.mark.parametrize(("raw", "masked"), POINT3_FORMATS)
+@pytest.mark.parametrize("around", ["{}", "反映人{}，请回电。"])
+def test_point3_every_common_format_is_scrubbed(raw, masked, around):
+    scrubbed = scrub_personal_numbers(around.format(raw))
+    assert scrubbed == around.format(masked)
+    shown = "".join(c for c in unicodedata.normalize("NFKC", scrubbed) if c.isdigit())
+    assert shown == "".join(c for c in masked if c.isdigit())
+
+
+def test_point3_the_table_has_every_format():
+    assert len(POINT3_FORMATS) >= 34 + 12
+
+
+@pytest.mark.parametrize("text", POINT3_NOT_SCRUBBED)
+def test_point3_ordinary_text_is_not_scrubbed(text):
+    assert scrub_personal_numbers(text) == text

@@ -653,7 +653,7 @@ def test_export_command_masks_ids_and_phones(world, tmp_path, fmt):
     for key, resident in world.residents.items():
         assert resident.id_number not in text and resident.phone not in text
         exported = by_name[resident.name]
-        assert exported[7] == resident.id_number[:4] + "*" * 10 + resident.id_number[-4:]
+        assert exported[7] == resident.id_number[0] + "*" * 16 + resident.id_number[-1]
         assert exported[8] == resident.phone[:3] + "****" + resident.phone[-4:]
         assert exported[0] == world.households[key].area.code
 

@@ -1,5 +1,6 @@
 """Every role × {own subtree, sibling unit/grid, parent area, another community} ×
-{list, detail, edit, export, reveal}, written down once here and asserted against the pages.
+{list, detail, edit, export, reveal, find by full ID number}, written down once here and
+asserted against the pages.
 
 Residents of the world (tests/conftest.py): U1 and U2 in building B1 of grid G1; B1 and G1
 hang directly on that building and grid; U3 in grid G2 (sibling grid); U4 in community B.
@@ -59,8 +60,10 @@ CASES = [
     (persona, position, action)
     for persona in VISIBLE
     for position in ("own", "sibling", "parent", "other")
-    for action in ("list", "detail", "edit", "export", "reveal")
+    for action in ("list", "detail", "edit", "export", "reveal", "find")
 ]
+# The full-number search needs the list permission and finds only what the list would show.
+FIND_NEEDS = "list"
 
 
 def _expected_status(persona: str, key: str, action: str) -> int:
@@ -101,6 +104,21 @@ def test_matrix(world, login_as, persona, position, action):
         assert response.status_code == (302 if expected == 200 else expected)
         resident.refresh_from_db()
         assert (resident.name == "改名") is (expected == 200)
+    elif action == "find":
+        response = client.post(
+            reverse("residents:resident_find"), {"id_number": resident.id_number}
+        )
+        logged = AccessLog.objects.filter(viewer=world.users[persona], field="id_search")
+        if FIND_NEEDS not in ALLOWED[persona]:
+            assert response.status_code == 403
+            assert not logged.exists()
+            return
+        assert response.status_code == 302
+        found = reverse("residents:resident_detail", args=[resident.pk])
+        assert (response["Location"] == found) is visible
+        assert resident.id_number not in response["Location"]
+        (row,) = logged
+        assert row.resident == (resident if visible else None)
     elif action == "reveal":
         url = reverse("residents:resident_reveal", args=[resident.pk, "id_number"])
         response = client.post(url)
@@ -113,7 +131,7 @@ def test_matrix(world, login_as, persona, position, action):
 
 
 def test_matrix_covers_every_persona_and_position():
-    assert len(CASES) == 9 * 4 * 5
+    assert len(CASES) == 9 * 4 * 6
 
 
 @pytest.mark.parametrize("persona", ["grid_head", "community", "admin"])
