@@ -11,11 +11,12 @@ import hashlib
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from grids.models import Area, Person
 from grids.rules import AreaKind, PostTitle
+from grids.selectors import area_subtree_q
 from issues import services
 from issues.models import (
     ApiKey,
@@ -181,11 +182,10 @@ def _tickets() -> int:
         return 0
     User = get_user_model()
     communities = list(Area.objects.filter(code__in=default_communities()).order_by("code"))
-    units = list(
-        Area.objects.filter(kind=AreaKind.UNIT, tree_id=communities[0].tree_id)
-        .filter(lft__gt=min(c.lft for c in communities), rght__lt=max(c.rght for c in communities))
-        .order_by("lft")
-    )
+    in_communities = Q()
+    for community in communities:
+        in_communities |= area_subtree_q(community)
+    units = list(Area.objects.filter(in_communities, kind=AreaKind.UNIT).order_by("tree_id", "lft"))
     residents = list(
         Resident.objects.filter(household__area__in=units)
         .select_related("household")

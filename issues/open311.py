@@ -22,7 +22,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from grids.models import Area
+from grids.selectors import area_ancestors_q
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
@@ -211,9 +212,7 @@ def _address_paths(areas: Iterable[Area]) -> dict[int, str]:
     ]
     nodes: dict[int, Area] = {}
     for first in range(0, len(deepest), ADDRESS_RANGES):
-        holds = Q()
-        for tree_id, lft, rght in deepest[first : first + ADDRESS_RANGES]:
-            holds |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
+        holds = area_ancestors_q(deepest[first : first + ADDRESS_RANGES])
         found = (
             Area.objects.filter(holds)
             .select_related("upper")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from grids.access import Role, scope_for
 from grids.models import Area
+from grids.selectors import area_subtree_q, get_area_for_user
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -109,12 +110,8 @@ def inbox(request):
             if data[name]:
                 tickets = tickets.filter(**{name: data[name]})
         if code := data["area"].strip():
-            area = Area.objects.filter(scope_for(request.user).area_q(), code=code).first()
-            if area is None:
-                raise Http404
-            tickets = tickets.filter(
-                area__tree_id=area.tree_id, area__lft__gte=area.lft, area__lft__lte=area.rght
-            )
+            area = get_area_for_user(request.user, code)
+            tickets = tickets.filter(area_subtree_q(area, "area__"))
         if data["since"]:
             tickets = tickets.filter(created_at__date__gte=data["since"])
         if data["until"]:

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from grids.access import scope_for
-from grids.selectors import get_area_for_user
+from grids.selectors import area_subtree_q, get_area_for_user
 from portal.importing import ImportFailed
 from portal.requests import client_ip
 from portal.spreadsheets import (
@@ -75,14 +75,7 @@ def _page(request, queryset):
 def _filter_area(user, queryset, code: str, prefix: str):
     if not code:
         return queryset
-    area = get_area_for_user(user, code)
-    return queryset.filter(
-        **{
-            f"{prefix}tree_id": area.tree_id,
-            f"{prefix}lft__gte": area.lft,
-            f"{prefix}lft__lte": area.rght,
-        }
-    )
+    return queryset.filter(area_subtree_q(get_area_for_user(user, code), prefix))
 
 
 def _residents_filtered(request):
