@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from grids.access import Role, scope_for
@@ -39,11 +40,11 @@ from residents.selectors import get_household_for_user, residents_visible_to
 S = Ticket.State
 PAGE_SIZE = 25
 TABS = {
-    "mine": _("Mine"),
-    "area": _("My area"),
-    "overdue": _("Overdue"),
-    "rectification": _("Rectification list"),
-    "rating": _("Awaiting rating"),
+    "mine": gettext_lazy("Mine"),
+    "area": gettext_lazy("My area"),
+    "overdue": gettext_lazy("Overdue"),
+    "rectification": gettext_lazy("Rectification list"),
+    "rating": gettext_lazy("Awaiting rating"),
 }
 OPEN_STATES = Ticket.OPEN_STATES
 
@@ -164,16 +165,16 @@ ACTION_ORDER = (
     perm.RETURN_VISIT,
 )
 ACTION_LABELS = {
-    perm.ASSIGN: _("Triage and assign"),
-    perm.ACCEPT: _("Accept"),
-    perm.PROGRESS: _("Add progress"),
-    perm.ESCALATE: _("Escalate one level"),
-    perm.RESOLVE: _("Resolve and tell the reporter"),
-    perm.REMIND: _("Send a reminder"),
-    perm.RATE: _("Record the reporter's rating"),
-    perm.RETURN_VISIT: _("Schedule a return visit"),
-    perm.DEPARTMENT_REPORT: _("Report back for the department"),
-    perm.MEETING: _("Assign at a meeting"),
+    perm.ASSIGN: gettext_lazy("Triage and assign"),
+    perm.ACCEPT: gettext_lazy("Accept"),
+    perm.PROGRESS: gettext_lazy("Add progress"),
+    perm.ESCALATE: gettext_lazy("Escalate one level"),
+    perm.RESOLVE: gettext_lazy("Resolve and tell the reporter"),
+    perm.REMIND: gettext_lazy("Send a reminder"),
+    perm.RATE: gettext_lazy("Record the reporter's rating"),
+    perm.RETURN_VISIT: gettext_lazy("Schedule a return visit"),
+    perm.DEPARTMENT_REPORT: gettext_lazy("Report back for the department"),
+    perm.MEETING: gettext_lazy("Assign at a meeting"),
 }
 
 
