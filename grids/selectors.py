@@ -2,6 +2,7 @@
 queries, whatever the size of the tree."""
 
 from collections.abc import Iterable
+from importlib import import_module
 
 from django.apps import apps
 from django.db.models import (
@@ -261,10 +262,10 @@ def count_in_subtree(rows: QuerySet, through: str = "area__"):
     return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
 
 
-# Ticket.State values that count as open; issues depends on grids, so it is not imported.
-def _open_states() -> tuple[str, ...]:
-    # issues builds on grids, so the model is looked up, not imported.
-    return apps.get_model("issues", "Ticket").OPEN_STATES
+# Ticket.State values that count as open, as issues.rules names them.
+def _open_states() -> frozenset[str]:
+    # issues builds on grids, so its rules are looked up when asked for, not imported.
+    return import_module("issues.rules").OPEN_STATES
 
 
 def _open_tickets() -> QuerySet:

@@ -30,6 +30,7 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
+from issues.rules import IN_HAND_STATES
 from residents.demo_data import default_communities
 from residents.models import Resident
 
@@ -251,9 +252,7 @@ def _tickets() -> int:
     # Leave a few overdue for the inbox and the digests to show (beat would lift them within
     # a quarter of an hour; the embedded demo runs no beat).
     open_ids = (
-        Ticket.objects.filter(
-            state__in=[Ticket.State.ASSIGNED, Ticket.State.IN_PROGRESS], on_rectification_list=False
-        )
+        Ticket.objects.filter(state__in=IN_HAND_STATES, on_rectification_list=False)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -34,12 +34,13 @@ from grids.selectors import area_ancestors_q
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
+from issues.rules import IN_HAND_STATES, SOLVED_STATES
 from residents.identity import scrub_personal_numbers
 
 S = Ticket.State
 
-CLOSED_STATES = frozenset({S.RESOLVED, S.CLOSED})
-HANDLING_STATES = frozenset({S.ASSIGNED, S.IN_PROGRESS})
+# Open311 calls a request "closed" once it is solved (resolved or closed here).
+CLOSED_STATES = SOLVED_STATES
 # The spec's response volume: a span of 90 days or the first 1000 requests, whichever is less.
 WINDOW = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
@@ -247,7 +248,7 @@ def _status_notes(ticket: Ticket) -> str:
     """The state and where the ticket stands, from its own fields only (no event notes:
     workers write those freely, and reading them would cost a query per row)."""
     parts = [str(S(ticket.state).label)]
-    if ticket.state in HANDLING_STATES or ticket.state in CLOSED_STATES:
+    if ticket.state in IN_HAND_STATES or ticket.state in CLOSED_STATES:
         parts.append(_handled_by(ticket) or "")
     if ticket.on_rectification_list:
         parts.append(str(Ticket._meta.get_field("on_rectification_list").verbose_name))

@@ -31,6 +31,7 @@ from issues.models import (
     Ticket,
     Tier,
 )
+from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
 from issues.selectors import get_ticket_for_user, tickets_visible_to
 from portal.requests import client_ip
 from residents.identity import mask_phone
@@ -46,7 +47,6 @@ TABS = {
     "rectification": gettext_lazy("Rectification list"),
     "rating": gettext_lazy("Awaiting rating"),
 }
-OPEN_STATES = Ticket.OPEN_STATES
 
 
 def _mine_q(user) -> Q:
@@ -94,11 +94,11 @@ def inbox(request):
     if tab == "mine":
         tickets = tickets.filter(_mine_q(request.user), state__in=OPEN_STATES)
     elif tab == "overdue":
-        tickets = tickets.filter(state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+        tickets = tickets.filter(state__in=IN_HAND_STATES, deadline__lt=now)
     elif tab == "rectification":
         tickets = tickets.filter(on_rectification_list=True, state__in=OPEN_STATES)
     elif tab == "rating":
-        tickets = tickets.filter(state=S.RESOLVED)
+        tickets = tickets.filter(state__in=AWAITING_RATING_STATES)
     form = forms.InboxFilterForm(request.GET or None)
     sort = "-created_at"
     if form.is_valid():
@@ -466,7 +466,7 @@ def _waiting_at_county(user):
     agenda. Soonest deadline first."""
     return (
         tickets_visible_to(user)
-        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
+        .filter(level=Level.COUNTY, state__in=IN_HAND_STATES)
         .select_related("category", "area")
         .order_by("deadline")[:50]
     )
