@@ -30,13 +30,11 @@ from grids.access import scope_for
 from grids.models import Area
 from grids.selectors import area_ancestors, area_children, area_subtree_q, get_area_for_user
 from issues.models import Level, Ticket, Tier
+from issues.rules import OPEN_STATES, SOLVED_STATES
 from issues.selectors import tickets_visible_to
 
-S = Ticket.State
 R = Ticket.Rating
 
-OPEN_STATES = Ticket.OPEN_STATES
-SOLVED_STATES = (S.RESOLVED, S.CLOSED)
 RATED = (R.SATISFIED, R.BASIC, R.UNSATISFIED)  # "not rated" is no opinion: left out
 SATISFIED = (R.SATISFIED, R.BASIC)
 WINDOW_DAYS = 30

@@ -10,11 +10,12 @@ from django.utils import timezone
 from grids.models import Area
 from grids.selectors import area_children, area_subtree_q, count_in_subtree, has_children_expr
 from issues.models import Ticket
+from issues.rules import OPEN_STATES
 from residents.models import Household
 
 
 def _open_tickets() -> QuerySet[Ticket]:
-    return Ticket.objects.filter(state__in=Ticket.OPEN_STATES)
+    return Ticket.objects.filter(state__in=OPEN_STATES)
 
 
 def area_children_with_counts(area: Area, *, now=None) -> QuerySet[Area]:

@@ -37,19 +37,17 @@ from grids.rules import AreaKind
 from grids.rules import PostTitle as T
 from grids.selectors import area_subtree_q
 from issues.models import Ticket, TicketEvent
+from issues.rules import OPEN_STATES, SOLVED_STATES
 from residents.identity import scrub_personal_numbers
 from residents.models import Visit
 
 from .models import Digest
 from .periods import Period
 
-S = Ticket.State
 E = TicketEvent.Kind
 R = Ticket.Rating
 K = Digest.Kind
 
-OPEN_STATES = Ticket.OPEN_STATES
-SOLVED_STATES = (S.RESOLVED, S.CLOSED)
 SATISFIED = (R.SATISFIED, R.BASIC)
 
 # Layers of the tree a figure is bucketed by; nodes of one layer never nest.

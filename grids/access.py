@@ -106,6 +106,9 @@ class Scope:
         grants = [g for g in self.grants if roles is None or g.role in roles]
         if not grants:
             return Q(pk__in=[])
+        # grids.selectors builds on this module, so its range helper is imported late.
+        from grids.selectors import tree_range_q
+
         q = Q()
         for grant in grants:
             if grant.is_city:
@@ -113,12 +116,8 @@ class Scope:
                 trees = self._city_trees.get(grant.area_id, [])
                 q |= Q(**{f"{prefix}tree_id__in": trees})
             else:
-                q |= Q(
-                    **{
-                        f"{prefix}tree_id": grant.tree_id,
-                        f"{prefix}lft__gte": grant.lft,
-                        f"{prefix}lft__lte": grant.rght,
-                    }
+                q |= tree_range_q(
+                    tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=prefix
                 )
         return q
 

@@ -1,6 +1,8 @@
 """Reads across the area tree. Each returns a queryset or a value built in a fixed number of
 queries, whatever the size of the tree."""
 
+from collections.abc import Iterable
+
 from django.db.models import (
     BooleanField,
     Case,
@@ -23,20 +25,36 @@ from grids.models import Area, PartyOrg, Post
 from grids.rules import AreaKind, PostTitle
 
 
+def tree_range_q(*, tree_id: int, lft: int, rght: int, prefix: str = "") -> Q:
+    """Rows whose area (through ``prefix``) lies in ``lft..rght`` of tree ``tree_id``: a node
+    below a city and everything under it. The one place a subtree range is written; callers
+    holding an Area use ``area_subtree_q``, which also knows cities."""
+    return Q(
+        **{
+            f"{prefix}tree_id": tree_id,
+            f"{prefix}lft__gte": lft,
+            f"{prefix}lft__lte": rght,
+        }
+    )
+
+
 def area_subtree_q(area: Area, prefix: str = "") -> Q:
     """A filter for ``area`` and everything under it, for any model that points at an Area
-    through ``prefix`` (e.g. ``"area__"`` for posts)."""
+    through ``prefix`` (e.g. ``"area__"`` for posts). Any node, a city included."""
     if area.kind == AreaKind.CITY:
         # A city is its own one-node tree; its districts are trees of their own.
         district_trees = Area.objects.filter(upper=area).values("tree_id")
         return Q(**{f"{prefix}pk": area.pk}) | Q(**{f"{prefix}tree_id__in": district_trees})
-    return Q(
-        **{
-            f"{prefix}tree_id": area.tree_id,
-            f"{prefix}lft__gte": area.lft,
-            f"{prefix}rght__lte": area.rght,
-        }
-    )
+    return tree_range_q(tree_id=area.tree_id, lft=area.lft, rght=area.rght, prefix=prefix)
+
+
+def area_ancestors_q(ranges: Iterable[tuple[int, int, int]]) -> Q:
+    """Nodes that hold (or are) any of the ``(tree_id, lft, rght)`` ranges: their ancestors
+    inside their own trees, for many nodes in one query (a city above them is not included)."""
+    holds = Q()
+    for tree_id, lft, rght in ranges:
+        holds |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
+    return holds
 
 
 def area_subtree(area: Area) -> QuerySet[Area]:
@@ -179,9 +197,7 @@ def area_labels(areas: list[Area], *, user) -> dict[int, str]:
     results), their ancestors fetched together by tree ranges in one query."""
     if not areas:
         return {}
-    ranges = Q()
-    for tree_id, lft, rght in {(a.tree_id, a.lft, a.rght) for a in areas}:
-        ranges |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
+    ranges = area_ancestors_q({(a.tree_id, a.lft, a.rght) for a in areas})
     ancestors = list(
         Area.objects.filter(ranges)
         .only("pk", "name", "kind", "tree_id", "lft", "rght")

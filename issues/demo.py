@@ -11,11 +11,12 @@ import hashlib
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from grids.models import Area, Person
 from grids.rules import AreaKind, PostTitle
+from grids.selectors import area_subtree_q
 from issues import services
 from issues.models import (
     ApiKey,
@@ -29,6 +30,7 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
+from issues.rules import IN_HAND_STATES
 from residents.demo_data import default_communities
 from residents.models import Resident
 
@@ -181,11 +183,10 @@ def _tickets() -> int:
         return 0
     User = get_user_model()
     communities = list(Area.objects.filter(code__in=default_communities()).order_by("code"))
-    units = list(
-        Area.objects.filter(kind=AreaKind.UNIT, tree_id=communities[0].tree_id)
-        .filter(lft__gt=min(c.lft for c in communities), rght__lt=max(c.rght for c in communities))
-        .order_by("lft")
-    )
+    in_communities = Q()
+    for community in communities:
+        in_communities |= area_subtree_q(community)
+    units = list(Area.objects.filter(in_communities, kind=AreaKind.UNIT).order_by("tree_id", "lft"))
     residents = list(
         Resident.objects.filter(household__area__in=units)
         .select_related("household")
@@ -251,9 +252,7 @@ def _tickets() -> int:
     # Leave a few overdue for the inbox and the digests to show (beat would lift them within
     # a quarter of an hour; the embedded demo runs no beat).
     open_ids = (
-        Ticket.objects.filter(
-            state__in=[Ticket.State.ASSIGNED, Ticket.State.IN_PROGRESS], on_rectification_list=False
-        )
+        Ticket.objects.filter(state__in=IN_HAND_STATES, on_rectification_list=False)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -276,12 +276,12 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.category.name if self.category_id else ''}"
 
-    # Open: not yet resolved. The one definition every list, figure and digest uses.
-    OPEN_STATES = ("reported", "assigned", "in_progress")
-
     @property
     def is_open(self) -> bool:
-        return self.state in self.OPEN_STATES
+        # issues.rules builds on this module (and names the groups of states).
+        from issues.rules import OPEN_STATES
+
+        return self.state in OPEN_STATES
 
 
 def ticket_photo_path(instance, filename: str) -> str:

@@ -25,7 +25,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,15 +37,17 @@ from django.views.decorators.http import require_GET
 from core.images import KINDS, image_response
 from core.text import code_point, control_character, visible, xml_text
 from grids.models import Area
+from grids.selectors import area_ancestors_q
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
+from issues.rules import IN_HAND_STATES, SOLVED_STATES
 from residents.identity import scrub_personal_numbers
 
 S = Ticket.State
 
-CLOSED_STATES = frozenset({S.RESOLVED, S.CLOSED})
-HANDLING_STATES = frozenset({S.ASSIGNED, S.IN_PROGRESS})
+# Open311 calls a request "closed" once it is solved (resolved or closed here).
+CLOSED_STATES = SOLVED_STATES
 # The spec's response volume: a span of 90 days or the first 1000 requests, whichever is less.
 WINDOW = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
@@ -229,9 +231,7 @@ def _address_paths(areas: Iterable[Area]) -> dict[int, str]:
     ]
     nodes: dict[int, Area] = {}
     for first in range(0, len(deepest), ADDRESS_RANGES):
-        holds = Q()
-        for tree_id, lft, rght in deepest[first : first + ADDRESS_RANGES]:
-            holds |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
+        holds = area_ancestors_q(deepest[first : first + ADDRESS_RANGES])
         found = (
             Area.objects.filter(holds)
             .select_related("upper")
@@ -266,7 +266,7 @@ def _status_notes(ticket: Ticket) -> str:
     """The state and where the ticket stands, from its own fields only (no event notes:
     workers write those freely, and reading them would cost a query per row)."""
     parts = [str(S(ticket.state).label)]
-    if ticket.state in HANDLING_STATES or ticket.state in CLOSED_STATES:
+    if ticket.state in IN_HAND_STATES or ticket.state in CLOSED_STATES:
         parts.append(_handled_by(ticket) or "")
     if ticket.on_rectification_list:
         parts.append(str(Ticket._meta.get_field("on_rectification_list").verbose_name))

@@ -3,6 +3,7 @@ user's posts. Views show exactly these actions; services refuse anything else.""
 
 from grids.access import Role, scope_for
 from issues.models import DepartmentTask, Level, Ticket, Tier
+from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, SOLVED_STATES
 
 S = Ticket.State
 
@@ -40,7 +41,6 @@ LEVEL_RANK = {
     )
 }
 TRIAGE_ROLES = {Role.GRID, Role.COMMUNITY, Role.STREET, Role.COUNTY, Role.ADMIN}
-OPEN = {S.ASSIGNED, S.IN_PROGRESS}
 
 
 def is_handler(user, ticket: Ticket) -> bool:
@@ -102,7 +102,7 @@ def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
     state = ticket.state
     if state == S.REPORTED and (scope.role_for(ticket.area) in TRIAGE_ROLES):
         actions.add(ASSIGN)
-    if state in OPEN and ticket.level != Level.DEPARTMENT:
+    if state in IN_HAND_STATES and ticket.level != Level.DEPARTMENT:
         if handler:
             actions |= {PROGRESS, RESOLVE}
             if state == S.ASSIGNED:
@@ -113,12 +113,16 @@ def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
             scope.is_admin or scope.role_for(ticket.handler_area or ticket.area) == Role.COUNTY
         ):
             actions.add(MEETING)
-    if state in OPEN and _supervises(user, ticket) and not is_handler(user, ticket):
+    if state in IN_HAND_STATES and _supervises(user, ticket) and not is_handler(user, ticket):
         actions.add(REMIND)
-    if state in OPEN and ticket.level == Level.DEPARTMENT and open_tasks_for(user, ticket, tasks):
+    if (
+        state in IN_HAND_STATES
+        and ticket.level == Level.DEPARTMENT
+        and open_tasks_for(user, ticket, tasks)
+    ):
         actions.add(DEPARTMENT_REPORT)
-    if state == S.RESOLVED and in_scope:
+    if state in AWAITING_RATING_STATES and in_scope:
         actions.add(RATE)
-    if state in (S.RESOLVED, S.CLOSED) and in_scope:
+    if state in SOLVED_STATES and in_scope:
         actions.add(RETURN_VISIT)
     return actions

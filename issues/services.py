@@ -700,13 +700,13 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
     ticket has a deadline in the future. At the county office and with departments there is
     no level above: it goes on the rectification list with a reminder instead."""
     now = now or timezone.now()
-    overdue = Ticket.objects.filter(state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+    overdue = Ticket.objects.filter(state__in=rules.IN_HAND_STATES, deadline__lt=now)
     count = 0
     for pk in overdue.values_list("pk", flat=True).iterator():
         with transaction.atomic():
             ticket = (
                 Ticket.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+                .filter(pk=pk, state__in=rules.IN_HAND_STATES, deadline__lt=now)
                 .first()
             )
             if ticket is None:

@@ -15,12 +15,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.images import image_response
 from core.requests import client_ip
 from grids.access import Role, scope_for
 from grids.models import Area
+from grids.selectors import area_subtree_q, get_area_for_user
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -31,6 +33,7 @@ from issues.models import (
     Ticket,
     Tier,
 )
+from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
 from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
 from residents.identity import mask_phone
 from residents.models import Visit
@@ -39,13 +42,12 @@ from residents.selectors import get_household_for_user, residents_visible_to
 S = Ticket.State
 PAGE_SIZE = 25
 TABS = {
-    "mine": _("Mine"),
-    "area": _("My area"),
-    "overdue": _("Overdue"),
-    "rectification": _("Rectification list"),
-    "rating": _("Awaiting rating"),
+    "mine": gettext_lazy("Mine"),
+    "area": gettext_lazy("My area"),
+    "overdue": gettext_lazy("Overdue"),
+    "rectification": gettext_lazy("Rectification list"),
+    "rating": gettext_lazy("Awaiting rating"),
 }
-OPEN_STATES = Ticket.OPEN_STATES
 
 
 def _mine_q(user) -> Q:
@@ -93,11 +95,11 @@ def inbox(request):
     if tab == "mine":
         tickets = tickets.filter(_mine_q(request.user), state__in=OPEN_STATES)
     elif tab == "overdue":
-        tickets = tickets.filter(state__in=[S.ASSIGNED, S.IN_PROGRESS], deadline__lt=now)
+        tickets = tickets.filter(state__in=IN_HAND_STATES, deadline__lt=now)
     elif tab == "rectification":
         tickets = tickets.filter(on_rectification_list=True, state__in=OPEN_STATES)
     elif tab == "rating":
-        tickets = tickets.filter(state=S.RESOLVED)
+        tickets = tickets.filter(state__in=AWAITING_RATING_STATES)
     form = forms.InboxFilterForm(request.GET or None)
     sort = "-created_at"
     if form.is_valid():
@@ -110,12 +112,8 @@ def inbox(request):
             if data[name]:
                 tickets = tickets.filter(**{name: data[name]})
         if code := data["area"].strip():
-            area = Area.objects.filter(scope_for(request.user).area_q(), code=code).first()
-            if area is None:
-                raise Http404
-            tickets = tickets.filter(
-                area__tree_id=area.tree_id, area__lft__gte=area.lft, area__lft__lte=area.rght
-            )
+            area = get_area_for_user(request.user, code)
+            tickets = tickets.filter(area_subtree_q(area, "area__"))
         if data["since"]:
             tickets = tickets.filter(created_at__date__gte=data["since"])
         if data["until"]:
@@ -168,16 +166,16 @@ ACTION_ORDER = (
     perm.RETURN_VISIT,
 )
 ACTION_LABELS = {
-    perm.ASSIGN: _("Triage and assign"),
-    perm.ACCEPT: _("Accept"),
-    perm.PROGRESS: _("Add progress"),
-    perm.ESCALATE: _("Escalate one level"),
-    perm.RESOLVE: _("Resolve and tell the reporter"),
-    perm.REMIND: _("Send a reminder"),
-    perm.RATE: _("Record the reporter's rating"),
-    perm.RETURN_VISIT: _("Schedule a return visit"),
-    perm.DEPARTMENT_REPORT: _("Report back for the department"),
-    perm.MEETING: _("Assign at a meeting"),
+    perm.ASSIGN: gettext_lazy("Triage and assign"),
+    perm.ACCEPT: gettext_lazy("Accept"),
+    perm.PROGRESS: gettext_lazy("Add progress"),
+    perm.ESCALATE: gettext_lazy("Escalate one level"),
+    perm.RESOLVE: gettext_lazy("Resolve and tell the reporter"),
+    perm.REMIND: gettext_lazy("Send a reminder"),
+    perm.RATE: gettext_lazy("Record the reporter's rating"),
+    perm.RETURN_VISIT: gettext_lazy("Schedule a return visit"),
+    perm.DEPARTMENT_REPORT: gettext_lazy("Report back for the department"),
+    perm.MEETING: gettext_lazy("Assign at a meeting"),
 }
 
 
@@ -495,7 +493,7 @@ def _waiting_at_county(user):
     agenda. Soonest deadline first."""
     return (
         tickets_visible_to(user)
-        .filter(level=Level.COUNTY, state__in=[S.ASSIGNED, S.IN_PROGRESS])
+        .filter(level=Level.COUNTY, state__in=IN_HAND_STATES)
         .select_related("category", "area")
         .order_by("deadline")[:50]
     )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.spreadsheets import Table
 from grids.models import Area, PartyOrg, Post
 from grids.rules import PostTitle
+from grids.selectors import area_subtree_q
 from residents import demo_data
 from residents.imports import RESIDENT_COLUMNS, residents_import
 from residents.models import Household, PartyMember, Visit, VolunteerTeam
@@ -79,11 +80,9 @@ def _party_members() -> int:
     for community in communities:
         posts = (
             Post.objects.filter(
+                area_subtree_q(community, "area__"),
                 ended_on__isnull=True,
                 title__in=[PostTitle.GRID_HEAD, PostTitle.BUILDING_HEAD],
-                area__tree_id=community.tree_id,
-                area__lft__gt=community.lft,
-                area__lft__lt=community.rght,
             )
             .select_related("area")
             .order_by("area__lft")

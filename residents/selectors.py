@@ -15,7 +15,7 @@ from django.utils import timezone
 from grids.access import Scope, scope_for
 from grids.models import Area
 from grids.rules import AreaKind
-from grids.selectors import count_in_subtree
+from grids.selectors import area_subtree_q, count_in_subtree
 from residents.models import Household, Resident, Visit
 from residents.permissions import role_may
 
@@ -64,7 +64,7 @@ def grid_coverage(user, *, root: Area | None = None, days: int = 30, now=None) -
     since = now - dt.timedelta(days=days)
     grids = Area.objects.filter(scope_for(user).area_q(), kind=AreaKind.GRID)
     if root is not None:
-        grids = grids.filter(tree_id=root.tree_id, lft__gte=root.lft, lft__lte=root.rght)
+        grids = grids.filter(area_subtree_q(root))
     recent = Visit.objects.filter(
         household=OuterRef("pk"), visited_at__gte=since, visited_at__lte=now
     )

@@ -25,7 +25,7 @@ from core.spreadsheets import (
 )
 from core.uploads import upload_discard, upload_path, upload_store
 from grids.access import scope_for
-from grids.selectors import get_area_for_user
+from grids.selectors import area_subtree_q, get_area_for_user
 from residents import services
 from residents.forms import (
     CoverageForm,
@@ -74,14 +74,7 @@ def _page(request, queryset):
 def _filter_area(user, queryset, code: str, prefix: str):
     if not code:
         return queryset
-    area = get_area_for_user(user, code)
-    return queryset.filter(
-        **{
-            f"{prefix}tree_id": area.tree_id,
-            f"{prefix}lft__gte": area.lft,
-            f"{prefix}lft__lte": area.rght,
-        }
-    )
+    return queryset.filter(area_subtree_q(get_area_for_user(user, code), prefix))
 
 
 def _residents_filtered(request):

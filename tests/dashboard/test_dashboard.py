@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from django.utils.translation import gettext
 
 from grids import services as grid_services
@@ -37,24 +37,33 @@ TODAY = NOW.date()
 
 
 class Clock:
-    """``timezone.now()`` (which the services and the dashboard call) returns ``moment``."""
+    """The clock stands at ``moment`` for every caller: the services, the dashboard and the
+    models' defaults."""
 
-    def __init__(self, monkeypatch):
+    def __init__(self):
         self.moment = NOW
-        monkeypatch.setattr(timezone, "now", lambda: self.moment)
+        self._travel = time_machine.travel(self.moment, tick=False)
+        self._coordinates = self._travel.start()
 
     @contextmanager
     def at(self, moment: dt.datetime):
         before, self.moment = self.moment, moment
+        self._coordinates.move_to(moment)
         try:
             yield
         finally:
             self.moment = before
+            self._coordinates.move_to(before)
+
+    def stop(self) -> None:
+        self._travel.stop()
 
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    return Clock(monkeypatch)
+def clock():
+    clock = Clock()
+    yield clock
+    clock.stop()
 
 
 class Maker:
@@ -100,8 +109,6 @@ class Maker:
                 reporter_phone="13700000000",
                 tier=tier,
             )
-        # The model's default stamps the real time; the test world lives at ``created``.
-        Ticket.objects.filter(pk=ticket.pk).update(created_at=created)
         if escalated:
             with self.clock.at(escalated):
                 services.ticket_escalate(ticket=ticket, actor=None)

@@ -48,7 +48,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+import time_machine
 
 from issues import services
 from issues.models import Category, Ticket
@@ -73,19 +73,27 @@ EMAILS = ("community", "grid_head", "street", "county", "outsider", "unit_head")
 
 
 class Clock:
-    """``timezone.now()`` (which the services call) returns ``moment``."""
+    """The clock stands at ``moment`` for every caller (the services' ``timezone.now()`` and
+    the models' defaults alike) until ``set`` moves it."""
 
-    def __init__(self, monkeypatch):
+    def __init__(self):
         self.moment = local(2025, 2, 27, 9, 0)
-        monkeypatch.setattr(timezone, "now", lambda: self.moment)
+        self._travel = time_machine.travel(self.moment, tick=False)
+        self._coordinates = self._travel.start()
 
     def set(self, moment: dt.datetime) -> None:
         self.moment = moment
+        self._coordinates.move_to(moment)
+
+    def stop(self) -> None:
+        self._travel.stop()
 
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    return Clock(monkeypatch)
+def clock():
+    clock = Clock()
+    yield clock
+    clock.stop()
 
 
 class Rhythm:
@@ -121,8 +129,6 @@ class Rhythm:
             reporter=self.world.residents["U1"],
             tier=tier,
         )
-        # Ticket.created_at takes the real clock as its default: put it on the frozen one.
-        Ticket.objects.filter(pk=ticket.pk).update(created_at=self.clock.moment)
         self.t[name] = ticket
 
     def fresh(self, name: str) -> Ticket:

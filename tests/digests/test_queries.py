@@ -70,7 +70,6 @@ def grow(rhythm, code: str, communities: int) -> tuple:
                 reporter_phone="13900001111",
                 tier=tier,
             )
-            Ticket.objects.filter(pk=ticket.pk).update(created_at=clock.moment)
             if tier == "complex":
                 services.ticket_resolve(
                     ticket=Ticket.objects.get(pk=ticket.pk), actor=grids[0][1], feedback="修好了"

@@ -21,6 +21,7 @@ from grids.rules import PartyOrgKind as P
 from grids.rules import PostTitle as T
 from issues import services as issues
 from issues.models import Category, Ticket
+from issues.rules import OPEN_STATES
 from residents import services as r
 
 pytestmark = pytest.mark.django_db
@@ -284,7 +285,7 @@ def test_the_children_table_counts_each_subtree(world, login_as, category):
 
 
 def test_open_means_not_yet_resolved():
-    assert set(Ticket.OPEN_STATES) == {
+    assert set(OPEN_STATES) == {
         s for s in Ticket.State.values if s not in (Ticket.State.RESOLVED, Ticket.State.CLOSED)
     }
 

@@ -8,8 +8,8 @@ import datetime as dt
 from contextlib import contextmanager
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from grids import services as grid_services
 from grids.models import Post
@@ -114,14 +114,13 @@ def t(world) -> Ticketing:
 
 
 @pytest.fixture
-def freeze(monkeypatch):
-    """``with freeze(moment): …`` — ``timezone.now()`` (which the services call) returns
-    ``moment`` inside the block."""
+def freeze():
+    """``with freeze(moment): …`` — the clock stands at ``moment`` inside the block for every
+    caller: the services' ``timezone.now()``, the models' ``default=timezone.now``, dates."""
 
     @contextmanager
     def _freeze(moment: dt.datetime):
-        with monkeypatch.context() as patch:
-            patch.setattr(timezone, "now", lambda: moment)
+        with time_machine.travel(moment, tick=False):
             yield moment
 
     return _freeze

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from issues import services
 from issues.models import Holiday, Level, Notification, Ticket, TicketEvent, TierPolicy
@@ -296,3 +297,14 @@ def test_escalating_by_hand_gives_the_tier_limit_not_the_rectification_one(t, fr
     assert not ticket.on_rectification_list
     assert ticket.deadline == end_of(dt.date(2025, 3, 10))  # 5 working days from Monday
     assert not events(ticket, E.RECTIFY)
+
+
+def test_defect_frozen_clock_reaches_model_defaults(t, freeze):
+    """Every caller reads the frozen clock: the services and the models' defaults alike."""
+    with freeze(MONDAY) as now:
+        ticket = t.report("U1", tier="simple")
+        assert timezone.now() == now and timezone.localdate() == MONDAY.date()
+    assert ticket.created_at == MONDAY
+    assert ticket.updated_at == MONDAY
+    assert ticket.assigned_at == MONDAY
+    assert {event.at for event in events(ticket)} == {MONDAY}

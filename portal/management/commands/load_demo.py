@@ -14,6 +14,7 @@ from grids import demo_data, services
 from grids.imports import AREA_COLUMNS, HEAD_COLUMNS, areas_import, heads_import
 from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind, PartyOrgKind, PostTitle
+from grids.selectors import area_subtree_q
 from issues import demo as issues_demo
 from residents import demo as residents_demo
 
@@ -105,10 +106,7 @@ class Command(BaseCommand):
                 created += 1
         if first_community is not None:
             buildings = Area.objects.filter(
-                kind=AreaKind.BUILDING,
-                tree_id=first_community.tree_id,
-                lft__gt=first_community.lft,
-                rght__lt=first_community.rght,
+                area_subtree_q(first_community), kind=AreaKind.BUILDING
             ).select_related("parent")
             for building in buildings.order_by("lft"):
                 if building.pk not in have:
