@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
-from import_export.admin import ImportExportModelAdmin
 from mptt.admin import MPTTModelAdmin
 
 from issues import services
@@ -25,6 +24,7 @@ from issues.models import (
     TierPolicy,
 )
 from portal.admin import ReadOnlyAdminMixin
+from portal.admin_spreadsheets import SpreadsheetImportExportAdmin
 
 
 class DepartmentResource(resources.ModelResource):
@@ -56,7 +56,7 @@ class HolidayResource(resources.ModelResource):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ImportExportModelAdmin):
+class DepartmentAdmin(SpreadsheetImportExportAdmin):
     resource_classes = [DepartmentResource]
     list_display = ("name", "code", "email")
     search_fields = ("name", "code")
@@ -88,7 +88,7 @@ class TicketSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(ImportExportModelAdmin):
+class HolidayAdmin(SpreadsheetImportExportAdmin):
     resource_classes = [HolidayResource]
     list_display = ("date", "name", "is_workday")
     list_filter = ("is_workday",)
