@@ -5,7 +5,7 @@ through the portal's actions (the services), never by editing rows here."""
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 from mptt.admin import MPTTModelAdmin
 
 from issues import services
@@ -43,9 +43,12 @@ class DepartmentResource(resources.ModelResource):
 class HolidayResource(resources.ModelResource):
     """The State Council's holiday list, typed once a year into a spreadsheet."""
 
-    date = fields.Field(attribute="date", column_name="日期")
+    # Typed widgets, so that a re-imported export compares equal and changes nothing.
+    date = fields.Field(attribute="date", column_name="日期", widget=widgets.DateWidget("%Y-%m-%d"))
     name = fields.Field(attribute="name", column_name="名称")
-    is_workday = fields.Field(attribute="is_workday", column_name="调休上班")
+    is_workday = fields.Field(
+        attribute="is_workday", column_name="调休上班", widget=widgets.BooleanWidget()
+    )
 
     class Meta:
         model = Holiday

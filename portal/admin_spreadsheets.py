@@ -135,8 +135,8 @@ class SpreadsheetImportExportAdmin(ImportExportModelAdmin):
         context = getattr(response, "context_data", None) or {}
         form = context.get("form")
         if request.method == "POST" and "confirm_form" not in context and form is not None:
-            upload = getattr(form, "cleaned_data", {}).get("import_file")
-            stored = getattr(upload, "tmp_storage_name", None)
+            # The form's error took the file out of cleaned_data: it is still in FILES.
+            stored = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
             if stored:
                 upload_discard(stored)  # nothing to confirm: don't keep the file
         return response
