@@ -221,7 +221,7 @@ def test_point8_digest_exports_escape_every_formula_payload(built, client, kind,
     figures = stored.figures
     items = figures["rectification"] if kind == "weekly" else figures["ranking"]
     assert items
-    payloads = iter(FORMULA_PAYLOADS * 3)
+    payloads = iter((FORMULA_PAYLOADS[7:] + FORMULA_PAYLOADS) * 3)  # full-width first
     for item in items:
         for key in ("street", "community", "name", "category", "place", "handler"):
             if key in item:

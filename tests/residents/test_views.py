@@ -422,9 +422,13 @@ def test_point8_resident_export_escapes_every_formula_payload(world, login_as, f
     from tests.spreadsheet_checks import FORMULA_PAYLOADS, assert_no_formula
 
     residents = list(Resident.objects.order_by("pk"))
-    payloads = [p for p in FORMULA_PAYLOADS if p.strip()[:1] not in "\t\r"]  # names are stripped
-    for resident, payload in zip(residents, payloads, strict=False):
-        services.resident_update(resident=resident, name=payload)
+    payloads = [p for p in FORMULA_PAYLOADS if p.strip() == p]  # names are stripped
+    for i, resident in enumerate(residents):
+        # Every resident a full-width payload as well, whichever of them the scope exports.
+        services.resident_update(resident=resident, name=payloads[i % len(payloads)])
+        services.household_update(
+            household=resident.household, address="＝1+1" if i % 2 else "＠SUM(1)"
+        )
     response = login_as("community").get(reverse("residents:resident_export"), {"format": fmt})
     assert response.status_code == 200
     assert assert_no_formula(response.content, fmt) >= 1
