@@ -221,7 +221,7 @@ def _needs_escape(text: str) -> bool:
 
 def unescape_cell(text: str) -> str:
     """Undo our own formula escaping so that an export imports back unchanged."""
-    if text.startswith("'") and _needs_escape(text[1:]):
+    if text[:1] == "'" and _needs_escape(text[1:]):
         return text[1:]
     return text
 
@@ -302,7 +302,7 @@ def _collect(
             headers = [unescape_cell(c.strip().lstrip("\ufeff")) for c in cells]
             _check_cells(line, headers, headers, limits, errors)
             continue
-        cells = [unescape_cell(c) for c in cells]
+        cells = [unescape_cell(c) if c[:1] == "'" else c for c in cells]
         _check_cells(line, cells, headers, limits, errors)
         if len(errors) >= _MAX_CELL_ERRORS:
             errors.append(
@@ -324,6 +324,11 @@ def _collect(
 def _check_cells(
     line: int, cells: list[str], headers: list[str], limits: ReadLimits, errors: list[CellError]
 ) -> None:
+    longest = limits.max_cell_chars
+    if not _CONTROL_RE.search("\n".join(cells)) and (
+        longest is None or max(map(len, cells)) <= longest
+    ):
+        return  # the usual row, checked in one pass
     for i, text in enumerate(cells):
         if not text:
             continue
