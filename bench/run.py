@@ -17,7 +17,7 @@ import psycopg
 from django.db import connection, transaction
 
 from bench import data
-from core.spreadsheets import read_table, write_table
+from core.spreadsheets import ReadLimits, read_table, write_table
 from grids import services
 from grids.imports import (
     AREA_COLUMNS,
@@ -74,7 +74,7 @@ def timed_import(path: Path, stages: dict[str, float] | None = None):
             stages.setdefault(stage + "_first", time.perf_counter() - started)
             stages[stage] = time.perf_counter() - started
 
-    table = read_table(path)
+    table = read_table(path, limits=ReadLimits())
     read = time.perf_counter() - started
     report = areas_import(table=table, source=path.name, progress=progress)
     return report, time.perf_counter() - started, read
@@ -120,7 +120,7 @@ def bench_import(path: Path, rows: int, profile: bool) -> None:
 
 def bench_bulk_create(path: Path, rows: int) -> None:
     """The floor: the same rows in one plain bulk_create, no planning, no parents."""
-    table = read_table(path)
+    table = read_table(path, limits=ReadLimits())
     objects = []
     for i, (_line, cells) in enumerate(table.rows):
         code, name, kind, _parent, grid_type, households = cells

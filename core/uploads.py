@@ -1,6 +1,12 @@
 """Uploaded spreadsheets kept between a dry-run preview and its confirmation, so the rows
-confirmed are exactly the rows previewed."""
+confirmed are exactly the rows previewed.
 
+They hold personal data: the folder is 0700 and each file 0600 (created so, never widened
+later), a preview that fails removes its file, a confirm removes it whatever happens, and
+whatever is left is swept after ``KEEP_SECONDS``.
+"""
+
+import os
 import time
 import uuid
 from pathlib import Path
@@ -11,18 +17,40 @@ UPLOAD_DIR = "imports"
 KEEP_SECONDS = 2 * 60 * 60
 
 
+class UploadTooLarge(ValueError):
+    """The upload is larger than the limit it was stored under; nothing was kept."""
+
+    def __init__(self, size: int, limit: int):
+        self.size, self.limit = size, limit
+        super().__init__(f"upload of {size} bytes is over the limit of {limit}")
+
+
 def _folder() -> Path:
     folder = Path(settings.VAR_DIR) / UPLOAD_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)  # made by an older version, or by hand
     return folder
 
 
-def upload_store(upload) -> str:
-    """Save an uploaded file; returns the token that finds it again."""
-    token = f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
-    with open(_folder() / token, "wb") as fh:
-        for chunk in upload.chunks():
-            fh.write(chunk)
+def upload_store(upload, *, max_bytes: int | None = None) -> str:
+    """Save an uploaded file (anything with ``name`` and ``chunks()``) readable by this user
+    only; returns the token that finds it again. Over ``max_bytes``: ``UploadTooLarge``, and
+    nothing is kept."""
+    token = f"{uuid.uuid4().hex}{Path(upload.name or '').suffix.lower()}"
+    path = _folder() / token
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in upload.chunks():
+                written += len(chunk)
+                if max_bytes is not None and written > max_bytes:
+                    raise UploadTooLarge(getattr(upload, "size", None) or written, max_bytes)
+                fh.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return token
 
 

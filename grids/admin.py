@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyAdminMixin
 from core.spreadsheets import (
+    ReadLimits,
     SpreadsheetError,
     detect_format,
     read_table,
@@ -53,6 +54,7 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         try:
             detect_format(upload.name)
+            ReadLimits.web().check_size(upload.size)
         except SpreadsheetError as exc:
             raise ValidationError(str(exc.errors[0].message)) from None
         return upload
@@ -102,10 +104,13 @@ class SpreadsheetAdminMixin:
             context["form"] = form
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                token = upload_store(upload)
-                result = self._run(request, upload_path(token), upload.name, dry_run=True)
-                if "errors" in result:
-                    upload_discard(token)  # nothing to confirm: don't keep the personal data
+                token = upload_store(upload, max_bytes=ReadLimits.web().max_bytes)
+                result = {"errors": []}
+                try:
+                    result = self._run(request, upload_path(token), upload.name, dry_run=True)
+                finally:
+                    if "errors" in result:
+                        upload_discard(token)  # nothing to confirm: don't keep personal data
                 context.update(result)
                 context["token"] = token
                 context["filename"] = upload.name
@@ -132,8 +137,10 @@ class SpreadsheetAdminMixin:
             messages.error(request, _("The uploaded file has expired; please upload it again."))
             return redirect(changelist)
         name = request.POST.get("filename", stored.name)
-        result = self._run(request, stored, name, dry_run=False)
-        stored.unlink(missing_ok=True)
+        try:
+            result = self._run(request, stored, name, dry_run=False)
+        finally:
+            stored.unlink(missing_ok=True)  # confirmed or failed, it is not kept
         if "errors" in result:
             for error in result["errors"][:20]:
                 messages.error(request, str(error))

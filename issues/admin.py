@@ -5,11 +5,11 @@ through the portal's actions (the services), never by editing rows here."""
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
-from import_export.admin import ImportExportModelAdmin
+from import_export import fields, resources, widgets
 from mptt.admin import MPTTModelAdmin
 
 from core.admin import ReadOnlyAdminMixin
+from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from issues import services
 from issues.models import (
     ApiKey,
@@ -44,9 +44,12 @@ class DepartmentResource(resources.ModelResource):
 class HolidayResource(resources.ModelResource):
     """The State Council's holiday list, typed once a year into a spreadsheet."""
 
-    date = fields.Field(attribute="date", column_name="日期")
+    # Typed widgets, so that a re-imported export compares equal and changes nothing.
+    date = fields.Field(attribute="date", column_name="日期", widget=widgets.DateWidget("%Y-%m-%d"))
     name = fields.Field(attribute="name", column_name="名称")
-    is_workday = fields.Field(attribute="is_workday", column_name="调休上班")
+    is_workday = fields.Field(
+        attribute="is_workday", column_name="调休上班", widget=widgets.BooleanWidget()
+    )
 
     class Meta:
         model = Holiday
@@ -57,7 +60,7 @@ class HolidayResource(resources.ModelResource):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ImportExportModelAdmin):
+class DepartmentAdmin(SpreadsheetImportExportAdmin):
     resource_classes = [DepartmentResource]
     list_display = ("name", "code", "email")
     search_fields = ("name", "code")
@@ -89,7 +92,7 @@ class TicketSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(ImportExportModelAdmin):
+class HolidayAdmin(SpreadsheetImportExportAdmin):
     resource_classes = [HolidayResource]
     list_display = ("date", "name", "is_workday")
     list_filter = ("is_workday",)

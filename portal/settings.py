@@ -205,10 +205,19 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 PROTECTED_MEDIA_ACCEL_PREFIX = env_str("PROTECTED_MEDIA_ACCEL_PREFIX", "")
 # Photos declaring more pixels than this are refused before they are decoded.
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
-# Spreadsheets of a whole district are large; uploads above this go to a temporary file.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# A request body without its files stays small; a file above 2.5 MB goes to a temporary file
+# (mode 0600) rather than the worker's memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
+# What one spreadsheet upload may be (README, "Importing data"). The import commands have no
+# size or row limit unless given --max-mb/--max-rows; the shape limits apply to both.
+SPREADSHEET_MAX_UPLOAD_BYTES = env_int("SPREADSHEET_MAX_UPLOAD_MB", 20) * 1024 * 1024
+SPREADSHEET_MAX_ROWS = env_int("SPREADSHEET_MAX_ROWS", 200_000)
+SPREADSHEET_MAX_COLUMNS = env_int("SPREADSHEET_MAX_COLUMNS", 50)
+SPREADSHEET_MAX_CELL_CHARS = env_int("SPREADSHEET_MAX_CELL_CHARS", 1_000)
+SPREADSHEET_MAX_UNPACKED_BYTES = env_int("SPREADSHEET_MAX_UNPACKED_MB", 200) * 1024 * 1024
+SPREADSHEET_MAX_ZIP_RATIO = env_int("SPREADSHEET_MAX_ZIP_RATIO", 100)
 
 # --- production hardening -------------------------------------------------------------------
 if not DEBUG:

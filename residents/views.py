@@ -18,7 +18,9 @@ from core.importing import ImportFailed
 from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_ip
 from core.spreadsheets import (
+    ReadLimits,
     SpreadsheetError,
+    detect_format,
     read_table,
     spreadsheet_format,
     spreadsheet_response,
@@ -234,8 +236,10 @@ def resident_import(request):
             messages.error(request, _("The uploaded file has expired; please upload it again."))
             return redirect("residents:resident_import")
         name = request.POST.get("filename", stored.name)
-        result = _import(request, stored, name, dry_run=False)
-        stored.unlink(missing_ok=True)
+        try:
+            result = _import(request, stored, name, dry_run=False)
+        finally:
+            stored.unlink(missing_ok=True)  # confirmed or failed, it is not kept
         if "report" in result and not result.get("errors"):
             messages.success(
                 request,
@@ -246,10 +250,20 @@ def resident_import(request):
         context.update(result)
     elif request.method == "POST" and request.FILES.get("file"):
         upload = request.FILES["file"]
-        token = upload_store(upload)
-        result = _import(request, upload_path(token), upload.name, dry_run=True)
-        if "errors" in result:
-            upload_discard(token)  # nothing to confirm: don't keep the personal data
+        limits = ReadLimits.web()
+        try:
+            detect_format(upload.name)
+            limits.check_size(upload.size)
+        except SpreadsheetError as exc:
+            context.update(errors=exc.errors)
+            return render(request, "residents/resident_import.html", context)
+        token = upload_store(upload, max_bytes=limits.max_bytes)
+        result = {"errors": []}
+        try:
+            result = _import(request, upload_path(token), upload.name, dry_run=True)
+        finally:
+            if "errors" in result:
+                upload_discard(token)  # nothing to confirm: don't keep the personal data
         context.update(result)
         context.update(token=token, filename=upload.name)
     return render(request, "residents/resident_import.html", context)

@@ -2,12 +2,21 @@
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from core.spreadsheets import FORMATS, SpreadsheetError, detect_format, read_table, write_table
+from core.spreadsheets import (
+    FORMATS,
+    MB,
+    ReadLimits,
+    SpreadsheetError,
+    detect_format,
+    read_table,
+    write_table,
+)
 from grids.imports import ImportFailed
 
 
@@ -40,17 +49,35 @@ class ImportCommand(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="check and report, write nothing"
         )
+        parser.add_argument(
+            "--max-rows",
+            type=int,
+            default=0,
+            help="refuse a file with more data rows than this (default 0: no limit)",
+        )
+        parser.add_argument(
+            "--max-mb",
+            type=int,
+            default=0,
+            help="refuse a file larger than this many MB, or an XLSX that unpacks to more "
+            "than ten times that (default 0: no limit)",
+        )
 
     def service_kwargs(self, options) -> dict:
         return {}
 
-    def handle(self, *args, path, dry_run, verbosity, **options):
+    def handle(self, *args, path, dry_run, verbosity, max_rows=0, max_mb=0, **options):
         translation.activate("zh-hans")
         extra = self.service_kwargs(options)
         if not Path(path).is_file():
             raise CommandError(f"{path}: no such file")
+        limits = ReadLimits.command_line()
+        if max_rows:
+            limits = replace(limits, max_rows=max_rows)
+        if max_mb:
+            limits = replace(limits, max_bytes=max_mb * MB, max_unpacked_bytes=10 * max_mb * MB)
         try:
-            table = read_table(path)
+            table = read_table(path, limits=limits)
             report = type(self).service(
                 table=table,
                 dry_run=dry_run,

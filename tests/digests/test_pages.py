@@ -211,3 +211,23 @@ def test_the_admin_shows_digests_and_deliveries_read_only(built, client):
     assert client.get(reverse("admin:digests_digest_add")).status_code == 403
     assert client.get(reverse("admin:digests_digestdelivery_changelist")).status_code == 200
     assert client.post(reverse("admin:digests_digest_delete", args=[weekly.pk])).status_code == 403
+
+
+@pytest.mark.parametrize("kind, persona", [("weekly", "street"), ("monthly", "county")])
+def test_point8_digest_exports_escape_every_formula_payload(built, client, kind, persona):
+    from tests.spreadsheet_checks import FORMULA_PAYLOADS, assert_no_formula
+
+    stored = digest(kind, built.street if kind == "weekly" else built.county)
+    figures = stored.figures
+    items = figures["rectification"] if kind == "weekly" else figures["ranking"]
+    assert items
+    payloads = iter((FORMULA_PAYLOADS[7:] + FORMULA_PAYLOADS) * 3)  # full-width first
+    for item in items:
+        for key in ("street", "community", "name", "category", "place", "handler"):
+            if key in item:
+                item[key] = next(payloads)
+    Digest.objects.filter(pk=stored.pk).update(figures=figures)
+    login(client, built, persona)
+    response = client.get(reverse("digests:digest_export", args=[stored.pk]))
+    assert response.status_code == 200
+    assert assert_no_formula(response.content, "xlsx") >= 2

@@ -316,3 +316,63 @@ class TestPostAdminReview:
             },
         )
         assert response.status_code == 200 and not Post.objects.exists()
+
+
+class TestImportLimitsAndCells:
+    """Issue 9, points 4 and 5: uploads that would exhaust a worker, and control characters."""
+
+    @pytest.fixture(autouse=True)
+    def uploads(self, settings, tmp_path):
+        settings.VAR_DIR = tmp_path
+        return tmp_path / "imports"
+
+    def test_point4_web_import_shows_the_limit_error_not_a_500(self, admin_client, city, settings):
+        url = reverse("admin:grids_area_import")
+        settings.SPREADSHEET_MAX_ROWS = 3
+        rows = "".join(f"36992110000100100{i},{i}栋,楼栋,369921100001001\n" for i in range(10))
+        response = admin_client.post(url, {"file": _upload("编码,名称,类型,上级编码\n" + rows)})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "3" in html and 'name="token"' not in html
+        assert str(response.context["errors"][0].message).count("3") == 2
+
+        settings.SPREADSHEET_MAX_UPLOAD_BYTES = 100
+        response = admin_client.post(url, {"file": _upload("编码,名称,类型,上级编码\n" + rows)})
+        assert response.status_code == 200
+        assert "0.0 MB" in response.content.decode() and 'name="token"' not in html
+
+    def test_point4_zip_bomb_upload_is_refused_on_the_heads_import(
+        self, admin_client, city, settings
+    ):
+        from tests.portal.test_spreadsheets import _bomb
+
+        settings.SPREADSHEET_MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+        data = io.BytesIO(_bomb(25 * 1024 * 1024))
+        data.name = "heads.xlsx"
+        response = admin_client.post(reverse("admin:grids_post_import"), {"file": data})
+        assert response.status_code == 200
+        assert "20.0 MB" in response.content.decode()
+        assert 'name="token"' not in response.content.decode()
+
+    def test_point5_nul_byte_is_a_cell_error_at_preview(self, admin_client, city, uploads):
+        url = reverse("admin:grids_area_import")
+        csv_text = "编码,名称,类型,上级编码\n369921100001001002,2\x00栋,楼栋,369921100001001\n"
+        response = admin_client.post(url, {"file": _upload(csv_text)})
+        html = response.content.decode()
+        assert response.status_code == 200
+        (error,) = response.context["errors"]
+        assert (error.line, error.column) == (2, "B（名称）") and "U+0000" in error.message
+        assert "U+0000" in html and 'name="token"' not in html  # no way to confirm
+        assert not Area.objects.filter(code="369921100001001002").exists()
+        assert not any(uploads.iterdir())  # the failed preview's file is gone
+
+    def test_point5_upload_file_is_private_0600_and_removed(self, admin_client, city, uploads):
+        url = reverse("admin:grids_area_import")
+        csv_text = "编码,名称,类型,上级编码\n369921100001001002,2栋,楼栋,369921100001001\n"
+        token = admin_client.post(url, {"file": _upload(csv_text)}).context["token"]
+        assert (uploads / token).stat().st_mode & 0o777 == 0o600
+        assert uploads.stat().st_mode & 0o777 == 0o700
+
+        assert admin_client.post(url, {"token": token}).status_code == 302
+        assert Area.objects.filter(code="369921100001001002").exists()
+        assert not (uploads / token).exists()

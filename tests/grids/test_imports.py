@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Max, Q
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from openpyxl import load_workbook
@@ -1314,3 +1315,53 @@ def test_load_demo(db):
     assert {(run.created, run.updated) for run in reruns} == {(0, 0)}
     assert Area.objects.aggregate(m=Max("updated_at"))["m"] == last_change
     assert tree_errors() == []
+
+
+# -- issue 9, point 8: every export escapes formulas; point 4: the commands' limit flags -------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_point8_area_and_head_exports_escape_every_payload_and_reimport_unchanged(
+    county, tmp_path, fmt
+):
+    from tests.spreadsheet_checks import FORMULA_PAYLOADS, assert_no_formula
+
+    for i, payload in enumerate(FORMULA_PAYLOADS):
+        grid = services.area_create(code=f"F{i}", name=payload, kind="grid", parent=county["CM3"])
+        person = PersonFactory(name=payload[:50])
+        services.post_assign(area=grid, title="grid_head", person=person)
+    names = dict(Area.objects.values_list("code", "name"))
+    people = sorted(Person.objects.values_list("phone", "name"))
+    areas_path, heads_path = tmp_path / f"areas.{fmt}", tmp_path / f"heads.{fmt}"
+    run("export_areas", areas_path)
+    run("export_heads", heads_path)
+
+    for path in (areas_path, heads_path):
+        assert assert_no_formula(path.read_bytes(), fmt) >= len(FORMULA_PAYLOADS)
+    assert counts(import_areas(areas_path)) == (0, 0, len(names))
+    assert counts(import_heads(heads_path)) == (0, 0, len(FORMULA_PAYLOADS))
+    assert dict(Area.objects.values_list("code", "name")) == names
+    assert sorted(Person.objects.values_list("phone", "name")) == people
+
+
+def test_point8_admin_area_and_head_exports_escape_every_payload(county, client):
+    from tests.spreadsheet_checks import FORMULA_PAYLOADS, assert_no_formula
+
+    for i, payload in enumerate(FORMULA_PAYLOADS):
+        grid = services.area_create(code=f"F{i}", name=payload, kind="grid", parent=county["CM3"])
+        services.post_assign(area=grid, title="grid_head", person=PersonFactory(name=payload))
+    admin = get_user_model().objects.create_superuser("root", "r@example.org", "pw-for-tests-1")
+    client.force_login(admin)
+    for model in ("area", "post"):
+        for fmt in ("csv", "xlsx"):
+            response = client.get(reverse(f"admin:grids_{model}_export"), {"format": fmt})
+            assert response.status_code == 200
+            assert assert_no_formula(response.content, fmt) >= len(FORMULA_PAYLOADS)
+
+
+def test_point4_import_command_limit_flags(county, tmp_path):
+    path = csv_file(tmp_path, AREA_HEADERS, county_rows_zh(), name="county.csv")
+    with pytest.raises(CommandError):
+        run("import_areas", path, "--dry-run", "--max-rows", "3")
+    out, _ = run("import_areas", path, "--dry-run", "--max-mb", "1")
+    assert "areas" in out

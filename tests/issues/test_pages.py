@@ -411,3 +411,102 @@ class TestControlCharacters:
         assert "q" in ResidentFilterForm({"q": "\x1b"}).errors
         login = LockoutAuthenticationForm(None, {"username": "a\x14", "password": "x"})
         assert "control character" in str(login.errors)
+
+
+class TestReferenceSpreadsheets:
+    """Issue 9 points 4, 5 and 8 on django-import-export's holiday and department screens."""
+
+    @pytest.fixture(autouse=True)
+    def uploads(self, settings, tmp_path):
+        settings.VAR_DIR = tmp_path
+        return tmp_path / "imports"
+
+    @staticmethod
+    def _file(data: bytes, name="holidays.csv"):
+        upload = io.BytesIO(data)
+        upload.name = name
+        return upload
+
+    def _preview(self, client, data, name="holidays.csv", model="holiday"):
+        fmt = "1" if name.endswith(".xlsx") else "0"
+        return client.post(
+            reverse(f"admin:issues_{model}_import"),
+            {"import_file": self._file(data, name), "format": fmt, "resource": "0"},
+        )
+
+    def test_point5_nul_byte_is_a_cell_error_at_preview(self, admin_client_for_world, uploads):
+        from issues.models import Holiday
+
+        data = "日期,名称,调休上班\n2027-01-01,元\x00旦,0\n".encode("utf-8-sig")
+        response = self._preview(admin_client_for_world, data)
+        assert response.status_code == 200
+        errors = response.context["form"].errors["import_file"]
+        assert len(errors) == 1 and "U+0000" in errors[0] and "B（名称）" in errors[0]
+        assert "confirm_form" not in response.context
+        assert not Holiday.objects.exists()
+        assert not uploads.exists() or not any(uploads.iterdir())
+
+    def test_point4_oversized_or_zip_bomb_upload_is_refused(
+        self, admin_client_for_world, settings, uploads
+    ):
+        from tests.portal.test_spreadsheets import _bomb
+
+        settings.SPREADSHEET_MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+        response = self._preview(admin_client_for_world, _bomb(25 * 1024 * 1024), "h.xlsx")
+        assert response.status_code == 200
+        assert "20.0 MB" in response.context["form"].errors["import_file"][0]
+        settings.SPREADSHEET_MAX_UPLOAD_BYTES = 10
+        response = self._preview(admin_client_for_world, "日期,名称\n".encode())
+        assert "0.0 MB" in response.context["form"].errors["import_file"][0]
+        assert not uploads.exists() or not any(uploads.iterdir())
+
+    def test_point5_upload_file_is_private_0600_and_removed(self, admin_client_for_world, uploads):
+        from issues.models import Holiday
+
+        data = "日期,名称,调休上班\n2027-01-01,元旦,0\n".encode("gbk")
+        response = self._preview(admin_client_for_world, data)
+        confirm = response.context["confirm_form"]
+        (stored,) = uploads.iterdir()
+        assert stored.stat().st_mode & 0o777 == 0o600 and uploads.stat().st_mode & 0o777 == 0o700
+        response = admin_client_for_world.post(
+            reverse("admin:issues_holiday_process_import"),
+            {name: confirm[name].value() for name in confirm.fields},
+        )
+        assert response.status_code == 302
+        assert Holiday.objects.get().name == "元旦"
+        assert not any(uploads.iterdir())
+
+    @pytest.mark.parametrize("fmt", ["0", "1"])
+    def test_point8_department_and_holiday_exports_escape_and_reimport_unchanged(
+        self, admin_client_for_world, fmt
+    ):
+        from issues.models import Holiday
+        from tests.spreadsheet_checks import FORMULA_PAYLOADS, assert_no_formula
+
+        client = admin_client_for_world
+        for i, payload in enumerate(FORMULA_PAYLOADS):
+            Department.objects.create(code=f"f{i}", name=payload, email="")
+            Holiday.objects.create(date=dt.date(2030, 1, 1 + i), name=payload, is_workday=False)
+        names = {
+            "department": dict(Department.objects.values_list("code", "name")),
+            "holiday": dict(Holiday.objects.values_list("date", "name")),
+        }
+        fields = {
+            "department": ("code", "name", "email"),
+            "holiday": ("date", "name", "is_workday"),
+        }
+        for model, columns in fields.items():
+            response = client.post(
+                reverse(f"admin:issues_{model}_export"),
+                {"format": fmt, "resource": "0"} | {f"{model}resource_{c}": "on" for c in columns},
+            )
+            assert response.status_code == 200
+            ext = "csv" if fmt == "0" else "xlsx"
+            assert assert_no_formula(response.content, ext) >= len(FORMULA_PAYLOADS)
+
+            preview = self._preview(client, response.content, f"{model}.{ext}", model)
+            result = preview.context["result"]
+            assert not result.has_errors() and not result.has_validation_errors()
+            assert {(model, row.import_type) for row in result.rows} == {(model, "skip")}
+        assert dict(Department.objects.values_list("code", "name")) == names["department"]
+        assert dict(Holiday.objects.values_list("date", "name")) == names["holiday"]

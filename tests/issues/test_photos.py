@@ -224,7 +224,8 @@ def test_point1_open311_media_url_is_a_token_link_for_public_tickets_only(client
     media_url = row["media_url"]
     assert media_url.startswith("http://testserver/open311/v2/photos/")
     assert "/media/" not in media_url and photo.token in media_url
-    assert str(ticket.pk) not in media_url.rsplit("/", 1)[-1].split(".")[0]
+    # The name is the random token alone: nothing of the ticket number or the upload name.
+    assert media_url.rsplit("/", 1)[-1] == f"{photo.token}.png"
 
     response = client.get(media_url)  # anonymous, as the public is
     assert response.status_code == 200

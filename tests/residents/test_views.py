@@ -368,3 +368,67 @@ def test_a_wrong_method_changes_nothing(world, login_as):
     resident.refresh_from_db()
     assert resident.name == "居民U1"
     assert not Household.objects.filter(address="变了").exists()
+
+
+# --- issue 9: limits, control characters, private uploads, formula escaping ------------------
+
+
+def test_point4_web_import_shows_the_limit_error_not_a_500(world, login_as, upload_dir, settings):
+    from tests.portal.test_spreadsheets import _bomb
+
+    client = login_as("community")
+    settings.SPREADSHEET_MAX_ROWS = 1
+    response = _upload(client, _good_file(world))
+    assert response.status_code == 200 and 'name="token"' not in response.content.decode()
+    assert "1" in str(response.context["errors"][0].message)
+
+    settings.SPREADSHEET_MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+    response = _upload(client, _bomb(25 * 1024 * 1024), name="居民.xlsx")
+    assert response.status_code == 200 and "20.0 MB" in response.content.decode()
+
+    settings.SPREADSHEET_MAX_UPLOAD_BYTES = 100
+    response = _upload(client, _good_file(world))
+    assert response.status_code == 200 and "0.0 MB" in response.content.decode()
+    assert not upload_dir.exists() or not any(upload_dir.iterdir())
+
+
+def test_point5_nul_byte_is_a_cell_error_at_preview(world, login_as, upload_dir):
+    client = login_as("community")
+    rows = [
+        row(world.u3.code, "301", "王小明", make_id(1)),
+        row(world.u3.code, "302", "李\x00小红", make_id(2, male=False)),
+    ]
+    response = _upload(client, csv_bytes(rows))
+    assert response.status_code == 200
+    assert [(e.line, e.column) for e in response.context["errors"]] == [(3, COL["name"])]
+    html = response.content.decode()
+    assert "U+0000" in html and 'name="token"' not in html
+    assert not any(upload_dir.iterdir())
+    assert not Resident.objects.filter(id_number__in=[make_id(1), make_id(2)]).exists()
+
+
+def test_point5_upload_file_is_private_0600_and_removed(world, login_as, upload_dir):
+    client = login_as("community")
+    token = _upload(client, _good_file(world)).context["token"]
+    assert (upload_dir / token).stat().st_mode & 0o777 == 0o600
+    assert upload_dir.stat().st_mode & 0o777 == 0o700
+    client.post(reverse("residents:resident_import"), {"token": token})
+    assert not (upload_dir / token).exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_point8_resident_export_escapes_every_formula_payload(world, login_as, fmt):
+    from residents import services
+    from tests.spreadsheet_checks import FORMULA_PAYLOADS, assert_no_formula
+
+    residents = list(Resident.objects.order_by("pk"))
+    payloads = [p for p in FORMULA_PAYLOADS if p.strip() == p]  # names are stripped
+    for i, resident in enumerate(residents):
+        # Every resident a full-width payload as well, whichever of them the scope exports.
+        services.resident_update(resident=resident, name=payloads[i % len(payloads)])
+        services.household_update(
+            household=resident.household, address="＝1+1" if i % 2 else "＠SUM(1)"
+        )
+    response = login_as("community").get(reverse("residents:resident_export"), {"format": fmt})
+    assert response.status_code == 200
+    assert assert_no_formula(response.content, fmt) >= 1
