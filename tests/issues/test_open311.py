@@ -856,7 +856,7 @@ def test_point9_a_control_character_in_a_post_is_refused_naming_the_field(client
     response = post_form(client, good_form(place, api_key[1], description="路灯\x14不亮"))
 
     description = only_error(response, 400)
-    assert description.startswith("description:") and "control character" in description
+    assert description.startswith("description") and "控制字符" in description
     assert "U+0014" in description
     assert b"\x14" not in response.content  # not echoed
     assert not Ticket.objects.exists()

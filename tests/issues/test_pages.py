@@ -377,13 +377,13 @@ class TestControlCharacters:
         response = client.post(reverse("issues:report"), data)
         assert response.status_code == 200 and not Ticket.objects.exists()
         errors = response.context["form"].errors
-        assert "control character" in errors["description"][0]
+        assert "控制字符" in errors["description"][0]
         assert "U+0014" in errors["description"][0]
 
         response = client.post(
             reverse("issues:report"), {**data, "reporter_name": "张\n三", "description": "ok"}
         )
-        assert "control character" in response.context["form"].errors["reporter_name"][0]
+        assert "控制字符" in response.context["form"].errors["reporter_name"][0]
         response = client.post(
             reverse("issues:report"), {**data, "description": "楼道灯不亮\r\n\t三天了"}
         )
@@ -405,12 +405,12 @@ class TestControlCharacters:
 
         form = Free({"line": "a\tb", "text": "a\x7fb", "mail": "a\x9f@example.org"})
         assert set(form.errors) == {"line", "text", "mail"}
-        assert all("control character" in " ".join(e) for e in form.errors.values())
+        assert all("控制字符" in " ".join(e) for e in form.errors.values())
         assert Free({"line": "a b", "text": "a\nb\tc"}).is_valid()
         assert "note" in NoteForm({"note": "\x08"}).errors
         assert "q" in ResidentFilterForm({"q": "\x1b"}).errors
         login = LockoutAuthenticationForm(None, {"username": "a\x14", "password": "x"})
-        assert "control character" in str(login.errors)
+        assert "控制字符" in str(login.errors)
 
 
 class TestReferenceSpreadsheets:
