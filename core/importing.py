@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -86,6 +87,14 @@ class ImportFailed(Exception):
     def __init__(self, report: ImportReport):
         self.report = report
         super().__init__("\n".join(str(e) for e in report.errors))
+
+
+def import_failed(report: ImportReport, started: float) -> ImportFailed:
+    """The failure of an import that found ``report.errors``: sorted by line and column, with
+    the time taken since ``started`` (``time.monotonic()``)."""
+    report.errors.sort(key=lambda e: (e.line, e.column))
+    report.seconds = time.monotonic() - started
+    return ImportFailed(report)
 
 
 PREVIEW_ROWS = 500
