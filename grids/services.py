@@ -8,6 +8,8 @@ writer must not be shifted under it by another.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -169,12 +171,12 @@ def post_assign(
         # A post counts from the day it is given; a future one would hand over scope today.
         raise ValidationError({"started_on": _("a post cannot start in the future")})
     current = Post.objects.select_for_update().filter(area=area, title=title, ended_on__isnull=True)
-    if not is_deputy:
-        # A new principal (or a deputy promoted to principal) ends the current principal.
-        for previous in current:
-            if not previous.is_deputy and previous.person_id != person.pk:
-                post_end(post=previous, ended_on=max(started_on, previous.started_on))
-    same = next((p for p in current if p.person_id == person.pk), None)
+    hand_over = post_hand_over(
+        current=list(current), person_id=person.pk, is_deputy=is_deputy, started_on=started_on
+    )
+    for previous, ended_on in hand_over.ends:
+        post_end(post=previous, ended_on=ended_on)
+    same = hand_over.same
     if same is not None:
         if (same.is_deputy, same.is_public) != (is_deputy, is_public):
             same.is_deputy, same.is_public = is_deputy, is_public
@@ -188,6 +190,39 @@ def post_assign(
         is_public=is_public,
         started_on=started_on,
     )
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """What giving a post changes among the posts of its area and title still held."""
+
+    ends: list[tuple[Post, dt.date]]  # the posts that end, each with its last day
+    same: Post | None  # the person's own current post there: it is kept, flags and all
+
+
+def post_hand_over(
+    *, current: Iterable[Post], person_id: int | None, is_deputy: bool, started_on: dt.date
+) -> HandOver:
+    """The rule of a hand-over, as data (nothing is read or written): ``current`` are the
+    posts of one area and title still held, and a person (``person_id`` None: one not yet
+    saved, who holds nothing) takes the post from ``started_on``.
+
+    A new principal, or a deputy promoted to principal, ends every other principal's post
+    on the day the new one starts (never before the old one started); deputies stay. The
+    person's own current post, if any, is kept rather than a second one created.
+    ``post_assign`` applies this to the database, the heads import to a whole file."""
+    current = list(current)
+    ends = []
+    if not is_deputy:
+        ends = [
+            (post, max(started_on, post.started_on))
+            for post in current
+            if not post.is_deputy and post.person_id != person_id
+        ]
+    same = None
+    if person_id is not None:
+        same = next((post for post in current if post.person_id == person_id), None)
+    return HandOver(ends=ends, same=same)
 
 
 def post_end(*, post: Post, ended_on: dt.date | None = None) -> Post:

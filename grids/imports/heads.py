@@ -1,14 +1,16 @@
 """The heads import: people into posts, by area code, title and phone.
 
-A row whose post already has another current principal ends that holder's post (the
-history stays) and starts the new one. Posts that are not in the file are left alone: a
-partial file never removes anybody. All or nothing, like the area import.
+Each row is handed over as ``grids.services.post_assign`` would, in file order, by the same
+rule (``post_hand_over``): a row whose post already has another current principal ends that
+holder's post (the history stays) and starts the new one. Posts that are not in the file
+are left alone: a partial file never removes anybody. All or nothing, like the area import.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -33,7 +35,7 @@ from grids import rules
 from grids.imports.columns import HEAD_COLUMNS, TITLE_LOOKUP, TITLE_NAMES
 from grids.imports.sql import areas_by_code
 from grids.models import ImportRun, Person, Post
-from grids.services import import_run_record
+from grids.services import import_run_record, post_hand_over
 from grids.validators import normalize_phone, validate_phone
 
 
@@ -220,8 +222,13 @@ class _HeadPlan:
         current: list[Post] = []
         for chunk in chunks(area_ids, LOOKUP_CHUNK):
             current += Post.objects.filter(area_id__in=chunk, ended_on__isnull=True)
-        self._principal = {(p.area_id, p.title): p for p in current if not p.is_deputy}
-        self._by_person = {(p.area_id, p.title, p.person_id): p for p in current}
+        # The posts still held, per area and title, as the rows before have left them: each
+        # row is one post_assign, in file order. Posts the file creates are not added: the
+        # row checks (one principal per post, a person once per post) leave no later row
+        # that could end or change them.
+        self._held: dict[tuple[int, str], list[Post]] = defaultdict(list)
+        for post in current:
+            self._held[(post.area_id, post.title)].append(post)
         for row in rows:
             self._plan_row(row)
 
@@ -239,12 +246,18 @@ class _HeadPlan:
         person = self._person_for(row)
         area_id = self.areas[row.area_code]["pk"]
         label = f"{row.area_code} {TITLE_NAMES[row.title][0]} {row.name}"
-        post = self._by_person.get((area_id, row.title, person.pk)) if person.pk else None
-        holder = self._principal.get((area_id, row.title))
-        if holder is not None and not row.deputy and holder.person_id != person.pk:
-            # A new principal, or a deputy promoted: the current principal's post ends.
-            holder.ended_on = max(row.started_on or self._today, holder.started_on)
-            self.to_end.append(holder)
+        held = self._held[(area_id, row.title)]
+        hand_over = post_hand_over(
+            current=held,
+            person_id=person.pk,
+            is_deputy=row.deputy,
+            started_on=row.started_on or self._today,
+        )
+        for ended, ended_on in hand_over.ends:
+            ended.ended_on = ended_on
+            self.to_end.append(ended)
+            held.remove(ended)
+        post = hand_over.same
         if post is None:
             self.to_create.append((row, area_id))
             self._preview(row.line, "new", label)

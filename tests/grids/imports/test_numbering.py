@@ -71,7 +71,9 @@ def test_insert_into_an_existing_district_goes_after_the_old_siblings():
 
 
 def test_a_file_that_only_names_existing_rows_changes_no_number():
-    placements = {row.code: (row.kind, p) for row, p in zip(D1, ["C", "D1", "T1", "CM1", "CM1"])}
+    placements = {
+        row.code: (row.kind, p) for row, p in zip(D1, ["C", "D1", "T1", "CM1", "CM1"], strict=True)
+    }
     result = number(D1, placements)
     assert result.numbers == {row.code: tuple(row[4:]) for row in D1}
     assert result.renumbered == set()
