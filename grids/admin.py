@@ -42,6 +42,7 @@ from grids.imports import (
 )
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
+from grids.validators import validate_post_start
 
 
 class ImportForm(forms.Form):
@@ -235,8 +236,8 @@ class AreaForm(forms.ModelForm):
                 self.add_error("parent_code", message)
         if kind == rules.AreaKind.GRID and not data.get("grid_type"):
             data["grid_type"] = rules.GridType.BASIC
-        elif kind and kind != rules.AreaKind.GRID and data.get("grid_type"):
-            self.add_error("grid_type", _("only grids have a grid type"))
+        elif kind and (message := rules.grid_type_error(kind, data.get("grid_type"))):
+            self.add_error("grid_type", message)
         if (
             parent is not None
             and self.instance.pk
@@ -335,8 +336,11 @@ class PostForm(forms.ModelForm):
             if message:
                 self.add_error("title", message)
         started_on = data.get("started_on")
-        if started_on and started_on > timezone.localdate():
-            self.add_error("started_on", _("a post cannot start in the future"))
+        if started_on:
+            try:
+                validate_post_start(started_on)  # the rule post_assign checks
+            except ValidationError as exc:
+                self.add_error("started_on", exc.messages[0])
         return data
 
 

@@ -19,7 +19,12 @@ from django.utils.translation import gettext as _
 from grids import rules
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, GridType
-from grids.validators import normalize_phone, validate_area_code, validate_phone
+from grids.validators import (
+    normalize_phone,
+    validate_area_code,
+    validate_phone,
+    validate_post_start,
+)
 
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises tree writes.
 AREA_TREE_LOCK = 71_530_001
@@ -55,9 +60,20 @@ def _place(area: Area, parent: Area | None) -> None:
 def _grid_type_for(kind: str, grid_type: str) -> str:
     if kind == AreaKind.GRID:
         return grid_type or GridType.BASIC
-    if grid_type:
-        raise ValidationError({"grid_type": _("only grids have a grid type")})
+    if message := rules.grid_type_error(kind, grid_type):
+        raise ValidationError({"grid_type": message})
     return ""
+
+
+def area_name_error(name: str) -> str | None:
+    """Why ``name`` (already stripped) cannot name an area, or None. The area import checks
+    its rows with the same function."""
+    if not name:
+        return _("the name is empty")
+    limit = Area._meta.get_field("name").max_length
+    if len(name) > limit:
+        return _("the name is longer than %(max)s characters") % {"max": limit}
+    return None
 
 
 @transaction.atomic
@@ -71,8 +87,8 @@ def area_create(
     households: int = 0,
 ) -> Area:
     validate_area_code(code)
-    if not name.strip():
-        raise ValidationError({"name": _("the name is empty")})
+    if message := area_name_error(name.strip()):
+        raise ValidationError({"name": message})
     lock_tree()
     if parent is not None:
         parent.refresh_from_db()  # numbering read under the lock, not before it
@@ -102,8 +118,8 @@ def area_update(
     """Change what a node is called and counts; where it sits is ``area_move``'s business."""
     fields = []
     if name is not None:
-        if not name.strip():
-            raise ValidationError({"name": _("the name is empty")})
+        if message := area_name_error(name.strip()):
+            raise ValidationError({"name": message})
         area.name = name.strip()
         fields.append("name")
     if grid_type is not None:
@@ -167,9 +183,10 @@ def post_assign(
     if message:
         raise ValidationError({"title": message})
     started_on = started_on or timezone.localdate()
-    if started_on > timezone.localdate():
-        # A post counts from the day it is given; a future one would hand over scope today.
-        raise ValidationError({"started_on": _("a post cannot start in the future")})
+    try:
+        validate_post_start(started_on)
+    except ValidationError as exc:
+        raise ValidationError({"started_on": exc.messages}) from None
     current = Post.objects.select_for_update().filter(area=area, title=title, ended_on__isnull=True)
     hand_over = post_hand_over(
         current=list(current), person_id=person.pk, is_deputy=is_deputy, started_on=started_on

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -50,8 +51,8 @@ from grids.imports.sql import (
 )
 from grids.models import Area, ImportRun, Post
 from grids.rules import AreaKind, GridType
-from grids.services import import_run_record, lock_tree
-from grids.validators import AREA_CODE_RE, BAD_CODE_MESSAGE
+from grids.services import area_name_error, import_run_record, lock_tree
+from grids.validators import validate_area_code
 
 
 @dataclass
@@ -162,10 +163,8 @@ def _parse_area_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> 
 
         code = _parse_code(cols.get(cells, "code"), bad)
         name = cols.get(cells, "name")
-        if not name:
-            bad("name", _("the name is empty"))
-        elif len(name) > 100:
-            bad("name", _("the name is longer than 100 characters"))
+        if message := area_name_error(name):  # the rule area_create checks
+            bad("name", message)
         kind = _parse_kind(cols.get(cells, "kind"), bad)
         parent_code = cols.get(cells, "parent_code")
         grid_type: str | None = None
@@ -189,8 +188,10 @@ def _parse_code(code: str, bad: Bad) -> str:
     if not code:
         bad("code", _("the code is empty"))
         return ""
-    if not AREA_CODE_RE.match(code):
-        bad("code", str(BAD_CODE_MESSAGE) % {"value": code})
+    try:
+        validate_area_code(code)  # the code shape the services and the model check
+    except ValidationError as exc:
+        bad("code", exc.messages[0])
         return ""
     return code
 
@@ -210,8 +211,8 @@ def _parse_grid_type(text: str, kind: str, bad: Bad) -> str | None:
     grid_type = GRID_TYPE_LOOKUP.get(text.lower())
     if grid_type is None:
         bad("grid_type", _("unknown grid type “%(v)s” (基础网格 or 专属网格)") % {"v": text})
-    elif kind and kind != AreaKind.GRID:
-        bad("grid_type", _("only grids have a grid type"))
+    elif kind and (message := rules.grid_type_error(kind, grid_type)):
+        bad("grid_type", message)
     return grid_type
 
 

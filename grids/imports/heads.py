@@ -36,7 +36,7 @@ from grids.imports.columns import HEAD_COLUMNS, TITLE_LOOKUP, TITLE_NAMES
 from grids.imports.sql import areas_by_code
 from grids.models import ImportRun, Person, Post
 from grids.services import import_run_record, post_hand_over
-from grids.validators import normalize_phone, validate_phone
+from grids.validators import normalize_phone, validate_phone, validate_post_start
 
 
 @dataclass
@@ -123,8 +123,8 @@ def _parse_head_row(line: int, cells: list[str], cols: ColumnMap, bad) -> _HeadR
     name = cols.get(cells, "name")
     if not name:
         bad("name", _("the person's name is empty"))
-    elif len(name) > 50:
-        bad("name", _("the person's name is longer than 50 characters"))
+    elif len(name) > (limit := Person._meta.get_field("name").max_length):
+        bad("name", _("the person's name is longer than %(max)s characters") % {"max": limit})
     phone = normalize_phone(cols.get(cells, "phone"))
     try:
         validate_phone(phone)
@@ -142,8 +142,11 @@ def _parse_head_row(line: int, cells: list[str], cols: ColumnMap, bad) -> _HeadR
         started_on = parse_date(text)
         if started_on is None:
             bad("started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
-        elif started_on > timezone.localdate():
-            bad("started_on", _("a post cannot start in the future"))
+        else:
+            try:
+                validate_post_start(started_on)  # the rule post_assign checks
+            except ValidationError as exc:
+                bad("started_on", exc.messages[0])
     if not (area_code and title):
         return None
     return _HeadRow(

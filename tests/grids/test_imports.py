@@ -11,6 +11,7 @@ import random
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -1470,3 +1471,40 @@ def test_point4_import_command_limit_flags(county, tmp_path):
         run("import_areas", path, "--dry-run", "--max-rows", "3")
     out, _ = run("import_areas", path, "--dry-run", "--max-mb", "1")
     assert "areas" in out
+
+
+def test_point2_area_and_head_imports_read_length_limits_from_the_models(
+    county, tmp_path, monkeypatch
+):
+    name_max = Area._meta.get_field("name").max_length
+    path = csv_file(tmp_path, AREA_HEADERS, [["G9", "名" * (name_max + 1), "网格", "CM1", "", ""]])
+    with pytest.raises(ImportFailed) as excinfo:
+        import_areas(path)
+    (error,) = excinfo.value.report.errors
+    assert error.message == gettext("the name is longer than %(max)s characters") % {
+        "max": name_max
+    }
+
+    # A limit changed in the model is the import's (and the service's) limit at once.
+    monkeypatch.setattr(Area._meta.get_field("name"), "max_length", 3)
+    monkeypatch.setattr(Person._meta.get_field("name"), "max_length", 2)
+    path = csv_file(tmp_path, AREA_HEADERS, [["G9", "第9网格", "网格", "CM1", "", ""]])
+    with pytest.raises(ImportFailed) as excinfo:
+        import_areas(path)
+    assert [e.message for e in excinfo.value.report.errors] == [
+        gettext("the name is longer than %(max)s characters") % {"max": 3}
+    ]
+    with pytest.raises(ValidationError) as refused:
+        services.area_create(code="G9", name="第9网格", kind="grid", parent=county["CM1"])
+    assert refused.value.message_dict["name"] == [
+        gettext("the name is longer than %(max)s characters") % {"max": 3}
+    ]
+    path = csv_file(
+        tmp_path, HEAD_HEADERS, [["G1", "", "网格长", "王小明", "13800000061", "", "", ""]]
+    )
+    with pytest.raises(ImportFailed) as excinfo:
+        import_heads(path)
+    assert [e.message for e in excinfo.value.report.errors] == [
+        gettext("the person's name is longer than %(max)s characters") % {"max": 2}
+    ]
+    assert not Area.objects.filter(code="G9").exists() and not Post.objects.exists()
