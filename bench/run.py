@@ -123,7 +123,8 @@ def bench_bulk_create(path: Path, rows: int) -> None:
     table = read_table(path, limits=ReadLimits())
     objects = []
     for i, (_line, cells) in enumerate(table.rows):
-        code, name, kind, _parent, grid_type, households = cells
+        # read_table drops empty cells at the end of a row: pad them back.
+        code, name, kind, _parent, grid_type, households = (cells + [""] * 6)[:6]
         objects.append(
             Area(
                 code=code,

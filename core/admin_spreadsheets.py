@@ -6,6 +6,14 @@ leading ``=`` on export. Here it gets two formats, CSV and XLSX, that read throu
 cell errors, our formula escape undone) and write through ``write_table`` (every cell escaped
 by the one rule, XLSX cells always text), and a temporary storage that keeps the upload
 between preview and confirm in ``core.uploads`` (0600, swept).
+
+The screens themselves stay django-import-export's rather than ``core.importing``'s
+preview/confirm flow: that flow runs an import that takes a ``Table`` and returns an
+``ImportReport``, while these screens run the library's ``Resource.import_data`` (a
+``Result`` of row diffs and per-row errors, shown by the library's own templates, confirmed
+through its ``process_import`` with the format and resource posted back). Folding one into
+the other would mean rewriting ``import_action`` and ``process_import``. What lies under the
+flow is shared: the upload store, the read limits and the expired-upload message.
 """
 
 from __future__ import annotations
@@ -18,12 +26,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
 from import_export.forms import ImportForm
 from import_export.tmp_storages import BaseStorage
 
+from core.importing import UPLOAD_EXPIRED
 from core.spreadsheets import (
     CONTENT_TYPES,
     ReadLimits,
@@ -145,6 +153,6 @@ class SpreadsheetImportExportAdmin(ImportExportModelAdmin):
         try:
             return super().process_import(request, **kwargs)
         except UploadExpired:
-            messages.error(request, _("The uploaded file has expired; please upload it again."))
+            messages.error(request, UPLOAD_EXPIRED)
             info = self.opts.app_label, self.opts.model_name
             return redirect(reverse("admin:{}_{}_import".format(*info)))

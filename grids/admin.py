@@ -6,7 +6,7 @@ and pre-check input.
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,18 +21,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyAdminMixin
-from core.spreadsheets import (
-    ReadLimits,
-    SpreadsheetError,
-    detect_format,
-    read_table,
-    spreadsheet_format,
-    spreadsheet_response,
-)
-from core.uploads import upload_discard, upload_path, upload_store
+from core.importing import UPLOAD_EXPIRED, import_confirm, import_preview, upload_errors
+from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids import rules, services
 from grids.imports import (
-    ImportFailed,
     area_export_headers,
     area_export_rows,
     areas_import,
@@ -42,6 +34,7 @@ from grids.imports import (
 )
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
+from grids.validators import validate_post_start
 
 
 class ImportForm(forms.Form):
@@ -52,19 +45,18 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        try:
-            detect_format(upload.name)
-            ReadLimits.web().check_size(upload.size)
-        except SpreadsheetError as exc:
-            raise ValidationError(str(exc.errors[0].message)) from None
+        errors = upload_errors(upload)  # checked again by import_preview; shown at the field
+        if errors:
+            raise ValidationError(str(errors[0].message))
         return upload
 
 
 class SpreadsheetAdminMixin:
     """Adds 导入 (with a dry-run preview) and 导出 to a changelist.
 
-    The upload is kept under ``var/imports/`` between the preview and the confirmation, so the
-    rows confirmed are exactly the rows previewed.
+    The preview and the confirmation are ``core.importing``'s one flow, the portal's too: the
+    upload is kept under ``var/imports/`` between them, so the rows confirmed are exactly the
+    rows previewed.
     """
 
     import_service = None
@@ -88,6 +80,9 @@ class SpreadsheetAdminMixin:
             *super().get_urls(),
         ]
 
+    def _import_run(self, request):
+        return partial(type(self).import_service, user=request.user)
+
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -103,54 +98,25 @@ class SpreadsheetAdminMixin:
             form = ImportForm(request.POST, request.FILES)
             context["form"] = form
             if form.is_valid():
-                upload = form.cleaned_data["file"]
-                token = upload_store(upload, max_bytes=ReadLimits.web().max_bytes)
-                result = {"errors": []}
-                try:
-                    result = self._run(request, upload_path(token), upload.name, dry_run=True)
-                finally:
-                    if "errors" in result:
-                        upload_discard(token)  # nothing to confirm: don't keep personal data
-                context.update(result)
-                context["token"] = token
-                context["filename"] = upload.name
+                step = import_preview(form.cleaned_data["file"], run=self._import_run(request))
+                context.update(step.context())
         return TemplateResponse(request, "admin/grids/spreadsheet_import.html", context)
 
-    def _run(self, request, stored: Path, name: str, *, dry_run: bool) -> dict:
-        try:
-            report = type(self).import_service(
-                table=read_table(stored, name=name),
-                dry_run=dry_run,
-                source=name,
-                user=request.user,
-            )
-        except SpreadsheetError as exc:
-            return {"errors": exc.errors}
-        except ImportFailed as exc:
-            return {"errors": exc.report.errors, "report": exc.report}
-        return {"report": report}
-
     def _confirm(self, request):
-        stored = upload_path(request.POST["token"])
         changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-        if stored is None:
-            messages.error(request, _("The uploaded file has expired; please upload it again."))
-            return redirect(changelist)
-        name = request.POST.get("filename", stored.name)
-        try:
-            result = self._run(request, stored, name, dry_run=False)
-        finally:
-            stored.unlink(missing_ok=True)  # confirmed or failed, it is not kept
-        if "errors" in result:
-            for error in result["errors"][:20]:
+        step = import_confirm(
+            request.POST["token"],
+            filename=request.POST.get("filename"),
+            run=self._import_run(request),
+        )
+        if step.expired:
+            messages.error(request, UPLOAD_EXPIRED)
+        elif step.errors:
+            for error in step.errors[:20]:
                 messages.error(request, str(error))
             messages.error(request, _("Nothing was imported."))
         else:
-            messages.success(
-                request,
-                _("Imported %(file)s: %(summary)s")
-                % {"file": name, "summary": result["report"].summary()},
-            )
+            messages.success(request, step.imported_message())
         return redirect(changelist)
 
     def export_view(self, request):
@@ -235,8 +201,8 @@ class AreaForm(forms.ModelForm):
                 self.add_error("parent_code", message)
         if kind == rules.AreaKind.GRID and not data.get("grid_type"):
             data["grid_type"] = rules.GridType.BASIC
-        elif kind and kind != rules.AreaKind.GRID and data.get("grid_type"):
-            self.add_error("grid_type", _("only grids have a grid type"))
+        elif kind and (message := rules.grid_type_error(kind, data.get("grid_type"))):
+            self.add_error("grid_type", message)
         if (
             parent is not None
             and self.instance.pk
@@ -335,8 +301,11 @@ class PostForm(forms.ModelForm):
             if message:
                 self.add_error("title", message)
         started_on = data.get("started_on")
-        if started_on and started_on > timezone.localdate():
-            self.add_error("started_on", _("a post cannot start in the future"))
+        if started_on:
+            try:
+                validate_post_start(started_on)  # the rule post_assign checks
+            except ValidationError as exc:
+                self.add_error("started_on", exc.messages[0])
         return data
 
 

@@ -127,6 +127,13 @@ def parent_kind_error(kind: str, parent_kind: str | None) -> str | None:
     }
 
 
+def grid_type_error(kind: str, grid_type: str | None) -> str | None:
+    """Why a node of ``kind`` may not carry ``grid_type``, or None: only grids have one."""
+    if grid_type and kind != AreaKind.GRID:
+        return str(_("only grids have a grid type"))
+    return None
+
+
 def title_kind_error(title: str, area_kind: str) -> str | None:
     """Why ``title`` may not be held on a node of ``area_kind``, or None."""
     allowed = ALLOWED_TITLE_KINDS.get(title)

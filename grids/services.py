@@ -8,6 +8,8 @@ writer must not be shifted under it by another.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -17,7 +19,12 @@ from django.utils.translation import gettext as _
 from grids import rules
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, GridType
-from grids.validators import normalize_phone, validate_area_code, validate_phone
+from grids.validators import (
+    normalize_phone,
+    validate_area_code,
+    validate_phone,
+    validate_post_start,
+)
 
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock that serialises tree writes.
 AREA_TREE_LOCK = 71_530_001
@@ -53,9 +60,20 @@ def _place(area: Area, parent: Area | None) -> None:
 def _grid_type_for(kind: str, grid_type: str) -> str:
     if kind == AreaKind.GRID:
         return grid_type or GridType.BASIC
-    if grid_type:
-        raise ValidationError({"grid_type": _("only grids have a grid type")})
+    if message := rules.grid_type_error(kind, grid_type):
+        raise ValidationError({"grid_type": message})
     return ""
+
+
+def area_name_error(name: str) -> str | None:
+    """Why ``name`` (already stripped) cannot name an area, or None. The area import checks
+    its rows with the same function."""
+    if not name:
+        return _("the name is empty")
+    limit = Area._meta.get_field("name").max_length
+    if len(name) > limit:
+        return _("the name is longer than %(max)s characters") % {"max": limit}
+    return None
 
 
 @transaction.atomic
@@ -69,8 +87,8 @@ def area_create(
     households: int = 0,
 ) -> Area:
     validate_area_code(code)
-    if not name.strip():
-        raise ValidationError({"name": _("the name is empty")})
+    if message := area_name_error(name.strip()):
+        raise ValidationError({"name": message})
     lock_tree()
     if parent is not None:
         parent.refresh_from_db()  # numbering read under the lock, not before it
@@ -100,8 +118,8 @@ def area_update(
     """Change what a node is called and counts; where it sits is ``area_move``'s business."""
     fields = []
     if name is not None:
-        if not name.strip():
-            raise ValidationError({"name": _("the name is empty")})
+        if message := area_name_error(name.strip()):
+            raise ValidationError({"name": message})
         area.name = name.strip()
         fields.append("name")
     if grid_type is not None:
@@ -165,16 +183,17 @@ def post_assign(
     if message:
         raise ValidationError({"title": message})
     started_on = started_on or timezone.localdate()
-    if started_on > timezone.localdate():
-        # A post counts from the day it is given; a future one would hand over scope today.
-        raise ValidationError({"started_on": _("a post cannot start in the future")})
+    try:
+        validate_post_start(started_on)
+    except ValidationError as exc:
+        raise ValidationError({"started_on": exc.messages}) from None
     current = Post.objects.select_for_update().filter(area=area, title=title, ended_on__isnull=True)
-    if not is_deputy:
-        # A new principal (or a deputy promoted to principal) ends the current principal.
-        for previous in current:
-            if not previous.is_deputy and previous.person_id != person.pk:
-                post_end(post=previous, ended_on=max(started_on, previous.started_on))
-    same = next((p for p in current if p.person_id == person.pk), None)
+    hand_over = post_hand_over(
+        current=list(current), person_id=person.pk, is_deputy=is_deputy, started_on=started_on
+    )
+    for previous, ended_on in hand_over.ends:
+        post_end(post=previous, ended_on=ended_on)
+    same = hand_over.same
     if same is not None:
         if (same.is_deputy, same.is_public) != (is_deputy, is_public):
             same.is_deputy, same.is_public = is_deputy, is_public
@@ -188,6 +207,39 @@ def post_assign(
         is_public=is_public,
         started_on=started_on,
     )
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """What giving a post changes among the posts of its area and title still held."""
+
+    ends: list[tuple[Post, dt.date]]  # the posts that end, each with its last day
+    same: Post | None  # the person's own current post there: it is kept, flags and all
+
+
+def post_hand_over(
+    *, current: Iterable[Post], person_id: int | None, is_deputy: bool, started_on: dt.date
+) -> HandOver:
+    """The rule of a hand-over, as data (nothing is read or written): ``current`` are the
+    posts of one area and title still held, and a person (``person_id`` None: one not yet
+    saved, who holds nothing) takes the post from ``started_on``.
+
+    A new principal, or a deputy promoted to principal, ends every other principal's post
+    on the day the new one starts (never before the old one started); deputies stay. The
+    person's own current post, if any, is kept rather than a second one created.
+    ``post_assign`` applies this to the database, the heads import to a whole file."""
+    current = list(current)
+    ends = []
+    if not is_deputy:
+        ends = [
+            (post, max(started_on, post.started_on))
+            for post in current
+            if not post.is_deputy and post.person_id != person_id
+        ]
+    same = None
+    if person_id is not None:
+        same = next((post for post in current if post.person_id == person_id), None)
+    return HandOver(ends=ends, same=same)
 
 
 def post_end(*, post: Post, ended_on: dt.date | None = None) -> Post:

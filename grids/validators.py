@@ -1,6 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 AREA_CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
@@ -41,6 +42,13 @@ def validate_phone(value: str) -> None:
             code="bad_phone",
             params={"value": value},
         )
+
+
+def validate_post_start(value) -> None:
+    """A post counts from the day it is given; one that started in the future would hand
+    over scope today."""
+    if value > timezone.localdate():
+        raise ValidationError(_("a post cannot start in the future"), code="future_start")
 
 
 def validate_mobile(value: str) -> None:

@@ -101,6 +101,9 @@ def residents_import(
     def bad(line: int, key: str, message: str) -> None:
         errors.append(CellError(line, cols.label(key), message))
 
+    # The models' own limits, read once: the same columns the rows are written to.
+    door_max = Household._meta.get_field("door").max_length
+    name_max = Resident._meta.get_field("name").max_length
     rows: list[_Row] = []
     for line, cells in table.rows:
         n = len(errors)
@@ -110,12 +113,20 @@ def residents_import(
             bad(line, "area_code", _("the area code is empty"))
         if not door:
             bad(line, "door", _("the door number is empty"))
-        elif len(door) > 32:
-            bad(line, "door", _("the door number is longer than 32 characters"))
+        elif len(door) > door_max:
+            bad(
+                line,
+                "door",
+                _("the door number is longer than %(max)s characters") % {"max": door_max},
+            )
         if not name:
             bad(line, "name", _("the person's name is empty"))
-        elif len(name) > 50:
-            bad(line, "name", _("the person's name is longer than 50 characters"))
+        elif len(name) > name_max:
+            bad(
+                line,
+                "name",
+                _("the person's name is longer than %(max)s characters") % {"max": name_max},
+            )
         gender = ""
         if text := get(cells, "gender"):
             gender = GENDERS.get(text.lower(), "")

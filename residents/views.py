@@ -3,6 +3,8 @@ every write through the services."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,18 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core.importing import ImportFailed
+from core.importing import UPLOAD_EXPIRED, import_confirm, import_preview
 from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_ip
-from core.spreadsheets import (
-    ReadLimits,
-    SpreadsheetError,
-    detect_format,
-    read_table,
-    spreadsheet_format,
-    spreadsheet_response,
-)
-from core.uploads import upload_discard, upload_path, upload_store
+from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids.access import scope_for
 from grids.selectors import area_subtree_q, get_area_for_user
 from residents import services
@@ -228,57 +222,22 @@ def resident_export(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def resident_import(request):
+    """Upload, dry-run preview, confirm: ``core.importing``'s one flow, the admin's too."""
     _require_any(request.user, IMPORT)
+    run = partial(residents_import, user=request.user)
     context = {}
     if request.method == "POST" and request.POST.get("token"):
-        stored = upload_path(request.POST["token"])
-        if stored is None:
-            messages.error(request, _("The uploaded file has expired; please upload it again."))
+        step = import_confirm(request.POST["token"], filename=request.POST.get("filename"), run=run)
+        if step.expired:
+            messages.error(request, UPLOAD_EXPIRED)
             return redirect("residents:resident_import")
-        name = request.POST.get("filename", stored.name)
-        try:
-            result = _import(request, stored, name, dry_run=False)
-        finally:
-            stored.unlink(missing_ok=True)  # confirmed or failed, it is not kept
-        if "report" in result and not result.get("errors"):
-            messages.success(
-                request,
-                _("Imported %(file)s: %(summary)s")
-                % {"file": name, "summary": result["report"].summary()},
-            )
+        if step.ok:
+            messages.success(request, step.imported_message())
             return redirect("residents:resident_list")
-        context.update(result)
+        context.update(step.context())
     elif request.method == "POST" and request.FILES.get("file"):
-        upload = request.FILES["file"]
-        limits = ReadLimits.web()
-        try:
-            detect_format(upload.name)
-            limits.check_size(upload.size)
-        except SpreadsheetError as exc:
-            context.update(errors=exc.errors)
-            return render(request, "residents/resident_import.html", context)
-        token = upload_store(upload, max_bytes=limits.max_bytes)
-        result = {"errors": []}
-        try:
-            result = _import(request, upload_path(token), upload.name, dry_run=True)
-        finally:
-            if "errors" in result:
-                upload_discard(token)  # nothing to confirm: don't keep the personal data
-        context.update(result)
-        context.update(token=token, filename=upload.name)
+        context.update(import_preview(request.FILES["file"], run=run).context())
     return render(request, "residents/resident_import.html", context)
-
-
-def _import(request, stored, name: str, *, dry_run: bool) -> dict:
-    try:
-        report = residents_import(
-            table=read_table(stored, name=name), user=request.user, dry_run=dry_run, source=name
-        )
-    except SpreadsheetError as exc:
-        return {"errors": exc.errors}
-    except ImportFailed as exc:
-        return {"errors": exc.report.errors, "report": exc.report}
-    return {"report": report}
 
 
 @login_required

@@ -11,6 +11,7 @@ import random
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -1030,6 +1031,111 @@ def test_head_import_promotes_a_deputy(county, tmp_path):
     assert [(p.person, p.is_deputy) for p in current_posts(county["G1"])] == [(deputy, False)]
 
 
+# Heads already in post before each hand-over case: a principal and a deputy on G1.
+HAND_OVER_START = [
+    ("G1", "grid_head", "老网格长", "13800000051", False, D(2022, 9, 1)),
+    ("G1", "grid_head", "老副职", "13800000052", True, D(2022, 9, 1)),
+]
+# Rows as (area, title, name, phone, deputy, public, started on), in file order.
+HAND_OVER_CASES = {
+    "a new principal ends the holder's post": [
+        ("G1", "grid_head", "新网格长", "13800000053", False, True, D(2024, 3, 1)),
+    ],
+    "a deputy promoted ends the holder's post": [
+        ("G1", "grid_head", "老副职", "13800000052", False, True, D(2024, 3, 1)),
+    ],
+    "a new deputy ends nobody's post": [
+        ("G1", "grid_head", "新副职", "13800000054", True, False, D(2024, 3, 1)),
+    ],
+    "the holder's flags change in place": [
+        ("G1", "grid_head", "老网格长", "13800000051", False, False, D(2024, 3, 1)),
+    ],
+    "the holder becomes a deputy, then a new principal comes": [
+        ("G1", "grid_head", "老网格长", "13800000051", True, True, D(2024, 3, 1)),
+        ("G1", "grid_head", "新网格长", "13800000053", False, True, D(2024, 3, 1)),
+    ],
+    "a new principal comes, then the old one is named deputy": [
+        ("G1", "grid_head", "新网格长", "13800000053", False, True, D(2024, 3, 1)),
+        ("G1", "grid_head", "老网格长", "13800000051", True, True, D(2024, 4, 1)),
+    ],
+    "a principal on a post nobody holds": [
+        ("G2", "grid_head", "新网格长", "13800000053", False, True, None),
+    ],
+}
+
+
+def _posts_after(apply) -> list[tuple]:
+    """The posts after ``apply()`` ran, rolled back again so the next path starts alike."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        apply()
+        posts = sorted(
+            Post.objects.values_list(
+                "area__code",
+                "title",
+                "person__name",
+                "person__phone",
+                "is_deputy",
+                "is_public",
+                "started_on",
+                "ended_on",
+            )
+        )
+        transaction.set_rollback(True)
+    return posts
+
+
+@pytest.mark.parametrize("case", HAND_OVER_CASES)
+def test_point2_heads_import_and_post_assign_hand_a_post_over_alike(county, case):
+    for code, title, name, phone, deputy, started_on in HAND_OVER_START:
+        services.post_assign(
+            area=county[code],
+            title=title,
+            person=services.person_get_or_create(name=name, phone=phone),
+            is_deputy=deputy,
+            started_on=started_on,
+        )
+    rows = HAND_OVER_CASES[case]
+    table = Table(
+        headers=["区域编码", "职务", "姓名", "手机", "副职", "公示", "任职日期"],
+        rows=[
+            (
+                line,
+                [
+                    code,
+                    title,
+                    name,
+                    phone,
+                    "是" if deputy else "否",
+                    "是" if public else "否",
+                    started_on.isoformat() if started_on else "",
+                ],
+            )
+            for line, (code, title, name, phone, deputy, public, started_on) in enumerate(
+                rows, start=2
+            )
+        ],
+    )
+
+    def one_by_one():
+        for code, title, name, phone, deputy, public, started_on in rows:
+            services.post_assign(
+                area=county[code],
+                title=title,
+                person=services.person_get_or_create(name=name, phone=phone),
+                is_deputy=deputy,
+                is_public=public,
+                started_on=started_on,
+            )
+
+    through_the_service = _posts_after(one_by_one)
+    through_the_import = _posts_after(lambda: heads_import(table=table))
+
+    assert through_the_import == through_the_service
+    assert len(through_the_service) >= len(HAND_OVER_START)
+
+
 def test_head_import_same_person_as_principal_and_deputy_is_a_cell_error(county, tmp_path):
     rows = [
         ["G1", "", "网格长", "王芳", "13800000001", "", "否", ""],
@@ -1365,3 +1471,40 @@ def test_point4_import_command_limit_flags(county, tmp_path):
         run("import_areas", path, "--dry-run", "--max-rows", "3")
     out, _ = run("import_areas", path, "--dry-run", "--max-mb", "1")
     assert "areas" in out
+
+
+def test_point2_area_and_head_imports_read_length_limits_from_the_models(
+    county, tmp_path, monkeypatch
+):
+    name_max = Area._meta.get_field("name").max_length
+    path = csv_file(tmp_path, AREA_HEADERS, [["G9", "名" * (name_max + 1), "网格", "CM1", "", ""]])
+    with pytest.raises(ImportFailed) as excinfo:
+        import_areas(path)
+    (error,) = excinfo.value.report.errors
+    assert error.message == gettext("the name is longer than %(max)s characters") % {
+        "max": name_max
+    }
+
+    # A limit changed in the model is the import's (and the service's) limit at once.
+    monkeypatch.setattr(Area._meta.get_field("name"), "max_length", 3)
+    monkeypatch.setattr(Person._meta.get_field("name"), "max_length", 2)
+    path = csv_file(tmp_path, AREA_HEADERS, [["G9", "第9网格", "网格", "CM1", "", ""]])
+    with pytest.raises(ImportFailed) as excinfo:
+        import_areas(path)
+    assert [e.message for e in excinfo.value.report.errors] == [
+        gettext("the name is longer than %(max)s characters") % {"max": 3}
+    ]
+    with pytest.raises(ValidationError) as refused:
+        services.area_create(code="G9", name="第9网格", kind="grid", parent=county["CM1"])
+    assert refused.value.message_dict["name"] == [
+        gettext("the name is longer than %(max)s characters") % {"max": 3}
+    ]
+    path = csv_file(
+        tmp_path, HEAD_HEADERS, [["G1", "", "网格长", "王小明", "13800000061", "", "", ""]]
+    )
+    with pytest.raises(ImportFailed) as excinfo:
+        import_heads(path)
+    assert [e.message for e in excinfo.value.report.errors] == [
+        gettext("the person's name is longer than %(max)s characters") % {"max": 2}
+    ]
+    assert not Area.objects.filter(code="G9").exists() and not Post.objects.exists()

@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ("grids", "issues", "residents", "digests", "portal")
 # The selector itself, and the modules that write the numbering (imports and services shift
 # lft/rght when they insert or move nodes; migrations build the index).
-TREE_MODULES = {"grids/selectors.py", "grids/imports.py", "grids/services.py"}
+TREE_MODULES = {
+    "grids/selectors.py",
+    "grids/imports/areas.py",
+    "grids/imports/numbering.py",
+    "grids/imports/sql.py",
+    "grids/services.py",
+}
 RANGE_LOOKUP = re.compile(r"(?<![A-Za-z0-9])(?:lft|rght)__")
 
 

@@ -740,3 +740,25 @@ def test_update_query_count_does_not_grow_with_rows(world):
     assert large_q["INSERT"] - small_q["INSERT"] == insert_batches(
         Resident.care_tags.through, 500
     ) - insert_batches(Resident.care_tags.through, 50)
+
+
+def test_point2_resident_import_reads_length_limits_from_the_models(world, monkeypatch):
+    door_max = Household._meta.get_field("door").max_length
+    name_max = Resident._meta.get_field("name").max_length
+    too_long = [row(world.u3.code, "9" * (door_max + 1), "名" * (name_max + 1), make_id(1))]
+    errors = _fail(table(too_long))
+    assert [(e.line, e.column) for e in errors] == [(2, COL["door"]), (2, COL["name"])]
+    assert [e.message for e in errors] == [
+        gettext("the door number is longer than %(max)s characters") % {"max": door_max},
+        gettext("the person's name is longer than %(max)s characters") % {"max": name_max},
+    ]
+
+    # A limit changed in the model is the import's limit at once.
+    monkeypatch.setattr(Household._meta.get_field("door"), "max_length", 3)
+    monkeypatch.setattr(Resident._meta.get_field("name"), "max_length", 2)
+    errors = _fail(table([row(world.u3.code, "1001", "王小明", make_id(1))]))
+    assert [e.message for e in errors] == [
+        gettext("the door number is longer than %(max)s characters") % {"max": 3},
+        gettext("the person's name is longer than %(max)s characters") % {"max": 2},
+    ]
+    assert not Resident.objects.filter(id_number=make_id(1)).exists()

@@ -1,0 +1,65 @@
+"""Area and head spreadsheets out: tree order, one query each, streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from grids.imports.columns import (
+    AREA_COLUMNS,
+    GRID_TYPE_NAMES,
+    HEAD_COLUMNS,
+    KIND_NAMES,
+    TITLE_NAMES,
+)
+from grids.models import Area, Post
+
+
+def area_export_headers() -> list[str]:
+    return [c.label for c in AREA_COLUMNS]
+
+
+def area_export_rows(queryset=None) -> Iterator[list]:
+    """Rows for the area spreadsheet, tree order, one query streamed in chunks."""
+    queryset = Area.objects.all() if queryset is None else queryset
+    values = queryset.order_by("tree_id", "lft").values_list(
+        "code", "name", "kind", "parent__code", "upper__code", "grid_type", "households"
+    )
+    for code, name, kind, parent, upper, grid_type, households in values.iterator(5000):
+        yield [
+            code,
+            name,
+            KIND_NAMES[kind][0],
+            parent or upper or "",
+            GRID_TYPE_NAMES[grid_type][0] if grid_type else "",
+            households,
+        ]
+
+
+def head_export_headers() -> list[str]:
+    return [c.label for c in HEAD_COLUMNS]
+
+
+def head_export_rows(queryset=None) -> Iterator[list]:
+    """Current posts in tree order: one query, streamed."""
+    queryset = Post.objects.filter(ended_on__isnull=True) if queryset is None else queryset
+    values = queryset.order_by("area__tree_id", "area__lft", "title", "is_deputy").values_list(
+        "area__code",
+        "area__name",
+        "title",
+        "person__name",
+        "person__phone",
+        "is_public",
+        "is_deputy",
+        "started_on",
+    )
+    for code, area_name, title, name, phone, public, deputy, started_on in values.iterator(5000):
+        yield [
+            code,
+            area_name,
+            TITLE_NAMES[title][0],
+            name,
+            phone,
+            "是" if public else "否",
+            "是" if deputy else "否",
+            started_on.isoformat(),
+        ]

@@ -1,0 +1,303 @@
+"""The heads import: people into posts, by area code, title and phone.
+
+Each row is handed over as ``grids.services.post_assign`` would, in file order, by the same
+rule (``post_hand_over``): a row whose post already has another current principal ends that
+holder's post (the history stays) and starts the new one. Posts that are not in the file
+are left alone: a partial file never removes anybody. All or nothing, like the area import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.importing import (
+    BATCH,
+    LOOKUP_CHUNK,
+    PREVIEW_ROWS,
+    ImportReport,
+    Progress,
+    chunks,
+    import_failed,
+    no_progress,
+    parse_bool,
+    parse_date,
+)
+from core.spreadsheets import CellError, ColumnMap, Table, map_columns
+from grids import rules
+from grids.imports.columns import HEAD_COLUMNS, TITLE_LOOKUP, TITLE_NAMES
+from grids.imports.sql import areas_by_code
+from grids.models import ImportRun, Person, Post
+from grids.services import import_run_record, post_hand_over
+from grids.validators import normalize_phone, validate_phone, validate_post_start
+
+
+@dataclass
+class _HeadRow:
+    line: int
+    area_code: str
+    title: str
+    name: str
+    phone: str
+    public: bool
+    deputy: bool
+    started_on: dt.date | None
+
+
+def heads_import(
+    *,
+    table: Table,
+    dry_run: bool = False,
+    source: str = "",
+    user=None,
+    progress: Progress = no_progress,
+) -> ImportReport:
+    """Put the heads in ``table`` into their posts (see the module's docstring). Raises
+    ``ImportFailed``; then nothing was written."""
+    started = time.monotonic()
+    report = ImportReport(
+        target="heads", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
+    )
+    cols = map_columns(table, HEAD_COLUMNS)
+    rows = _parse_head_rows(table, cols, report.errors)
+    progress("read", len(rows), len(table.rows))
+
+    with transaction.atomic():
+        areas = areas_by_code(r.area_code for r in rows)
+        persons = _load_persons({r.phone for r in rows})
+        _check_head_rows(rows, areas, cols, report.errors)
+        if report.errors:
+            raise import_failed(report, started)
+        plan = _HeadPlan(rows, areas, persons)
+        report.created, report.updated, report.unchanged = plan.counts()
+        report.ended = len(plan.to_end)
+        report.preview = plan.preview
+        if not dry_run:
+            plan.write()
+            progress("written", len(rows), len(rows))
+            report.seconds = time.monotonic() - started
+            import_run_record(
+                target=ImportRun.Target.HEADS, report=report, source=source, user=user
+            )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# -- reading the rows -------------------------------------------------------------------------
+
+
+def _parse_head_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> list[_HeadRow]:
+    rows: list[_HeadRow] = []
+    for line, cells in table.rows:
+
+        def bad(key: str, message: str, line=line) -> None:
+            errors.append(CellError(line, cols.label(key), message))
+
+        row = _parse_head_row(line, cells, cols, bad)
+        # A row with a usable area and title still takes part in the checks across rows, so
+        # that one upload reports every problem at once; the write needs every row clean.
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _parse_head_row(line: int, cells: list[str], cols: ColumnMap, bad) -> _HeadRow | None:
+    area_code = cols.get(cells, "area_code")
+    if not area_code:
+        bad("area_code", _("the area code is empty"))
+    title_text = cols.get(cells, "title")
+    title = TITLE_LOOKUP.get(title_text.lower(), "")
+    if not title:
+        bad(
+            "title",
+            _("unknown title “%(v)s” (one of: %(names)s)")
+            % {"v": title_text, "names": "、".join(n[0] for n in TITLE_NAMES.values())},
+        )
+    name = cols.get(cells, "name")
+    if not name:
+        bad("name", _("the person's name is empty"))
+    elif len(name) > (limit := Person._meta.get_field("name").max_length):
+        bad("name", _("the person's name is longer than %(max)s characters") % {"max": limit})
+    phone = normalize_phone(cols.get(cells, "phone"))
+    try:
+        validate_phone(phone)
+    except ValidationError as exc:
+        bad("phone", exc.messages[0] if phone else _("the phone number is empty"))
+        phone = ""
+    flags = {}
+    for key, default in (("public", True), ("deputy", False)):
+        text = cols.get(cells, key)
+        flags[key] = default if not text else parse_bool(text)
+        if flags[key] is None:
+            bad(key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
+    started_on = None
+    if text := cols.get(cells, "started_on"):
+        started_on = parse_date(text)
+        if started_on is None:
+            bad("started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
+        else:
+            try:
+                validate_post_start(started_on)  # the rule post_assign checks
+            except ValidationError as exc:
+                bad("started_on", exc.messages[0])
+    if not (area_code and title):
+        return None
+    return _HeadRow(
+        line, area_code, title, name, phone, flags["public"], flags["deputy"], started_on
+    )
+
+
+def _check_head_rows(
+    rows: list[_HeadRow], areas: dict[str, dict], cols: ColumnMap, errors: list[CellError]
+) -> None:
+    """The checks across rows and against the portal: known areas, titles allowed there, one
+    principal per post, one person once per post, one name per phone."""
+
+    def bad(line: int, key: str, message: str) -> None:
+        errors.append(CellError(line, cols.label(key), message))
+
+    seen_post: dict[tuple, int] = {}
+    seen_phone: dict[str, _HeadRow] = {}
+    for row in rows:
+        area = areas.get(row.area_code)
+        if area is None:
+            bad(row.line, "area_code", _("unknown area code “%(v)s”") % {"v": row.area_code})
+            continue
+        message = rules.title_kind_error(row.title, area["kind"])
+        if message:
+            bad(row.line, "title", message)
+        # One principal per post, and one person once per post (as principal or deputy).
+        keys = [(row.area_code, row.title, "person", row.phone)]
+        if not row.deputy:
+            keys.append((row.area_code, row.title, "principal"))
+        for key in keys:
+            if key in seen_post and (row.phone or key[2] == "principal"):
+                bad(
+                    row.line,
+                    "title",
+                    _("this post is already given on line %(first)s") % {"first": seen_post[key]},
+                )
+                break
+        for key in keys:
+            seen_post.setdefault(key, row.line)
+        if not row.phone or not row.name:
+            continue
+        first = seen_phone.setdefault(row.phone, row)
+        if first.name != row.name:
+            bad(
+                row.line,
+                "phone",
+                _("phone %(phone)s belongs to %(name)s on line %(first)s")
+                % {"phone": row.phone, "name": first.name, "first": first.line},
+            )
+
+
+def _load_persons(phones: set[str]) -> dict[str, Person]:
+    found: dict[str, Person] = {}
+    for chunk in chunks(sorted(phones), LOOKUP_CHUNK):
+        for person in Person.objects.filter(phone__in=chunk):
+            found[person.phone] = person
+    return found
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+class _HeadPlan:
+    def __init__(self, rows: list[_HeadRow], areas: dict[str, dict], persons: dict[str, Person]):
+        self.rows, self.areas, self.persons = rows, areas, persons
+        self.preview: list[tuple[int, str, str, str]] = []
+        self.new_persons: dict[str, Person] = {}
+        self.renamed: list[Person] = []
+        self.to_create: list[tuple[_HeadRow, int]] = []
+        self.to_update: list[Post] = []
+        self.to_end: list[Post] = []
+        self.unchanged = 0
+        self._today = timezone.localdate()
+        area_ids = [a["pk"] for a in areas.values()]
+        current: list[Post] = []
+        for chunk in chunks(area_ids, LOOKUP_CHUNK):
+            current += Post.objects.filter(area_id__in=chunk, ended_on__isnull=True)
+        # The posts still held, per area and title, as the rows before have left them: each
+        # row is one post_assign, in file order. Posts the file creates are not added: the
+        # row checks (one principal per post, a person once per post) leave no later row
+        # that could end or change them.
+        self._held: dict[tuple[int, str], list[Post]] = defaultdict(list)
+        for post in current:
+            self._held[(post.area_id, post.title)].append(post)
+        for row in rows:
+            self._plan_row(row)
+
+    def _person_for(self, row: _HeadRow) -> Person:
+        """The person with the row's phone, renamed as the row says; a new one if none."""
+        person = self.persons.get(row.phone) or self.new_persons.get(row.phone)
+        if person is None:
+            person = self.new_persons[row.phone] = Person(name=row.name, phone=row.phone)
+        elif person.pk and person.name != row.name:
+            person.name = row.name
+            self.renamed.append(person)
+        return person
+
+    def _plan_row(self, row: _HeadRow) -> None:
+        person = self._person_for(row)
+        area_id = self.areas[row.area_code]["pk"]
+        label = f"{row.area_code} {TITLE_NAMES[row.title][0]} {row.name}"
+        held = self._held[(area_id, row.title)]
+        hand_over = post_hand_over(
+            current=held,
+            person_id=person.pk,
+            is_deputy=row.deputy,
+            started_on=row.started_on or self._today,
+        )
+        for ended, ended_on in hand_over.ends:
+            ended.ended_on = ended_on
+            self.to_end.append(ended)
+            held.remove(ended)
+        post = hand_over.same
+        if post is None:
+            self.to_create.append((row, area_id))
+            self._preview(row.line, "new", label)
+        elif (post.is_public, post.is_deputy) != (row.public, row.deputy) or (
+            person in self.renamed
+        ):
+            post.is_public, post.is_deputy = row.public, row.deputy
+            self.to_update.append(post)
+            self._preview(row.line, "update", label)
+        else:
+            self.unchanged += 1
+            self._preview(row.line, "unchanged", label)
+
+    def _preview(self, line: int, action: str, what: str) -> None:
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview.append((line, action, what, ""))
+
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.to_create), len(self.to_update), self.unchanged
+
+    def write(self) -> None:
+        for chunk in chunks(list(self.new_persons.values()), BATCH):
+            Person.objects.bulk_create(chunk)
+        Person.objects.bulk_update(self.renamed, ["name"], batch_size=BATCH)
+        Post.objects.bulk_update(self.to_end, ["ended_on"], batch_size=BATCH)
+        Post.objects.bulk_update(self.to_update, ["is_public", "is_deputy"], batch_size=BATCH)
+        today = timezone.localdate()
+        posts = [
+            Post(
+                person=self.persons.get(row.phone) or self.new_persons[row.phone],
+                area_id=area_id,
+                title=row.title,
+                is_deputy=row.deputy,
+                is_public=row.public,
+                started_on=row.started_on or today,
+            )
+            for row, area_id in self.to_create
+        ]
+        for chunk in chunks(posts, BATCH):
+            Post.objects.bulk_create(chunk)

@@ -1,0 +1,144 @@
+"""The statements that read or write many area rows at once.
+
+On PostgreSQL each is one set-based statement: ``INSERT … SELECT FROM unnest(arrays)``,
+``UPDATE … FROM unnest(arrays)`` and ``code = ANY(array)``, one array parameter per column
+instead of a placeholder per cell, and no model instance per row (most of what
+``bulk_create``/``bulk_update`` cost). SQLite, the embedded setup, gets ``bulk_create``, an
+``executemany`` UPDATE and ``IN (…)`` chunks instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import connection
+
+from core.importing import LOOKUP_CHUNK, chunks
+from grids.models import Area
+
+AREA_FIELDS = ("name", "kind", "grid_type", "households")
+TREE_FIELDS = ("tree_id", "lft", "rght", "level")
+INSERT_COLUMNS = ("code", *AREA_FIELDS, "parent_id", "upper_id", *TREE_FIELDS)
+CHANGED_COLUMNS = (*AREA_FIELDS, "parent_id", "upper_id", *TREE_FIELDS)
+# Rows per write statement. The writes are one statement per batch, whatever their size, so
+# a batch only bounds the memory of one statement and the spacing of progress reports.
+WRITE_BATCH = 10_000
+
+# PostgreSQL array type of each column written through unnest().
+_PG_ARRAY_TYPES = {
+    "id": "bigint",
+    "code": "text",
+    "name": "text",
+    "kind": "text",
+    "grid_type": "text",
+    "households": "int",
+    "parent_id": "bigint",
+    "upper_id": "bigint",
+    "tree_id": "int",
+    "lft": "int",
+    "rght": "int",
+    "level": "int",
+}
+
+
+def areas_by_code(codes: Iterable[str]) -> dict[str, dict]:
+    """code -> the area's values (pk, code, fields, links, tree numbers) for every code given
+    that exists."""
+    found: dict[str, dict] = {}
+    wanted = sorted(set(codes))
+    fields = ("pk", "code", *AREA_FIELDS, "parent_id", "upper_id", *TREE_FIELDS)
+    areas = Area.objects.order_by()  # a dict comes out: sorting the rows is wasted work
+    if connection.vendor == "postgresql":
+        # One array parameter instead of 5,000 placeholders a chunk: ten times faster.
+        batches = [areas.filter(code__any=wanted)] if wanted else []
+    else:
+        batches = (areas.filter(code__in=chunk) for chunk in chunks(wanted, LOOKUP_CHUNK))
+    for batch in batches:
+        for values in batch.values(*fields):
+            found[values["code"]] = values
+    return found
+
+
+def pg_arrays(columns: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    """The values of ``rows``, column by column, each as one PostgreSQL array literal such as
+    ``{1,NULL,3}`` or ``{"a","b \\"c\\""}``, to pass as a text parameter cast to its array type.
+
+    psycopg could adapt Python lists itself, but with Django's client-side binding it quotes
+    each element in pure Python: four times slower than these joins, on 100,000s of values.
+    """
+    arrays = []
+    for name, values in zip(columns, zip(*rows, strict=True), strict=True):
+        if _PG_ARRAY_TYPES[name] == "text":
+            # Inside double quotes only backslash and double quote need escaping; an unquoted
+            # NULL is the null value.
+            items = (
+                "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                for v in values
+            )
+        else:
+            items = ("NULL" if v is None else str(int(v)) for v in values)
+        arrays.append("{" + ",".join(items) + "}")
+    return arrays
+
+
+def insert_areas(rows: list[tuple], now: dt.datetime) -> dict[str, int]:
+    """Insert ``rows`` (values in ``INSERT_COLUMNS`` order); returns code -> new id.
+
+    On PostgreSQL this is one ``INSERT … SELECT FROM unnest(arrays)``. Other databases go
+    through ``bulk_create``.
+    """
+    if connection.vendor != "postgresql":
+        names = INSERT_COLUMNS
+        areas = [
+            Area(**dict(zip(names, row, strict=True)), created_at=now, updated_at=now)
+            for row in rows
+        ]
+        return {area.code: area.pk for area in Area.objects.bulk_create(areas)}
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in (*INSERT_COLUMNS, "created_at", "updated_at"))
+    arrays = ", ".join(f"%s::{_PG_ARRAY_TYPES[c]}[]" for c in INSERT_COLUMNS)
+    sql = (
+        f"INSERT INTO {qn(Area._meta.db_table)} ({columns}) "
+        f"SELECT v.*, %s, %s FROM unnest({arrays}) AS v "
+        f"RETURNING {qn('id')}, {qn('code')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, now, *pg_arrays(INSERT_COLUMNS, rows)])
+        # RETURNING promises no order: match the ids up by code.
+        return {code: pk for pk, code in cursor.fetchall()}
+
+
+def update_areas(
+    columns: tuple[str, ...], rows: list[tuple], updated_at: dt.datetime | None
+) -> None:
+    """Set ``columns`` of each row in ``rows`` (the id first, then one value per column), and
+    ``updated_at`` unless it is None, in one statement.
+
+    ``bulk_update`` would write a CASE WHEN per row and column, and building those
+    expressions costs more than the update itself. On PostgreSQL the rows travel as arrays
+    joined with unnest(); on SQLite one prepared UPDATE runs once per row (executemany).
+    """
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = qn(Area._meta.db_table)
+    stamp = []  # the one value every row gets, if any
+    if updated_at is not None:
+        stamp = [connection.ops.adapt_datetimefield_value(updated_at)]
+    if connection.vendor == "postgresql":
+        sets = [f"{qn(c)} = v.{qn(c)}" for c in columns]
+        sets += [f"{qn('updated_at')} = %s"] * len(stamp)
+        arrays = ", ".join(f"%s::{_PG_ARRAY_TYPES[c]}[]" for c in ("id", *columns))
+        sql = (
+            f"UPDATE {table} AS a SET {', '.join(sets)} "
+            f"FROM unnest({arrays}) AS v(id, {', '.join(qn(c) for c in columns)}) "
+            f"WHERE a.{qn('id')} = v.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*stamp, *pg_arrays(("id", *columns), rows)])
+        return
+    sets = [f"{qn(c)} = %s" for c in columns] + [f"{qn('updated_at')} = %s"] * len(stamp)
+    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {qn('id')} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*row[1:], *stamp, row[0]) for row in rows])
