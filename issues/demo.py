@@ -30,7 +30,7 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
-from issues.rules import IN_HAND_STATES
+from issues.rules import IN_HAND_STATES, SYSTEM
 from residents.demo_data import default_communities
 from residents.models import Resident
 
@@ -270,13 +270,13 @@ def _handler_user(ticket: Ticket):
 def _via_meeting(ticket, officer, departments, category, meeting, i):
     """Hard problems climb to the county office and go through an assignment meeting."""
     ticket = (
-        services.ticket_escalate(ticket=ticket, actor=None, as_hard=True)
+        services.ticket_escalate(ticket=ticket, actor=SYSTEM, as_hard=True)
         if ticket.level != "county"
         else ticket
     )
     ticket.refresh_from_db()
     while ticket.level != "county":
-        ticket = services.ticket_escalate(ticket=ticket, actor=None)
+        ticket = services.ticket_escalate(ticket=ticket, actor=SYSTEM)
         ticket.refresh_from_db()
     if meeting is None or i % 40 == 0:
         county = ticket.handler_area
@@ -294,8 +294,9 @@ def _via_meeting(ticket, officer, departments, category, meeting, i):
     )
     for task in DepartmentTask.objects.filter(ticket=ticket).select_related("department"):
         handler = task.department.handlers.exclude(user=None).first()
-        user = handler.user if handler else None
-        services.department_report(task=task, actor=user, report="已现场核查并处理")
+        # A department with no login: the demo reports for it.
+        actor = handler.user if handler else SYSTEM
+        services.department_report(task=task, actor=actor, report="已现场核查并处理")
     ticket.refresh_from_db()
     ticket._meeting = meeting
     return ticket

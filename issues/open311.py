@@ -41,7 +41,7 @@ from grids.selectors import area_ancestors_q
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
-from issues.rules import IN_HAND_STATES, SOLVED_STATES
+from issues.rules import IN_HAND_STATES, SOLVED_STATES, SYSTEM
 from residents.identity import scrub_personal_numbers
 
 S = Ticket.State
@@ -574,7 +574,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             category=category,
             channel=key.channel,
             description=description,
-            actor=None,
+            actor=SYSTEM,
             reporter_name=name,
             reporter_phone=phone,
         )

@@ -11,6 +11,7 @@ Callers use the package (``from issues import services; services.ticket_report(.
 names below are its public face.
 """
 
+from issues.rules import SYSTEM
 from issues.services.api_keys import api_key_check, api_key_create
 from issues.services.contact import (
     CALL_BACK_ACTIONS,
@@ -40,7 +41,7 @@ from issues.services.routing import (
     working_deadline,
 )
 from issues.services.workflow import (
-    check_move,
+    Plan,
     ticket_accept,
     ticket_assign,
     ticket_escalate,
@@ -49,7 +50,7 @@ from issues.services.workflow import (
     ticket_remind,
     ticket_report,
     ticket_resolve,
-    ticket_transition,
+    ticket_step,
     tickets_close_unrated,
     tickets_escalate_overdue,
 )
@@ -58,13 +59,14 @@ __all__ = [
     "CALL_BACK_ACTIONS",
     "DEFAULT_DAYS",
     "PHOTO_MAX_BYTES",
+    "Plan",
+    "SYSTEM",
     "Part",
     "Route",
     "StaleTicket",
     "TicketError",
     "api_key_check",
     "api_key_create",
-    "check_move",
     "department_report",
     "description_has_numbers",
     "holders_of",
@@ -91,7 +93,7 @@ __all__ = [
     "ticket_report",
     "ticket_reporter_phone_reveal",
     "ticket_resolve",
-    "ticket_transition",
+    "ticket_step",
     "tickets_close_unrated",
     "tickets_escalate_overdue",
     "time_limit_days",

@@ -15,23 +15,19 @@ from grids.models import Area
 from grids.rules import AreaKind
 from issues import permissions as perm
 from issues.models import Department, DepartmentTask, Level, Meeting, Ticket, TicketEvent, Tier
+from issues.rules import SYSTEM
 from issues.services.errors import TicketError
 from issues.services.notifications import department_users, excerpt, notify
-from issues.services.workflow import (
-    _authorise,
-    _event,
-    _locked,
-    _touch,
-    ticket_resolve,
-    ticket_transition,
-)
+from issues.services.workflow import Plan, resolution, ticket_step
 
 S = Ticket.State
 E = TicketEvent.Kind
+OPEN = DepartmentTask.Status.OPEN
 
 
 @transaction.atomic
 def meeting_open(*, area: Area, title: str, actor, held_on: dt.date | None = None) -> Meeting:
+    """A meeting of the county office over ``area``; only a person there may open one."""
     if not perm.may_hold_meetings(actor, area):
         raise PermissionDenied
     if area.kind != AreaKind.DISTRICT:
@@ -64,30 +60,31 @@ def meeting_assign(
         raise ValidationError({"departments": _("choose at least one department")})
     if len({p.department.pk for p in parts}) != len(parts):
         raise ValidationError({"departments": _("a department is named twice")})
-    ticket = _locked(ticket, expected_version)
-    _authorise(actor, ticket, perm.MEETING)
-    for part in parts:
-        DepartmentTask.objects.create(
-            meeting=meeting,
-            ticket=ticket,
-            department=part.department,
-            deadline=part.deadline,
-            instructions=part.instructions.strip(),
-        )
+
+    def plan(locked: Ticket) -> Plan:
+        for part in parts:
+            DepartmentTask.objects.create(
+                meeting=meeting,
+                ticket=locked,
+                department=part.department,
+                deadline=part.deadline,
+                instructions=part.instructions.strip(),
+            )
+        return Plan()
+
     names = "、".join(p.department.name for p in parts)
-    ticket = ticket_transition(
+    ticket = ticket_step(
         ticket=ticket,
-        to=S.ASSIGNED,
+        step=E.MEETING,
         actor=actor,
-        kind=E.MEETING,
         note=_("%(meeting)s: assigned to %(departments)s")
         % {"meeting": meeting.title, "departments": names},
-        fields={
-            "level": Level.DEPARTMENT,
-            "tier": Tier.HARD,
-            "deadline": max(p.deadline for p in parts),
-            "assigned_at": timezone.now(),
-        },
+        expected_version=expected_version,
+        plan=plan,
+        level=Level.DEPARTMENT,
+        tier=Tier.HARD,
+        deadline=max(p.deadline for p in parts),
+        assigned_at=timezone.now(),
     )
     for part in parts:
         notify(
@@ -103,33 +100,42 @@ def meeting_assign(
 
 @transaction.atomic
 def department_report(*, task: DepartmentTask, actor, report: str) -> DepartmentTask:
-    """A department reports back on its part; the last part done resolves the ticket."""
-    if not report.strip():
+    """A department reports back on its part; the last part done resolves the ticket (in the
+    same step, as the department: accepted on the way if nobody had yet)."""
+    report = report.strip()
+    if not report:
         raise ValidationError({"report": _("say what the department did")})
-    ticket = _locked(task.ticket, None)
-    task = DepartmentTask.objects.select_for_update().get(pk=task.pk)
-    if actor is not None and task not in perm.open_tasks_for(actor, ticket):
-        raise PermissionDenied
-    if task.status != DepartmentTask.Status.OPEN:
-        raise TicketError(_("this part has already been reported"))
+    reported: list[DepartmentTask] = []
     now = timezone.now()
-    task.status, task.report, task.reported_at, task.reported_by = (
-        DepartmentTask.Status.DONE,
-        report.strip(),
-        now,
-        actor,
+
+    def plan(locked: Ticket) -> Plan:
+        part = DepartmentTask.objects.select_for_update().select_related("department")
+        part = part.get(pk=task.pk)
+        if actor is not SYSTEM and part not in perm.open_tasks_for(actor, locked):
+            raise PermissionDenied
+        if part.status != OPEN:
+            raise TicketError(_("this part has already been reported"))
+        part.status, part.report, part.reported_at = DepartmentTask.Status.DONE, report, now
+        part.reported_by = None if actor is SYSTEM else actor
+        part.save(update_fields=["status", "report", "reported_at", "reported_by"])
+        reported.append(part)
+        then = [(E.ACCEPT, "")] if locked.state == S.ASSIGNED else []
+        fields = {}
+        if not locked.tasks.filter(status=OPEN).exists():
+            feedback = _feedback(locked)
+            then.append((E.RESOLVE, feedback))
+            fields = resolution(feedback=feedback, level=locked.level, now=now)
+        return Plan(note=f"{part.department.name}: {report}", then=then, fields=fields)
+
+    ticket_step(ticket=Ticket(pk=task.ticket_id), step=E.DEPARTMENT_REPORT, actor=actor, plan=plan)
+    return reported[0]
+
+
+def _feedback(ticket: Ticket) -> str:
+    """What the reporter is told when the last part is done: every department's report."""
+    reports = (
+        ticket.tasks.filter(status=DepartmentTask.Status.DONE)
+        .select_related("department")
+        .order_by("pk")
     )
-    task.save(update_fields=["status", "report", "reported_at", "reported_by"])
-    _event(ticket, E.DEPARTMENT_REPORT, actor, f"{task.department.name}: {task.report}")
-    _touch(ticket)
-    if ticket.state == S.ASSIGNED:
-        ticket_transition(ticket=ticket, to=S.IN_PROGRESS, actor=actor, kind=E.ACCEPT)
-    if not ticket.tasks.filter(status=DepartmentTask.Status.OPEN).exists():
-        reports = (
-            ticket.tasks.filter(status=DepartmentTask.Status.DONE)
-            .select_related("department")
-            .order_by("pk")
-        )
-        feedback = "\n".join(f"{t.department.name}: {t.report}" for t in reports)
-        ticket_resolve(ticket=ticket, actor=actor, feedback=feedback, _system=True)
-    return task
+    return "\n".join(f"{t.department.name}: {t.report}" for t in reports)

@@ -1,4 +1,5 @@
-"""Return visits (回访): calling the reporter back after the problem is solved."""
+"""Return visits (回访): calling the reporter back after the problem is solved. Scheduling
+one and logging it are steps of the ticket (they keep its state)."""
 
 from __future__ import annotations
 
@@ -9,36 +10,51 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from issues import permissions as perm
 from issues.models import ReturnVisit, Ticket, TicketEvent
 from issues.services.errors import TicketError
-from issues.services.workflow import _authorise, _event
+from issues.services.workflow import Plan, ticket_step
 
 E = TicketEvent.Kind
 
 
 @transaction.atomic
 def return_visit_schedule(*, ticket: Ticket, actor, on: dt.date) -> ReturnVisit:
-    _authorise(actor, ticket, perm.RETURN_VISIT)
-    if on < timezone.localdate():
-        raise ValidationError({"on": _("a return visit is scheduled for today or later")})
-    visit = ReturnVisit.objects.create(ticket=ticket, scheduled_for=on, by=actor)
-    _event(
-        ticket,
-        E.RETURN_VISIT,
-        actor,
-        _("return visit scheduled for %(date)s") % {"date": on.isoformat()},
+    scheduled: list[ReturnVisit] = []
+
+    def plan(locked: Ticket) -> Plan:
+        if on < timezone.localdate():
+            raise ValidationError({"on": _("a return visit is scheduled for today or later")})
+        scheduled.append(ReturnVisit.objects.create(ticket=locked, scheduled_for=on, by=actor))
+        return Plan()
+
+    ticket_step(
+        ticket=ticket,
+        step=E.RETURN_VISIT,
+        actor=actor,
+        note=_("return visit scheduled for %(date)s") % {"date": on.isoformat()},
+        plan=plan,
     )
-    return visit
+    return scheduled[0]
 
 
 @transaction.atomic
 def return_visit_log(*, visit: ReturnVisit, actor, note: str) -> ReturnVisit:
-    visit = ReturnVisit.objects.select_for_update().select_related("ticket").get(pk=visit.pk)
-    _authorise(actor, visit.ticket, perm.RETURN_VISIT)
-    if visit.done_at is not None:
-        raise TicketError(_("this return visit is already logged"))
-    visit.done_at, visit.note, visit.by = timezone.now(), note.strip(), actor
-    visit.save(update_fields=["done_at", "note", "by"])
-    _event(visit.ticket, E.RETURN_VISIT, actor, note.strip())
-    return visit
+    logged: list[ReturnVisit] = []
+
+    def plan(locked: Ticket) -> Plan:
+        row = ReturnVisit.objects.select_for_update().get(pk=visit.pk)
+        if row.done_at is not None:
+            raise TicketError(_("this return visit is already logged"))
+        row.done_at, row.note, row.by = timezone.now(), note.strip(), actor
+        row.save(update_fields=["done_at", "note", "by"])
+        logged.append(row)
+        return Plan()
+
+    ticket_step(
+        ticket=Ticket(pk=visit.ticket_id),
+        step=E.RETURN_VISIT,
+        actor=actor,
+        note=note.strip(),
+        plan=plan,
+    )
+    return logged[0]
