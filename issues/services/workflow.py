@@ -128,30 +128,35 @@ def ticket_step(
     _require_actor(actor)
     locked = ticket_lock(ticket, expected_version)
     _authorise(actor, locked, step, tier=fields.get("tier"))
-    old = locked.state
-    new = _next_state(old, step)
+    new = _next_state(locked.state, step)
     if plan is not None:
         planned = plan(locked)
         fields = {**fields, **planned.fields}
         note = note if planned.note is None else planned.note
         then = then if planned.then is None else planned.then
-    steps = [(step, note, old, new)]
+    path = [(step, note, locked.state, new)]
     for follow, follow_note in then:
         if actor is SYSTEM and follow not in rules.SYSTEM_STEPS:
             raise PermissionDenied
-        state = steps[-1][3]
-        steps.append((follow, follow_note, state, _next_state(state, follow)))
+        was = path[-1][3]
+        path.append((follow, follow_note, was, _next_state(was, follow)))
+    _write(locked, actor, path, fields)
+    return locked
 
-    handled_before = (locked.level, locked.handler_area_id)
+
+def _write(ticket: Ticket, actor, path: list[tuple[str, str, str, str]], fields: dict) -> None:
+    """Save ``ticket`` (locked) with ``fields`` and the state the last step of ``path``
+    leads to, the version bumped once, and append the events of ``path``."""
+    handled_before = (ticket.level, ticket.handler_area_id)
     now = timezone.now()
-    changes = {**fields, "state": steps[-1][3], "updated_at": now, "version": locked.version + 1}
+    changes = {**fields, "state": path[-1][3], "updated_at": now, "version": ticket.version + 1}
     for name, value in changes.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=list(changes))
-    handled_after = (locked.level, locked.handler_area_id)
+        setattr(ticket, name, value)
+    ticket.save(update_fields=list(changes))
+    handled_after = (ticket.level, ticket.handler_area_id)
     TicketEvent.objects.bulk_create(
         _event(
-            locked,
+            ticket,
             kind,
             actor,
             text,
@@ -160,9 +165,8 @@ def ticket_step(
             at=now,
             handled=handled_before if (index == 0 and _stays(kind)) else handled_after,
         )
-        for index, (kind, text, was, becomes) in enumerate(steps)
+        for index, (kind, text, was, becomes) in enumerate(path)
     )
-    return locked
 
 
 def _stays(step: str) -> bool:
@@ -257,12 +261,7 @@ def ticket_report(
         reported_by=None if actor is SYSTEM else actor,
         visit=visit,
     )
-    for photo in photos:
-        TicketPhoto.objects.create(
-            ticket=ticket,
-            kind=photo.kind,
-            image=ContentFile(photo.content, name=f"photo.{photo.extension}"),
-        )
+    _photos_store(ticket, photos)
     _event(
         ticket,
         E.REPORT,
@@ -277,6 +276,16 @@ def ticket_report(
         return _assign(ticket, tier, actor)
     notify_triagers(ticket)
     return ticket
+
+
+def _photos_store(ticket: Ticket, photos: list) -> None:
+    """The checked photos, each under a random name with the extension its content shows."""
+    for photo in photos:
+        TicketPhoto.objects.create(
+            ticket=ticket,
+            kind=photo.kind,
+            image=ContentFile(photo.content, name=f"photo.{photo.extension}"),
+        )
 
 
 # --- step 2: triage and assign ------------------------------------------------------------
