@@ -1,7 +1,8 @@
 """The issues app's business acts, one module per part of the work:
 
 - ``workflow``: the ticket steps (report, triage, accept, progress, escalate, remind, resolve,
-  rate) and the deadline jobs;
+  rate) and the deadline jobs, and ``ticket_step``, the one function every change of a
+  ticket goes through (meetings and return visits included);
 - ``routing``: who answers at which rung of the tree, time limits, working-day deadlines;
 - ``meetings``: assignment meetings and the departments' parts and reports;
 - ``return_visits``, ``api_keys``, ``contact`` (the reporter's phone and description);
