@@ -1,7 +1,8 @@
 """The one way mail leaves the portal: claim an outbox row, commit, send outside any
 transaction, mark it sent. The notification outbox (``issues.Notification``) and the digest
-deliveries (``digests.DigestDelivery``) both go through ``outbox_deliver``; their rows carry
-``sent_at``, ``claimed_at``, ``attempts`` and ``last_error``.
+deliveries (``digests.DigestDelivery``) both go through ``outbox_deliver``, and both tables
+have the one shape ``OutboxRow`` gives them: ``created_at``, ``sent_at``, ``claimed_at``,
+``attempts`` and ``last_error``.
 
 Each row goes through three steps, each its own short transaction or none:
 
@@ -39,12 +40,27 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)
 ERROR_MAX = 1000
+
+
+class OutboxRow(models.Model):
+    """The shape of an outbox table, for ``outbox_deliver`` to claim, send and mark. A
+    concrete outbox adds what its mail says and to whom."""
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+
+    class Meta:
+        abstract = True
 
 
 def outbox_pending(queryset: models.QuerySet, *, now: dt.datetime | None = None):

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.outbox import OutboxRow
 from grids.models import Area
 
 
@@ -52,7 +53,7 @@ class Digest(models.Model):
         return f"{self.get_kind_display()} {self.node_id} {self.period_start:%Y-%m-%d}"
 
 
-class DigestDelivery(models.Model):
+class DigestDelivery(OutboxRow):
     """One digest mailed to one recipient. The row is written with the digest and claimed,
     sent and marked by ``core.outbox``; ``sent_at`` set means it is never sent again."""
 
@@ -66,11 +67,6 @@ class DigestDelivery(models.Model):
         related_name="digest_deliveries",
     )
     email = models.EmailField(_("e-mail"))
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("digest delivery")

@@ -30,7 +30,7 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
-from issues.rules import IN_HAND_STATES
+from issues.rules import IN_HAND_STATES, SYSTEM
 from residents.demo_data import default_communities
 from residents.models import Resident
 
@@ -178,20 +178,24 @@ def _reference() -> None:
             services.api_key_create(name=f"demo {channel}", channel=channel)
 
 
-def _tickets() -> int:
-    if Ticket.objects.exists():
-        return 0
-    User = get_user_model()
-    communities = list(Area.objects.filter(code__in=default_communities()).order_by("code"))
+def _demo_residents() -> list[Resident]:
+    """Up to 2,000 residents of the demo communities' units, who report the problems."""
     in_communities = Q()
-    for community in communities:
+    for community in Area.objects.filter(code__in=default_communities()).order_by("code"):
         in_communities |= area_subtree_q(community)
     units = list(Area.objects.filter(in_communities, kind=AreaKind.UNIT).order_by("tree_id", "lft"))
-    residents = list(
+    return list(
         Resident.objects.filter(household__area__in=units)
         .select_related("household")
         .order_by("pk")[:2000]
     )
+
+
+def _tickets() -> int:
+    if Ticket.objects.exists():
+        return 0
+    User = get_user_model()
+    residents = _demo_residents()
     leaves = list(Category.objects.filter(children__isnull=True).order_by("code"))
     samples = {code: s for code, _n, _p, _d, s in CATEGORIES}
     officer = User.objects.filter(
@@ -228,36 +232,40 @@ def _tickets() -> int:
                 ticket = _via_meeting(ticket, officer, departments, category, meeting, i)
                 meeting = ticket._meeting
             else:
-                services.ticket_progress(ticket=ticket, actor=handlers, note="已联系居民，正在处理")
-                if fate >= 3:
-                    services.ticket_resolve(
-                        ticket=ticket, actor=handlers, feedback="已处理完毕，电话告知居民"
-                    )
+                _work(ticket, handlers, resolve=fate >= 3)
             ticket.refresh_from_db()
             if fate >= 4 and ticket.state == Ticket.State.RESOLVED:
-                rating = (
-                    Ticket.Rating.UNSATISFIED
-                    if fate == 5
-                    else (Ticket.Rating.SATISFIED if h % 4 else Ticket.Rating.BASIC)
-                )
-                services.ticket_rate(
-                    ticket=ticket,
-                    actor=handlers,
-                    rating=rating,
-                    comment="" if fate != 5 else "问题没有彻底解决",
-                )
+                _rate(ticket, handlers, unsatisfied=fate == 5, basic=not h % 4)
         _age(ticket.pk, days=(h >> 32) % 30, overdue=fate == 6, now=now)
         made += 1
     services.tickets_escalate_overdue()
-    # Leave a few overdue for the inbox and the digests to show (beat would lift them within
-    # a quarter of an hour; the embedded demo runs no beat).
+    _leave_some_overdue(now)
+    return made
+
+
+def _leave_some_overdue(now) -> None:
+    """Leave a few overdue for the inbox and the digests to show (beat would lift them within
+    a quarter of an hour; the embedded demo runs no beat)."""
     open_ids = (
         Ticket.objects.filter(state__in=IN_HAND_STATES, on_rectification_list=False)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     Ticket.objects.filter(pk__in=list(open_ids)[::6]).update(deadline=now - dt.timedelta(hours=5))
-    return made
+
+
+def _work(ticket: Ticket, handler, *, resolve: bool) -> None:
+    services.ticket_progress(ticket=ticket, actor=handler, note="已联系居民，正在处理")
+    if resolve:
+        services.ticket_resolve(ticket=ticket, actor=handler, feedback="已处理完毕，电话告知居民")
+
+
+def _rate(ticket: Ticket, actor, *, unsatisfied: bool, basic: bool) -> None:
+    if unsatisfied:
+        rating, comment = Ticket.Rating.UNSATISFIED, "问题没有彻底解决"
+    else:
+        rating, comment = (Ticket.Rating.BASIC if basic else Ticket.Rating.SATISFIED), ""
+    services.ticket_rate(ticket=ticket, actor=actor, rating=rating, comment=comment)
 
 
 def _handler_user(ticket: Ticket):
@@ -270,13 +278,13 @@ def _handler_user(ticket: Ticket):
 def _via_meeting(ticket, officer, departments, category, meeting, i):
     """Hard problems climb to the county office and go through an assignment meeting."""
     ticket = (
-        services.ticket_escalate(ticket=ticket, actor=None, as_hard=True)
+        services.ticket_escalate(ticket=ticket, actor=SYSTEM, as_hard=True)
         if ticket.level != "county"
         else ticket
     )
     ticket.refresh_from_db()
     while ticket.level != "county":
-        ticket = services.ticket_escalate(ticket=ticket, actor=None)
+        ticket = services.ticket_escalate(ticket=ticket, actor=SYSTEM)
         ticket.refresh_from_db()
     if meeting is None or i % 40 == 0:
         county = ticket.handler_area
@@ -294,8 +302,9 @@ def _via_meeting(ticket, officer, departments, category, meeting, i):
     )
     for task in DepartmentTask.objects.filter(ticket=ticket).select_related("department"):
         handler = task.department.handlers.exclude(user=None).first()
-        user = handler.user if handler else None
-        services.department_report(task=task, actor=user, report="已现场核查并处理")
+        # A department with no login: the demo reports for it.
+        actor = handler.user if handler else SYSTEM
+        services.department_report(task=task, actor=actor, report="已现场核查并处理")
     ticket.refresh_from_db()
     ticket._meeting = meeting
     return ticket

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from core.images import KINDS
+from core.outbox import OutboxRow
 from grids.models import Area, Person
 from residents.models import Resident
 
@@ -509,7 +510,7 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
-class Notification(models.Model):
+class Notification(OutboxRow):
     """An outbox row: written in the same transaction as the change it tells about, sent after
     commit by Celery; a sweep sends whatever a down broker left behind. Claimed, sent and
     marked by ``core.outbox``."""
@@ -533,11 +534,8 @@ class Notification(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Indexed since the table was made (the digest deliveries have a partial index instead).
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("notification")

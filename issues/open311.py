@@ -41,7 +41,7 @@ from grids.selectors import area_ancestors_q
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
-from issues.rules import IN_HAND_STATES, SOLVED_STATES
+from issues.rules import IN_HAND_STATES, SOLVED_STATES, SYSTEM
 from residents.identity import scrub_personal_numbers
 
 S = Ticket.State
@@ -505,25 +505,18 @@ def _field_errors(exc: ValidationError) -> list[str]:
     ]
 
 
-def _create(request: HttpRequest, fmt: str) -> HttpResponse:
-    data = _payload(request)
-    key = services.api_key_check(data.get("api_key") or request.GET.get("api_key", ""))
-    if key is None:
-        raise Open311Error(
-            403, _("missing or invalid api_key -- can't proceed with create_request")
-        )
-    _refuse_control_characters(data)
-
-    errors = []
-    category = area = None
+def _category_from(data, errors: list) -> Category | None:
     code = data.get("service_code", "").strip()
     if not code:
         errors.append(_("service_code is required (see services.json)"))
-    else:
-        category = Category.objects.filter(code=code, active=True).first()
-        if category is None:
-            errors.append(_("service_code “%(code)s” was not found") % {"code": code})
+        return None
+    category = Category.objects.filter(code=code, active=True).first()
+    if category is None:
+        errors.append(_("service_code “%(code)s” was not found") % {"code": code})
+    return category
 
+
+def _area_from(data, errors: list) -> Area | None:
     address_id = data.get("address_id", "").strip()
     if address_id:
         area = Area.objects.filter(code=address_id).first()
@@ -531,7 +524,8 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             errors.append(
                 _("address_id “%(code)s” is not the code of any place") % {"code": address_id}
             )
-    elif any(data.get(name, "").strip() for name in ("lat", "long", "address_string")):
+        return area
+    if any(data.get(name, "").strip() for name in ("lat", "long", "address_string")):
         errors.append(
             _(
                 "address_id is required: this server cannot place lat/long or address_string; "
@@ -542,13 +536,20 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         errors.append(
             _("address_id is required: the code of the unit, building or grid of the problem")
         )
+    return None
 
+
+def _description_from(data, errors: list) -> str:
     description = data.get("description", "").strip()
     if not description:
         errors.append(_("description is required: describe the problem"))
     elif len(description) > DESCRIPTION_MAX:
         errors.append(_("description is longer than %(max)s characters") % {"max": DESCRIPTION_MAX})
+    return description
 
+
+def _reporter_from(data, errors: list) -> tuple[str, str]:
+    """The reporter's (name, phone number)."""
     phone = normalize_phone(data.get("phone", ""))
     if not phone:
         errors.append(_("phone is required: someone will call the reporter back on it"))
@@ -557,13 +558,29 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             validate_phone(phone)
         except ValidationError as exc:
             errors += [f"phone: {message}" for message in exc.messages]
-
     name = _reporter_name(data.get("first_name", ""), data.get("last_name", ""))
     if len(name) > NAME_MAX:
         errors.append(
             _("first_name and last_name together are longer than %(max)s characters")
             % {"max": NAME_MAX}
         )
+    return name, phone
+
+
+def _create(request: HttpRequest, fmt: str) -> HttpResponse:
+    data = _payload(request)
+    key = services.api_key_check(data.get("api_key") or request.GET.get("api_key", ""))
+    if key is None:
+        raise Open311Error(
+            403, _("missing or invalid api_key -- can't proceed with create_request")
+        )
+    _refuse_control_characters(data)
+
+    errors: list[str] = []
+    category = _category_from(data, errors)
+    area = _area_from(data, errors)
+    description = _description_from(data, errors)
+    name, phone = _reporter_from(data, errors)
     if errors:
         raise Open311Error(400, *errors)
 
@@ -574,7 +591,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             category=category,
             channel=key.channel,
             description=description,
-            actor=None,
+            actor=SYSTEM,
             reporter_name=name,
             reporter_phone=phone,
         )

@@ -1,11 +1,23 @@
-"""Which actions a user may take on a ticket now, from the ticket's state and level and the
-user's posts. Views show exactly these actions; services refuse anything else."""
+"""Which actions a user may take on a ticket now: the steps legal in the ticket's state
+(``rules.MOVES``), intersected with what the user's role may do (``ALLOWED``, written down
+as data), narrowed by the level the ticket is at (``AT_LEVELS``) and the capacity the user
+has towards it (the place's role, its handler, a supervisor above it, the county office
+that holds it, a department with a part of it). Views show exactly these actions; the one
+write path (``issues.services.workflow.ticket_step``) refuses anything else.
+
+An action is named after the step it takes (``ASSIGN`` is the step ``assign``), except
+escalating, which is also the step ``report_up`` when reported up as a hard problem.
+"""
+
+from collections.abc import Callable
 
 from grids.access import Role, scope_for
-from issues.models import DepartmentTask, Level, Ticket, Tier
-from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, SOLVED_STATES
+from issues import rules
+from issues.models import DepartmentTask, Level, Ticket, TicketEvent, Tier
+from issues.rules import SYSTEM
 
 S = Ticket.State
+E = TicketEvent.Kind
 
 ASSIGN = "assign"
 ACCEPT = "accept"
@@ -18,6 +30,76 @@ DEPARTMENT_REPORT = "department_report"
 RATE = "rate"
 RETURN_VISIT = "return_visit"
 
+ACTIONS = (
+    ASSIGN,
+    ACCEPT,
+    PROGRESS,
+    ESCALATE,
+    RESOLVE,
+    REMIND,
+    MEETING,
+    DEPARTMENT_REPORT,
+    RATE,
+    RETURN_VISIT,
+)
+# The action that takes a step not named after one.
+ACTION_OF_STEP = {E.REPORT_UP: ESCALATE}
+
+# What each role may do to a ticket at all; the state, the level and the user's capacity
+# towards the ticket then narrow it.
+HANDLING = frozenset({ACCEPT, PROGRESS, RESOLVE, ESCALATE})
+ALLOWED: dict[str, frozenset[str]] = {
+    Role.ADMIN: HANDLING | {ASSIGN, REMIND, MEETING, RATE, RETURN_VISIT},
+    Role.COUNTY: HANDLING | {ASSIGN, REMIND, MEETING, RATE, RETURN_VISIT},
+    Role.STREET: HANDLING | {ASSIGN, REMIND, RATE, RETURN_VISIT},
+    Role.COMMUNITY: HANDLING | {ASSIGN, REMIND, RATE, RETURN_VISIT},
+    Role.GRID: HANDLING | {ASSIGN, REMIND, RATE, RETURN_VISIT},
+    Role.BUILDING: HANDLING | {REMIND, RATE, RETURN_VISIT},
+    Role.UNIT: HANDLING | {RATE, RETURN_VISIT},
+    Role.DEPARTMENT: frozenset({DEPARTMENT_REPORT}),
+}
+
+
+def role_may(role: str | None, action: str) -> bool:
+    return role is not None and action in ALLOWED.get(role, frozenset())
+
+
+def roles_allowed(action: str) -> frozenset[str]:
+    return frozenset(role for role, actions in ALLOWED.items() if action in actions)
+
+
+# The capacities in which a user acts on a ticket; each gives the role read in ALLOWED.
+PLACE = "place"  # the strongest role over the place the problem is at
+HANDLER = "handler"  # the post the ticket is with now (the administrator may act as it)
+SUPERVISOR = "supervisor"  # a role above the ticket's level, over where it is handled
+OFFICE = "office"  # the role over where it is handled (the county office holds meetings)
+DEPARTMENT = "department"  # a department with an open part of it
+
+TAKEN_AS: dict[str, tuple[str, ...]] = {
+    ASSIGN: (PLACE,),
+    ACCEPT: (HANDLER,),
+    PROGRESS: (HANDLER,),
+    RESOLVE: (HANDLER,),
+    ESCALATE: (HANDLER, SUPERVISOR),
+    REMIND: (SUPERVISOR,),
+    MEETING: (OFFICE,),
+    DEPARTMENT_REPORT: (DEPARTMENT,),
+    RATE: (PLACE,),
+    RETURN_VISIT: (PLACE,),
+}
+
+# The levels an action is taken at (an action not named here: at any level). Departments
+# only report back on their parts; there is no level above the county office to escalate to.
+ON_THE_LADDER = frozenset(rules.LEVEL_ORDER)
+AT_LEVELS: dict[str, frozenset[str]] = {
+    ACCEPT: ON_THE_LADDER,
+    PROGRESS: ON_THE_LADDER,
+    RESOLVE: ON_THE_LADDER,
+    ESCALATE: ON_THE_LADDER - {Level.COUNTY},
+    MEETING: frozenset({Level.COUNTY}),
+    DEPARTMENT_REPORT: frozenset({Level.DEPARTMENT}),
+}
+
 ROLE_LEVEL = {
     Role.UNIT: Level.UNIT,
     Role.BUILDING: Level.BUILDING,
@@ -26,6 +108,7 @@ ROLE_LEVEL = {
     Role.STREET: Level.STREET,
     Role.COUNTY: Level.COUNTY,
 }
+LEVEL_ROLE = {level: role for role, level in ROLE_LEVEL.items()}
 LEVEL_RANK = {
     level: i
     for i, level in enumerate(
@@ -40,12 +123,12 @@ LEVEL_RANK = {
         ]
     )
 }
-TRIAGE_ROLES = {Role.GRID, Role.COMMUNITY, Role.STREET, Role.COUNTY, Role.ADMIN}
+TRIAGE_ROLES = roles_allowed(ASSIGN)
 
 
 def is_handler(user, ticket: Ticket) -> bool:
     """Does ``user`` hold the post the ticket is currently with?"""
-    if not ticket.handler_area_id or ticket.level == Level.DEPARTMENT:
+    if user is SYSTEM or not ticket.handler_area_id or ticket.level == Level.DEPARTMENT:
         return False
     scope = scope_for(user)
     return any(
@@ -70,6 +153,8 @@ def _supervises(user, ticket: Ticket) -> bool:
 
 
 def open_tasks_for(user, ticket: Ticket, tasks=None) -> list[DepartmentTask]:
+    if user is SYSTEM:
+        return []
     departments = set(scope_for(user).department_ids)
     if not departments:
         return []
@@ -81,6 +166,8 @@ def triage_tiers(user, area) -> set[str]:
     """The tiers ``user`` may give a problem at ``area``: anyone from the grid up triages
     fully; a unit or building head, as first asker, may keep a simple problem or pass a
     complex one to the grid head, but only the grid and above report a hard one up."""
+    if user is SYSTEM:
+        return set()
     role = scope_for(user).role_for(area)
     if role in TRIAGE_ROLES:
         return {Tier.SIMPLE, Tier.COMPLEX, Tier.HARD}
@@ -90,39 +177,81 @@ def triage_tiers(user, area) -> set[str]:
 
 
 def may_hold_meetings(user, area) -> bool:
+    if user is SYSTEM:
+        return False
     scope = scope_for(user)
-    return scope.is_admin or scope.role_for(area) == Role.COUNTY
+    return role_may(scope.role_for(area), MEETING)
+
+
+def _capacities(user, ticket: Ticket, tasks) -> dict[str, Callable[[], str | None]]:
+    """For each capacity, how to find the role the user holds in it (asked only when an
+    action legal now needs it: some of them cost a query)."""
+    scope = scope_for(user)
+
+    def handler() -> str | None:
+        if scope.is_admin:
+            return Role.ADMIN
+        return LEVEL_ROLE.get(ticket.level) if is_handler(user, ticket) else None
+
+    def supervisor() -> str | None:
+        if not _supervises(user, ticket) or is_handler(user, ticket):
+            return None  # a handler does not remind himself
+        return scope.role_for(ticket.handler_area or ticket.area)
+
+    return {
+        PLACE: lambda: scope.role_for(ticket.area),
+        HANDLER: handler,
+        SUPERVISOR: supervisor,
+        OFFICE: lambda: scope.role_for(ticket.handler_area or ticket.area),
+        DEPARTMENT: lambda: Role.DEPARTMENT if open_tasks_for(user, ticket, tasks) else None,
+    }
 
 
 def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
-    scope = scope_for(user)
+    """The steps legal in the ticket's state ∩ the role table, at the ticket's level, in
+    the capacities the user has towards it. The system is no person: it has none."""
+    if user is SYSTEM:
+        return set()
+    legal = rules.steps_legal_in(ticket.state)
+    capacities = _capacities(user, ticket, tasks)
     actions: set[str] = set()
-    in_scope = scope.is_admin or scope.role_for(ticket.area) is not None
-    handler = is_handler(user, ticket) or scope.is_admin
-    state = ticket.state
-    if state == S.REPORTED and (scope.role_for(ticket.area) in TRIAGE_ROLES):
-        actions.add(ASSIGN)
-    if state in IN_HAND_STATES and ticket.level != Level.DEPARTMENT:
-        if handler:
-            actions |= {PROGRESS, RESOLVE}
-            if state == S.ASSIGNED:
-                actions.add(ACCEPT)
-        if (handler or _supervises(user, ticket)) and ticket.level != Level.COUNTY:
-            actions.add(ESCALATE)
-        if ticket.level == Level.COUNTY and (
-            scope.is_admin or scope.role_for(ticket.handler_area or ticket.area) == Role.COUNTY
-        ):
-            actions.add(MEETING)
-    if state in IN_HAND_STATES and _supervises(user, ticket) and not is_handler(user, ticket):
-        actions.add(REMIND)
-    if (
-        state in IN_HAND_STATES
-        and ticket.level == Level.DEPARTMENT
-        and open_tasks_for(user, ticket, tasks)
-    ):
-        actions.add(DEPARTMENT_REPORT)
-    if state in AWAITING_RATING_STATES and in_scope:
-        actions.add(RATE)
-    if state in SOLVED_STATES and in_scope:
-        actions.add(RETURN_VISIT)
+    for action in ACTIONS:
+        if action not in legal:
+            continue
+        if action in AT_LEVELS and ticket.level not in AT_LEVELS[action]:
+            continue
+        if any(role_may(capacities[c](), action) for c in TAKEN_AS[action]):
+            actions.add(action)
     return actions
+
+
+def _first_asker(user, ticket: Ticket) -> bool:
+    """The person who reported the problem, triaging it as they report it: nothing has
+    happened to it since."""
+    return (
+        ticket.state == S.REPORTED
+        and ticket.version == 1
+        and ticket.reported_by_id is not None
+        and ticket.reported_by_id == user.pk
+    )
+
+
+def may_take(user, ticket: Ticket, step: str, *, tier: str | None = None) -> bool:
+    """May the person ``user`` take ``step`` on ``ticket`` (as it is now, locked)? The step's
+    action must be offered to them; triaging also needs the tier to be theirs to give
+    (the first asker may give the tiers ``triage_tiers`` allows without full triage), and
+    reporting up as hard is the grid's call and above. Steps that only follow another
+    (closing after a rating, a rectification) are no person's own."""
+    if user is SYSTEM:
+        return False
+    action = ACTION_OF_STEP.get(step, step)
+    if action not in ACTIONS:
+        return False
+    if step == E.ASSIGN and tier is not None:
+        if tier not in triage_tiers(user, ticket.area):
+            return False
+        if _first_asker(user, ticket):
+            return True
+    if step == E.REPORT_UP and Tier.HARD not in triage_tiers(user, ticket.area):
+        return False
+    return action in ticket_actions(user, ticket)

@@ -1,11 +1,13 @@
-"""The six-step loop as data: which step may happen in which state, and the rungs a problem
-climbs.
+"""The six-step loop as data: which step may happen in which state, who the system is, and
+the rungs a problem climbs.
 
 ``MOVES`` is the whole state machine: for each step, the states it may start from and the
-state it leads to; ``TRANSITIONS`` is the same read by state. ``issues.services`` has the one
-function that moves a ticket along it (``ticket_transition``). ``LADDER`` lists, lowest first,
-who answers at each level of the tree; routing by tier starts at a tier's rung, and
-escalation (上提一级) goes to the next rung up that has somebody in post.
+state it leads to (``STAY`` for a step that keeps the state: a reminder, a rating's own
+record, a return visit); ``TRANSITIONS`` is the same read by state, without the steps that
+stay. ``issues.services.workflow.ticket_step`` is the one function that takes a step.
+``SYSTEM`` is the portal acting on its own. ``LADDER`` lists, lowest first, who answers at
+each level of the tree; routing by tier starts at a tier's rung, and escalation (上提一级)
+goes to the next rung up that has somebody in post.
 """
 
 from grids.rules import AreaKind as K
@@ -26,8 +28,11 @@ SOLVED_STATES: frozenset[str] = frozenset({S.RESOLVED, S.CLOSED})
 # Awaiting the reporter's rating: resolved, not yet closed.
 AWAITING_RATING_STATES: frozenset[str] = frozenset({S.RESOLVED})
 
+# The step keeps the ticket in the state it is in.
+STAY = None
+
 # step: (states it may start from, state it leads to)
-MOVES: dict[str, tuple[frozenset[str], str]] = {
+MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     E.ASSIGN: (frozenset({S.REPORTED}), S.ASSIGNED),
     E.ACCEPT: (frozenset({S.ASSIGNED}), S.IN_PROGRESS),
     E.PROGRESS: (IN_HAND_STATES, S.IN_PROGRESS),
@@ -37,11 +42,68 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     E.RESOLVE: (IN_HAND_STATES, S.RESOLVED),
     E.REOPEN: (AWAITING_RATING_STATES, S.IN_PROGRESS),
     E.CLOSE: (AWAITING_RATING_STATES, S.CLOSED),
+    # steps that keep the state
+    E.REMIND: (IN_HAND_STATES, STAY),
+    E.RECTIFY: (IN_HAND_STATES, STAY),
+    E.DEPARTMENT_REPORT: (IN_HAND_STATES, STAY),
+    E.RATE: (AWAITING_RATING_STATES, STAY),
+    E.RETURN_VISIT: (SOLVED_STATES, STAY),
 }
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    state: frozenset(to for froms, to in MOVES.values() if state in froms) for state in S.values
+    state: frozenset(to for froms, to in MOVES.values() if state in froms and to is not STAY)
+    for state in S.values
 }
+
+
+def next_state(state: str, step: str) -> str | None:
+    """The state ``step`` leads to from ``state``; None where the step is not legal."""
+    froms, to = MOVES.get(step, (frozenset(), STAY))
+    if state not in froms:
+        return None
+    return state if to is STAY else to
+
+
+def steps_legal_in(state: str) -> frozenset[str]:
+    return frozenset(step for step, (froms, _to) in MOVES.items() if state in froms)
+
+
+class SystemActor:
+    """The portal acting on its own: the deadline jobs, intake through an API key, the demo.
+    Never a user: its steps are recorded with no actor (``TicketEvent.actor`` empty, as
+    always for the system). It is not authorised like a person, but takes only
+    ``SYSTEM_STEPS``; steps that need a person (a reminder, a meeting, calling the reporter
+    back) refuse it."""
+
+    is_authenticated = False
+    is_superuser = False
+    is_active = False
+    pk = None
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemActor()
+
+# What the system does: triage and route on intake, lift and rectify what is overdue, close
+# what is not rated; the demo (and tests) also work tickets and report for departments with
+# no login.
+SYSTEM_STEPS: frozenset[str] = frozenset(
+    {
+        E.ASSIGN,
+        E.ACCEPT,
+        E.PROGRESS,
+        E.ESCALATE,
+        E.REPORT_UP,
+        E.RECTIFY,
+        E.DEPARTMENT_REPORT,
+        E.RESOLVE,
+        E.RATE,
+        E.REOPEN,
+        E.CLOSE,
+    }
+)
 
 # (level, kinds of node at that rung, titles that answer there)
 LADDER: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (

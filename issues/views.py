@@ -401,25 +401,67 @@ def _grant_areas(scope) -> list[Area]:
     return [Area(pk=g.area_id, tree_id=g.tree_id, lft=g.lft, rght=g.rght) for g in scope.grants]
 
 
+def _report_visit(request):
+    """The visit a report starts from (``?visit=``), if any: the form's initial values, the
+    visit and its household (which must be the user's to see)."""
+    visit_id = request.GET.get("visit") or request.POST.get("visit")
+    if not (visit_id and str(visit_id).isdigit()):
+        return {}, None, None
+    visit = Visit.objects.filter(pk=visit_id).select_related("household__area").first()
+    if visit is None:
+        raise Http404
+    household = get_household_for_user(request.user, visit.household_id, "detail")
+    initial = {
+        "area": household.area.code,
+        "channel": Ticket.Channel.VISIT,
+        "visit": visit.pk,
+        "description": visit.findings,
+    }
+    return initial, visit, household
+
+
+def _report_submit(request, form, scope, visit):
+    """Report what the valid ``form`` holds; the new ticket, or None with the form's errors."""
+    data = form.cleaned_data
+    area = Area.objects.filter(scope.area_q(), code=data["area"].strip()).first()
+    reporter = None
+    if data["resident"]:
+        reporter = residents_visible_to(request.user).filter(pk=data["resident"]).first()
+        if reporter is None:
+            form.add_error(None, _("that resident is not in your area"))
+    if area is None:
+        form.add_error("area", _("no such area in your scope"))
+    if form.errors:
+        return None
+    try:
+        return services.ticket_report(
+            area=area,
+            category=data["category"],
+            channel=data["channel"],
+            description=data["description"],
+            actor=request.user,
+            reporter=reporter,
+            reporter_name=data["reporter_name"] or (reporter.name if reporter else ""),
+            reporter_phone=data["reporter_phone"],
+            visit=visit,
+            photos=data["photos"],
+            tier=data["tier"] or None,
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    except PermissionDenied:
+        form.add_error("tier", _("you may not give a problem here this tier; leave it for triage"))
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report(request):
     scope = scope_for(request.user)
     if not scope.grants and not scope.is_admin:
         raise PermissionDenied
-    initial, visit, household = {}, None, None
-    visit_id = request.GET.get("visit") or request.POST.get("visit")
-    if visit_id and str(visit_id).isdigit():
-        visit = Visit.objects.filter(pk=visit_id).select_related("household__area").first()
-        if visit is None:
-            raise Http404
-        household = get_household_for_user(request.user, visit.household_id, "detail")
-        initial.update(
-            area=household.area.code,
-            channel=Ticket.Channel.VISIT,
-            visit=visit.pk,
-            description=visit.findings,
-        )
+    initial, visit, household = _report_visit(request)
     tiers = set().union(
         *(perm.triage_tiers(request.user, g_area) for g_area in _grant_areas(scope))
     )
@@ -431,40 +473,10 @@ def report(request):
     )
     residents = list(household.residents.order_by("-is_householder", "pk")) if household else []
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        area = Area.objects.filter(scope.area_q(), code=data["area"].strip()).first()
-        reporter = None
-        if data["resident"]:
-            reporter = residents_visible_to(request.user).filter(pk=data["resident"]).first()
-            if reporter is None:
-                form.add_error(None, _("that resident is not in your area"))
-        if area is None:
-            form.add_error("area", _("no such area in your scope"))
-        if not form.errors:
-            try:
-                ticket = services.ticket_report(
-                    area=area,
-                    category=data["category"],
-                    channel=data["channel"],
-                    description=data["description"],
-                    actor=request.user,
-                    reporter=reporter,
-                    reporter_name=data["reporter_name"] or (reporter.name if reporter else ""),
-                    reporter_phone=data["reporter_phone"],
-                    visit=visit,
-                    photos=data["photos"],
-                    tier=data["tier"] or None,
-                )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            except PermissionDenied:
-                form.add_error(
-                    "tier", _("you may not give a problem here this tier; leave it for triage")
-                )
-            else:
-                messages.success(request, _("Problem #%(id)s reported.") % {"id": ticket.pk})
-                return redirect("issues:ticket_detail", pk=ticket.pk)
+        ticket = _report_submit(request, form, scope, visit)
+        if ticket is not None:
+            messages.success(request, _("Problem #%(id)s reported.") % {"id": ticket.pk})
+            return redirect("issues:ticket_detail", pk=ticket.pk)
     return render(
         request,
         "issues/report.html",

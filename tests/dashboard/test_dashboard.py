@@ -24,6 +24,7 @@ from grids.rules import AreaKind
 from grids.rules import PostTitle as T
 from issues import services
 from issues.models import Category, Ticket
+from issues.rules import SYSTEM
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -111,17 +112,17 @@ class Maker:
             )
         if escalated:
             with self.clock.at(escalated):
-                services.ticket_escalate(ticket=ticket, actor=None)
+                services.ticket_escalate(ticket=ticket, actor=SYSTEM)
         if progress:
             with self.clock.at(progress):
-                services.ticket_progress(ticket=ticket, actor=None, note="在处理")
+                services.ticket_progress(ticket=ticket, actor=SYSTEM, note="在处理")
         if resolved:
             with self.clock.at(resolved):
-                services.ticket_resolve(ticket=ticket, actor=None, feedback="已处理")
+                services.ticket_resolve(ticket=ticket, actor=SYSTEM, feedback="已处理")
         if rated:
             rating, at = rated
             with self.clock.at(at):
-                services.ticket_rate(ticket=ticket, actor=None, rating=rating)
+                services.ticket_rate(ticket=ticket, actor=SYSTEM, rating=rating)
         ticket.refresh_from_db()
         return ticket
 

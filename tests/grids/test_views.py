@@ -21,7 +21,7 @@ from grids.rules import PartyOrgKind as P
 from grids.rules import PostTitle as T
 from issues import services as issues
 from issues.models import Category, Ticket
-from issues.rules import OPEN_STATES
+from issues.rules import OPEN_STATES, SYSTEM
 from residents import services as r
 
 pytestmark = pytest.mark.django_db
@@ -265,7 +265,7 @@ def test_the_children_table_counts_each_subtree(world, login_as, category):
     report(world, category, world.u3, tier="simple", when=past)  # overdue
     report(world, category, world.g2, tier="complex", when=past)  # overdue
     done = report(world, category, world.u2, tier="simple", when=past)
-    issues.ticket_resolve(ticket=done, actor=None, feedback="已修好")  # not open any more
+    issues.ticket_resolve(ticket=done, actor=SYSTEM, feedback="已修好")  # not open any more
     report(world, category, world.u4, tier="simple", when=past)  # community B
     report(world, category, world.community_a)  # on the community itself
 

@@ -15,6 +15,7 @@ from grids import services as grid_services
 from grids.models import Post
 from issues import services
 from issues.models import Category, Department, Ticket, TicketSettings, TierPolicy
+from issues.rules import SYSTEM
 
 from .helpers import TIER_POLICIES
 
@@ -80,7 +81,7 @@ class Ticketing:
             "county": self.county,
         }[key]
 
-    def report(self, place="U1", *, tier=None, actor=None, category=None, **extra) -> Ticket:
+    def report(self, place="U1", *, tier=None, actor=SYSTEM, category=None, **extra) -> Ticket:
         """A ticket reported (and with ``tier`` triaged) through ``ticket_report``, re-read."""
         area = self.place(place) if isinstance(place, str) else place
         ticket = services.ticket_report(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from issues import services
 from issues.models import Ticket, TicketEvent
+from issues.rules import SYSTEM
 from issues.services import Part, StaleTicket, TicketError
 
 from .helpers import events, ticket_in
@@ -186,7 +187,7 @@ def test_the_overdue_job_racing_a_resolve_never_lifts_a_resolved_ticket(t):
     def lift():
         gate.wait()
         try:
-            services.ticket_escalate(ticket=ticket, actor=None, overdue=True)
+            services.ticket_escalate(ticket=ticket, actor=SYSTEM, overdue=True)
         except TicketError:
             return 0
         return 1

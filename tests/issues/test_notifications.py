@@ -12,6 +12,7 @@ from grids import services as grid_services
 from grids.rules import PostTitle
 from issues import services, tasks
 from issues.models import Notification, Ticket
+from issues.services import notifications
 
 from .helpers import ticket_in
 
@@ -194,7 +195,7 @@ def test_point7_a_failing_delivery_counts_its_attempt_and_never_blocks_the_rest(
             raise OSError("SMTP connection reset")
         real_mail(row)
 
-    monkeypatch.setattr(services, "notification_mail", flaky)
+    monkeypatch.setattr(notifications, "notification_mail", flaky)
 
     assert tasks.send_notifications.apply(args=[ids]).get() == 2  # the third still went out
     assert len(mail.outbox) == 2
@@ -219,7 +220,7 @@ def test_point7_a_row_that_keeps_failing_is_given_up_and_blocks_no_later_row(t, 
             raise ValueError("bad address header")
         real_mail(row)
 
-    monkeypatch.setattr(services, "notification_mail", broken)
+    monkeypatch.setattr(notifications, "notification_mail", broken)
     for _ in range(MAX_ATTEMPTS + 2):
         tasks.notifications_sweep()
     row = Notification.objects.get(pk=broken_pk)
@@ -252,7 +253,7 @@ def test_point7_a_crash_between_sending_and_marking_resends_only_after_the_claim
             real_mail(row)
             raise WorkerKilled
 
-        monkeypatch.setattr(services, "notification_mail", sends_then_dies)
+        monkeypatch.setattr(notifications, "notification_mail", sends_then_dies)
         expected = WorkerKilled
     else:
 
@@ -264,7 +265,7 @@ def test_point7_a_crash_between_sending_and_marking_resends_only_after_the_claim
 
     with pytest.raises(expected):
         tasks.notifications_sweep()
-    monkeypatch.setattr(services, "notification_mail", real_mail)
+    monkeypatch.setattr(notifications, "notification_mail", real_mail)
     monkeypatch.setattr(outbox, "_mark_sent", real_mark)
     row = Notification.objects.get(pk=pk)
     assert (row.sent_at, row.attempts) == (None, 1) and row.claimed_at is not None

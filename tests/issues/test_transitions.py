@@ -1,5 +1,5 @@
 """The state machine: every legal move through the services, every illegal pair refused by
-``ticket_transition``, and who may do what at each state."""
+``ticket_step``, and who may do what at each state."""
 
 import datetime as dt
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from issues import permissions as perm
 from issues import services
 from issues.models import Level, Ticket, TicketEvent
-from issues.rules import TRANSITIONS
+from issues.rules import MOVES, SYSTEM, SYSTEM_STEPS, TRANSITIONS, next_state
 from issues.services import Part, TicketError
 
 from .helpers import events, ticket_in
@@ -131,21 +131,25 @@ def test_the_report_event_starts_from_no_state(t):
     assert first.old_state == ""
 
 
-# --- every illegal pair, straight through ticket_transition ---------------------------------
+# --- every illegal pair, straight through ticket_step ---------------------------------------
 
 
 @pytest.mark.parametrize(("old", "new"), ILLEGAL_PAIRS)
 def test_an_illegal_pair_is_refused_and_changes_nothing(t, old, new):
+    """No step of the table takes ``old`` to ``new``. Asked of the one write path by the
+    system (no permission check: the table alone must refuse), every step that leads to
+    ``new`` is refused with a message naming the state and the step."""
     ticket = ticket_in(t, old)
     version, count = ticket.version, len(events(ticket))
+    leading_there = [step for step, (_froms, to) in MOVES.items() if to == new]
+    assert all(next_state(old, step) is None for step in leading_there)
 
-    with pytest.raises(TicketError) as refused:
-        services.ticket_transition(
-            ticket=ticket, to=new, actor=t.users["admin"], kind=E.PROGRESS, note="试一试"
-        )
+    for step in [s for s in leading_there if s in SYSTEM_STEPS]:
+        with pytest.raises(TicketError) as refused:
+            services.ticket_step(ticket=ticket, step=step, actor=SYSTEM, note="试一试")
+        message = refused.value.messages[0]
+        assert str(S(old).label) in message and str(E(step).label) in message
 
-    message = refused.value.messages[0]
-    assert str(S(old).label) in message and str(S(new).label) in message
     assert ticket.state == old and ticket.version == version  # the caller's object too
     ticket.refresh_from_db()
     assert ticket.state == old and ticket.version == version
@@ -224,12 +228,12 @@ SYSTEM_CASES: dict = {}
     ],
 )
 def test_an_illegal_move_by_the_system_raises_ticket_error(t, state, move):
-    """actor=None is the system (deadline jobs, intake): no permission check, so the state
-    machine alone must refuse it, with a message naming the state."""
+    """SYSTEM (deadline jobs, intake) has no permission check, so the state machine alone
+    must refuse it, with a message naming the state."""
     ticket = ticket_in(t, state)
     version, count = ticket.version, len(events(ticket))
     with pytest.raises(TicketError) as refused:
-        move(ticket, None)
+        move(ticket, SYSTEM)
     assert str(S(state).label) in refused.value.messages[0]
     assert _unchanged(ticket, version, count)
 

@@ -1,0 +1,74 @@
+"""Calling the reporter back: who may see the reporter's phone number and the description
+with the numbers in it unmasked, each look logged like any personal data."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from issues import permissions as perm
+from issues.models import Ticket
+from residents.identity import scrub_personal_numbers
+
+CALL_BACK_ACTIONS = frozenset(
+    {perm.PROGRESS, perm.RESOLVE, perm.RATE, perm.RETURN_VISIT, perm.DEPARTMENT_REPORT}
+)
+
+
+def may_call_reporter(user, ticket: Ticket, actions: set[str] | None = None) -> bool:
+    """Whoever must tell the reporter the result (or take their rating) may see the number."""
+    actions = perm.ticket_actions(user, ticket) if actions is None else actions
+    return bool(actions & CALL_BACK_ACTIONS)
+
+
+def reporter_phone(ticket: Ticket) -> str:
+    return ticket.reporter_phone or (ticket.reporter.phone if ticket.reporter_id else "")
+
+
+@transaction.atomic
+def ticket_reporter_phone_reveal(
+    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
+) -> str:
+    """The reporter's full phone number for a call back, logged like any personal data."""
+    from residents.models import AccessLog
+    from residents.services import access_log_record
+
+    if not may_call_reporter(user, ticket):
+        raise PermissionDenied
+    access_log_record(
+        viewer=user,
+        resident=ticket.reporter,
+        ticket=ticket,
+        field=AccessLog.Field.PHONE,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return reporter_phone(ticket)
+
+
+def description_has_numbers(ticket: Ticket) -> bool:
+    """Whether the pages show the description with numbers masked (and so offer a reveal)."""
+    return scrub_personal_numbers(ticket.description) != ticket.description
+
+
+@transaction.atomic
+def ticket_description_reveal(
+    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
+) -> str:
+    """The description as it was written, phone and ID numbers in it unmasked -- for whoever
+    may call the reporter back (the same people who may see the reporter's phone), logged
+    like any personal data."""
+    from residents.models import AccessLog
+    from residents.services import access_log_record
+
+    if not may_call_reporter(user, ticket):
+        raise PermissionDenied
+    access_log_record(
+        viewer=user,
+        resident=ticket.reporter,
+        ticket=ticket,
+        field=AccessLog.Field.DESCRIPTION,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    return ticket.description

@@ -1,0 +1,614 @@
+"""The six-step closed loop: report → triage and assign → handle → supervise → feed back →
+evaluate.
+
+Every step of a ticket, whether it moves the ticket to another state or not (a reminder, a
+rating, a rectification, a return visit, a department's report), goes through
+``ticket_step``: it locks the row, checks the version, authorises the actor for the step,
+checks the step against ``rules.MOVES``, saves with ``update_fields`` (bumping the version)
+and appends the event. The named acts below (``ticket_accept``, ``ticket_escalate`` …)
+work out what their step writes and call it. Notifications are written to the outbox in the
+same transaction and sent after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import Area
+from grids.validators import normalize_phone, validate_phone
+from issues import permissions as perm
+from issues import rules
+from issues.models import (
+    Category,
+    Level,
+    Ticket,
+    TicketEvent,
+    TicketPhoto,
+    TicketSettings,
+    Tier,
+)
+from issues.rules import SYSTEM
+from issues.services.errors import StaleTicket, TicketError
+from issues.services.notifications import (
+    excerpt,
+    notify_handler,
+    notify_open_departments,
+    notify_triagers,
+)
+from issues.services.photos import photo_clean
+from issues.services.routing import next_route, route, time_limit_days, working_deadline
+
+S = Ticket.State
+E = TicketEvent.Kind
+
+# --- the one write path -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a step writes when that depends on the ticket as locked (a counter, the route
+    from its level, a department's part): fields to set and, where given, the step's note
+    and the steps that follow it in the same write."""
+
+    fields: dict = field(default_factory=dict)
+    note: str | None = None
+    then: Sequence[tuple[str, str]] | None = None
+
+
+def _require_actor(actor) -> None:
+    if actor is None:
+        raise TypeError("a ticket step needs an actor: a user, or issues.rules.SYSTEM")
+
+
+def ticket_lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
+    """The ticket's row, locked for the rest of the transaction; a version other than the
+    one the caller saw is refused."""
+    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if expected_version is not None and fresh.version != expected_version:
+        raise StaleTicket(
+            _("someone else changed this problem meanwhile; reload the page and try again")
+        )
+    return fresh
+
+
+def _authorise(actor, ticket: Ticket, step: str, *, tier: str | None) -> None:
+    if actor is SYSTEM:
+        allowed = step in rules.SYSTEM_STEPS
+    else:
+        allowed = perm.may_take(actor, ticket, step, tier=tier)
+    if not allowed:
+        raise PermissionDenied
+
+
+def _next_state(state: str, step: str) -> str:
+    """Where ``step`` takes a ticket that is ``state``; a step the table does not allow
+    there is refused with a message a worker can act on."""
+    new = rules.next_state(state, step)
+    if new is None:
+        raise TicketError(
+            _("a problem that is %(state)s cannot be %(step)s")
+            % {"state": Ticket.State(state).label, "step": TicketEvent.Kind(step).label}
+        )
+    return new
+
+
+@transaction.atomic
+def ticket_step(
+    *,
+    ticket: Ticket,
+    step: str,
+    actor,
+    note: str = "",
+    expected_version: int | None = None,
+    then: Sequence[tuple[str, str]] = (),
+    plan: Callable[[Ticket], Plan] | None = None,
+    **fields,
+) -> Ticket:
+    """Take ``step`` on ``ticket``: the one way a ticket changes.
+
+    In order: lock the row, check ``expected_version``, authorise ``actor`` for the step (a
+    person through ``permissions.may_take``; ``SYSTEM`` for ``rules.SYSTEM_STEPS`` only),
+    check the step against ``rules.MOVES``, work out ``plan(locked)`` if given (it may
+    refuse too), check each step of ``then`` ((step, note) pairs that follow in the same
+    write: closing after a rating, a rectification after an overdue lift), set ``fields``,
+    save with ``update_fields`` bumping the version once, and append one event per step,
+    each with its old and new state. Returns the locked, saved ticket; on any refusal
+    nothing is written and the caller's object is left as it was.
+
+    A step that keeps the state records where the ticket was handled when it was taken; a
+    step that moves it records where it went."""
+    _require_actor(actor)
+    locked = ticket_lock(ticket, expected_version)
+    _authorise(actor, locked, step, tier=fields.get("tier"))
+    new = _next_state(locked.state, step)
+    if plan is not None:
+        planned = plan(locked)
+        fields = {**fields, **planned.fields}
+        note = note if planned.note is None else planned.note
+        then = then if planned.then is None else planned.then
+    path = [(step, note, locked.state, new)]
+    for follow, follow_note in then:
+        if actor is SYSTEM and follow not in rules.SYSTEM_STEPS:
+            raise PermissionDenied
+        was = path[-1][3]
+        path.append((follow, follow_note, was, _next_state(was, follow)))
+    _write(locked, actor, path, fields)
+    return locked
+
+
+def _write(ticket: Ticket, actor, path: list[tuple[str, str, str, str]], fields: dict) -> None:
+    """Save ``ticket`` (locked) with ``fields`` and the state the last step of ``path``
+    leads to, the version bumped once, and append the events of ``path``."""
+    handled_before = (ticket.level, ticket.handler_area_id)
+    now = timezone.now()
+    changes = {**fields, "state": path[-1][3], "updated_at": now, "version": ticket.version + 1}
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    ticket.save(update_fields=list(changes))
+    handled_after = (ticket.level, ticket.handler_area_id)
+    TicketEvent.objects.bulk_create(
+        _event(
+            ticket,
+            kind,
+            actor,
+            text,
+            old_state=was,
+            new_state=becomes,
+            at=now,
+            handled=handled_before if (index == 0 and _stays(kind)) else handled_after,
+        )
+        for index, (kind, text, was, becomes) in enumerate(path)
+    )
+
+
+def _stays(step: str) -> bool:
+    return rules.MOVES[step][1] is rules.STAY
+
+
+def _event(
+    ticket: Ticket,
+    kind: str,
+    actor,
+    note: str,
+    *,
+    old_state: str,
+    new_state: str,
+    at: dt.datetime,
+    handled: tuple[str, int | None],
+) -> TicketEvent:
+    level, handler_area_id = handled
+    return TicketEvent(
+        ticket=ticket,
+        kind=kind,
+        actor=None if actor is SYSTEM else actor,
+        note=note,
+        old_state=old_state,
+        new_state=new_state,
+        at=at,
+        level=level,
+        handler_area_id=handler_area_id,
+    )
+
+
+# --- step 1: the report -------------------------------------------------------------------
+
+
+def _reporter_checked(*, reporter, reporter_name: str, reporter_phone: str) -> str:
+    """The reporter's phone number, normalised; a report needs a reporter or a number."""
+    if reporter is None and not reporter_phone:
+        raise ValidationError({"reporter_phone": _("give the reporter or a phone number")})
+    reporter_phone = normalize_phone(reporter_phone)
+    if reporter_phone:
+        try:
+            validate_phone(reporter_phone)
+        except ValidationError as exc:
+            raise ValidationError({"reporter_phone": exc.messages}) from None
+    if len(reporter_name) > 50:
+        raise ValidationError({"reporter_name": _("the name is longer than 50 characters")})
+    return reporter_phone
+
+
+@transaction.atomic
+def ticket_report(
+    *,
+    area: Area,
+    category: Category,
+    channel: str,
+    description: str,
+    actor=SYSTEM,
+    reporter=None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    visit=None,
+    photos: Iterable = (),
+    tier: str | None = None,
+) -> Ticket:
+    """Step 1 (事件上报). With ``tier`` the reporter also triages it (step 2) at once.
+    ``actor`` is the person who records it; ``SYSTEM`` for an intake channel with no login
+    (the Open311 API, the demo)."""
+    _require_actor(actor)
+    description = description.strip()
+    if not description:
+        raise ValidationError({"description": _("describe the problem")})
+    reporter_phone = _reporter_checked(
+        reporter=reporter, reporter_name=reporter_name, reporter_phone=reporter_phone
+    )
+    if channel not in Ticket.Channel.values:
+        raise ValidationError({"channel": _("unknown channel")})
+    photos = [photo_clean(upload=upload) for upload in photos]
+    if tier and actor is not SYSTEM and tier not in perm.triage_tiers(actor, area):
+        raise PermissionDenied
+    if tier:
+        # Someone must be in post to take it before anything (photos included) is stored.
+        config = TicketSettings.current()
+        route(area, rules.start_level(tier, hard_via_street=config.hard_via_street))
+    ticket = Ticket.objects.create(
+        area=area,
+        category=category,
+        channel=channel,
+        description=description,
+        reporter=reporter,
+        reporter_name=reporter_name or (reporter.name if reporter else ""),
+        reporter_phone=reporter_phone,
+        reported_by=None if actor is SYSTEM else actor,
+        visit=visit,
+    )
+    _photos_store(ticket, photos)
+    _event(
+        ticket,
+        E.REPORT,
+        actor,
+        _("via %(channel)s") % {"channel": ticket.get_channel_display()},
+        old_state="",
+        new_state=S.REPORTED,
+        at=timezone.now(),
+        handled=(ticket.level, ticket.handler_area_id),
+    ).save()
+    if tier:
+        return _assign(ticket, tier, actor)
+    notify_triagers(ticket)
+    return ticket
+
+
+def _photos_store(ticket: Ticket, photos: list) -> None:
+    """The checked photos, each under a random name with the extension its content shows."""
+    for photo in photos:
+        TicketPhoto.objects.create(
+            ticket=ticket,
+            kind=photo.kind,
+            image=ContentFile(photo.content, name=f"photo.{photo.extension}"),
+        )
+
+
+# --- step 2: triage and assign ------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket: Ticket, tier: str, actor, note: str = "", expected_version: int | None = None
+) -> Ticket:
+    """Step 2 (分流交办): decide the tier; the tree decides who handles it and by when."""
+    return _assign(ticket, tier, actor, note, expected_version=expected_version)
+
+
+def _assign(
+    ticket: Ticket, tier: str, actor, note: str = "", *, expected_version: int | None = None
+) -> Ticket:
+    if tier not in Tier.values:
+        raise ValidationError({"tier": _("unknown tier")})
+    config = TicketSettings.current()
+
+    def plan(locked: Ticket) -> Plan:
+        found = route(locked.area, rules.start_level(tier, hard_via_street=config.hard_via_street))
+        days, _rectify = time_limit_days(tier, locked.category)
+        now = timezone.now()
+        return Plan(
+            note=" ".join(filter(None, [note.strip(), found.note])),
+            fields={
+                "level": found.level,
+                "handler_area": found.area,
+                "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
+                "assigned_at": now,
+            },
+        )
+
+    ticket = ticket_step(
+        ticket=ticket,
+        step=E.ASSIGN,
+        actor=actor,
+        expected_version=expected_version,
+        plan=plan,
+        tier=tier,
+    )
+    notify_handler(ticket, _("New problem for you: #%(id)s") % {"id": ticket.pk})
+    return ticket
+
+
+# --- step 3: handling -----------------------------------------------------------------------
+
+
+def ticket_accept(*, ticket: Ticket, actor, expected_version: int | None = None) -> Ticket:
+    return ticket_step(ticket=ticket, step=E.ACCEPT, actor=actor, expected_version=expected_version)
+
+
+def ticket_progress(
+    *, ticket: Ticket, actor, note: str, expected_version: int | None = None
+) -> Ticket:
+    """Step 3 (服务处置): a progress note; accepting it on the way if need be."""
+    if not note.strip():
+        raise ValidationError({"note": _("say what was done")})
+    return ticket_step(
+        ticket=ticket,
+        step=E.PROGRESS,
+        actor=actor,
+        note=note.strip(),
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def ticket_escalate(
+    *,
+    ticket: Ticket,
+    actor,
+    note: str = "",
+    as_hard: bool = False,
+    expected_version: int | None = None,
+    overdue: bool = False,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Lift it exactly one level (上提一级), or with ``as_hard`` report it up as a hard problem
+    (to the street or the county office). ``overdue``: the overdue job lifting it, onto the
+    rectification list with the rectification time limit."""
+    ticket = ticket_step(
+        ticket=ticket,
+        step=E.REPORT_UP if as_hard else E.ESCALATE,
+        actor=actor,
+        expected_version=expected_version,
+        plan=lambda locked: _lift(
+            locked, note=note, as_hard=as_hard, overdue=overdue, now=now or timezone.now()
+        ),
+    )
+    notify_handler(ticket, _("Problem #%(id)s was lifted to you") % {"id": ticket.pk})
+    return ticket
+
+
+def _lift(ticket: Ticket, *, note: str, as_hard: bool, overdue: bool, now: dt.datetime) -> Plan:
+    """Where a lift takes ``ticket`` (locked), and by when."""
+    if ticket.level in (Level.COUNTY, Level.DEPARTMENT) and not as_hard:
+        raise TicketError(_("the county office is the top level: put it on an assignment meeting"))
+    config = TicketSettings.current()
+    if as_hard:
+        start = rules.start_level(Tier.HARD, hard_via_street=config.hard_via_street)
+        if rules.LEVEL_ORDER.index(start) <= rules.LEVEL_ORDER.index(ticket.level):
+            found = next_route(ticket)
+        else:
+            found = route(ticket.area, start)
+        tier = Tier.HARD
+    else:
+        found = next_route(ticket)
+        tier = ticket.tier
+    days, rectify_days = time_limit_days(tier, ticket.category)
+    deadline = working_deadline(
+        now, rectify_days if overdue else days, exclude_weekends=config.exclude_weekends
+    )
+    fields = {
+        "tier": tier,
+        "level": found.level,
+        "handler_area": found.area,
+        "escalation_count": ticket.escalation_count + 1,
+        "assigned_at": now,
+        "deadline": deadline,
+    }
+    then = ()
+    if overdue:
+        fields["on_rectification_list"] = True
+        then = ((E.RECTIFY, _overdue_note(deadline)),)
+    return Plan(fields=fields, note=" ".join(filter(None, [note.strip(), found.note])), then=then)
+
+
+def _overdue_note(deadline: dt.datetime) -> str:
+    return _("overdue: new deadline %(deadline)s") % {
+        "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")
+    }
+
+
+# --- step 4: supervision ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_remind(*, ticket: Ticket, actor, note: str = "") -> Ticket:
+    """Step 4 (检查督促): a reminder to whoever holds it."""
+    ticket = ticket_step(ticket=ticket, step=E.REMIND, actor=actor, note=note.strip())
+    if ticket.level == Level.DEPARTMENT:
+        notify_open_departments(
+            ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, note or excerpt(ticket)
+        )
+    else:
+        notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk})
+    return ticket
+
+
+# --- step 5: feedback -------------------------------------------------------------------------
+
+
+def resolution(*, feedback: str, level: str, now: dt.datetime) -> dict:
+    """The fields a resolve sets: what the reporter was told, when, and at which level."""
+    return {
+        "feedback": feedback,
+        "resolved_at": now,
+        "resolved_level": level,
+        "on_rectification_list": False,
+    }
+
+
+def ticket_resolve(
+    *, ticket: Ticket, actor, feedback: str, expected_version: int | None = None
+) -> Ticket:
+    """Step 5 (结果反馈): resolved, and the result told to the reporter."""
+    feedback = feedback.strip()
+    if not feedback:
+        raise ValidationError({"feedback": _("say what the reporter was told")})
+    now = timezone.now()
+    return ticket_step(
+        ticket=ticket,
+        step=E.RESOLVE,
+        actor=actor,
+        note=feedback,
+        expected_version=expected_version,
+        plan=lambda locked: Plan(fields=resolution(feedback=feedback, level=locked.level, now=now)),
+    )
+
+
+# --- step 6: evaluation -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_rate(
+    *, ticket: Ticket, actor, rating: str, comment: str = "", expected_version: int | None = None
+) -> Ticket:
+    """Step 6 (党群评议): satisfied or basically satisfied closes it; unsatisfied reopens it at
+    the same level with a new deadline and counts the reopen."""
+    allowed = {Ticket.Rating.SATISFIED, Ticket.Rating.BASIC, Ticket.Rating.UNSATISFIED}
+    if rating not in allowed:
+        raise ValidationError({"rating": _("unknown rating")})
+    comment = comment.strip()
+    rated = " ".join(filter(None, [str(Ticket.Rating(rating).label), comment]))
+    if rating != Ticket.Rating.UNSATISFIED:
+        return ticket_step(
+            ticket=ticket,
+            step=E.RATE,
+            actor=actor,
+            note=rated,
+            expected_version=expected_version,
+            then=((E.CLOSE, ""),),
+            rating=rating,
+            rating_comment=comment,
+            closed_at=timezone.now(),
+        )
+    ticket = ticket_step(
+        ticket=ticket,
+        step=E.RATE,
+        actor=actor,
+        note=rated,
+        expected_version=expected_version,
+        then=((E.REOPEN, comment),),
+        plan=lambda locked: Plan(fields=_reopening(locked, comment=comment)),
+    )
+    notify_handler(ticket, _("Problem #%(id)s was reopened") % {"id": ticket.pk})
+    return ticket
+
+
+def _reopening(ticket: Ticket, *, comment: str) -> dict:
+    """The fields an unsatisfied rating sets on ``ticket`` (locked): back to work with a new
+    deadline, the reopen counted."""
+    config = TicketSettings.current()
+    days, _rectify = time_limit_days(ticket.tier, ticket.category)
+    fields = {
+        "reopen_count": ticket.reopen_count + 1,
+        "rating": Ticket.Rating.UNSATISFIED,
+        "rating_comment": comment,
+        "resolved_at": None,
+        "resolved_level": "",
+        "deadline": working_deadline(
+            timezone.now(), days, exclude_weekends=config.exclude_weekends
+        ),
+    }
+    if ticket.level == Level.DEPARTMENT:
+        # The departments' parts are done: the county office takes it back, to hold it
+        # again at a meeting.
+        county = route(ticket.area, Level.COUNTY)
+        fields.update(level=county.level, handler_area=county.area)
+    return fields
+
+
+# --- the deadline jobs ------------------------------------------------------------------------
+
+
+def tickets_close_unrated(*, now: dt.datetime | None = None) -> int:
+    """Close tickets resolved more than the configured days ago and never rated — as not
+    rated, never as satisfied. Safe to run at any time, any number of times."""
+    now = now or timezone.now()
+    days = TicketSettings.current().rating_days
+    due = Ticket.objects.filter(state=S.RESOLVED, resolved_at__lt=now - dt.timedelta(days=days))
+    closed = 0
+    for pk in due.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=S.RESOLVED)
+                .first()
+            )
+            if ticket is None:
+                continue
+            ticket_step(
+                ticket=ticket,
+                step=E.CLOSE,
+                actor=SYSTEM,
+                note=_("not rated within %(days)s days") % {"days": days},
+                rating=Ticket.Rating.NOT_RATED,
+                closed_at=now,
+            )
+            closed += 1
+    return closed
+
+
+def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
+    """Lift every overdue ticket exactly one level, put it on the rectification list with a
+    new deadline and tell the new handler. Running it twice lifts nothing twice: a lifted
+    ticket has a deadline in the future. At the county office and with departments there is
+    no level above: it goes on the rectification list with a reminder instead."""
+    now = now or timezone.now()
+    overdue = Ticket.objects.filter(state__in=rules.IN_HAND_STATES, deadline__lt=now)
+    count = 0
+    for pk in overdue.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state__in=rules.IN_HAND_STATES, deadline__lt=now)
+                .first()
+            )
+            if ticket is None:
+                continue  # handled meanwhile, or another worker holds it
+            if ticket.level in (Level.COUNTY, Level.DEPARTMENT):
+                _rectify_in_place(ticket, now=now)
+            else:
+                try:
+                    ticket_escalate(ticket=ticket, actor=SYSTEM, overdue=True, now=now)
+                except TicketError:
+                    _rectify_in_place(ticket, now=now)
+            count += 1
+    return count
+
+
+def _rectify_in_place(ticket: Ticket, *, now: dt.datetime) -> None:
+    """An overdue ticket with no level above: on the rectification list with a new deadline,
+    and a reminder to whoever holds it. ``ticket`` is locked by the caller."""
+    config = TicketSettings.current()
+    _days, rectify_days = time_limit_days(ticket.tier or Tier.HARD, ticket.category)
+    deadline = working_deadline(now, rectify_days, exclude_weekends=config.exclude_weekends)
+    ticket = ticket_step(
+        ticket=ticket,
+        step=E.RECTIFY,
+        actor=SYSTEM,
+        note=_overdue_note(deadline),
+        on_rectification_list=True,
+        deadline=deadline,
+    )
+    if ticket.level == Level.DEPARTMENT:
+        notify_open_departments(
+            ticket,
+            _("Overdue: problem #%(id)s") % {"id": ticket.pk},
+            excerpt(ticket),
+            to_address=True,
+        )
+    else:
+        notify_handler(ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk})
