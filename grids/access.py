@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Area, Post
+from grids.models import Area, Department, Post
 from grids.rules import AreaKind, PostTitle
 
 
@@ -188,7 +187,7 @@ def scope_for(user) -> Scope:
                     is_city=area.kind == AreaKind.CITY,
                 )
             )
-        departments = apps.get_model("issues", "Department").objects.filter(handlers__user=user)
+        departments = Department.objects.filter(handlers__user=user)
         scope.department_ids = list(departments.values_list("pk", flat=True))
         cities = [g.area_id for g in scope.grants if g.is_city]
         if cities:

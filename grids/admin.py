@@ -1,7 +1,7 @@
 """The admin: the tree as an indented list, heads and Party bodies, spreadsheet import/export.
 
 Every write goes through ``grids.services`` or ``grids.imports``; the forms here only collect
-and pre-check input.
+and pre-check input. Departments are reference data, edited as rows and through spreadsheets.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from import_export import fields, resources
 
 from core.admin import ReadOnlyAdminMixin
+from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from core.spreadsheets import (
     ReadLimits,
     SpreadsheetError,
@@ -40,7 +42,7 @@ from grids.imports import (
     head_export_rows,
     heads_import,
 )
-from grids.models import Area, ImportRun, PartyOrg, Person, Post
+from grids.models import Area, Department, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
 
 
@@ -486,3 +488,24 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("target",)
     list_select_related = ("user",)
+
+
+class DepartmentResource(resources.ModelResource):
+    code = fields.Field(attribute="code", column_name="编码")
+    name = fields.Field(attribute="name", column_name="名称")
+    email = fields.Field(attribute="email", column_name="邮箱")
+
+    class Meta:
+        model = Department
+        import_id_fields = ("code",)
+        fields = ("code", "name", "email")
+        skip_unchanged = True
+        report_skipped = True
+
+
+@admin.register(Department)
+class DepartmentAdmin(SpreadsheetImportExportAdmin):
+    resource_classes = [DepartmentResource]
+    list_display = ("name", "code", "email")
+    search_fields = ("name", "code")
+    autocomplete_fields = ("handlers",)

@@ -1,5 +1,5 @@
 """Configuration of the problem workflow in the admin (categories, time limits, holidays,
-departments, API keys) and read-only views of tickets and their history. Tickets move only
+API keys) and read-only views of tickets and their history. Tickets move only
 through the portal's actions (the services), never by editing rows here."""
 
 from django import forms
@@ -14,7 +14,6 @@ from issues import services
 from issues.models import (
     ApiKey,
     Category,
-    Department,
     DepartmentTask,
     Holiday,
     Meeting,
@@ -26,19 +25,6 @@ from issues.models import (
     TierPolicy,
 )
 from residents.admin import scrubbed
-
-
-class DepartmentResource(resources.ModelResource):
-    code = fields.Field(attribute="code", column_name="编码")
-    name = fields.Field(attribute="name", column_name="名称")
-    email = fields.Field(attribute="email", column_name="邮箱")
-
-    class Meta:
-        model = Department
-        import_id_fields = ("code",)
-        fields = ("code", "name", "email")
-        skip_unchanged = True
-        report_skipped = True
 
 
 class HolidayResource(resources.ModelResource):
@@ -57,14 +43,6 @@ class HolidayResource(resources.ModelResource):
         fields = ("date", "name", "is_workday")
         skip_unchanged = True
         report_skipped = True
-
-
-@admin.register(Department)
-class DepartmentAdmin(SpreadsheetImportExportAdmin):
-    resource_classes = [DepartmentResource]
-    list_display = ("name", "code", "email")
-    search_fields = ("name", "code")
-    autocomplete_fields = ("handlers",)
 
 
 @admin.register(Category)

@@ -10,28 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from core.images import KINDS
-from grids.models import Area, Person
+from grids.models import Area, Department
 from residents.models import Resident
-
-
-class Department(models.Model):
-    """A functional department (职能部门: housing, water, police …) that takes assigned
-    problems. Its handlers see only what is assigned to it."""
-
-    code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    email = models.EmailField(_("e-mail"), blank=True, default="")
-    handlers = models.ManyToManyField(
-        Person, verbose_name=_("handlers"), blank=True, related_name="departments"
-    )
-
-    class Meta:
-        verbose_name = _("department")
-        verbose_name_plural = _("departments")
-        ordering = ["code"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Tier(models.TextChoices):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.images import CleanImage, image_clean
 from core.outbox import outbox_deliver, outbox_message_id, outbox_pending
-from grids.models import Area, Post
+from grids.models import Area, Department, Post
 from grids.rules import AreaKind
 from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
@@ -31,7 +31,6 @@ from issues import rules
 from issues.models import (
     ApiKey,
     Category,
-    Department,
     DepartmentTask,
     Holiday,
     Level,
