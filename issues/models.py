@@ -11,7 +11,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from core.images import KINDS
 from grids.models import Area, Department
-from residents.models import Resident
+from residents.models import AccessLog, Resident
 
 
 class Tier(models.TextChoices):
@@ -273,6 +273,30 @@ def ticket_photo_path(instance, filename: str) -> str:
 
 def photo_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+class TicketAccess(models.Model):
+    """Which problem a look at personal data was for: the reporter's phone revealed to call
+    back, the description read as written. The look itself is the ``residents`` access log
+    row, which knows nothing of problems. Append-only, like the log."""
+
+    access_log = models.OneToOneField(
+        AccessLog,
+        verbose_name=_("personal data access"),
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="ticket_link",
+    )
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("personal data access for a problem")
+        verbose_name_plural = _("personal data accesses for problems")
+
+    def __str__(self) -> str:
+        return f"{self.access_log} · #{self.ticket_id}"
 
 
 class TicketPhoto(models.Model):

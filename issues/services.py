@@ -954,6 +954,7 @@ def ticket_reporter_phone_reveal(
     *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
 ) -> str:
     """The reporter's full phone number for a call back, logged like any personal data."""
+    from issues.models import TicketAccess
     from residents.models import AccessLog
     from residents.services import access_log_record
 
@@ -962,7 +963,7 @@ def ticket_reporter_phone_reveal(
     access_log_record(
         viewer=user,
         resident=ticket.reporter,
-        ticket=ticket,
+        link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
         field=AccessLog.Field.PHONE,
         ip=ip,
         user_agent=user_agent,
@@ -982,6 +983,7 @@ def ticket_description_reveal(
     """The description as it was written, phone and ID numbers in it unmasked -- for whoever
     may call the reporter back (the same people who may see the reporter's phone), logged
     like any personal data."""
+    from issues.models import TicketAccess
     from residents.models import AccessLog
     from residents.services import access_log_record
 
@@ -990,7 +992,7 @@ def ticket_description_reveal(
     access_log_record(
         viewer=user,
         resident=ticket.reporter,
-        ticket=ticket,
+        link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
         field=AccessLog.Field.DESCRIPTION,
         ip=ip,
         user_agent=user_agent,

@@ -354,7 +354,7 @@ class TestCallingBack:
         assert "137****0042" in html and "13700000042" not in html
         response = login_as("unit_head").post(reverse("issues:reporter_phone", args=[ticket.pk]))
         assert response.status_code == 200 and "13700000042" in response.content.decode()
-        log = AccessLog.objects.get(ticket=ticket)
+        log = AccessLog.objects.get(ticket_link__ticket=ticket)
         assert (log.viewer, log.field, log.resident) == (world.users["unit_head"], "phone", None)
         # Someone with nothing to tell the reporter may not.
         response = login_as("building_head").post(
