@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 from mptt.admin import MPTTModelAdmin
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, scrubbed
 from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from issues import services
 from issues.models import (
@@ -27,7 +27,7 @@ from issues.models import (
     TicketSettings,
     TierPolicy,
 )
-from residents.admin import AccessLogAdmin, scrubbed
+from residents.admin import AccessLogAdmin
 from residents.models import AccessLog
 
 

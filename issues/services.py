@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.images import CleanImage, image_clean
 from core.outbox import outbox_deliver, outbox_message_id, outbox_pending
+from core.privacy import scrub_personal_numbers
 from grids.models import Area, Department, Post
 from grids.rules import AreaKind
 from grids.validators import normalize_phone, validate_phone
@@ -44,7 +45,6 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
-from residents.identity import scrub_personal_numbers
 
 log = logging.getLogger(__name__)
 S = Ticket.State

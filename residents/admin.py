@@ -14,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, scrubbed
+from core.privacy import masked_id_parts, scrub_personal_numbers
 from core.ratelimit import RateLimited
 from core.requests import client_ip
 from grids.access import scope_for
 from residents import services
-from residents.identity import masked_id_parts, scrub_personal_numbers
 from residents.models import (
     AccessLog,
     CareTag,
@@ -47,18 +47,6 @@ class MaskedColumns:
     @admin.display(description=_("mobile"))
     def masked_mobile(self, obj):
         return obj.masked_phone
-
-
-def scrubbed(field: str, label):
-    """A read-only admin column showing a free-text field as every page does: phone and ID
-    numbers masked (``identity.scrub_personal_numbers``). Assign it on the admin class."""
-
-    @admin.display(description=label)
-    def show(self, obj):
-        return scrub_personal_numbers(getattr(obj, field))
-
-    show.__name__ = f"scrubbed_{field}"
-    return show
 
 
 def _sees_every_birth_date(request) -> bool:

@@ -5,9 +5,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.privacy import mask_id_number, mask_phone
 from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind
-from residents.identity import mask_id_number, mask_phone, validate_id_number
+from residents.identity import validate_id_number
 
 # Where a household may hang: a unit in town; a building or a grid (村小组) where there are
 # no units, as in villages.
