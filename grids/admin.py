@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
 from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from core.spreadsheets import (
     ReadLimits,
@@ -316,6 +316,11 @@ class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
         if (parent.pk if parent else None) != current.logical_parent_id:
             services.area_move(area=current, parent=parent)
 
+    def has_delete_permission(self, request, obj=None):
+        # No service deletes a node: django-mptt's delete would renumber the district
+        # outside the tree lock that every write through grids.services takes.
+        return False
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         area = self.get_object(request, object_id)
@@ -439,7 +444,7 @@ class PartyOrgForm(forms.ModelForm):
 
 
 @admin.register(PartyOrg)
-class PartyOrgAdmin(admin.ModelAdmin):
+class PartyOrgAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PartyOrgForm
     list_display = ("indented_name", "kind", "area")
     list_filter = ("kind",)
@@ -459,8 +464,8 @@ class PartyOrgAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            PartyOrg.objects.filter(pk=obj.pk).update(
-                name=data["name"], secretary=data["secretary"]
+            services.party_org_update(
+                org=PartyOrg.objects.get(pk=obj.pk), name=data["name"], secretary=data["secretary"]
             )
             return
         org = services.party_org_create(
