@@ -155,10 +155,6 @@ class Scope:
                 best = grant.role
         return best
 
-    def roots(self) -> list[int]:
-        """The area ids at the top of this scope (one per grant)."""
-        return [g.area_id for g in self.grants]
-
 
 def scope_for(user) -> Scope:
     """The scope of ``user``, cached on the user object for the request."""
