@@ -3,7 +3,6 @@ scheduled task or by ``manage.py run_digest``; their schedule is edited under Pe
 (django-celery-beat, task ``digests.tasks.run_due_digests``)."""
 
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin
 
@@ -46,7 +45,3 @@ class DigestDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_error",
     )
     readonly_fields = fields
-
-    @admin.display(description=_("digest"))
-    def digest_label(self, obj):
-        return str(obj.digest)

@@ -30,6 +30,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.privacy import scrub_personal_numbers
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
 from dashboard.figures import percent
 from grids.models import Area, Post
@@ -38,7 +39,6 @@ from grids.rules import PostTitle as T
 from grids.selectors import area_subtree_q
 from issues.models import Ticket, TicketEvent
 from issues.rules import OPEN_STATES, SOLVED_STATES
-from residents.identity import scrub_personal_numbers
 from residents.models import Visit
 
 from .models import Digest

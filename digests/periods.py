@@ -34,9 +34,6 @@ class Period:
         """Midnight after the last day: the period is [starts_at, ends_at)."""
         return midnight(self.end + dt.timedelta(days=1))
 
-    def following(self) -> Period:
-        return period_of(self.kind, self.end + dt.timedelta(days=1))
-
     def preceding(self) -> Period:
         return period_of(self.kind, self.start - dt.timedelta(days=1))
 

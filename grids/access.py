@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Area, Post
+from grids.models import Area, Department, Post
 from grids.rules import AreaKind, PostTitle
 
 
@@ -156,10 +155,6 @@ class Scope:
                 best = grant.role
         return best
 
-    def roots(self) -> list[int]:
-        """The area ids at the top of this scope (one per grant)."""
-        return [g.area_id for g in self.grants]
-
 
 def scope_for(user) -> Scope:
     """The scope of ``user``, cached on the user object for the request."""
@@ -188,7 +183,7 @@ def scope_for(user) -> Scope:
                     is_city=area.kind == AreaKind.CITY,
                 )
             )
-        departments = apps.get_model("issues", "Department").objects.filter(handlers__user=user)
+        departments = Department.objects.filter(handlers__user=user)
         scope.department_ids = list(departments.values_list("pk", flat=True))
         cities = [g.area_id for g in scope.grants if g.is_city]
         if cities:

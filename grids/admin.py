@@ -1,7 +1,7 @@
 """The admin: the tree as an indented list, heads and Party bodies, spreadsheet import/export.
 
 Every write goes through ``grids.services`` or ``grids.imports``; the forms here only collect
-and pre-check input.
+and pre-check input. Departments are reference data, edited as rows and through spreadsheets.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from import_export import fields, resources
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin
+from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from core.importing import UPLOAD_EXPIRED, import_confirm, import_preview, upload_errors
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids import rules, services
@@ -32,7 +34,7 @@ from grids.imports import (
     head_export_rows,
     heads_import,
 )
-from grids.models import Area, ImportRun, PartyOrg, Person, Post
+from grids.models import Area, Department, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
 from grids.validators import validate_post_start
 
@@ -280,6 +282,11 @@ class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
         if (parent.pk if parent else None) != current.logical_parent_id:
             services.area_move(area=current, parent=parent)
 
+    def has_delete_permission(self, request, obj=None):
+        # No service deletes a node: django-mptt's delete would renumber the district
+        # outside the tree lock that every write through grids.services takes.
+        return False
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         area = self.get_object(request, object_id)
@@ -406,7 +413,7 @@ class PartyOrgForm(forms.ModelForm):
 
 
 @admin.register(PartyOrg)
-class PartyOrgAdmin(admin.ModelAdmin):
+class PartyOrgAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = PartyOrgForm
     list_display = ("indented_name", "kind", "area")
     list_filter = ("kind",)
@@ -426,8 +433,8 @@ class PartyOrgAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            PartyOrg.objects.filter(pk=obj.pk).update(
-                name=data["name"], secretary=data["secretary"]
+            services.party_org_update(
+                org=PartyOrg.objects.get(pk=obj.pk), name=data["name"], secretary=data["secretary"]
             )
             return
         org = services.party_org_create(
@@ -455,3 +462,24 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("target",)
     list_select_related = ("user",)
+
+
+class DepartmentResource(resources.ModelResource):
+    code = fields.Field(attribute="code", column_name="编码")
+    name = fields.Field(attribute="name", column_name="名称")
+    email = fields.Field(attribute="email", column_name="邮箱")
+
+    class Meta:
+        model = Department
+        import_id_fields = ("code",)
+        fields = ("code", "name", "email")
+        skip_unchanged = True
+        report_skipped = True
+
+
+@admin.register(Department)
+class DepartmentAdmin(SpreadsheetImportExportAdmin):
+    resource_classes = [DepartmentResource]
+    list_display = ("name", "code", "email")
+    search_fields = ("name", "code")
+    autocomplete_fields = ("handlers",)

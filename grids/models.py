@@ -123,6 +123,32 @@ class Person(models.Model):
         return self.name
 
 
+class Department(models.Model):
+    """A functional department (职能部门: housing, water, police …) that takes assigned
+    problems. Its handlers see only what is assigned to it."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+    handlers = models.ManyToManyField(
+        Person,
+        verbose_name=_("handlers"),
+        blank=True,
+        related_name="departments",
+        # The tables keep the names they had while departments lived in ``issues``.
+        db_table="issues_department_handlers",
+    )
+
+    class Meta:
+        db_table = "issues_department"
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Post(models.Model):
     """A person holding a titled post on a node, from ``started_on`` to ``ended_on``.
 

@@ -280,6 +280,19 @@ def party_org_create(
     return org
 
 
+@transaction.atomic
+def party_org_update(*, org: PartyOrg, name: str, secretary: Person | None) -> PartyOrg:
+    """Rename a Party body or change its secretary. Its kind, area and parent stay: they
+    place it in the tree."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("the name is empty")})
+    org.name, org.secretary = name, secretary
+    org.full_clean(exclude=["parent", "area", "kind"])
+    org.save(update_fields=["name", "secretary"])
+    return org
+
+
 def import_run_record(*, target: str, report, source: str, user) -> ImportRun:
     """Append the record of a written import (dry runs leave none)."""
     return ImportRun.objects.create(

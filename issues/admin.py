@@ -1,44 +1,34 @@
 """Configuration of the problem workflow in the admin (categories, time limits, holidays,
-departments, API keys) and read-only views of tickets and their history. Tickets move only
+API keys) and read-only views of tickets and their history. Tickets move only
 through the portal's actions (the services), never by editing rows here."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 from mptt.admin import MPTTModelAdmin
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, scrubbed
 from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from issues import services
 from issues.models import (
     ApiKey,
     Category,
-    Department,
     DepartmentTask,
     Holiday,
     Meeting,
     Notification,
     ReturnVisit,
     Ticket,
+    TicketAccess,
     TicketEvent,
     TicketSettings,
     TierPolicy,
 )
-from residents.admin import scrubbed
-
-
-class DepartmentResource(resources.ModelResource):
-    code = fields.Field(attribute="code", column_name="编码")
-    name = fields.Field(attribute="name", column_name="名称")
-    email = fields.Field(attribute="email", column_name="邮箱")
-
-    class Meta:
-        model = Department
-        import_id_fields = ("code",)
-        fields = ("code", "name", "email")
-        skip_unchanged = True
-        report_skipped = True
+from residents.admin import AccessLogAdmin
+from residents.models import AccessLog
 
 
 class HolidayResource(resources.ModelResource):
@@ -57,14 +47,6 @@ class HolidayResource(resources.ModelResource):
         fields = ("date", "name", "is_workday")
         skip_unchanged = True
         report_skipped = True
-
-
-@admin.register(Department)
-class DepartmentAdmin(SpreadsheetImportExportAdmin):
-    resource_classes = [DepartmentResource]
-    list_display = ("name", "code", "email")
-    search_fields = ("name", "code")
-    autocomplete_fields = ("handlers",)
 
 
 @admin.register(Category)
@@ -231,3 +213,26 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("subject", "recipient", "email", "created_at", "sent_at", "attempts")
     list_filter = (("sent_at", admin.EmptyFieldListFilter),)
     list_select_related = ("recipient",)
+
+
+# The personal-data access log belongs to residents, which knows nothing of problems; this app
+# adds the column saying which problem a look was for (``TicketAccess``), as an upper app
+# extends a lower one's admin (the way projects re-register ``auth.User``).
+admin.site.unregister(AccessLog)
+
+
+@admin.register(AccessLog)
+class AccessLogWithProblemAdmin(AccessLogAdmin):
+    list_display = (*AccessLogAdmin.list_display, "problem")
+    list_select_related = (*AccessLogAdmin.list_select_related, "ticket_link")
+    readonly_fields = (*AccessLogAdmin.readonly_fields, "problem")
+    search_fields = (*AccessLogAdmin.search_fields, "=ticket_link__ticket__id")
+
+    @admin.display(description=_("problem"))
+    def problem(self, log):
+        try:
+            ticket_id = log.ticket_link.ticket_id
+        except TicketAccess.DoesNotExist:
+            return "-"
+        url = reverse("admin:issues_ticket_change", args=[ticket_id])
+        return format_html('<a href="{}">#{}</a>', url, ticket_id)

@@ -14,14 +14,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from grids.models import Area, Person
+from grids.models import Area, Department, Person
 from grids.rules import AreaKind, PostTitle
 from grids.selectors import area_subtree_q
 from issues import services
 from issues.models import (
     ApiKey,
     Category,
-    Department,
     DepartmentTask,
     Holiday,
     Ticket,

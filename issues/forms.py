@@ -2,8 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import Form
-from grids.models import Area
-from issues.models import Category, Department, Ticket, Tier
+from grids.models import Area, Department
+from issues.models import Category, Ticket, Tier
 
 
 class DateInput(forms.DateInput):

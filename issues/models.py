@@ -11,28 +11,8 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 from core.images import KINDS
 from core.outbox import OutboxRow
-from grids.models import Area, Person
-from residents.models import Resident
-
-
-class Department(models.Model):
-    """A functional department (职能部门: housing, water, police …) that takes assigned
-    problems. Its handlers see only what is assigned to it."""
-
-    code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    email = models.EmailField(_("e-mail"), blank=True, default="")
-    handlers = models.ManyToManyField(
-        Person, verbose_name=_("handlers"), blank=True, related_name="departments"
-    )
-
-    class Meta:
-        verbose_name = _("department")
-        verbose_name_plural = _("departments")
-        ordering = ["code"]
-
-    def __str__(self) -> str:
-        return self.name
+from grids.models import Area, Department
+from residents.models import AccessLog, Resident
 
 
 class Tier(models.TextChoices):
@@ -294,6 +274,30 @@ def ticket_photo_path(instance, filename: str) -> str:
 
 def photo_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+class TicketAccess(models.Model):
+    """Which problem a look at personal data was for: the reporter's phone revealed to call
+    back, the description read as written. The look itself is the ``residents`` access log
+    row, which knows nothing of problems. Append-only, like the log."""
+
+    access_log = models.OneToOneField(
+        AccessLog,
+        verbose_name=_("personal data access"),
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="ticket_link",
+    )
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("personal data access for a problem")
+        verbose_name_plural = _("personal data accesses for problems")
+
+    def __str__(self) -> str:
+        return f"{self.access_log} · #{self.ticket_id}"
 
 
 class TicketPhoto(models.Model):

@@ -3,7 +3,7 @@ mini-program, the hotline's system and other channels use to file residents' pro
 
 Reads are public, as the spec has them, so nothing here says who reported a problem: no
 reporter name or phone, no event notes or feedback (workers write those freely), and phone
-numbers, ID numbers (``residents.identity.scrub_personal_numbers``) and the reporter's own
+numbers, ID numbers (``core.privacy.scrub_personal_numbers``) and the reporter's own
 name are masked inside the description.
 
 Every endpoint answers in JSON or XML, chosen by the suffix (``requests.json``,
@@ -35,6 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from core.images import KINDS, image_response
+from core.privacy import scrub_personal_numbers
 from core.text import code_point, control_character, visible, xml_text
 from grids.models import Area
 from grids.selectors import area_ancestors_q
@@ -42,7 +43,6 @@ from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
 from issues.rules import IN_HAND_STATES, SOLVED_STATES, SYSTEM
-from residents.identity import scrub_personal_numbers
 
 S = Ticket.State
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.images import image_response
+from core.privacy import mask_phone
 from core.requests import client_ip
 from grids.access import Role, scope_for
 from grids.models import Area
@@ -35,7 +36,6 @@ from issues.models import (
 )
 from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
 from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
-from residents.identity import mask_phone
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
 

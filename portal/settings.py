@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "mptt",
     "import_export",
     "django_celery_beat",
+    "core",  # the ground floor: no models, its template tags ({% load privacy %})
     "grids",
     "residents",
     "issues",

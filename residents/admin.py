@@ -14,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin, scrubbed
+from core.privacy import masked_id_parts, scrub_personal_numbers
 from core.ratelimit import RateLimited
 from core.requests import client_ip
 from grids.access import scope_for
 from residents import services
-from residents.identity import masked_id_parts, scrub_personal_numbers
 from residents.models import (
     AccessLog,
     CareTag,
@@ -47,18 +47,6 @@ class MaskedColumns:
     @admin.display(description=_("mobile"))
     def masked_mobile(self, obj):
         return obj.masked_phone
-
-
-def scrubbed(field: str, label):
-    """A read-only admin column showing a free-text field as every page does: phone and ID
-    numbers masked (``identity.scrub_personal_numbers``). Assign it on the admin class."""
-
-    @admin.display(description=label)
-    def show(self, obj):
-        return scrub_personal_numbers(getattr(obj, field))
-
-    show.__name__ = f"scrubbed_{field}"
-    return show
 
 
 def _sees_every_birth_date(request) -> bool:
@@ -91,7 +79,10 @@ class ResidentInline(MaskedColumns, admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
+class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Written through ``household_create``/``household_update``; where a household is and
+    its door number are fixed once registered, and households are not deleted here."""
+
     list_display = ("__str__", "area", "address", "in_online_group")
     list_filter = ("in_online_group",)
     search_fields = ("door", "address", "area__code", "area__name")
@@ -101,9 +92,35 @@ class HouseholdAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [ResidentInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("area", "door") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.household_update(
+                household=Household.objects.get(pk=obj.pk),
+                address=data["address"],
+                in_online_group=data["in_online_group"],
+            )
+            return
+        household = services.household_create(
+            area=data["area"],
+            door=data["door"],
+            address=data["address"],
+            in_online_group=data["in_online_group"],
+        )
+        obj.pk = household.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Resident)
-class ResidentAdmin(MaskedColumns, admin.ModelAdmin):
+class ResidentAdmin(ServiceAdminMixin, MaskedColumns, admin.ModelAdmin):
+    """Corrected through ``resident_update`` (name, householder, care tags); the household
+    and the linked person are shown, not edited, and residents are not deleted here."""
+
     list_display = ("name", "masked_id", "masked_mobile", "gender", "birth_date", "household")
     list_filter = ("gender", "care_tags", "is_householder")
     search_fields = ("name",)
@@ -113,8 +130,6 @@ class ResidentAdmin(MaskedColumns, admin.ModelAdmin):
     )
     change_list_template = "admin/residents/resident/change_list.html"
     list_select_related = ("household__area",)
-    autocomplete_fields = ("household",)
-    raw_id_fields = ("person",)
     filter_horizontal = ("care_tags",)
     list_per_page = 100
     show_full_result_count = False
@@ -129,10 +144,29 @@ class ResidentAdmin(MaskedColumns, admin.ModelAdmin):
         "care_tags",
         "person",
     )
-    readonly_fields = ("masked_id", "gender", "birth_date", "masked_mobile")
+    readonly_fields = (
+        "household",
+        "masked_id",
+        "gender",
+        "birth_date",
+        "masked_mobile",
+        "person",
+    )
 
     def has_add_permission(self, request):
         return False  # residents come in through the portal's forms and imports (validated)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        services.resident_update(
+            resident=Resident.objects.get(pk=obj.pk),
+            name=data["name"],
+            is_householder=data["is_householder"],
+            care_tags=list(data["care_tags"]),
+        )
 
     def _sees_birth_date(self, request, obj) -> bool:
         if obj is None:
@@ -239,7 +273,10 @@ class VolunteerTeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """A visit is logged through ``visit_log`` (no visit in the future) and is history from
+    then on: shown, never edited or deleted."""
+
     list_display = ("household", "visitor", "visited_at", "channel", "needs_follow_up")
     fields = (
         "household",
@@ -257,6 +294,23 @@ class VisitAdmin(admin.ModelAdmin):
     list_select_related = ("household__area", "visitor")
     list_per_page = 100
     show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        visit = services.visit_log(
+            household=data["household"],
+            visitor=data["visitor"],
+            channel=data["channel"],
+            needs_follow_up=data["needs_follow_up"],
+            visited_at=data["visited_at"],
+        )
+        obj.pk = visit.pk
 
 
 @admin.register(AccessLog)

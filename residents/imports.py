@@ -33,12 +33,12 @@ from core.importing import (
     parse_bool,
     parse_date,
 )
+from core.privacy import mask_id_number, mask_phone
 from core.spreadsheets import CellError, Column, Table, map_columns
 from grids.access import scope_for
 from grids.models import Area, ImportRun
 from grids.services import import_run_record
 from grids.validators import normalize_phone, validate_mobile
-from residents.identity import mask_id_number, mask_phone
 from residents.models import HOUSEHOLD_AREA_KINDS, CareTag, Household, Resident
 from residents.permissions import IMPORT, role_may
 from residents.services import resident_fields_check

@@ -5,9 +5,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.privacy import mask_id_number, mask_phone
 from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind
-from residents.identity import mask_id_number, mask_phone, validate_id_number
+from residents.identity import validate_id_number
 
 # Where a household may hang: a unit in town; a building or a grid (村小组) where there are
 # no units, as in villages.
@@ -211,7 +212,8 @@ class Visit(models.Model):
 class AccessLog(models.Model):
     """Who revealed which personal field of whom, when and from where -- or searched by a
     full ID number, and whom that found (no one: ``resident`` empty). Append-only; never
-    holds the value itself, nor the number searched for."""
+    holds the value itself, nor the number searched for. A look at a problem reporter's data
+    is tied to its problem by ``issues.TicketAccess`` (``log.ticket_link``)."""
 
     class Field(models.TextChoices):
         ID_NUMBER = "id_number", _("ID number")
@@ -233,15 +235,6 @@ class AccessLog(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    ticket = models.ForeignKey(
-        "issues.Ticket",
-        verbose_name=_("problem"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=_("Set when the number was a problem reporter's, revealed to call back."),
-    )
     field = models.CharField(_("field"), max_length=16, choices=Field.choices)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -252,11 +245,12 @@ class AccessLog(models.Model):
         verbose_name_plural = _("personal data access log")
         ordering = ["-at"]
         constraints = [
+            # An ID number is always a resident's. A phone or a description may be a problem
+            # reporter's who is no resident: the app that owns the problem names it
+            # (``access_log_record``'s ``link``), and a search that found no one names no one.
             models.CheckConstraint(
-                condition=Q(resident__isnull=False)
-                | Q(ticket__isnull=False)
-                | Q(field="id_search"),  # a search that found no one names no one
-                name="access_log_names_whose",
+                condition=Q(resident__isnull=False) | ~Q(field="id_number"),
+                name="access_log_id_number_names_resident",
             ),
         ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -190,26 +191,35 @@ def visit_log(
     )
 
 
+@transaction.atomic
 def access_log_record(
     *,
     viewer,
     field: str,
     resident: Resident | None = None,
-    ticket=None,
+    link: Callable[[AccessLog], object] | None = None,
     ip: str | None = None,
     user_agent: str = "",
 ) -> AccessLog:
-    """Write down one look at personal data: who, whose (resident and/or problem), which
-    field, when and from where -- never the value. Every reveal and every search by a full
-    ID number goes through here."""
-    return AccessLog.objects.create(
+    """Write down one look at personal data: who, whose, which field, when and from where --
+    never the value. Every reveal and every search by a full ID number goes through here.
+
+    Whose: ``resident``, and/or what an app above this one owns (a problem whose reporter's
+    phone or description was revealed): ``link`` is called with the new row, in the same
+    transaction, and writes that app's row naming it (``issues.TicketAccess``). A look that
+    names neither, and is no search, is refused."""
+    if resident is None and link is None and field != AccessLog.Field.ID_SEARCH:
+        raise ValueError("an access log row names whose data was seen: a resident or a link")
+    log = AccessLog.objects.create(
         viewer=viewer,
         resident=resident,
-        ticket=ticket,
         field=field,
         ip=ip or None,
         user_agent=(user_agent or "")[:200],
     )
+    if link is not None:
+        link(log)
+    return log
 
 
 REVEALABLE_FIELDS = frozenset({AccessLog.Field.ID_NUMBER, AccessLog.Field.PHONE})

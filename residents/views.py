@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.importing import UPLOAD_EXPIRED, import_confirm, import_preview
+from core.privacy import masked_id_parts
 from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_ip
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
@@ -31,7 +32,6 @@ from residents.forms import (
     ResidentFilterForm,
     VisitForm,
 )
-from residents.identity import masked_id_parts
 from residents.imports import resident_export_headers, resident_export_rows, residents_import
 from residents.models import Visit
 from residents.permissions import (

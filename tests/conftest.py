@@ -76,9 +76,9 @@ class World:
         from django.contrib.auth.models import User
 
         from grids import services as g
+        from grids.models import Department
         from grids.rules import AreaKind as K
         from grids.rules import PostTitle as T
-        from issues.models import Department
         from residents import services as r
 
         self.city = g.area_create(code="3699", name="抚阳市", kind=K.CITY)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from core.privacy import scrub_personal_numbers
 from issues import permissions as perm
 from issues.models import Ticket
-from residents.identity import scrub_personal_numbers
 
 CALL_BACK_ACTIONS = frozenset(
     {perm.PROGRESS, perm.RESOLVE, perm.RATE, perm.RETURN_VISIT, perm.DEPARTMENT_REPORT}
@@ -30,6 +30,7 @@ def ticket_reporter_phone_reveal(
     *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
 ) -> str:
     """The reporter's full phone number for a call back, logged like any personal data."""
+    from issues.models import TicketAccess
     from residents.models import AccessLog
     from residents.services import access_log_record
 
@@ -38,7 +39,7 @@ def ticket_reporter_phone_reveal(
     access_log_record(
         viewer=user,
         resident=ticket.reporter,
-        ticket=ticket,
+        link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
         field=AccessLog.Field.PHONE,
         ip=ip,
         user_agent=user_agent,
@@ -58,6 +59,7 @@ def ticket_description_reveal(
     """The description as it was written, phone and ID numbers in it unmasked -- for whoever
     may call the reporter back (the same people who may see the reporter's phone), logged
     like any personal data."""
+    from issues.models import TicketAccess
     from residents.models import AccessLog
     from residents.services import access_log_record
 
@@ -66,7 +68,7 @@ def ticket_description_reveal(
     access_log_record(
         viewer=user,
         resident=ticket.reporter,
-        ticket=ticket,
+        link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
         field=AccessLog.Field.DESCRIPTION,
         ip=ip,
         user_agent=user_agent,

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grids.models import Area
+from grids.models import Area, Department
 from grids.rules import AreaKind
 from issues import permissions as perm
-from issues.models import Department, DepartmentTask, Level, Meeting, Ticket, TicketEvent, Tier
+from issues.models import DepartmentTask, Level, Meeting, Ticket, TicketEvent, Tier
 from issues.rules import SYSTEM
 from issues.services.errors import TicketError
 from issues.services.notifications import department_users, excerpt, notify

@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.outbox import outbox_deliver, outbox_message_id, outbox_pending
+from core.privacy import scrub_personal_numbers
+from grids.models import Department
 from issues import rules
-from issues.models import Department, DepartmentTask, Level, Notification, Ticket
+from issues.models import DepartmentTask, Level, Notification, Ticket
 from issues.services.routing import holders_of
-from residents.identity import scrub_personal_numbers
 
 log = logging.getLogger(__name__)
 

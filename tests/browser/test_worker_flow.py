@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from playwright.sync_api import Page, expect
 
 from grids import services as grid_services
-from issues.models import Category, Department, Ticket, TicketEvent, TicketSettings
+from grids.models import Department
+from issues.models import Category, Ticket, TicketEvent, TicketSettings
 from residents.models import Visit
 
 from .support import DESKTOP, PHONE, Sessions, no_sideways_scroll

@@ -376,3 +376,74 @@ class TestImportLimitsAndCells:
         assert admin_client.post(url, {"token": token}).status_code == 302
         assert Area.objects.filter(code="369921100001001002").exists()
         assert not (uploads / token).exists()
+
+
+class TestPartyOrgAdmin:
+    """Point 4: a Party body is changed through ``party_org_update``, not ``.update()``."""
+
+    def _org(self, city):
+        committee = services.party_org_create(
+            name="莲城镇党委", kind="working_committee", area=city["town"]
+        )
+        return services.party_org_create(
+            name="莲心社区党委", kind="community_org", area=city["community"], parent=committee
+        )
+
+    def test_point4_a_change_goes_through_party_org_update(self, admin_client, city, monkeypatch):
+        org = self._org(city)
+        secretary = services.person_get_or_create(name="李书记", phone="13900001111")
+        calls = []
+        real = services.party_org_update
+
+        def spy(**kwargs):
+            calls.append(kwargs)
+            return real(**kwargs)
+
+        monkeypatch.setattr(services, "party_org_update", spy)
+        response = admin_client.post(
+            reverse("admin:grids_partyorg_change", args=[org.pk]),
+            {"name": " 莲心社区党总支 ", "secretary": secretary.pk},
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert calls == [{"org": org, "name": "莲心社区党总支", "secretary": secretary}]
+        org.refresh_from_db()
+        assert (org.name, org.secretary) == ("莲心社区党总支", secretary)
+
+    def test_point4_the_services_refusal_shows_on_the_form_and_writes_nothing(
+        self, admin_client, city, monkeypatch
+    ):
+        from django.core.exceptions import ValidationError
+
+        org = self._org(city)
+
+        def refuse(**kwargs):
+            org.__class__.objects.filter(pk=org.pk).update(name="written before the refusal")
+            raise ValidationError({"name": "拒绝：名称不合规定"})
+
+        monkeypatch.setattr(services, "party_org_update", refuse)
+        response = admin_client.post(
+            reverse("admin:grids_partyorg_change", args=[org.pk]), {"name": "新名称"}
+        )
+        assert response.status_code == 200
+        form = response.context["adminform"].form
+        assert form.errors["name"] == ["拒绝：名称不合规定"]
+        assert "新名称" in response.content.decode()  # the input is kept
+        org.refresh_from_db()
+        assert org.name == "莲心社区党委"  # the transaction was rolled back
+
+    def test_point4_the_service_refuses_an_empty_name(self, city):
+        from django.core.exceptions import ValidationError
+
+        org = self._org(city)
+        with pytest.raises(ValidationError) as caught:
+            services.party_org_update(org=org, name="  ", secretary=None)
+        assert "name" in caught.value.error_dict
+        org.refresh_from_db()
+        assert org.name == "莲心社区党委"
+
+
+def test_point4_an_area_is_not_deleted_through_the_admin(admin_client, city):
+    grid = city["grid"]
+    delete = reverse("admin:grids_area_delete", args=[grid.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Area.objects.filter(pk=grid.pk).exists()

@@ -12,9 +12,9 @@ import time_machine
 from django.contrib.auth.models import User
 
 from grids import services as grid_services
-from grids.models import Post
+from grids.models import Department, Post
 from issues import services
-from issues.models import Category, Department, Ticket, TicketSettings, TierPolicy
+from issues.models import Category, Ticket, TicketSettings, TierPolicy
 from issues.rules import SYSTEM
 
 from .helpers import TIER_POLICIES

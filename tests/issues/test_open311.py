@@ -21,11 +21,11 @@ from django.utils import timezone
 from PIL import Image
 
 from grids import services as grid_services
-from grids.models import Area
+from grids.models import Area, Department
 from grids.rules import AreaKind as K
 from grids.rules import PostTitle as T
 from issues import open311, services
-from issues.models import ApiKey, Category, Department, Level, Ticket
+from issues.models import ApiKey, Category, Level, Ticket
 
 BASE = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"

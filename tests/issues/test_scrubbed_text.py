@@ -146,7 +146,7 @@ def test_point3_the_description_as_written_through_a_logged_reveal(t, login_as):
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert WRITTEN["description"] in response.content.decode()
     log = AccessLog.objects.get()
-    assert (log.viewer, log.ticket, log.field, log.ip) == (
+    assert (log.viewer, log.ticket_link.ticket, log.field, log.ip) == (
         t.users["unit_head"],
         ticket,
         "description",

@@ -267,7 +267,8 @@ def test_a_reveal_returns_the_value_and_logs_exactly_one_row(world, login_as, fi
 
 def test_the_access_log_has_no_field_that_could_hold_the_value(world):
     names = {f.name for f in AccessLog._meta.get_fields()}
-    assert names == {"id", "viewer", "resident", "ticket", "field", "at", "ip", "user_agent"}
+    # ticket_link: issues.TicketAccess, which names the problem a look was for (no value).
+    assert names == {"id", "viewer", "resident", "ticket_link", "field", "at", "ip", "user_agent"}
     resident = world.residents["U1"]
     for field in ("id_number", "phone"):
         value = services.personal_field_reveal(
@@ -333,3 +334,26 @@ def test_no_log_record_holds_a_full_value(world, login_as, upload_dir, caplog):
             + [repr(v) for k, v in vars(record).items() if k == "request"]
         )
         assert _leaks(text, secrets) == [], record.name
+
+
+# --- one logging function ---------------------------------------------------------------------
+
+
+def test_point2_a_look_that_names_no_one_is_refused(world):
+    with pytest.raises(ValueError, match="names whose"):
+        services.access_log_record(viewer=world.users["admin"], field=AccessLog.Field.PHONE)
+    assert not AccessLog.objects.exists()
+
+
+def test_point2_the_link_of_a_look_is_written_in_the_same_transaction(world):
+    seen = []
+
+    def link(log):
+        seen.append(log.pk)
+        raise RuntimeError("the link could not be written")
+
+    with pytest.raises(RuntimeError):
+        services.access_log_record(
+            viewer=world.users["admin"], field=AccessLog.Field.DESCRIPTION, link=link
+        )
+    assert seen and not AccessLog.objects.exists()  # the log row went with the link

@@ -4,7 +4,7 @@ it. The text as written is seen only through a logged reveal."""
 
 from django import template
 
-from residents.identity import scrub_personal_numbers
+from core.privacy import scrub_personal_numbers
 
 register = template.Library()
 
