@@ -1,10 +1,13 @@
 """Admin pieces every app shares."""
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy
 
 from core.privacy import scrub_personal_numbers
+from core.text import NoControlCharacters
 
 
 class ReadOnlyAdminMixin:
@@ -74,3 +77,43 @@ def scrubbed(field: str, label):
 
     show.__name__ = f"scrubbed_{field}"
     return show
+
+
+class TextIntakeMixin:
+    """Admin forms refuse control characters in text, as every portal form does
+    (``core.text``): a field error naming the character, nothing written."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.CharField | models.TextField) and isinstance(
+            formfield, forms.CharField
+        ):
+            multiline = isinstance(db_field, models.TextField)
+            formfield.validators.append(NoControlCharacters(multiline=multiline))
+        return formfield
+
+
+def _with_text_intake(admin_class):
+    if issubclass(admin_class, TextIntakeMixin):
+        return admin_class
+    return type(
+        admin_class.__name__,
+        (TextIntakeMixin, admin_class),
+        {
+            "__module__": admin_class.__module__,
+            "__qualname__": admin_class.__qualname__,
+        },
+    )
+
+
+class PortalAdminSite(admin.AdminSite):
+    """The admin, titled as the portal. Every model admin registered on it, and each of its
+    inlines, gets ``TextIntakeMixin``: one place, so no admin of any app can forget it."""
+
+    site_header = gettext_lazy("Grid Governance Portal")
+    site_title = gettext_lazy("Grid Governance Portal")
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = _with_text_intake(admin_class or admin.ModelAdmin)
+        admin_class.inlines = [_with_text_intake(inline) for inline in admin_class.inlines]
+        return super().register(model_or_iterable, admin_class, **options)

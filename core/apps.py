@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class CoreConfig(AppConfig):
+    default = True
+    name = "core"
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """Django's admin on the portal's own site (``core.admin.PortalAdminSite``)."""
+
+    default = False
+    default_site = "core.admin.PortalAdminSite"
