@@ -20,3 +20,11 @@ def client_ip(request) -> str:
 def portal_url(path: str) -> str:
     """An absolute link for places with no request, such as e-mails."""
     return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def client_facts(request) -> dict:
+    """Where a request came from, as the personal-data access log records it."""
+    return {
+        "ip": client_ip(request) or None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.images import image_response
 from core.privacy import mask_phone
-from core.requests import client_ip
+from core.requests import client_facts
 from grids.access import Role, scope_for
 from grids.models import Area
 from grids.selectors import area_subtree_q, get_area_for_user
@@ -341,34 +341,37 @@ def ticket_act(request, pk, action):
     return render(request, "issues/ticket_detail.html", context, status=400)
 
 
+def _revealed(request, pk, *, reveal, template: str, name: str):
+    """A logged reveal of something the pages show masked, as an uncached htmx partial."""
+    ticket = get_ticket_for_user(request.user, pk)
+    value = reveal(user=request.user, ticket=ticket, **client_facts(request))
+    response = render(request, template, {name: value})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 @require_POST
 def reporter_phone_reveal(request, pk):
-    ticket = get_ticket_for_user(request.user, pk)
-    phone = services.ticket_reporter_phone_reveal(
-        user=request.user,
-        ticket=ticket,
-        ip=client_ip(request) or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    return _revealed(
+        request,
+        pk,
+        reveal=services.ticket_reporter_phone_reveal,
+        template="residents/_revealed.html",
+        name="value",
     )
-    response = render(request, "residents/_revealed.html", {"value": phone})
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @login_required
 @require_POST
 def description_reveal(request, pk):
-    ticket = get_ticket_for_user(request.user, pk)
-    text = services.ticket_description_reveal(
-        user=request.user,
-        ticket=ticket,
-        ip=client_ip(request) or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    return _revealed(
+        request,
+        pk,
+        reveal=services.ticket_description_reveal,
+        template="issues/_description_revealed.html",
+        name="text",
     )
-    response = render(request, "issues/_description_revealed.html", {"text": text})
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @login_required

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from core.admin import ReadOnlyAdminMixin, ServiceAdminMixin, scrubbed
 from core.privacy import masked_id_parts, scrub_personal_numbers
 from core.ratelimit import RateLimited
-from core.requests import client_ip
+from core.requests import client_facts
 from grids.access import scope_for
 from residents import services
 from residents.models import (
@@ -232,8 +232,7 @@ class ResidentAdmin(ServiceAdminMixin, MaskedColumns, admin.ModelAdmin):
                 resident = services.resident_find_by_id_number(
                     user=request.user,
                     id_number=request.POST.get("id_number", ""),
-                    ip=client_ip(request) or None,
-                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    **client_facts(request),
                 )
             except RateLimited as exc:
                 context["error"] = services.find_limit_message()

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.importing import UPLOAD_EXPIRED, import_confirm, import_preview
 from core.privacy import masked_id_parts
 from core.ratelimit import RateLimited, too_many_requests
-from core.requests import client_ip
+from core.requests import client_facts
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids.access import scope_for
 from grids.selectors import area_subtree_q, get_area_for_user
@@ -117,8 +117,7 @@ def resident_find(request):
         resident = services.resident_find_by_id_number(
             user=request.user,
             id_number=request.POST.get("id_number", ""),
-            ip=client_ip(request) or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            **client_facts(request),
         )
     except RateLimited as exc:
         return too_many_requests(
@@ -190,8 +189,7 @@ def resident_reveal(request, pk, field):
             user=request.user,
             resident=resident,
             field=field,
-            ip=client_ip(request) or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            **client_facts(request),
         )
     except ValidationError:
         raise PermissionDenied from None

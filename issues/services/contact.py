@@ -8,7 +8,9 @@ from django.db import transaction
 
 from core.privacy import scrub_personal_numbers
 from issues import permissions as perm
-from issues.models import Ticket
+from issues.models import Ticket, TicketAccess
+from residents.models import AccessLog
+from residents.services import access_log_record
 
 CALL_BACK_ACTIONS = frozenset(
     {perm.PROGRESS, perm.RESOLVE, perm.RATE, perm.RETURN_VISIT, perm.DEPARTMENT_REPORT}
@@ -25,25 +27,27 @@ def reporter_phone(ticket: Ticket) -> str:
     return ticket.reporter_phone or (ticket.reporter.phone if ticket.reporter_id else "")
 
 
-@transaction.atomic
-def ticket_reporter_phone_reveal(
-    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
-) -> str:
-    """The reporter's full phone number for a call back, logged like any personal data."""
-    from issues.models import TicketAccess
-    from residents.models import AccessLog
-    from residents.services import access_log_record
-
+def _log_look(*, user, ticket: Ticket, field: str, ip: str | None, user_agent: str) -> None:
+    """Refuse who may not call the reporter back; log the look for everyone else, with the
+    problem it was for."""
     if not may_call_reporter(user, ticket):
         raise PermissionDenied
     access_log_record(
         viewer=user,
         resident=ticket.reporter,
         link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
-        field=AccessLog.Field.PHONE,
+        field=field,
         ip=ip,
         user_agent=user_agent,
     )
+
+
+@transaction.atomic
+def ticket_reporter_phone_reveal(
+    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
+) -> str:
+    """The reporter's full phone number for a call back, logged like any personal data."""
+    _log_look(user=user, ticket=ticket, field=AccessLog.Field.PHONE, ip=ip, user_agent=user_agent)
     return reporter_phone(ticket)
 
 
@@ -59,18 +63,7 @@ def ticket_description_reveal(
     """The description as it was written, phone and ID numbers in it unmasked -- for whoever
     may call the reporter back (the same people who may see the reporter's phone), logged
     like any personal data."""
-    from issues.models import TicketAccess
-    from residents.models import AccessLog
-    from residents.services import access_log_record
-
-    if not may_call_reporter(user, ticket):
-        raise PermissionDenied
-    access_log_record(
-        viewer=user,
-        resident=ticket.reporter,
-        link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
-        field=AccessLog.Field.DESCRIPTION,
-        ip=ip,
-        user_agent=user_agent,
+    _log_look(
+        user=user, ticket=ticket, field=AccessLog.Field.DESCRIPTION, ip=ip, user_agent=user_agent
     )
     return ticket.description
