@@ -78,7 +78,7 @@ def test_an_unreadable_or_wrong_type_upload_is_an_error_before_the_import(upload
     assert run.calls == [] and not any(upload_dir.iterdir())
 
 
-def test_point3_an_upload_larger_than_it_said_is_an_error_not_a_crash(upload_dir, settings):
+def test_shape_an_upload_larger_than_it_said_is_an_error_not_a_crash(upload_dir, settings):
     settings.SPREADSHEET_MAX_UPLOAD_BYTES = 10
     lying = upload(CSV * 3)
     lying.size = 5  # what the client claimed

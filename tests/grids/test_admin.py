@@ -389,7 +389,7 @@ class TestPartyOrgAdmin:
             name="莲心社区党委", kind="community_org", area=city["community"], parent=committee
         )
 
-    def test_point4_a_change_goes_through_party_org_update(self, admin_client, city, monkeypatch):
+    def test_shape_a_change_goes_through_party_org_update(self, admin_client, city, monkeypatch):
         org = self._org(city)
         secretary = services.person_get_or_create(name="李书记", phone="13900001111")
         calls = []
@@ -409,7 +409,7 @@ class TestPartyOrgAdmin:
         org.refresh_from_db()
         assert (org.name, org.secretary) == ("莲心社区党总支", secretary)
 
-    def test_point4_the_services_refusal_shows_on_the_form_and_writes_nothing(
+    def test_shape_the_services_refusal_shows_on_the_form_and_writes_nothing(
         self, admin_client, city, monkeypatch
     ):
         from django.core.exceptions import ValidationError
@@ -431,7 +431,7 @@ class TestPartyOrgAdmin:
         org.refresh_from_db()
         assert org.name == "莲心社区党委"  # the transaction was rolled back
 
-    def test_point4_the_service_refuses_an_empty_name(self, city):
+    def test_shape_the_service_refuses_an_empty_name(self, city):
         from django.core.exceptions import ValidationError
 
         org = self._org(city)
@@ -442,7 +442,7 @@ class TestPartyOrgAdmin:
         assert org.name == "莲心社区党委"
 
 
-def test_point4_an_area_is_not_deleted_through_the_admin(admin_client, city):
+def test_shape_an_area_is_not_deleted_through_the_admin(admin_client, city):
     grid = city["grid"]
     delete = reverse("admin:grids_area_delete", args=[grid.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403

@@ -24,7 +24,7 @@ def _leaves():
     return executor.loader.graph.leaf_nodes()
 
 
-def test_point1_departments_survive_the_move_to_grids():
+def test_shape_departments_survive_the_move_to_grids():
     old = _migrate(BEFORE)
     Person = old.get_model("grids", "Person")
     Area = old.get_model("grids", "Area")

@@ -1087,7 +1087,7 @@ def _posts_after(apply) -> list[tuple]:
 
 
 @pytest.mark.parametrize("case", HAND_OVER_CASES)
-def test_point2_heads_import_and_post_assign_hand_a_post_over_alike(county, case):
+def test_shape_heads_import_and_post_assign_hand_a_post_over_alike(county, case):
     for code, title, name, phone, deputy, started_on in HAND_OVER_START:
         services.post_assign(
             area=county[code],
@@ -1473,7 +1473,7 @@ def test_point4_import_command_limit_flags(county, tmp_path):
     assert "areas" in out
 
 
-def test_point2_area_and_head_imports_read_length_limits_from_the_models(
+def test_shape_area_and_head_imports_read_length_limits_from_the_models(
     county, tmp_path, monkeypatch
 ):
     name_max = Area._meta.get_field("name").max_length

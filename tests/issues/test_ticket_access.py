@@ -17,12 +17,12 @@ from residents.models import AccessLog
 pytestmark = pytest.mark.django_db
 
 
-def test_point2_the_access_log_has_no_column_naming_a_problem():
+def test_shape_the_access_log_has_no_column_naming_a_problem():
     assert "ticket" not in {f.name for f in AccessLog._meta.concrete_fields}
     assert AccessLog._meta.get_field("ticket_link").related_model is TicketAccess
 
 
-def test_point2_a_reporter_phone_reveal_links_the_log_to_its_problem(t):
+def test_shape_a_reporter_phone_reveal_links_the_log_to_its_problem(t):
     ticket = t.report("U1", tier="simple", reporter=None, reporter_phone="13700000042")
     phone = services.ticket_reporter_phone_reveal(
         user=t.users["unit_head"], ticket=ticket, ip="203.0.113.7", user_agent="agent"
@@ -39,7 +39,7 @@ def test_point2_a_reporter_phone_reveal_links_the_log_to_its_problem(t):
     assert TicketAccess.objects.get().access_log == log
 
 
-def test_point2_a_description_reveal_links_the_log_to_its_problem_and_its_reporter(t):
+def test_shape_a_description_reveal_links_the_log_to_its_problem_and_its_reporter(t):
     ticket = t.report("U1", tier="simple", description="电话13700000042")
     services.ticket_description_reveal(user=t.users["unit_head"], ticket=ticket)
     log = AccessLog.objects.get()
@@ -50,14 +50,14 @@ def test_point2_a_description_reveal_links_the_log_to_its_problem_and_its_report
     )
 
 
-def test_point2_a_refused_reveal_writes_neither_row(t):
+def test_shape_a_refused_reveal_writes_neither_row(t):
     ticket = t.report("U1", tier="simple")
     with pytest.raises(PermissionDenied):
         services.ticket_reporter_phone_reveal(user=t.users["building_head"], ticket=ticket)
     assert not AccessLog.objects.exists() and not TicketAccess.objects.exists()
 
 
-def test_point2_the_admin_shows_which_problem_a_look_was_for(t, login_as):
+def test_shape_the_admin_shows_which_problem_a_look_was_for(t, login_as):
     ticket = t.report("U1", tier="simple", reporter=None, reporter_phone="13700000042")
     services.ticket_reporter_phone_reveal(user=t.users["unit_head"], ticket=ticket)
     resident = t.residents["U2"]
@@ -72,7 +72,7 @@ def test_point2_the_admin_shows_which_problem_a_look_was_for(t, login_as):
     assert ticket_url in page.content.decode()
 
 
-def test_point2_the_access_log_list_reads_the_problems_in_one_query(t, login_as):
+def test_shape_the_access_log_list_reads_the_problems_in_one_query(t, login_as):
     def reveal(count):
         for _ in range(count):
             ticket = t.report("U1", tier="simple", reporter=None, reporter_phone="13700000042")
@@ -90,7 +90,7 @@ def test_point2_the_access_log_list_reads_the_problems_in_one_query(t, login_as)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_point2_the_migration_moves_each_logged_problem_to_issues():
+def test_shape_the_migration_moves_each_logged_problem_to_issues():
     """A database from before the move: logs naming a problem keep naming it."""
     before = [
         ("residents", "0004_access_log_searches_and_descriptions"),

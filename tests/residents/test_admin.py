@@ -43,7 +43,7 @@ def _visit_form(world, visited_at: dt.datetime) -> dict[str, str]:
 
 
 class TestVisits:
-    def test_point4_a_future_visit_is_refused_with_the_services_message(self, world, login_as):
+    def test_shape_a_future_visit_is_refused_with_the_services_message(self, world, login_as):
         client = login_as("admin")
         future = timezone.now() + dt.timedelta(days=3)
         response = client.post(reverse("admin:residents_visit_add"), _visit_form(world, future))
@@ -53,7 +53,7 @@ class TestVisits:
             assert errors["visited_at"] == [gettext("a visit cannot be in the future")]
         assert not Visit.objects.exists()
 
-    def test_point4_a_visit_added_in_the_admin_is_logged_through_visit_log(
+    def test_shape_a_visit_added_in_the_admin_is_logged_through_visit_log(
         self, world, login_as, monkeypatch
     ):
         calls = []
@@ -68,7 +68,7 @@ class TestVisits:
         assert (visit.visitor, visit.channel) == (world.persons["grid_head"], "door_knock")
         assert abs(visit.visited_at - past) < dt.timedelta(seconds=1)
 
-    def test_point4_a_visit_is_history_neither_edited_nor_deleted(self, world, login_as):
+    def test_shape_a_visit_is_history_neither_edited_nor_deleted(self, world, login_as):
         visit = services.visit_log(
             household=world.households["U1"], visitor=world.persons["grid_head"]
         )
@@ -86,7 +86,7 @@ class TestVisits:
 
 
 class TestHouseholds:
-    def test_point4_a_household_is_added_through_household_create(
+    def test_shape_a_household_is_added_through_household_create(
         self, world, login_as, monkeypatch
     ):
         calls = []
@@ -107,7 +107,7 @@ class TestHouseholds:
         household = Household.objects.get(area=world.u2, door="902")
         assert household.address == "2单元902" and len(calls) == 1
 
-    def test_point4_a_change_goes_through_household_update_door_and_area_fixed(
+    def test_shape_a_change_goes_through_household_update_door_and_area_fixed(
         self, world, login_as
     ):
         household = world.households["U1"]
@@ -122,7 +122,7 @@ class TestHouseholds:
         household.refresh_from_db()
         assert (household.address, household.in_online_group) == ("新地址", True)
 
-    def test_point4_a_household_is_not_deleted_in_the_admin(self, world, login_as):
+    def test_shape_a_household_is_not_deleted_in_the_admin(self, world, login_as):
         household = world.households["U4"]
         client = login_as("admin")
         delete = reverse("admin:residents_household_delete", args=[household.pk])
@@ -131,7 +131,7 @@ class TestHouseholds:
 
 
 class TestResidents:
-    def test_point4_a_change_goes_through_resident_update(self, world, login_as, monkeypatch):
+    def test_shape_a_change_goes_through_resident_update(self, world, login_as, monkeypatch):
         resident = world.residents["U1"]
         calls = []
         real = services.resident_update
@@ -149,7 +149,7 @@ class TestResidents:
         assert (resident.name, resident.is_householder) == ("居民甲", False)
         assert [c["resident"].pk for c in calls] == [resident.pk]
 
-    def test_point4_a_resident_is_not_deleted_in_the_admin(self, world, login_as):
+    def test_shape_a_resident_is_not_deleted_in_the_admin(self, world, login_as):
         resident = world.residents["U4"]
         client = login_as("admin")
         delete = reverse("admin:residents_resident_delete", args=[resident.pk])

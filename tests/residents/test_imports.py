@@ -742,7 +742,7 @@ def test_update_query_count_does_not_grow_with_rows(world):
     ) - insert_batches(Resident.care_tags.through, 50)
 
 
-def test_point2_resident_import_reads_length_limits_from_the_models(world, monkeypatch):
+def test_shape_resident_import_reads_length_limits_from_the_models(world, monkeypatch):
     door_max = Household._meta.get_field("door").max_length
     name_max = Resident._meta.get_field("name").max_length
     too_long = [row(world.u3.code, "9" * (door_max + 1), "名" * (name_max + 1), make_id(1))]

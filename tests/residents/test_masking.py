@@ -339,13 +339,13 @@ def test_no_log_record_holds_a_full_value(world, login_as, upload_dir, caplog):
 # --- one logging function ---------------------------------------------------------------------
 
 
-def test_point2_a_look_that_names_no_one_is_refused(world):
+def test_shape_a_look_that_names_no_one_is_refused(world):
     with pytest.raises(ValueError, match="names whose"):
         services.access_log_record(viewer=world.users["admin"], field=AccessLog.Field.PHONE)
     assert not AccessLog.objects.exists()
 
 
-def test_point2_the_link_of_a_look_is_written_in_the_same_transaction(world):
+def test_shape_the_link_of_a_look_is_written_in_the_same_transaction(world):
     seen = []
 
     def link(log):
