@@ -6,13 +6,17 @@ database through ``DATABASE_URL``.
 
 from __future__ import annotations
 
+import os
+import secrets
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-BENCH_DB = "portal_bench"
+# A name of this run alone: two benches on one server (or anyone's database that happens to
+# be called portal_bench) never meet, and the bench drops only what it created itself.
+BENCH_DB = f"portal_bench_{os.getpid()}_{secrets.token_hex(4)}"
 _SCHEMES = {"postgres", "postgresql", "pgsql"}
 _MAINTENANCE_DBS = ("postgres", "template1")
 
@@ -22,7 +26,7 @@ class NotPostgres(SystemExit):
 
 
 def bench_url(database_url: str) -> str:
-    """``database_url`` with the database name replaced by ``portal_bench``.
+    """``database_url`` with the database name replaced by this run's ``BENCH_DB``.
 
     Refuses anything but a PostgreSQL URL: the figures are about PostgreSQL."""
     if not database_url:
@@ -36,7 +40,7 @@ def bench_url(database_url: str) -> str:
             f"bench: DATABASE_URL is a {parts.scheme or 'non-URL'!r} database, not PostgreSQL. "
             "The benchmarks measure PostgreSQL only (postgres://user@host:port/name)."
         )
-    if parts.path.lstrip("/") == BENCH_DB:
+    if parts.path.lstrip("/").startswith("portal_bench_"):
         raise NotPostgres(
             f"bench: DATABASE_URL already names {BENCH_DB!r}, the database the bench drops; "
             "give the URL of the portal database instead."
@@ -62,9 +66,8 @@ def server_version(url: str) -> str:
 
 
 def create(url: str) -> None:
-    """Drop the bench database if a crashed run left it, and create it empty."""
+    """Create this run's bench database, empty (its name is new: nothing to drop first)."""
     with _admin_connect(url) as conn:
-        _drop(conn)
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
 
 
