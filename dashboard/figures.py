@@ -192,6 +192,10 @@ def _open() -> Q:
     return Q(state__in=OPEN_STATES)
 
 
+def _overdue(now: dt.datetime) -> Q:
+    return _open() & Q(deadline__lt=now)
+
+
 def _solved() -> Q:
     return Q(state__in=SOLVED_STATES)
 
@@ -204,7 +208,7 @@ def ticket_figures(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, int]:
     """KPIs, open/solved per tier and solved per level band. One query."""
     counts = {
         "open": Count("pk", filter=_open()),
-        "overdue": Count("pk", filter=_open() & Q(deadline__lt=clock.now)),
+        "overdue": Count("pk", filter=_overdue(clock.now)),
         "solved_today": Count("pk", filter=_solved_between(clock.day_start, clock.day_end)),
         "solved_week": Count("pk", filter=_solved_between(clock.week_start, clock.week_end)),
         "solved": Count("pk", filter=_solved()),
@@ -300,7 +304,7 @@ def child_rows(
         .values("bucket")
         .annotate(
             open=Count("pk", filter=_open()),
-            overdue=Count("pk", filter=_open() & Q(deadline__lt=clock.now)),
+            overdue=Count("pk", filter=_overdue(clock.now)),
             solved_window=Count("pk", filter=_solved_between(clock.window_start, clock.day_end)),
             rated=Count("pk", filter=Q(rating__in=RATED)),
             satisfied=Count("pk", filter=Q(rating__in=SATISFIED)),
@@ -357,7 +361,26 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
     tickets = dashboard_tickets(user, place.node)
 
     figures = ticket_figures(tickets, clock)
-    kpis = {
+    tiers = _tiers(figures)
+    series = daily_series(tickets, clock)
+    categories = _with_share_of_intake(top_categories(tickets, clock), series)
+    rows = child_rows(tickets, place.children, clock, rest_label=_rest_label(place))
+    return Dashboard(
+        place=place,
+        clock=clock,
+        kpis=_kpis(figures),
+        tiers=tiers,
+        level_bands=_level_bands(figures),
+        solved_total=figures["solved"],
+        categories=categories,
+        series=series,
+        rows=rows,
+        chart_data=_chart_data(series, tiers),
+    )
+
+
+def _kpis(figures: dict[str, int]) -> dict[str, int | float | None]:
+    return {
         "open": figures["open"],
         "overdue": figures["overdue"],
         "solved_today": figures["solved_today"],
@@ -366,8 +389,12 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
         "satisfied": figures["satisfied"],
         "satisfaction": percent(figures["satisfied"], figures["rated"]),
     }
+
+
+def _tiers(figures: dict[str, int]) -> list[dict]:
+    """Open and solved problems per tier, the untriaged last."""
     tier_labels = {**dict(Tier.choices), UNTRIAGED: _("not triaged yet")}
-    tiers = [
+    return [
         {
             "tier": tier,
             "label": capfirst(str(tier_labels[tier])),
@@ -376,32 +403,41 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
         }
         for tier in [*Tier.values, UNTRIAGED]
     ]
-    solved_total = figures["solved"]
-    level_bands = [
+
+
+def _level_bands(figures: dict[str, int]) -> list[dict]:
+    """Where the solved problems were solved, per band, with each band's share."""
+    return [
         {
             "key": band.key,
             "label": str(band.label),
             "detail": str(band.detail),
             "count": figures[f"band_{band.key}"],
-            "percent": percent(figures[f"band_{band.key}"], solved_total),
+            "percent": percent(figures[f"band_{band.key}"], figures["solved"]),
         }
         for band in LEVEL_BANDS
     ]
 
-    series = daily_series(tickets, clock)
-    categories = top_categories(tickets, clock)
+
+def _with_share_of_intake(categories: list[dict], series: dict[str, list]) -> list[dict]:
+    """``categories`` with each one's share of the problems reported in the window."""
     intake_window = sum(series["intake"])
     for category in categories:
         category["percent"] = percent(category["count"], intake_window)
+    return categories
 
+
+def _rest_label(place: Place) -> str:
+    """The name of the children table's last row: the problems under no child."""
     if place.node is not None:
-        rest_label = _("At %(place)s itself") % {"place": place.node.name}
-    else:
-        rest_label = _("Elsewhere (assigned to your department)")
-    rows = child_rows(tickets, place.children, clock, rest_label=rest_label)
+        return _("At %(place)s itself") % {"place": place.node.name}
+    return _("Elsewhere (assigned to your department)")
 
+
+def _chart_data(series: dict[str, list], tiers: list[dict]) -> dict:
+    """What the charts read (through json_script): the 30-day series and the tiers."""
     labels = [formats.date_format(day, "MONTH_DAY_FORMAT") for day in series["days"]]
-    chart_data = {
+    return {
         "daily": {
             "days": labels,
             "intake": series["intake"],
@@ -415,15 +451,3 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
             "names": {"open": _("Open"), "solved": _("Solved")},
         },
     }
-    return Dashboard(
-        place=place,
-        clock=clock,
-        kpis=kpis,
-        tiers=tiers,
-        level_bands=level_bands,
-        solved_total=solved_total,
-        categories=categories,
-        series=series,
-        rows=rows,
-        chart_data=chart_data,
-    )

@@ -191,13 +191,79 @@ def _tickets(root: Area | None):
     return tickets.order_by()
 
 
-# --- daily: what came in, what moved, what was solved, what became overdue ------------------
-
-DAILY_COUNTS = ("new", "moved", "solved", "overdue")
+# --- what the three digests share ------------------------------------------------------------
 
 
 def _zero(names: Iterable[str]) -> dict[str, int]:
     return dict.fromkeys(names, 0)
+
+
+def _add(counts: dict[str, int], flags: dict[str, bool]) -> None:
+    for name, flag in flags.items():
+        counts[name] += int(bool(flag))
+
+
+def _count_in(figures: dict, flags: dict[str, bool], row: dict | None) -> None:
+    """Count a ticket's flags in a node's totals, and in ``row`` of the node's table — or in
+    its rest when the ticket is under none of the table's rows."""
+    _add(figures["totals"], flags)
+    _add(row if row is not None else figures["rest"], flags)
+
+
+def _reported_between(start: dt.datetime, end: dt.datetime) -> Q:
+    return Q(created_at__gte=start, created_at__lt=end)
+
+
+def _solved_between(start: dt.datetime, end: dt.datetime) -> Q:
+    """Solved in [start, end) and still solved."""
+    return Q(state__in=SOLVED_STATES, resolved_at__gte=start, resolved_at__lt=end)
+
+
+def _solved_within(row: dict, start: dt.datetime, end: dt.datetime) -> bool:
+    """``_solved_between`` for a row already read."""
+    return row["state"] in SOLVED_STATES and _within(row["resolved_at"], start, end)
+
+
+def _reopened_between(start: dt.datetime, end: dt.datetime) -> Q:
+    """The tickets reopened in [start, end)."""
+    reopened = TicketEvent.objects.filter(kind=E.REOPEN, at__gte=start, at__lt=end)
+    return Q(pk__in=reopened.values("ticket_id"))
+
+
+def _reopens_between(start: dt.datetime, end: dt.datetime) -> Coalesce:
+    """How many times the ticket was reopened in [start, end): a subquery to annotate with."""
+    reopens = (
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=E.REOPEN, at__gte=start, at__lt=end)
+        .order_by()
+        .values("ticket_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0))
+
+
+def _street_name(forest: Forest, community: Node) -> str:
+    street = forest.holder(STREET, community.tree_id, community.lft)
+    return street.name if street else ""
+
+
+def _community_row(forest: Forest, community: Node, figures: dict) -> dict:
+    """A community's row in a street's or district's table: who it is, its street, then
+    ``figures``."""
+    return {**community.ref(), "street": _street_name(forest, community), **figures}
+
+
+def _streets_and_communities(forest: Forest, node: Node) -> tuple[list[Node], list[Node]]:
+    """The rows of a street's or district's tables, in tree order: the streets under it (a
+    district's; none for a street) and the communities under it."""
+    communities = forest.under(COMMUNITY, node)
+    streets = forest.under(STREET, node) if node.layer == DISTRICT else []
+    return streets, communities
+
+
+# --- daily: what came in, what moved, what was solved, what became overdue ------------------
+
+DAILY_COUNTS = ("new", "moved", "solved", "overdue")
 
 
 def daily_figures(
@@ -212,13 +278,38 @@ def daily_figures(
     flagged. A day being built before it ends is counted up to ``now`` (its ``as_of``)."""
     start = period.starts_at
     as_of = min(now, period.ends_at)
+    rows = _daily_tickets(start, as_of, root)
+    per_node = {n.pk: _daily_empty(forest, n, as_of) for n in forest.digest_nodes(K.DAILY)}
+    parts_of = {pk: {p["code"]: p for p in f["parts"]} for pk, f in per_node.items()}
+    for row in rows:
+        flags = _daily_flags(row, start, as_of)
+        if not any(flags.values()):
+            continue  # only its report event fell in the day, yet it was reported before
+        where = forest.buckets(row["area__tree_id"], row["area__lft"])
+        grid, community = where[GRID], where[COMMUNITY]
+        item = _daily_item(row, grid, flags)
+        for node in (community, grid):
+            if node is None or node.pk not in per_node:
+                continue
+            figures = per_node[node.pk]
+            figures["tickets"].append(item)
+            if node.layer == COMMUNITY:
+                _count_in(figures, flags, parts_of[node.pk].get(grid.code) if grid else None)
+            else:
+                _add(figures["totals"], flags)
+    return per_node
+
+
+def _daily_tickets(start: dt.datetime, as_of: dt.datetime, root: Area | None):
+    """The tickets that may count on the day, up to ``as_of``, with whether a step after the
+    report (*moved*) or the overdue sweep (*flagged*) fell in it."""
     that_day = TicketEvent.objects.filter(ticket=OuterRef("pk"), at__gte=start, at__lt=as_of)
     touched = TicketEvent.objects.filter(at__gte=start, at__lt=as_of).values("ticket_id")
-    rows = (
+    return (
         _tickets(root)
         .filter(
             Q(pk__in=touched)
-            | Q(created_at__gte=start, created_at__lt=as_of)
+            | _reported_between(start, as_of)
             | Q(state__in=OPEN_STATES, deadline__gte=start, deadline__lt=as_of)
         )
         .annotate(
@@ -228,55 +319,43 @@ def daily_figures(
         .values(*TICKET_FIELDS, "moved", "flagged")
         .order_by("pk")
     )
-    per_node: dict[int, dict] = {}
-    parts_of: dict[int, dict[str, dict]] = {}
-    for node in forest.digest_nodes(K.DAILY):
-        parts = forest.under(GRID, node) if node.layer == COMMUNITY else []
-        per_node[node.pk] = {
-            "as_of": _iso(as_of),
-            "totals": _zero(DAILY_COUNTS),
-            "parts": [{**n.ref(), **_zero(DAILY_COUNTS)} for n in parts],
-            "rest": _zero(DAILY_COUNTS),
-            "tickets": [],
-        }
-        parts_of[node.pk] = {part["code"]: part for part in per_node[node.pk]["parts"]}
-    for row in rows:
-        flags = {
-            "new": _within(row["created_at"], start, as_of),
-            "moved": row["moved"],
-            "solved": row["state"] in SOLVED_STATES and _within(row["resolved_at"], start, as_of),
-            "overdue": row["flagged"]
-            or (row["state"] in OPEN_STATES and _within(row["deadline"], start, as_of)),
-        }
-        if not any(flags.values()):
-            continue  # only its report event fell in the day, yet it was reported before
-        where = forest.buckets(row["area__tree_id"], row["area__lft"])
-        grid, community = where[GRID], where[COMMUNITY]
-        item = {
-            "id": row["pk"],
-            "category": row["category__name"],
-            "place": _place(row),
-            "grid": grid.name if grid else "",
-            "state": row["state"],
-            "level": row["level"],
-            "deadline": _iso(row["deadline"]),
-            **flags,
-        }
-        for node in (community, grid):
-            if node is None or node.pk not in per_node:
-                continue
-            figures = per_node[node.pk]
-            figures["tickets"].append(item)
-            _add(figures["totals"], flags)
-            if node.layer == COMMUNITY:
-                part = parts_of[node.pk].get(grid.code) if grid else None
-                _add(part if part is not None else figures["rest"], flags)
-    return per_node
 
 
-def _add(counts: dict[str, int], flags: dict[str, bool]) -> None:
-    for name, flag in flags.items():
-        counts[name] += int(bool(flag))
+def _daily_empty(forest: Forest, node: Node, as_of: dt.datetime) -> dict:
+    """A community's or grid's daily figures before any ticket is counted; a community's
+    table has a row (a part) per grid."""
+    parts = forest.under(GRID, node) if node.layer == COMMUNITY else []
+    return {
+        "as_of": _iso(as_of),
+        "totals": _zero(DAILY_COUNTS),
+        "parts": [{**n.ref(), **_zero(DAILY_COUNTS)} for n in parts],
+        "rest": _zero(DAILY_COUNTS),
+        "tickets": [],
+    }
+
+
+def _daily_flags(row: dict, start: dt.datetime, as_of: dt.datetime) -> dict[str, bool]:
+    return {
+        "new": _within(row["created_at"], start, as_of),
+        "moved": row["moved"],
+        "solved": _solved_within(row, start, as_of),
+        "overdue": row["flagged"]
+        or (row["state"] in OPEN_STATES and _within(row["deadline"], start, as_of)),
+    }
+
+
+def _daily_item(row: dict, grid: Node | None, flags: dict[str, bool]) -> dict:
+    """A ticket as listed in the daily digest."""
+    return {
+        "id": row["pk"],
+        "category": row["category__name"],
+        "place": _place(row),
+        "grid": grid.name if grid else "",
+        "state": row["state"],
+        "level": row["level"],
+        "deadline": _iso(row["deadline"]),
+        **flags,
+    }
 
 
 # --- weekly: every open and overdue problem, the rectification list, reopened ones ----------
@@ -293,25 +372,43 @@ def weekly_figures(
     and the rectification list are a snapshot taken when the digest is built
     (``snapshot_at``): a ticket's state at a past moment is not kept."""
     start, end = period.starts_at, period.ends_at
-    reopens = (
-        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=E.REOPEN, at__gte=start, at__lt=end)
-        .order_by()
-        .values("ticket_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    reopened = TicketEvent.objects.filter(kind=E.REOPEN, at__gte=start, at__lt=end)
-    rows = (
+    rows = _weekly_tickets(start, end, root)
+    per_node = {n.pk: _weekly_empty(forest, n, now) for n in forest.digest_nodes(K.WEEKLY)}
+    # node → {community or street code: its row}
+    rows_of = {
+        pk: {r["code"]: r for r in f["streets"] + f["communities"]} for pk, f in per_node.items()
+    }
+    for row in rows:
+        flags = _weekly_flags(row, start, end, now)
+        where = forest.buckets(row["area__tree_id"], row["area__lft"])
+        community, street = where[COMMUNITY], where[STREET]
+        item = _weekly_item(row, community, street, overdue=flags["overdue"])
+        lists = _weekly_lists(flags, row["rating"])
+        for node in (street, where[DISTRICT]):
+            if node is None or node.pk not in per_node:
+                continue
+            figures, own_rows = per_node[node.pk], rows_of[node.pk]
+            _count_in(figures, flags, own_rows.get(community.code) if community else None)
+            if street is not None and street is not node:
+                _add(own_rows[street.code], flags)
+            for name in lists:
+                figures[name].append(item)
+    _sort_open_tickets(forest, per_node)
+    return per_node
+
+
+def _weekly_tickets(start: dt.datetime, end: dt.datetime, root: Area | None):
+    """The open tickets, and those reported, solved or reopened during the week, with how
+    many times each was reopened during the week; by deadline."""
+    return (
         _tickets(root)
         .filter(
             Q(state__in=OPEN_STATES)
-            | Q(created_at__gte=start, created_at__lt=end)
-            | Q(state__in=SOLVED_STATES, resolved_at__gte=start, resolved_at__lt=end)
-            | Q(pk__in=reopened.values("ticket_id"))
+            | _reported_between(start, end)
+            | _solved_between(start, end)
+            | _reopened_between(start, end)
         )
-        .annotate(
-            reopens_in_week=Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0))
-        )
+        .annotate(reopens_in_week=_reopens_between(start, end))
         .values(
             *TICKET_FIELDS,
             "handler_area__name",
@@ -324,90 +421,86 @@ def weekly_figures(
         )
         .order_by("deadline", "pk")
     )
-    per_node: dict[int, dict] = {}
-    rows_of: dict[int, dict[str, dict]] = {}  # node → {community or street code: its row}
-    for node in forest.digest_nodes(K.WEEKLY):
-        communities = forest.under(COMMUNITY, node)
-        streets = forest.under(STREET, node) if node.layer == DISTRICT else []
-        figures = per_node[node.pk] = {
-            "snapshot_at": _iso(now),
-            "totals": _zero(WEEKLY_COUNTS),
-            "streets": [{**n.ref(), **_zero(WEEKLY_COUNTS)} for n in streets],
-            "communities": [
-                {**n.ref(), "street": _street_name(forest, n), **_zero(WEEKLY_COUNTS)}
-                for n in communities
-            ],
-            "rest": _zero(WEEKLY_COUNTS),
-            "open_tickets": [],
-            "rectification": [],
-            "reopened": [],
-            "unsatisfied_open": [],
-        }
-        rows_of[node.pk] = {r["code"]: r for r in figures["streets"] + figures["communities"]}
-    for row in rows:
-        is_open = row["state"] in OPEN_STATES
-        flags = {
-            "new": _within(row["created_at"], start, end),
-            "solved": row["state"] in SOLVED_STATES and _within(row["resolved_at"], start, end),
-            "open": is_open,
-            "overdue": is_open and row["deadline"] is not None and row["deadline"] < now,
-            "rectification": is_open and row["on_rectification_list"],
-            "reopened": row["reopens_in_week"] > 0,
-        }
-        where = forest.buckets(row["area__tree_id"], row["area__lft"])
-        community, street = where[COMMUNITY], where[STREET]
-        item = {
-            "id": row["pk"],
-            "category": row["category__name"],
-            "place": _place(row),
-            "community": community.name if community else "",
-            "community_code": community.code if community else "",
-            "street": street.name if street else "",
-            "state": row["state"],
-            "level": row["level"],
-            "handler": row["handler_area__name"] or "",
-            "deadline": _iso(row["deadline"]),
-            "overdue": flags["overdue"],
-            "escalations": row["escalation_count"],
-            "reopen_count": row["reopen_count"],
-            "reopens_in_week": row["reopens_in_week"],
-            # Free text from the resident who rated: it may hold a phone or ID number.
-            "rating_comment": scrub_personal_numbers(row["rating_comment"]),
-        }
-        for node in (street, where[DISTRICT]):
-            if node is None or node.pk not in per_node:
-                continue
-            figures, own_rows = per_node[node.pk], rows_of[node.pk]
-            _add(figures["totals"], flags)
-            _add(own_rows.get(community.code) if community else figures["rest"], flags)
-            if street is not None and street is not node:
-                _add(own_rows[street.code], flags)
-            if is_open:
-                figures["open_tickets"].append(item)
-            if flags["rectification"]:
-                figures["rectification"].append(item)
-            if flags["reopened"]:
-                figures["reopened"].append(item)
-            if is_open and row["rating"] == R.UNSATISFIED:
-                figures["unsatisfied_open"].append(item)
+
+
+def _weekly_empty(forest: Forest, node: Node, now: dt.datetime) -> dict:
+    """A street's or district's weekly figures before any ticket is counted."""
+    streets, communities = _streets_and_communities(forest, node)
+    return {
+        "snapshot_at": _iso(now),
+        "totals": _zero(WEEKLY_COUNTS),
+        "streets": [{**n.ref(), **_zero(WEEKLY_COUNTS)} for n in streets],
+        "communities": [_community_row(forest, n, _zero(WEEKLY_COUNTS)) for n in communities],
+        "rest": _zero(WEEKLY_COUNTS),
+        "open_tickets": [],
+        "rectification": [],
+        "reopened": [],
+        "unsatisfied_open": [],
+    }
+
+
+def _weekly_flags(
+    row: dict, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> dict[str, bool]:
+    is_open = row["state"] in OPEN_STATES
+    return {
+        "new": _within(row["created_at"], start, end),
+        "solved": _solved_within(row, start, end),
+        "open": is_open,
+        "overdue": is_open and row["deadline"] is not None and row["deadline"] < now,
+        "rectification": is_open and row["on_rectification_list"],
+        "reopened": row["reopens_in_week"] > 0,
+    }
+
+
+def _weekly_item(row: dict, community: Node | None, street: Node | None, *, overdue: bool) -> dict:
+    """A ticket as listed in the weekly digest."""
+    return {
+        "id": row["pk"],
+        "category": row["category__name"],
+        "place": _place(row),
+        "community": community.name if community else "",
+        "community_code": community.code if community else "",
+        "street": street.name if street else "",
+        "state": row["state"],
+        "level": row["level"],
+        "handler": row["handler_area__name"] or "",
+        "deadline": _iso(row["deadline"]),
+        "overdue": overdue,
+        "escalations": row["escalation_count"],
+        "reopen_count": row["reopen_count"],
+        "reopens_in_week": row["reopens_in_week"],
+        # Free text from the resident who rated: it may hold a phone or ID number.
+        "rating_comment": scrub_personal_numbers(row["rating_comment"]),
+    }
+
+
+def _weekly_lists(flags: dict[str, bool], rating: str) -> list[str]:
+    """The lists of the weekly digest a ticket goes in."""
+    goes_in = {
+        "open_tickets": flags["open"],
+        "rectification": flags["rectification"],
+        "reopened": flags["reopened"],
+        "unsatisfied_open": flags["open"] and rating == R.UNSATISFIED,
+    }
+    return [name for name, yes in goes_in.items() if yes]
+
+
+def _sort_open_tickets(forest: Forest, per_node: dict[int, dict]) -> None:
+    """By community in tree order, the overdue first, then by deadline (none last)."""
     order = {n.code: i for i, n in enumerate(forest.nodes)}
-    for figures in per_node.values():
-        # By community in tree order, the overdue first, then by deadline (none last).
-        figures["open_tickets"].sort(
-            key=lambda t: (
-                order.get(t["community_code"], len(order)),
-                not t["overdue"],
-                t["deadline"] is None,
-                t["deadline"] or "",
-                t["id"],
-            )
+
+    def key(ticket: dict) -> tuple:
+        return (
+            order.get(ticket["community_code"], len(order)),
+            not ticket["overdue"],
+            ticket["deadline"] is None,
+            ticket["deadline"] or "",
+            ticket["id"],
         )
-    return per_node
 
-
-def _street_name(forest: Forest, community: Node) -> str:
-    street = forest.holder(STREET, community.tree_id, community.lft)
-    return street.name if street else ""
+    for figures in per_node.values():
+        figures["open_tickets"].sort(key=key)
 
 
 # --- monthly: intake, solved, rate, time, satisfaction, levels, ranking, activity -----------
@@ -422,6 +515,24 @@ class MonthStats:
     satisfied: int = 0
     unsatisfied: int = 0
     levels: dict[str, int] = field(default_factory=lambda: _zero(LEVEL_BANDS))
+
+    def count(self, row: dict, start: dt.datetime, end: dt.datetime) -> None:
+        """Count a ticket of ``_monthly_tickets`` for the month [start, end)."""
+        if _within(row["created_at"], start, end):
+            self.intake += 1
+            solved = row["state"] in SOLVED_STATES and row["resolved_at"] is not None
+            if solved and row["resolved_at"] < end:
+                self.intake_solved += 1
+        if _solved_within(row, start, end):
+            self.solved += 1
+            seconds = (row["resolved_at"] - row["created_at"]).total_seconds()
+            self.hours.append(seconds / 3600)
+            band = BAND_OF_LEVEL.get(row["resolved_level"])
+            if band:
+                self.levels[band] += 1
+        if row["rating"] in SATISFIED and _within(row["closed_at"], start, end):
+            self.satisfied += 1
+        self.unsatisfied += row["reopens"]
 
     def as_dict(self) -> dict:
         rated = self.satisfied + self.unsatisfied
@@ -478,24 +589,32 @@ def monthly_figures(
       them logged a visit or acted on a problem during the month, visits logged there, and
       the problems there that somebody acted on."""
     start, end = period.starts_at, period.ends_at
-    in_month = {"at__gte": start, "at__lt": end}
-    reopens = (
-        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=E.REOPEN, **in_month)
-        .order_by()
-        .values("ticket_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    reopened = TicketEvent.objects.filter(kind=E.REOPEN, **in_month).values("ticket_id")
-    rows = (
+    stats: dict[int, MonthStats] = defaultdict(MonthStats)
+    for row in _monthly_tickets(start, end, root):
+        where = forest.buckets(row["area__tree_id"], row["area__lft"])
+        for node in (where[COMMUNITY], where[STREET], where[DISTRICT]):
+            if node is not None:
+                stats[node.pk].count(row, start, end)
+    activity = _activity(forest, period, root)
+    as_of = _iso(min(now, end))
+    return {
+        node.pk: _monthly_node(forest, node, stats, activity, as_of)
+        for node in forest.digest_nodes(K.MONTHLY)
+    }
+
+
+def _monthly_tickets(start: dt.datetime, end: dt.datetime, root: Area | None):
+    """The tickets reported, solved, closed or reopened during the month, with how many
+    times each was reopened then (each time an unsatisfied rating)."""
+    return (
         _tickets(root)
         .filter(
-            Q(created_at__gte=start, created_at__lt=end)
-            | Q(state__in=SOLVED_STATES, resolved_at__gte=start, resolved_at__lt=end)
+            _reported_between(start, end)
+            | _solved_between(start, end)
             | Q(closed_at__gte=start, closed_at__lt=end)
-            | Q(pk__in=reopened)
+            | _reopened_between(start, end)
         )
-        .annotate(reopens=Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0)))
+        .annotate(reopens=_reopens_between(start, end))
         .values(
             "pk",
             "state",
@@ -509,55 +628,40 @@ def monthly_figures(
             "area__lft",
         )
     )
-    stats: dict[int, MonthStats] = defaultdict(MonthStats)
-    for row in rows:
-        where = forest.buckets(row["area__tree_id"], row["area__lft"])
-        groups = [where[layer] for layer in (COMMUNITY, STREET, DISTRICT) if where[layer]]
-        solved = row["state"] in SOLVED_STATES and row["resolved_at"] is not None
-        for node in groups:
-            s = stats[node.pk]
-            if _within(row["created_at"], start, end):
-                s.intake += 1
-                if solved and row["resolved_at"] < end:
-                    s.intake_solved += 1
-            if solved and _within(row["resolved_at"], start, end):
-                s.solved += 1
-                seconds = (row["resolved_at"] - row["created_at"]).total_seconds()
-                s.hours.append(seconds / 3600)
-                band = BAND_OF_LEVEL.get(row["resolved_level"])
-                if band:
-                    s.levels[band] += 1
-            if row["rating"] in SATISFIED and _within(row["closed_at"], start, end):
-                s.satisfied += 1
-            s.unsatisfied += row["reopens"]
 
-    activity, visitors_anywhere, actors_anywhere = _activity(forest, period, root)
-    per_node: dict[int, dict] = {}
-    for node in forest.digest_nodes(K.MONTHLY):
-        communities = forest.under(COMMUNITY, node)
-        streets = forest.under(STREET, node) if node.layer == DISTRICT else []
-        ranking = [
-            {**c.ref(), "street": _street_name(forest, c), **stats[c.pk].as_dict()}
+
+def _monthly_node(
+    forest: Forest,
+    node: Node,
+    stats: dict[int, MonthStats],
+    activity: tuple[dict[int, Activity], set, set],
+    as_of: str | None,
+) -> dict:
+    """A street's or district's monthly figures: its totals, its streets' (a district's),
+    the ranking of its communities and their heads' activity."""
+    streets, communities = _streets_and_communities(forest, node)
+    per_community, visitors_anywhere, actors_anywhere = activity
+    return {
+        "as_of": as_of,
+        "totals": stats[node.pk].as_dict(),
+        "streets": [{**s.ref(), **stats[s.pk].as_dict()} for s in streets],
+        "ranking": _ranking(forest, communities, stats),
+        "activity": [
+            _community_row(
+                forest, c, per_community[c.pk].as_dict(visitors_anywhere, actors_anywhere)
+            )
             for c in communities
-        ]
-        ranking.sort(key=_rank_key)
-        for rank, row in enumerate(ranking, start=1):
-            row["rank"] = rank
-        per_node[node.pk] = {
-            "as_of": _iso(min(now, end)),
-            "totals": stats[node.pk].as_dict(),
-            "streets": [{**s.ref(), **stats[s.pk].as_dict()} for s in streets],
-            "ranking": ranking,
-            "activity": [
-                {
-                    **c.ref(),
-                    "street": _street_name(forest, c),
-                    **activity[c.pk].as_dict(visitors_anywhere, actors_anywhere),
-                }
-                for c in communities
-            ],
-        }
-    return per_node
+        ],
+    }
+
+
+def _ranking(forest: Forest, communities: list[Node], stats: dict[int, MonthStats]) -> list[dict]:
+    """The communities' rows in the order of ``_rank_key``, each with its rank."""
+    ranking = [_community_row(forest, c, stats[c.pk].as_dict()) for c in communities]
+    ranking.sort(key=_rank_key)
+    for rank, row in enumerate(ranking, start=1):
+        row["rank"] = rank
+    return ranking
 
 
 def _rank_key(row: dict) -> tuple:

@@ -50,7 +50,7 @@ def digest_detail(request, pk: int):
     digest = get_digest_for_user(request.user, pk)
     context = digest_context(digest)
     context["chart_data"] = chart_data(digest)
-    context["exportable"] = digest.kind in (K.WEEKLY, K.MONTHLY)
+    context["exportable"] = digest.kind in SHEETS
     return render(request, "digests/digest_detail.html", context)
 
 
@@ -62,70 +62,79 @@ def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def _rectification_sheet(digest: Digest) -> tuple[str, list, list[list]]:
+    """The weekly digest's rectification list: its file name, headers and rows."""
+    headers = [
+        _("Street"),
+        _("Community"),
+        _("Problem"),
+        _("Category"),
+        _("Place"),
+        _("Level"),
+        _("Handled at"),
+        _("New deadline"),
+        _("Overdue"),
+        _("Escalations"),
+    ]
+    rows = [
+        [
+            t["street"],
+            t["community"],
+            t["id"],
+            t["category"],
+            t["place"],
+            t["level_label"],
+            t["handler"],
+            _local(t["deadline"]),
+            _("yes") if t["overdue"] else _("no"),
+            t["escalations"],
+        ]
+        for t in digest_context(digest)["rectification"]
+    ]
+    return "rectification", headers, rows
+
+
+def _ranking_sheet(digest: Digest) -> tuple[str, list, list[list]]:
+    """The monthly digest's ranking of communities: its file name, headers and rows."""
+    headers = [
+        _("Rank"),
+        _("Street"),
+        _("Community"),
+        _("Reported"),
+        _("Solved"),
+        _("Solve rate (%)"),
+        _("Median hours to solve"),
+        _("Rated"),
+        _("Satisfaction (%)"),
+    ]
+    rows = [
+        [
+            r["rank"],
+            r["street"],
+            r["name"],
+            r["intake"],
+            r["solved"],
+            _percent(r["solve_rate"]),
+            "" if r["median_hours"] is None else r["median_hours"],
+            r["rated"],
+            _percent(r["satisfaction"]),
+        ]
+        for r in digest.figures["ranking"]
+    ]
+    return "ranking", headers, rows
+
+
+SHEETS = {K.WEEKLY: _rectification_sheet, K.MONTHLY: _ranking_sheet}
+
+
 @login_required
 @require_safe
 def digest_export(request, pk: int):
     """The weekly rectification list or the monthly ranking as XLSX."""
     digest = get_digest_for_user(request.user, pk)
-    f = digest.figures
-    if digest.kind == K.WEEKLY:
-        headers = [
-            _("Street"),
-            _("Community"),
-            _("Problem"),
-            _("Category"),
-            _("Place"),
-            _("Level"),
-            _("Handled at"),
-            _("New deadline"),
-            _("Overdue"),
-            _("Escalations"),
-        ]
-        context = digest_context(digest)
-        rows = [
-            [
-                t["street"],
-                t["community"],
-                t["id"],
-                t["category"],
-                t["place"],
-                t["level_label"],
-                t["handler"],
-                _local(t["deadline"]),
-                _("yes") if t["overdue"] else _("no"),
-                t["escalations"],
-            ]
-            for t in context["rectification"]
-        ]
-        name = "rectification"
-    elif digest.kind == K.MONTHLY:
-        headers = [
-            _("Rank"),
-            _("Street"),
-            _("Community"),
-            _("Reported"),
-            _("Solved"),
-            _("Solve rate (%)"),
-            _("Median hours to solve"),
-            _("Rated"),
-            _("Satisfaction (%)"),
-        ]
-        rows = [
-            [
-                r["rank"],
-                r["street"],
-                r["name"],
-                r["intake"],
-                r["solved"],
-                _percent(r["solve_rate"]),
-                "" if r["median_hours"] is None else r["median_hours"],
-                r["rated"],
-                _percent(r["satisfaction"]),
-            ]
-            for r in f["ranking"]
-        ]
-        name = "ranking"
-    else:
+    sheet = SHEETS.get(digest.kind)
+    if sheet is None:
         raise Http404
+    name, headers, rows = sheet(digest)
     filename = f"{name}-{digest.node.code}-{digest.period_start:%Y%m%d}"
     return spreadsheet_response(filename, "xlsx", headers, rows)
