@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -25,16 +25,16 @@ from core.importing import (
     BATCH,
     LOOKUP_CHUNK,
     PREVIEW_ROWS,
-    ImportFailed,
     ImportReport,
     Progress,
     chunks,
+    import_failed,
     no_progress,
     parse_bool,
     parse_date,
 )
 from core.privacy import mask_id_number, mask_phone
-from core.spreadsheets import CellError, Column, Table, map_columns
+from core.spreadsheets import CellError, Column, ColumnMap, Table, map_columns
 from grids.access import scope_for
 from grids.models import Area, ImportRun
 from grids.services import import_run_record
@@ -60,6 +60,7 @@ RESIDENT_COLUMNS = (
 )
 GENDERS = {"男": "M", "m": "M", "male": "M", "女": "F", "f": "F", "female": "F"}
 _TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
+FLAG_COLUMNS = ("in_online_group", "is_householder")
 
 
 @dataclass
@@ -92,114 +93,14 @@ def residents_import(
     report = ImportReport(
         target="residents", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
     )
-    errors = report.errors
     cols = map_columns(table, RESIDENT_COLUMNS)
-    tags_by_name = {}
-    for tag in CareTag.objects.all():
-        tags_by_name[tag.name] = tags_by_name[tag.code] = tag.pk
-
-    def bad(line: int, key: str, message: str) -> None:
-        errors.append(CellError(line, cols.label(key), message))
-
-    # The models' own limits, read once: the same columns the rows are written to.
-    door_max = Household._meta.get_field("door").max_length
-    name_max = Resident._meta.get_field("name").max_length
-    rows: list[_Row] = []
-    for line, cells in table.rows:
-        n = len(errors)
-        get = cols.get
-        area_code, door, name = get(cells, "area_code"), get(cells, "door"), get(cells, "name")
-        if not area_code:
-            bad(line, "area_code", _("the area code is empty"))
-        if not door:
-            bad(line, "door", _("the door number is empty"))
-        elif len(door) > door_max:
-            bad(
-                line,
-                "door",
-                _("the door number is longer than %(max)s characters") % {"max": door_max},
-            )
-        if not name:
-            bad(line, "name", _("the person's name is empty"))
-        elif len(name) > name_max:
-            bad(
-                line,
-                "name",
-                _("the person's name is longer than %(max)s characters") % {"max": name_max},
-            )
-        gender = ""
-        if text := get(cells, "gender"):
-            gender = GENDERS.get(text.lower(), "")
-            if not gender:
-                bad(line, "gender", _("“%(v)s” is neither 男 nor 女") % {"v": text})
-        birth = None
-        if text := get(cells, "birth_date"):
-            birth = parse_date(text)
-            if birth is None:
-                bad(line, "birth_date", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
-        id_number = ""
-        try:
-            id_number, gender, birth = resident_fields_check(
-                id_number=get(cells, "id_number"), gender=gender or None, birth_date=birth
-            )
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                key = field if field in cols.index else "id_number"
-                bad(line, key, messages[0])
-        phone = normalize_phone(get(cells, "phone"))
-        if phone:
-            try:
-                validate_mobile(phone)
-            except ValidationError as exc:
-                bad(line, "phone", exc.messages[0])
-        flags = {}
-        for key in ("in_online_group", "is_householder"):
-            text = get(cells, key)
-            flags[key] = parse_bool(text) if text else None
-            if text and flags[key] is None:
-                bad(line, key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
-        tags = None
-        if "care_tags" in cols.index:
-            tags = []
-            for tag_name in filter(None, _TAG_SPLIT.split(get(cells, "care_tags"))):
-                if tag_name not in tags_by_name:
-                    bad(
-                        line,
-                        "care_tags",
-                        _("unknown care tag “%(v)s” (one of: %(names)s)")
-                        % {
-                            "v": tag_name,
-                            "names": "、".join(t for t in tags_by_name if not t.isascii()),
-                        },
-                    )
-                else:
-                    tags.append(tags_by_name[tag_name])
-            tags = tuple(sorted(set(tags)))
-        if len(errors) == n:
-            rows.append(
-                _Row(
-                    line,
-                    area_code,
-                    door,
-                    get(cells, "address") if "address" in cols.index else None,
-                    flags["in_online_group"],
-                    name,
-                    gender,
-                    birth,
-                    id_number,
-                    phone if "phone" in cols.index else None,
-                    bool(flags["is_householder"]) if "is_householder" in cols.index else None,
-                    tags,
-                )
-            )
+    rows = _parse_resident_rows(table, cols, report.errors)
     progress("read", len(rows), len(table.rows))
 
     with transaction.atomic():
-        plan = _ResidentPlan(rows, user, cols, errors)
-        if errors:
-            errors.sort(key=lambda e: (e.line, e.column))
-            report.seconds = time.monotonic() - started
-            raise ImportFailed(report)
+        plan = _ResidentPlan(rows, user, cols, report.errors)
+        if report.errors:
+            raise import_failed(report, started)
         report.created, report.updated, report.unchanged = plan.counts()
         report.preview = plan.preview
         if not dry_run:
@@ -210,6 +111,152 @@ def residents_import(
             )
     report.seconds = time.monotonic() - started
     return report
+
+
+# -- reading the rows -------------------------------------------------------------------------
+
+Bad = Callable[[str, str], None]  # (column key, message)
+
+
+def _parse_resident_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> list[_Row]:
+    tags_by_name = _care_tags_by_name()
+    rows: list[_Row] = []
+    for line, cells in table.rows:
+
+        def bad(key: str, message: str, line=line) -> None:
+            errors.append(CellError(line, cols.label(key), message))
+
+        found = len(errors)
+        row = _parse_resident_row(line, cells, cols, tags_by_name, bad)
+        # Only a row without errors takes part in the checks across rows and the plan.
+        if len(errors) == found:
+            rows.append(row)
+    return rows
+
+
+def _care_tags_by_name() -> dict[str, int]:
+    """Care tag ids by name and by code: a file may name a tag either way."""
+    tags_by_name: dict[str, int] = {}
+    for tag in CareTag.objects.all():
+        tags_by_name[tag.name] = tags_by_name[tag.code] = tag.pk
+    return tags_by_name
+
+
+def _parse_resident_row(
+    line: int, cells: list[str], cols: ColumnMap, tags_by_name: dict[str, int], bad: Bad
+) -> _Row:
+    get = cols.get
+    area_code, door, name = get(cells, "area_code"), get(cells, "door"), get(cells, "name")
+    if not area_code:
+        bad("area_code", _("the area code is empty"))
+    _check_door(door, bad)
+    _check_name(name, bad)
+    id_number, gender, birth = _parse_identity(cells, cols, bad)
+    phone = _parse_phone(get(cells, "phone"), bad)
+    flags = {key: _parse_flag(key, get(cells, key), bad) for key in FLAG_COLUMNS}
+    tags = None
+    if "care_tags" in cols.index:
+        tags = _parse_care_tags(get(cells, "care_tags"), tags_by_name, bad)
+    return _Row(
+        line,
+        area_code,
+        door,
+        get(cells, "address") if "address" in cols.index else None,
+        flags["in_online_group"],
+        name,
+        gender,
+        birth,
+        id_number,
+        phone if "phone" in cols.index else None,
+        bool(flags["is_householder"]) if "is_householder" in cols.index else None,
+        tags,
+    )
+
+
+def _check_door(door: str, bad: Bad) -> None:
+    if not door:
+        bad("door", _("the door number is empty"))
+    elif len(door) > (limit := Household._meta.get_field("door").max_length):
+        bad("door", _("the door number is longer than %(max)s characters") % {"max": limit})
+
+
+def _check_name(name: str, bad: Bad) -> None:
+    if not name:
+        bad("name", _("the person's name is empty"))
+    elif len(name) > (limit := Resident._meta.get_field("name").max_length):
+        bad("name", _("the person's name is longer than %(max)s characters") % {"max": limit})
+
+
+def _parse_identity(cells: list[str], cols: ColumnMap, bad: Bad) -> tuple[str, str, dt.date | None]:
+    """The ID number, gender and birth date, checked together as the services check them:
+    the ID number carries the other two. The ID number is "" when it is refused."""
+    gender = _parse_gender(cols.get(cells, "gender"), bad)
+    birth = _parse_birth_date(cols.get(cells, "birth_date"), bad)
+    try:
+        return resident_fields_check(
+            id_number=cols.get(cells, "id_number"), gender=gender or None, birth_date=birth
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            bad(field if field in cols.index else "id_number", messages[0])
+        return "", gender, birth
+
+
+def _parse_gender(text: str, bad: Bad) -> str:
+    """ "M", "F", or "" when the cell is empty or refused."""
+    if not text:
+        return ""
+    gender = GENDERS.get(text.lower(), "")
+    if not gender:
+        bad("gender", _("“%(v)s” is neither 男 nor 女") % {"v": text})
+    return gender
+
+
+def _parse_birth_date(text: str, bad: Bad) -> dt.date | None:
+    if not text:
+        return None
+    birth = parse_date(text)
+    if birth is None:
+        bad("birth_date", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
+    return birth
+
+
+def _parse_phone(text: str, bad: Bad) -> str:
+    phone = normalize_phone(text)
+    if phone:
+        try:
+            validate_mobile(phone)
+        except ValidationError as exc:
+            bad("phone", exc.messages[0])
+    return phone
+
+
+def _parse_flag(key: str, text: str, bad: Bad) -> bool | None:
+    """Yes or no; None when the cell is empty or refused."""
+    if not text:
+        return None
+    value = parse_bool(text)
+    if value is None:
+        bad(key, _("“%(v)s” is neither yes (是) nor no (否)") % {"v": text})
+    return value
+
+
+def _parse_care_tags(text: str, tags_by_name: dict[str, int], bad: Bad) -> tuple[int, ...]:
+    """The ids of the tags the cell names, sorted, each once."""
+    tags = []
+    for tag_name in filter(None, _TAG_SPLIT.split(text)):
+        if tag_name in tags_by_name:
+            tags.append(tags_by_name[tag_name])
+        else:
+            bad(
+                "care_tags",
+                _("unknown care tag “%(v)s” (one of: %(names)s)")
+                % {"v": tag_name, "names": "、".join(t for t in tags_by_name if not t.isascii())},
+            )
+    return tuple(sorted(set(tags)))
+
+
+# -- the plan ---------------------------------------------------------------------------------
 
 
 class _ResidentPlan:
