@@ -98,9 +98,14 @@ def residents_import(
     progress("read", len(rows), len(table.rows))
 
     with transaction.atomic():
-        plan = _ResidentPlan(rows, user, cols, report.errors)
+        scope = scope_for(user) if user is not None else None
+        areas = _areas_by_code({r.area_code for r in rows}, scope)
+        existing = _residents_by_id_number({r.id_number for r in rows})
+        households = _households_in(areas)
+        _check_resident_rows(rows, areas, existing, scope, cols, report.errors)
         if report.errors:
             raise import_failed(report, started)
+        plan = _ResidentPlan(rows, areas, existing, households)
         report.created, report.updated, report.unchanged = plan.counts()
         report.preview = plan.preview
         if not dry_run:
@@ -256,135 +261,170 @@ def _parse_care_tags(text: str, tags_by_name: dict[str, int], bad: Bad) -> tuple
     return tuple(sorted(set(tags)))
 
 
+# -- the checks across rows -------------------------------------------------------------------
+
+
+def _areas_by_code(codes: set[str], scope) -> dict[str, Area]:
+    """The areas with these codes, among those ``scope`` sees (all of them with no scope)."""
+    areas: dict[str, Area] = {}
+    for chunk in chunks(sorted(codes), LOOKUP_CHUNK):
+        found = Area.objects.filter(code__in=chunk)
+        if scope is not None:
+            found = found.filter(scope.area_q())
+        areas.update((a.code, a) for a in found)
+    return areas
+
+
+def _residents_by_id_number(id_numbers: set[str]) -> dict[str, Resident]:
+    """The registered residents with these ID numbers, wherever they live."""
+    existing: dict[str, Resident] = {}
+    for chunk in chunks(sorted(id_numbers), LOOKUP_CHUNK):
+        for resident in (
+            Resident.objects.filter(id_number__in=chunk)
+            .select_related("household__area")
+            .prefetch_related("care_tags")
+        ):
+            existing[resident.id_number] = resident
+    return existing
+
+
+def _households_in(areas: dict[str, Area]) -> dict[tuple[int, str], Household]:
+    """The households of these areas, by area id and door."""
+    households: dict[tuple[int, str], Household] = {}
+    for chunk in chunks([a.pk for a in areas.values()], LOOKUP_CHUNK):
+        for household in Household.objects.filter(area_id__in=chunk):
+            households[(household.area_id, household.door)] = household
+    return households
+
+
+def _may_import(scope, area: Area) -> bool:
+    return scope is None or role_may(scope.role_for(area), IMPORT)
+
+
+def _check_resident_rows(
+    rows: list[_Row],
+    areas: dict[str, Area],
+    existing: dict[str, Resident],
+    scope,
+    cols: ColumnMap,
+    errors: list[CellError],
+) -> None:
+    """The checks across rows and against the portal: an area the user may import into that
+    holds households, each ID number once and, if registered already, registered inside the
+    user's areas, and one answer per household to "in the online group"."""
+
+    def bad(line: int, key: str, message: str) -> None:
+        errors.append(CellError(line, cols.label(key), message))
+
+    seen_id: dict[str, int] = {}
+    household_flags: dict[tuple[str, str], tuple[int, bool]] = {}
+    for row in rows:
+        area = areas.get(row.area_code)
+        if area is None or not _may_import(scope, area):
+            bad(row.line, "area_code", _("unknown area code “%(v)s”") % {"v": row.area_code})
+            continue
+        if area.kind not in HOUSEHOLD_AREA_KINDS:
+            bad(
+                row.line,
+                "area_code",
+                _("a household belongs to a unit, a building or a grid, not a %(kind)s")
+                % {"kind": area.get_kind_display()},
+            )
+        if row.id_number in seen_id:
+            bad(
+                row.line,
+                "id_number",
+                _("this ID number appears again (first on line %(first)s)")
+                % {"first": seen_id[row.id_number]},
+            )
+        seen_id.setdefault(row.id_number, row.line)
+        old = existing.get(row.id_number)
+        if old is not None and not _may_import(scope, old.household.area):
+            bad(
+                row.line,
+                "id_number",
+                _("this resident is registered outside your area and cannot be changed here"),
+            )
+        if row.in_online_group is not None:
+            first = household_flags.setdefault(
+                (row.area_code, row.door), (row.line, row.in_online_group)
+            )
+            if first[1] != row.in_online_group:
+                bad(
+                    row.line,
+                    "in_online_group",
+                    _("the same household says otherwise on line %(first)s") % {"first": first[0]},
+                )
+
+
 # -- the plan ---------------------------------------------------------------------------------
 
 
 class _ResidentPlan:
-    def __init__(self, rows: list[_Row], user, cols, errors: list[CellError]):
+    def __init__(
+        self,
+        rows: list[_Row],
+        areas: dict[str, Area],
+        existing: dict[str, Resident],
+        households: dict[tuple[int, str], Household],
+    ):
+        self.rows, self.areas, self.existing, self.households = rows, areas, existing, households
         self.preview: list[tuple[int, str, str, str]] = []
-        self.rows = rows
-        scope = scope_for(user) if user is not None else None
-
-        def bad(line, key, message):
-            errors.append(CellError(line, cols.label(key), message))
-
-        areas: dict[str, Area] = {}
-        for chunk in chunks(sorted({r.area_code for r in rows}), LOOKUP_CHUNK):
-            found = Area.objects.filter(code__in=chunk)
-            if scope is not None:
-                found = found.filter(scope.area_q())
-            areas.update((a.code, a) for a in found)
-        existing: dict[str, Resident] = {}
-        for chunk in chunks(sorted({r.id_number for r in rows}), LOOKUP_CHUNK):
-            for resident in (
-                Resident.objects.filter(id_number__in=chunk)
-                .select_related("household__area")
-                .prefetch_related("care_tags")
-            ):
-                existing[resident.id_number] = resident
-        households: dict[tuple[int, str], Household] = {}
-        area_ids = [a.pk for a in areas.values()]
-        for chunk in chunks(area_ids, LOOKUP_CHUNK):
-            for household in Household.objects.filter(area_id__in=chunk):
-                households[(household.area_id, household.door)] = household
-
-        seen_id: dict[str, int] = {}
-        household_flags: dict[tuple[str, str], tuple[int, bool]] = {}
-        for row in rows:
-            area = areas.get(row.area_code)
-            if area is None or (scope is not None and not role_may(scope.role_for(area), IMPORT)):
-                bad(row.line, "area_code", _("unknown area code “%(v)s”") % {"v": row.area_code})
-                continue
-            if area.kind not in HOUSEHOLD_AREA_KINDS:
-                bad(
-                    row.line,
-                    "area_code",
-                    _("a household belongs to a unit, a building or a grid, not a %(kind)s")
-                    % {"kind": area.get_kind_display()},
-                )
-            if row.id_number in seen_id:
-                bad(
-                    row.line,
-                    "id_number",
-                    _("this ID number appears again (first on line %(first)s)")
-                    % {"first": seen_id[row.id_number]},
-                )
-            seen_id.setdefault(row.id_number, row.line)
-            old = existing.get(row.id_number)
-            if (
-                old is not None
-                and scope is not None
-                and not role_may(scope.role_for(old.household.area), IMPORT)
-            ):
-                bad(
-                    row.line,
-                    "id_number",
-                    _("this resident is registered outside your area and cannot be changed here"),
-                )
-            if row.in_online_group is not None:
-                key = (row.area_code, row.door)
-                first = household_flags.setdefault(key, (row.line, row.in_online_group))
-                if first[1] != row.in_online_group:
-                    bad(
-                        row.line,
-                        "in_online_group",
-                        _("the same household says otherwise on line %(first)s")
-                        % {"first": first[0]},
-                    )
-
-        self.areas, self.existing, self.households = areas, existing, households
         self.new_households: dict[tuple[int, str], Household] = {}
         self.changed_households: dict[int, Household] = {}
         self.new_residents: list[tuple[_Row, tuple[int, str]]] = []
         self.changed_residents: list[tuple[_Row, Resident, tuple[int, str]]] = []
         self.unchanged = 0
-        if errors:
-            return
         for row in rows:
-            key = (areas[row.area_code].pk, row.door)
-            household = households.get(key) or self.new_households.get(key)
-            household_changed = False
-            if household is None:
-                household = self.new_households[key] = Household(
-                    area=areas[row.area_code],
-                    door=row.door,
-                    address=row.address or "",
-                    in_online_group=bool(row.in_online_group),
-                )
-            elif not household.pk:
-                # Another row of the same new household: any explicit value counts (rows
-                # that contradict each other were refused above).
-                if row.in_online_group is not None:
-                    household.in_online_group = row.in_online_group
-                if row.address and not household.address:
-                    household.address = row.address
-            else:
-                changed = False
-                if row.address is not None and household.address != row.address:
-                    household.address, changed = row.address, True
-                if (
-                    row.in_online_group is not None
-                    and household.in_online_group != row.in_online_group
-                ):
-                    household.in_online_group, changed = row.in_online_group, True
-                if changed:
-                    self.changed_households[household.pk] = household
-                household_changed = household.pk in self.changed_households
-            old = existing.get(row.id_number)
-            label = f"{row.name} {mask_id_number(row.id_number)}"
-            if old is None:
-                self.new_residents.append((row, key))
-                self._preview(row.line, "new", label)
-                continue
-            diffs = self._diffs(row, old, key)
-            if household_changed:
-                diffs.append("household details")
-            if diffs:
-                self.changed_residents.append((row, old, key))
-                self._preview(row.line, "update", label, ", ".join(diffs))
-            else:
-                self.unchanged += 1
-                self._preview(row.line, "unchanged", label)
+            self._plan_row(row)
+
+    def _plan_row(self, row: _Row) -> None:
+        key = (self.areas[row.area_code].pk, row.door)
+        household_changed = self._plan_household(row, key)
+        old = self.existing.get(row.id_number)
+        label = f"{row.name} {mask_id_number(row.id_number)}"
+        if old is None:
+            self.new_residents.append((row, key))
+            self._preview(row.line, "new", label)
+            return
+        diffs = self._diffs(row, old, key)
+        if household_changed:
+            diffs.append("household details")
+        if diffs:
+            self.changed_residents.append((row, old, key))
+            self._preview(row.line, "update", label, ", ".join(diffs))
+        else:
+            self.unchanged += 1
+            self._preview(row.line, "unchanged", label)
+
+    def _plan_household(self, row: _Row, key: tuple[int, str]) -> bool:
+        """Find or plan the row's household, taking the row's details; whether it is a
+        registered household that changes (by this row or an earlier one)."""
+        household = self.households.get(key) or self.new_households.get(key)
+        if household is None:
+            self.new_households[key] = Household(
+                area=self.areas[row.area_code],
+                door=row.door,
+                address=row.address or "",
+                in_online_group=bool(row.in_online_group),
+            )
+            return False
+        if not household.pk:
+            # Another row of the same new household: any explicit value counts (rows that
+            # contradict each other were refused by the checks).
+            if row.in_online_group is not None:
+                household.in_online_group = row.in_online_group
+            if row.address and not household.address:
+                household.address = row.address
+            return False
+        changed = False
+        if row.address is not None and household.address != row.address:
+            household.address, changed = row.address, True
+        if row.in_online_group is not None and household.in_online_group != row.in_online_group:
+            household.in_online_group, changed = row.in_online_group, True
+        if changed:
+            self.changed_households[household.pk] = household
+        return household.pk in self.changed_households
 
     @staticmethod
     def _diffs(row: _Row, old: Resident, key: tuple[int, str]) -> list[str]:
