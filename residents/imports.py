@@ -448,6 +448,15 @@ class _ResidentPlan:
 
     def write(self, progress: Progress) -> None:
         now = timezone.now()
+        self._write_households(now, progress)
+        created = self._create_residents(now, progress)
+        self._update_residents(now)
+        self._write_care_tags(created)
+
+    def _household_of(self, key: tuple[int, str]) -> Household:
+        return self.households.get(key) or self.new_households[key]
+
+    def _write_households(self, now: dt.datetime, progress: Progress) -> None:
         new_households = list(self.new_households.values())
         for chunk in chunks(new_households, BATCH):
             Household.objects.bulk_create(chunk)
@@ -459,12 +468,11 @@ class _ResidentPlan:
         )
         progress("households", len(new_households) + len(changed), len(new_households))
 
-        def household_of(key):
-            return self.households.get(key) or self.new_households[key]
-
+    def _create_residents(self, now: dt.datetime, progress: Progress) -> list[Resident]:
+        """The new residents, written; in the order of ``new_residents``."""
         created = [
             Resident(
-                household=household_of(key),
+                household=self._household_of(key),
                 name=row.name,
                 gender=row.gender,
                 birth_date=row.birth_date,
@@ -479,6 +487,9 @@ class _ResidentPlan:
         for chunk in chunks(created, BATCH):
             Resident.objects.bulk_create(chunk)
             progress("residents", len(chunk), len(created))
+        return created
+
+    def _update_residents(self, now: dt.datetime) -> None:
         updated = []
         for row, old, key in self.changed_residents:
             old.name = row.name
@@ -486,7 +497,7 @@ class _ResidentPlan:
                 old.phone = row.phone
             if row.is_householder is not None:
                 old.is_householder = row.is_householder
-            old.household = household_of(key)
+            old.household = self._household_of(key)
             old.updated_at = now
             updated.append(old)
         Resident.objects.bulk_update(
@@ -494,7 +505,9 @@ class _ResidentPlan:
             ["name", "phone", "is_householder", "household", "updated_at"],
             batch_size=BATCH,
         )
-        # Care tags: replace the set for every row that names them and differs.
+
+    def _write_care_tags(self, created: list[Resident]) -> None:
+        """Replace the set of care tags for every row that names them and differs."""
         through = Resident.care_tags.through
         tagged = [(row, r) for (row, _key), r in zip(self.new_residents, created, strict=True)]
         tagged += [(row, old) for row, old, _key in self.changed_residents]
