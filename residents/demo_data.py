@@ -3,7 +3,7 @@
 Stdlib only (no Django at import time), like grids/demo_data.py, whose area tree it fills:
 every unit (单元) of the chosen urban communities gets as many households as the unit's
 ``households`` estimate, and every household 1-5 residents. ``resident_rows()`` returns them
-in the spreadsheet import format of residents/imports.py (RESIDENT_COLUMNS), one dict a
+in the spreadsheet import format of residents/imports/ (RESIDENT_COLUMNS), one dict a
 resident, every value a string, so the rows can be written to CSV/XLSX and imported as is.
 
 Everything is invented. In particular:
@@ -462,7 +462,7 @@ def _source_names() -> tuple[set[str], list[str]]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CARE_TAGS"
     )
-    tree = ast.parse((root / "imports.py").read_text(encoding="utf-8"))
+    tree = ast.parse((root / "imports" / "columns.py").read_text(encoding="utf-8"))
     columns = next(
         node.value
         for node in ast.walk(tree)
