@@ -131,111 +131,146 @@ class _Member:
         self.left_behind = False
 
 
-def _plan(r: _Rand, size: int) -> list[_Member]:
-    """Who lives in a household of `size` persons; exactly one of them is the householder."""
-    family = r.pick(SURNAMES)  # the husband's line: he, his children and his father carry it
+class _Household:
+    """The draws that make up one household's members: one random stream, one family name
+    (the husband's line: he, his children and his father carry it)."""
 
-    def other() -> str:
-        return r.pick(SURNAMES)
+    def __init__(self, r: _Rand, size: int) -> None:
+        self.r = r
+        self.size = size
+        self.family = r.pick(SURNAMES)
 
-    def couple(low: int, high: int) -> tuple[_Member, _Member]:
-        age = r.between(low, high)
-        husband = _Member(MALE, _year(age), family)
-        wife = _Member(FEMALE, _year(age - r.between(-1, 5)), other())
+    def other(self) -> str:
+        return self.r.pick(SURNAMES)
+
+    def couple(self, low: int, high: int) -> tuple[_Member, _Member]:
+        age = self.r.between(low, high)
+        husband = _Member(MALE, _year(age), self.family)
+        wife = _Member(FEMALE, _year(age - self.r.between(-1, 5)), self.other())
         return husband, wife
 
-    def children(mother: _Member, count: int, max_age: int = 99) -> list[_Member]:
+    def headed_couple(self, low: int, high: int) -> tuple[_Member, _Member]:
+        """A couple, one of them (more often the husband) the householder."""
+        husband, wife = self.couple(low, high)
+        (wife if self.r.percent(20) else husband).householder = True
+        return husband, wife
+
+    def children(self, mother: _Member, count: int, max_age: int = 99) -> list[_Member]:
+        r = self.r
         year = min(mother.year + r.between(22, 34), LAST_YEAR)
         year = max(year, _year(max_age))
         kids = []
         for _ in range(count):
-            surname = mother.surname if r.percent(6) else family
+            surname = mother.surname if r.percent(6) else self.family
             kids.append(_Member(r.pick((MALE, FEMALE)), min(year, LAST_YEAR), surname))
             year += r.between(1, 6)
         return kids
 
-    def grandparents(parent: _Member, both: bool) -> list[_Member]:
+    def grandparents(self, parent: _Member, both: bool) -> list[_Member]:
         """The husband's parents (or one of them): grandfather keeps the family surname."""
+        r = self.r
         year = max(parent.year - r.between(23, 33), FIRST_YEAR)
-        grandfather = _Member(MALE, year, family)
-        grandmother = _Member(FEMALE, min(year + r.between(0, 4), LAST_YEAR), other())
+        grandfather = _Member(MALE, year, self.family)
+        grandmother = _Member(FEMALE, min(year + r.between(0, 4), LAST_YEAR), self.other())
         if both:
             return [grandfather, grandmother]
         return [grandmother if r.percent(60) else grandfather]  # widows outlive widowers
 
-    def head_of_couple(husband: _Member, wife: _Member) -> _Member:
-        return wife if r.percent(20) else husband
-
-    def left_behind(count: int) -> list[_Member]:
+    def left_behind(self, count: int) -> list[_Member]:
         """Grandparents raising grandchildren under 16 whose parents work elsewhere."""
-        old = grandparents(_Member(MALE, _year(r.between(33, 45)), family), count > 1)
+        r = self.r
+        old = self.grandparents(_Member(MALE, _year(r.between(33, 45)), self.family), count > 1)
         kids = [
-            _Member(r.pick((MALE, FEMALE)), _year(r.between(3, 15)), family)
-            for _ in range(max(1, size - len(old)))
+            _Member(r.pick((MALE, FEMALE)), _year(r.between(3, 15)), self.family)
+            for _ in range(max(1, self.size - len(old)))
         ]
         for kid in kids:
             kid.left_behind = True
         old[0].householder = True
         return old + kids
 
+
+def _plan(r: _Rand, size: int) -> list[_Member]:
+    """Who lives in a household of `size` persons; exactly one of them is the householder."""
+    h = _Household(r, size)
     roll = r.below(100)
-    members: list[_Member]
     if size == 1:
-        elderly = r.percent(35)
-        age = r.between(70, 90) if elderly else r.between(22, 69)
-        gender = FEMALE if r.percent(65 if elderly else 45) else MALE
-        members = [_Member(gender, _year(age), family if gender == MALE else other())]
-        members[0].householder = True
-    elif size == 2 and roll < 30:  # an elderly couple
-        husband, wife = couple(62, 88)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife]
-    elif size == 2 and roll < 65:  # a young or middle-aged couple
-        husband, wife = couple(24, 59)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife]
-    elif size == 2 and roll < 97:  # a single parent and a child
-        parent = _Member(FEMALE, _year(r.between(30, 62)), other())
-        if r.percent(40):
-            parent = _Member(MALE, parent.year - r.between(0, 3), family)
-            kid = children(_Member(FEMALE, parent.year + 2, other()), 1)[0]
-        else:
-            kid = children(parent, 1)[0]
-        parent.householder = True
-        members = [parent, kid]
+        members = _one(h)
     elif size == 2:
-        members = left_behind(1)
-    elif size == 3 and roll < 78:  # a couple and a child
-        husband, wife = couple(26, 62)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *children(wife, 1)]
-    elif size == 3 and roll < 95:  # a couple and an elderly parent
-        husband, wife = couple(32, 56)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *grandparents(husband, False)]
+        members = _two(h, roll)
     elif size == 3:
-        members = left_behind(1)
-    elif size == 4 and roll < 62:  # a couple and two children
-        husband, wife = couple(30, 58)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *children(wife, 2)]
-    elif size == 4 and roll < 95:  # a couple, a child and an elderly parent
-        husband, wife = couple(30, 55)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *children(wife, 1), *grandparents(husband, False)]
+        members = _three(h, roll)
     elif size == 4:
-        members = left_behind(2)
-    elif roll < 70:  # three generations: grandparents, a couple and a child
-        husband, wife = couple(28, 50)
-        old = grandparents(husband, True)
-        (old[0] if r.percent(30) else husband).householder = True
-        members = [husband, wife, *children(wife, 1, max_age=25), *old]
-    else:  # a couple, two children and a grandparent
-        husband, wife = couple(30, 50)
-        husband.householder = True
-        members = [husband, wife, *children(wife, 2, max_age=25), *grandparents(husband, False)]
+        members = _four(h, roll)
+    else:
+        members = _five(h, roll)
     assert len(members) == size and sum(m.householder for m in members) == 1
     return members
+
+
+def _one(h: _Household) -> list[_Member]:
+    r = h.r
+    elderly = r.percent(35)
+    age = r.between(70, 90) if elderly else r.between(22, 69)
+    gender = FEMALE if r.percent(65 if elderly else 45) else MALE
+    member = _Member(gender, _year(age), h.family if gender == MALE else h.other())
+    member.householder = True
+    return [member]
+
+
+def _two(h: _Household, roll: int) -> list[_Member]:
+    if roll < 30:  # an elderly couple
+        return list(h.headed_couple(62, 88))
+    if roll < 65:  # a young or middle-aged couple
+        return list(h.headed_couple(24, 59))
+    if roll < 97:
+        return _single_parent(h)
+    return h.left_behind(1)
+
+
+def _single_parent(h: _Household) -> list[_Member]:
+    """A parent and a child, more often the mother."""
+    r = h.r
+    parent = _Member(FEMALE, _year(r.between(30, 62)), h.other())
+    if r.percent(40):
+        parent = _Member(MALE, parent.year - r.between(0, 3), h.family)
+        kid = h.children(_Member(FEMALE, parent.year + 2, h.other()), 1)[0]
+    else:
+        kid = h.children(parent, 1)[0]
+    parent.householder = True
+    return [parent, kid]
+
+
+def _three(h: _Household, roll: int) -> list[_Member]:
+    if roll < 78:  # a couple and a child
+        husband, wife = h.headed_couple(26, 62)
+        return [husband, wife, *h.children(wife, 1)]
+    if roll < 95:  # a couple and an elderly parent
+        husband, wife = h.headed_couple(32, 56)
+        return [husband, wife, *h.grandparents(husband, False)]
+    return h.left_behind(1)
+
+
+def _four(h: _Household, roll: int) -> list[_Member]:
+    if roll < 62:  # a couple and two children
+        husband, wife = h.headed_couple(30, 58)
+        return [husband, wife, *h.children(wife, 2)]
+    if roll < 95:  # a couple, a child and an elderly parent
+        husband, wife = h.headed_couple(30, 55)
+        return [husband, wife, *h.children(wife, 1), *h.grandparents(husband, False)]
+    return h.left_behind(2)
+
+
+def _five(h: _Household, roll: int) -> list[_Member]:
+    if roll < 70:  # three generations: grandparents, a couple and a child
+        husband, wife = h.couple(28, 50)
+        old = h.grandparents(husband, True)
+        (old[0] if h.r.percent(30) else husband).householder = True
+        return [husband, wife, *h.children(wife, 1, max_age=25), *old]
+    # a couple, two children and a grandparent
+    husband, wife = h.couple(30, 50)
+    husband.householder = True
+    return [husband, wife, *h.children(wife, 2, max_age=25), *h.grandparents(husband, False)]
 
 
 def _given(r: _Rand, gender: str) -> str:
