@@ -354,79 +354,107 @@ def _phone_percent(age: int) -> int:
 @cache
 def _community_rows(code: str) -> tuple[dict[str, str], ...]:
     position, _name = _tree()[0][code]
-    rows: list[dict[str, str]] = []
-    used_ids: set[str] = set()
-    phones = 0
+    community = _Community(position)
     for unit, households, prefix in _tree()[1][code]:
         for index in range(households):
-            r = _Rand("household", unit, index)
-            door = _door(unit, households, index)
-            size = _size(unit, index)
-            members = _plan(r, size)
-            online = "是" if _h("online group", unit, index) % 100 < ONLINE_GROUP_PERCENT else "否"
-            low_income = r.percent(1.5)
-            births = []
-            for m in members:
-                start = dt.date(m.year, 1, 1)
-                days = (dt.date(m.year + 1, 1, 1) - start).days
-                births.append(start + dt.timedelta(days=r.below(days)))
-            ages = [_age(b) for b in births]
-            empty_nest = size >= 2 and min(ages) >= 60
-            for m, birth, age in zip(members, births, ages, strict=True):
-                tags = []
-                if size == 1 and age >= 70:
-                    tags.append(ELDERLY_ALONE)
-                if empty_nest:
-                    tags.append(EMPTY_NEST)
-                if r.percent(3 if age >= 60 else 1):
-                    tags.append(DISABLED)
-                if low_income:
-                    tags.append(LOW_INCOME)
-                elif size == 1 and age >= 60 and r.percent(8):
-                    tags.append(EXTREME_HARDSHIP)
-                if m.gender == MALE and 25 <= age <= 85 and r.percent(5):
-                    tags.append(VETERAN)
-                if m.left_behind and age < 16:
-                    tags.append(LEFT_BEHIND_CHILD)
-                if age >= 40 and r.percent(1):
-                    tags.append(SERIOUS_ILLNESS)
-
-                # ID: region + birth date + sequence (community digit, then 2 digits whose
-                # parity is the gender) + check digit; collisions step to the next free one.
-                parity = 1 if m.gender == MALE else 0
-                k = r.below(50) * 2 + parity
-                while True:
-                    first17 = f"{REGION}{birth:%Y%m%d}{position}{k:02d}"
-                    if first17 not in used_ids:
-                        break
-                    k = (k + 2) % 100
-                used_ids.add(first17)
-
-                phone = ""
-                if r.percent(_phone_percent(age)):
-                    # Community digit + a bijection of the counter modulo 10**7: all distinct.
-                    suffix = (phones * 3_162_277 + 1_234_567) % 10**7
-                    phones += 1
-                    phone = f"{r.pick(RESIDENT_PREFIXES)}{position}{suffix:07d}"
-                rows.append(
-                    {
-                        "area_code": unit,
-                        "door": door,
-                        "address": f"{prefix}{door}室",
-                        "in_online_group": online,
-                        "name": m.surname + _given(r, m.gender),
-                        "gender": m.gender,
-                        "birth_date": birth.isoformat(),
-                        "id_number": first17 + _check_digit(first17),
-                        "phone": phone,
-                        "is_householder": "是" if m.householder else "否",
-                        "care_tags": "、".join(tags),
-                    }
-                )
-            assert len(used_ids) == len(rows)
-    if phones > 10**7:
+            community.add_household(unit, households, index, prefix)
+    if community.phones > 10**7:
         raise ValueError("too many phones for one community")
-    return tuple(rows)
+    return tuple(community.rows)
+
+
+class _Community:
+    """The rows of one community as its households are drawn, with the ID numbers and the
+    phones handed out so far."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.rows: list[dict[str, str]] = []
+        self.used_ids: set[str] = set()
+        self.phones = 0
+
+    def add_household(self, unit: str, households: int, index: int, prefix: str) -> None:
+        """The rows of the index-th household of `unit` (of `households`)."""
+        r = _Rand("household", unit, index)
+        door = _door(unit, households, index)
+        size = _size(unit, index)
+        members = _plan(r, size)
+        online = "是" if _h("online group", unit, index) % 100 < ONLINE_GROUP_PERCENT else "否"
+        low_income = r.percent(1.5)
+        births = [_birth_date(r, m.year) for m in members]
+        ages = [_age(b) for b in births]
+        empty_nest = size >= 2 and min(ages) >= 60
+        for m, birth, age in zip(members, births, ages, strict=True):
+            tags = _care_tags(r, m, age, size=size, low_income=low_income, empty_nest=empty_nest)
+            first17 = self._first17(r, m.gender, birth)
+            phone = self._phone(r, age)
+            self.rows.append(
+                {
+                    "area_code": unit,
+                    "door": door,
+                    "address": f"{prefix}{door}室",
+                    "in_online_group": online,
+                    "name": m.surname + _given(r, m.gender),
+                    "gender": m.gender,
+                    "birth_date": birth.isoformat(),
+                    "id_number": first17 + _check_digit(first17),
+                    "phone": phone,
+                    "is_householder": "是" if m.householder else "否",
+                    "care_tags": "、".join(tags),
+                }
+            )
+        assert len(self.used_ids) == len(self.rows)
+
+    def _first17(self, r: _Rand, gender: str, birth: dt.date) -> str:
+        """An ID number without its check digit: region + birth date + sequence (community
+        digit, then 2 digits whose parity is the gender); collisions step to the next free one."""
+        parity = 1 if gender == MALE else 0
+        k = r.below(50) * 2 + parity
+        while True:
+            first17 = f"{REGION}{birth:%Y%m%d}{self.position}{k:02d}"
+            if first17 not in self.used_ids:
+                break
+            k = (k + 2) % 100
+        self.used_ids.add(first17)
+        return first17
+
+    def _phone(self, r: _Rand, age: int) -> str:
+        """A mobile number for some (by age), "" for the others."""
+        if not r.percent(_phone_percent(age)):
+            return ""
+        # Community digit + a bijection of the counter modulo 10**7: all distinct.
+        suffix = (self.phones * 3_162_277 + 1_234_567) % 10**7
+        self.phones += 1
+        return f"{r.pick(RESIDENT_PREFIXES)}{self.position}{suffix:07d}"
+
+
+def _birth_date(r: _Rand, year: int) -> dt.date:
+    start = dt.date(year, 1, 1)
+    days = (dt.date(year + 1, 1, 1) - start).days
+    return start + dt.timedelta(days=r.below(days))
+
+
+def _care_tags(
+    r: _Rand, m: _Member, age: int, *, size: int, low_income: bool, empty_nest: bool
+) -> list[str]:
+    tags = []
+    if size == 1 and age >= 70:
+        tags.append(ELDERLY_ALONE)
+    if empty_nest:
+        tags.append(EMPTY_NEST)
+    if r.percent(3 if age >= 60 else 1):
+        tags.append(DISABLED)
+    if low_income:
+        tags.append(LOW_INCOME)
+    elif size == 1 and age >= 60 and r.percent(8):
+        tags.append(EXTREME_HARDSHIP)
+    if m.gender == MALE and 25 <= age <= 85 and r.percent(5):
+        tags.append(VETERAN)
+    if m.left_behind and age < 16:
+        tags.append(LEFT_BEHIND_CHILD)
+    if age >= 40 and r.percent(1):
+        tags.append(SERIOUS_ILLNESS)
+    return tags
 
 
 # ---------------------------------------------------------------------------------------------
