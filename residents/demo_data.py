@@ -536,52 +536,74 @@ def _source_names() -> tuple[set[str], list[str]]:
 
 
 def _check(rows: list[dict]) -> None:
-    import re
+    tag_names, keys = _source_names()
+    assert set(CARE_TAG_NAMES) == tag_names, tag_names
+    assert list(KEYS) == keys, keys
+    _check_rows(rows, tag_names)
+    households: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        households.setdefault((row["area_code"], row["door"]), []).append(row)
+    _check_households(households)
+    # Rows of a community do not depend on the others asked for with it.
+    second = default_communities()[1]
+    alone = resident_rows([second])
+    assert alone == [row for row in rows if row["area_code"].startswith(second)]
 
-    from grids.demo_data import PHONE_RE, head_rows
+
+def _check_rows(rows: list[dict], tag_names: set[str]) -> None:
+    """Each row on its own, and ID numbers and phones unique (and none a post's phone)."""
+    from grids.demo_data import head_rows
 
     try:  # cross-check with the project's own function when Django is installed
         from residents.identity import id_check_digit
     except ImportError:
         id_check_digit = _gb11643_check
 
-    tag_names, keys = _source_names()
-    assert set(CARE_TAG_NAMES) == tag_names, tag_names
-    assert list(KEYS) == keys, keys
     units = {row["code"] for row in area_rows() if row["kind"] == "unit"}
     head_phones = {h["phone"] for h in head_rows()}
-    households: dict[tuple[str, str], list[dict]] = {}
     ids: set[str] = set()
     phones: set[str] = set()
     for row in rows:
-        assert tuple(row) == KEYS and all(isinstance(v, str) for v in row.values()), row
-        assert row["area_code"] in units, row
-        id_number = row["id_number"]
-        assert re.fullmatch(r"369921\d{11}[\dX]", id_number), row
-        assert _gb11643_check(id_number[:17]) == id_number[17], row
-        assert id_check_digit(id_number[:17]) == id_number[17], row
-        assert id_number not in ids, f"duplicate ID number {id_number}"
-        ids.add(id_number)
-        birth = dt.date.fromisoformat(row["birth_date"])
-        assert FIRST_YEAR <= birth.year <= LAST_YEAR, row
-        assert id_number[6:14] == birth.strftime("%Y%m%d"), row
-        assert int(id_number[16]) % 2 == (row["gender"] == MALE), row
-        assert row["gender"] in (MALE, FEMALE), row
-        assert row["in_online_group"] in ("是", "否") and row["is_householder"] in ("是", "否")
-        assert 2 <= len(row["name"]) <= 4, row
+        _check_row(row, units, tag_names, id_check_digit)
+        assert row["id_number"] not in ids, f"duplicate ID number {row['id_number']}"
+        ids.add(row["id_number"])
         if row["phone"]:
-            assert PHONE_RE.match(row["phone"]), row
             assert row["phone"] not in phones, f"duplicate phone {row['phone']}"
             assert row["phone"] not in head_phones, f"phone of a post {row['phone']}"
-            assert _age(birth) >= 18, row
             phones.add(row["phone"])
-        tags = [t for t in row["care_tags"].split("、") if t]
-        assert len(tags) == len(set(tags)) and set(tags) <= tag_names, row
-        if LEFT_BEHIND_CHILD in tags:
-            assert _age(birth) < 16, row
-        assert row["address"].endswith(row["door"] + "室"), row
-        households.setdefault((row["area_code"], row["door"]), []).append(row)
 
+
+def _check_row(row: dict, units: set[str], tag_names: set[str], id_check_digit) -> None:
+    import re
+
+    from grids.demo_data import PHONE_RE
+
+    assert tuple(row) == KEYS and all(isinstance(v, str) for v in row.values()), row
+    assert row["area_code"] in units, row
+    id_number = row["id_number"]
+    assert re.fullmatch(r"369921\d{11}[\dX]", id_number), row
+    assert _gb11643_check(id_number[:17]) == id_number[17], row
+    assert id_check_digit(id_number[:17]) == id_number[17], row
+    birth = dt.date.fromisoformat(row["birth_date"])
+    assert FIRST_YEAR <= birth.year <= LAST_YEAR, row
+    assert id_number[6:14] == birth.strftime("%Y%m%d"), row
+    assert int(id_number[16]) % 2 == (row["gender"] == MALE), row
+    assert row["gender"] in (MALE, FEMALE), row
+    assert row["in_online_group"] in ("是", "否") and row["is_householder"] in ("是", "否")
+    assert 2 <= len(row["name"]) <= 4, row
+    if row["phone"]:
+        assert PHONE_RE.match(row["phone"]), row
+        assert _age(birth) >= 18, row
+    tags = [t for t in row["care_tags"].split("、") if t]
+    assert len(tags) == len(set(tags)) and set(tags) <= tag_names, row
+    if LEFT_BEHIND_CHILD in tags:
+        assert _age(birth) < 16, row
+    assert row["address"].endswith(row["door"] + "室"), row
+
+
+def _check_households(households: dict[tuple[str, str], list[dict]]) -> None:
+    """Each unit as many households as its estimate; each household 1-5 members, one
+    householder, one answer to the online group, one address; the old living alone tagged."""
     unit_households = Counter(code for code, _door in households)
     estimate = {row["code"]: row["households"] for row in area_rows() if row["kind"] == "unit"}
     for unit, count in unit_households.items():
@@ -594,11 +616,6 @@ def _check(rows: list[dict]) -> None:
         for m in members:
             alone_old = len(members) == 1 and _age(dt.date.fromisoformat(m["birth_date"])) >= 70
             assert (ELDERLY_ALONE in m["care_tags"]) == alone_old, m
-
-    # Rows of a community do not depend on the others asked for with it.
-    second = default_communities()[1]
-    alone = resident_rows([second])
-    assert alone == [row for row in rows if row["area_code"].startswith(second)]
 
 
 if __name__ == "__main__":
