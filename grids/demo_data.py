@@ -752,9 +752,14 @@ SUMMARY: dict[str, int] = _summary()
 
 
 def _check() -> None:
-    areas = area_rows()
+    _check_summary(SUMMARY)
+    seen = _check_area_rows(area_rows())
     heads = head_rows()
-    s = SUMMARY
+    _check_heads(heads, seen)
+    _check_logins(demo_logins(), heads, seen)
+
+
+def _check_summary(s: dict[str, int]) -> None:
     assert s["community"] == URBAN_COMMUNITIES, s
     assert s["urban_grids"] == URBAN_GRIDS, s
     assert s["building"] == URBAN_BUILDINGS, s
@@ -765,6 +770,9 @@ def _check() -> None:
     assert s["urban_three_heads"] == URBAN_THREE_HEADS, s
     assert s["rural_grid_head_persons"] == RURAL_GRID_HEAD_PERSONS, s
 
+
+def _check_area_rows(areas: list[dict]) -> dict[str, dict]:
+    """Each row, parents before children, then the tree; the rows by code."""
     seen: dict[str, dict] = {}
     for row in areas:
         assert set(row) == {"code", "name", "kind", "parent_code", "grid_type", "households"}
@@ -779,7 +787,12 @@ def _check() -> None:
         else:
             assert row["kind"] == "city", row
         seen[code] = row
+    _check_children(areas, seen)
+    return seen
 
+
+def _check_children(areas: list[dict], seen: dict[str, dict]) -> None:
+    """Distinct names among siblings; households of units, buildings and urban grids."""
     children: dict[str, list[dict]] = {}
     for row in areas:
         children.setdefault(row["parent_code"], []).append(row)
@@ -795,6 +808,9 @@ def _check() -> None:
             assert kids and 300 <= row["households"] <= 500, row
             assert row["households"] == sum(k["households"] for k in kids), row
 
+
+def _check_heads(heads: list[dict], seen: dict[str, dict]) -> None:
+    """Known titles and areas, valid phones, one name per phone and one phone per name."""
     name_of_phone: dict[str, str] = {}
     phone_of_name: dict[str, str] = {}
     for h in heads:
@@ -804,7 +820,9 @@ def _check() -> None:
         assert name_of_phone.setdefault(h["phone"], h["name"]) == h["name"], h
         assert phone_of_name.setdefault(h["name"], h["phone"]) == h["phone"], h
 
-    logins = demo_logins()
+
+def _check_logins(logins: list[dict], heads: list[dict], seen: dict[str, dict]) -> None:
+    """Each demo head a different person holding the post, the heads' areas nested."""
     assert 7 <= len(logins) <= 9
     post_phones = [lg["phone"] for lg in logins if lg["title"]]
     assert len(post_phones) == len(set(post_phones)), "demo heads must be different persons"
