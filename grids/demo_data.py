@@ -522,22 +522,7 @@ class _Builder:
         with_deputy: bool,
     ) -> None:
         grid = community + f"{grid_no:03d}"
-        b_count = len(building_numbers)
-        unit_counts = _apportion(
-            unit_total,
-            [_weight("units per building", grid, b) for b in building_numbers],
-            [1] * b_count,
-            [6] * b_count,
-        )
-        households = 320 + _h("grid households", grid) % 161
-        # Bigger buildings (more floors) weigh more; a small factor per unit adds noise.
-        unit_weights = [
-            _weight("floors", grid, b) * (0.8 + (_h("unit", grid, b, u) % 400) / 1000)
-            for b, k in zip(building_numbers, unit_counts, strict=True)
-            for u in range(k)
-        ]
-        per_unit = _apportion(households, unit_weights, [8] * unit_total, [36] * unit_total)
-
+        unit_counts, households, per_unit = _grid_plan(grid, building_numbers, unit_total)
         grid_row_index = len(self.areas)
         self.area(grid, name, "grid", community, grid_type, households)
         grid_head = self.people.new()
@@ -556,38 +541,74 @@ class _Builder:
 
         unit_iter = iter(per_unit)
         for b, (number, k) in enumerate(zip(building_numbers, unit_counts, strict=True)):
-            building = self.area(grid + f"{number:03d}", f"{number}栋", "building", grid)
-            building_row = self.areas[-1]
-            building_head = self.people.new()
             # A few grid heads also look after the building they live in.
-            if b == 0 and not is_demo_grid and _h("grid head doubles", grid) % 10 == 0:
-                building_head = grid_head
-            self.head(building, "building_head", building_head)
-            # Some building heads of small buildings also act as head of the first unit.
-            doubles = k <= 2 and _h("building head doubles", building) % 8 == 0
-            if b == demo_building:
-                doubles = False
-                self.demo["building_head"] = building
-            for u in range(1, k + 1):
-                unit_households = next(unit_iter)
-                unit = self.area(
-                    building + f"{u:02d}",
-                    f"{u}单元",
-                    "unit",
-                    building,
-                    households=unit_households,
-                )
-                building_row["households"] += unit_households
-                person = building_head if u == 1 and doubles else self.people.new()
-                self.head(unit, "unit_head", person)
-                if b == demo_building and (u == 2 or k == 1):
-                    self.demo["unit_head"] = unit
+            doubles = b == 0 and not is_demo_grid and _h("grid head doubles", grid) % 10 == 0
+            self.build_building(
+                grid,
+                number,
+                [next(unit_iter) for _ in range(k)],
+                grid_head if doubles else None,
+                is_demo=b == demo_building,
+            )
         assert (
             sum(
                 r["households"] for r in self.areas[grid_row_index + 1 :] if r["kind"] == "building"
             )
             == households
         )
+
+    def build_building(
+        self,
+        grid: str,
+        number: int,
+        unit_households: list[int],
+        grid_head: _Person | None,
+        is_demo: bool,
+    ) -> None:
+        """A building, its units and their heads; `grid_head`, if given, heads the building."""
+        building = self.area(grid + f"{number:03d}", f"{number}栋", "building", grid)
+        building_row = self.areas[-1]
+        building_head = self.people.new()
+        if grid_head is not None:
+            building_head = grid_head
+        self.head(building, "building_head", building_head)
+        k = len(unit_households)
+        # Some building heads of small buildings also act as head of the first unit.
+        doubles = k <= 2 and _h("building head doubles", building) % 8 == 0
+        if is_demo:
+            doubles = False
+            self.demo["building_head"] = building
+        for u, households in enumerate(unit_households, start=1):
+            unit = self.area(
+                building + f"{u:02d}", f"{u}单元", "unit", building, households=households
+            )
+            building_row["households"] += households
+            person = building_head if u == 1 and doubles else self.people.new()
+            self.head(unit, "unit_head", person)
+            if is_demo and (u == 2 or k == 1):
+                self.demo["unit_head"] = unit
+
+
+def _grid_plan(
+    grid: str, building_numbers: list[int], unit_total: int
+) -> tuple[list[int], int, list[int]]:
+    """(units per building, households of the grid, households per unit in building order)."""
+    b_count = len(building_numbers)
+    unit_counts = _apportion(
+        unit_total,
+        [_weight("units per building", grid, b) for b in building_numbers],
+        [1] * b_count,
+        [6] * b_count,
+    )
+    households = 320 + _h("grid households", grid) % 161
+    # Bigger buildings (more floors) weigh more; a small factor per unit adds noise.
+    unit_weights = [
+        _weight("floors", grid, b) * (0.8 + (_h("unit", grid, b, u) % 400) / 1000)
+        for b, k in zip(building_numbers, unit_counts, strict=True)
+        for u in range(k)
+    ]
+    per_unit = _apportion(households, unit_weights, [8] * unit_total, [36] * unit_total)
+    return unit_counts, households, per_unit
 
 
 def _village_names(count: int) -> list[str]:
@@ -731,9 +752,14 @@ SUMMARY: dict[str, int] = _summary()
 
 
 def _check() -> None:
-    areas = area_rows()
+    _check_summary(SUMMARY)
+    seen = _check_area_rows(area_rows())
     heads = head_rows()
-    s = SUMMARY
+    _check_heads(heads, seen)
+    _check_logins(demo_logins(), heads, seen)
+
+
+def _check_summary(s: dict[str, int]) -> None:
     assert s["community"] == URBAN_COMMUNITIES, s
     assert s["urban_grids"] == URBAN_GRIDS, s
     assert s["building"] == URBAN_BUILDINGS, s
@@ -744,6 +770,9 @@ def _check() -> None:
     assert s["urban_three_heads"] == URBAN_THREE_HEADS, s
     assert s["rural_grid_head_persons"] == RURAL_GRID_HEAD_PERSONS, s
 
+
+def _check_area_rows(areas: list[dict]) -> dict[str, dict]:
+    """Each row, parents before children, then the tree; the rows by code."""
     seen: dict[str, dict] = {}
     for row in areas:
         assert set(row) == {"code", "name", "kind", "parent_code", "grid_type", "households"}
@@ -758,7 +787,12 @@ def _check() -> None:
         else:
             assert row["kind"] == "city", row
         seen[code] = row
+    _check_children(areas, seen)
+    return seen
 
+
+def _check_children(areas: list[dict], seen: dict[str, dict]) -> None:
+    """Distinct names among siblings; households of units, buildings and urban grids."""
     children: dict[str, list[dict]] = {}
     for row in areas:
         children.setdefault(row["parent_code"], []).append(row)
@@ -774,6 +808,9 @@ def _check() -> None:
             assert kids and 300 <= row["households"] <= 500, row
             assert row["households"] == sum(k["households"] for k in kids), row
 
+
+def _check_heads(heads: list[dict], seen: dict[str, dict]) -> None:
+    """Known titles and areas, valid phones, one name per phone and one phone per name."""
     name_of_phone: dict[str, str] = {}
     phone_of_name: dict[str, str] = {}
     for h in heads:
@@ -783,7 +820,9 @@ def _check() -> None:
         assert name_of_phone.setdefault(h["phone"], h["name"]) == h["name"], h
         assert phone_of_name.setdefault(h["name"], h["phone"]) == h["phone"], h
 
-    logins = demo_logins()
+
+def _check_logins(logins: list[dict], heads: list[dict], seen: dict[str, dict]) -> None:
+    """Each demo head a different person holding the post, the heads' areas nested."""
     assert 7 <= len(logins) <= 9
     post_phones = [lg["phone"] for lg in logins if lg["title"]]
     assert len(post_phones) == len(set(post_phones)), "demo heads must be different persons"

@@ -3,7 +3,7 @@
 Stdlib only (no Django at import time), like grids/demo_data.py, whose area tree it fills:
 every unit (单元) of the chosen urban communities gets as many households as the unit's
 ``households`` estimate, and every household 1-5 residents. ``resident_rows()`` returns them
-in the spreadsheet import format of residents/imports.py (RESIDENT_COLUMNS), one dict a
+in the spreadsheet import format of residents/imports/ (RESIDENT_COLUMNS), one dict a
 resident, every value a string, so the rows can be written to CSV/XLSX and imported as is.
 
 Everything is invented. In particular:
@@ -131,111 +131,146 @@ class _Member:
         self.left_behind = False
 
 
-def _plan(r: _Rand, size: int) -> list[_Member]:
-    """Who lives in a household of `size` persons; exactly one of them is the householder."""
-    family = r.pick(SURNAMES)  # the husband's line: he, his children and his father carry it
+class _Household:
+    """The draws that make up one household's members: one random stream, one family name
+    (the husband's line: he, his children and his father carry it)."""
 
-    def other() -> str:
-        return r.pick(SURNAMES)
+    def __init__(self, r: _Rand, size: int) -> None:
+        self.r = r
+        self.size = size
+        self.family = r.pick(SURNAMES)
 
-    def couple(low: int, high: int) -> tuple[_Member, _Member]:
-        age = r.between(low, high)
-        husband = _Member(MALE, _year(age), family)
-        wife = _Member(FEMALE, _year(age - r.between(-1, 5)), other())
+    def other(self) -> str:
+        return self.r.pick(SURNAMES)
+
+    def couple(self, low: int, high: int) -> tuple[_Member, _Member]:
+        age = self.r.between(low, high)
+        husband = _Member(MALE, _year(age), self.family)
+        wife = _Member(FEMALE, _year(age - self.r.between(-1, 5)), self.other())
         return husband, wife
 
-    def children(mother: _Member, count: int, max_age: int = 99) -> list[_Member]:
+    def headed_couple(self, low: int, high: int) -> tuple[_Member, _Member]:
+        """A couple, one of them (more often the husband) the householder."""
+        husband, wife = self.couple(low, high)
+        (wife if self.r.percent(20) else husband).householder = True
+        return husband, wife
+
+    def children(self, mother: _Member, count: int, max_age: int = 99) -> list[_Member]:
+        r = self.r
         year = min(mother.year + r.between(22, 34), LAST_YEAR)
         year = max(year, _year(max_age))
         kids = []
         for _ in range(count):
-            surname = mother.surname if r.percent(6) else family
+            surname = mother.surname if r.percent(6) else self.family
             kids.append(_Member(r.pick((MALE, FEMALE)), min(year, LAST_YEAR), surname))
             year += r.between(1, 6)
         return kids
 
-    def grandparents(parent: _Member, both: bool) -> list[_Member]:
+    def grandparents(self, parent: _Member, both: bool) -> list[_Member]:
         """The husband's parents (or one of them): grandfather keeps the family surname."""
+        r = self.r
         year = max(parent.year - r.between(23, 33), FIRST_YEAR)
-        grandfather = _Member(MALE, year, family)
-        grandmother = _Member(FEMALE, min(year + r.between(0, 4), LAST_YEAR), other())
+        grandfather = _Member(MALE, year, self.family)
+        grandmother = _Member(FEMALE, min(year + r.between(0, 4), LAST_YEAR), self.other())
         if both:
             return [grandfather, grandmother]
         return [grandmother if r.percent(60) else grandfather]  # widows outlive widowers
 
-    def head_of_couple(husband: _Member, wife: _Member) -> _Member:
-        return wife if r.percent(20) else husband
-
-    def left_behind(count: int) -> list[_Member]:
+    def left_behind(self, count: int) -> list[_Member]:
         """Grandparents raising grandchildren under 16 whose parents work elsewhere."""
-        old = grandparents(_Member(MALE, _year(r.between(33, 45)), family), count > 1)
+        r = self.r
+        old = self.grandparents(_Member(MALE, _year(r.between(33, 45)), self.family), count > 1)
         kids = [
-            _Member(r.pick((MALE, FEMALE)), _year(r.between(3, 15)), family)
-            for _ in range(max(1, size - len(old)))
+            _Member(r.pick((MALE, FEMALE)), _year(r.between(3, 15)), self.family)
+            for _ in range(max(1, self.size - len(old)))
         ]
         for kid in kids:
             kid.left_behind = True
         old[0].householder = True
         return old + kids
 
+
+def _plan(r: _Rand, size: int) -> list[_Member]:
+    """Who lives in a household of `size` persons; exactly one of them is the householder."""
+    h = _Household(r, size)
     roll = r.below(100)
-    members: list[_Member]
     if size == 1:
-        elderly = r.percent(35)
-        age = r.between(70, 90) if elderly else r.between(22, 69)
-        gender = FEMALE if r.percent(65 if elderly else 45) else MALE
-        members = [_Member(gender, _year(age), family if gender == MALE else other())]
-        members[0].householder = True
-    elif size == 2 and roll < 30:  # an elderly couple
-        husband, wife = couple(62, 88)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife]
-    elif size == 2 and roll < 65:  # a young or middle-aged couple
-        husband, wife = couple(24, 59)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife]
-    elif size == 2 and roll < 97:  # a single parent and a child
-        parent = _Member(FEMALE, _year(r.between(30, 62)), other())
-        if r.percent(40):
-            parent = _Member(MALE, parent.year - r.between(0, 3), family)
-            kid = children(_Member(FEMALE, parent.year + 2, other()), 1)[0]
-        else:
-            kid = children(parent, 1)[0]
-        parent.householder = True
-        members = [parent, kid]
+        members = _one(h)
     elif size == 2:
-        members = left_behind(1)
-    elif size == 3 and roll < 78:  # a couple and a child
-        husband, wife = couple(26, 62)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *children(wife, 1)]
-    elif size == 3 and roll < 95:  # a couple and an elderly parent
-        husband, wife = couple(32, 56)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *grandparents(husband, False)]
+        members = _two(h, roll)
     elif size == 3:
-        members = left_behind(1)
-    elif size == 4 and roll < 62:  # a couple and two children
-        husband, wife = couple(30, 58)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *children(wife, 2)]
-    elif size == 4 and roll < 95:  # a couple, a child and an elderly parent
-        husband, wife = couple(30, 55)
-        head_of_couple(husband, wife).householder = True
-        members = [husband, wife, *children(wife, 1), *grandparents(husband, False)]
+        members = _three(h, roll)
     elif size == 4:
-        members = left_behind(2)
-    elif roll < 70:  # three generations: grandparents, a couple and a child
-        husband, wife = couple(28, 50)
-        old = grandparents(husband, True)
-        (old[0] if r.percent(30) else husband).householder = True
-        members = [husband, wife, *children(wife, 1, max_age=25), *old]
-    else:  # a couple, two children and a grandparent
-        husband, wife = couple(30, 50)
-        husband.householder = True
-        members = [husband, wife, *children(wife, 2, max_age=25), *grandparents(husband, False)]
+        members = _four(h, roll)
+    else:
+        members = _five(h, roll)
     assert len(members) == size and sum(m.householder for m in members) == 1
     return members
+
+
+def _one(h: _Household) -> list[_Member]:
+    r = h.r
+    elderly = r.percent(35)
+    age = r.between(70, 90) if elderly else r.between(22, 69)
+    gender = FEMALE if r.percent(65 if elderly else 45) else MALE
+    member = _Member(gender, _year(age), h.family if gender == MALE else h.other())
+    member.householder = True
+    return [member]
+
+
+def _two(h: _Household, roll: int) -> list[_Member]:
+    if roll < 30:  # an elderly couple
+        return list(h.headed_couple(62, 88))
+    if roll < 65:  # a young or middle-aged couple
+        return list(h.headed_couple(24, 59))
+    if roll < 97:
+        return _single_parent(h)
+    return h.left_behind(1)
+
+
+def _single_parent(h: _Household) -> list[_Member]:
+    """A parent and a child, more often the mother."""
+    r = h.r
+    parent = _Member(FEMALE, _year(r.between(30, 62)), h.other())
+    if r.percent(40):
+        parent = _Member(MALE, parent.year - r.between(0, 3), h.family)
+        kid = h.children(_Member(FEMALE, parent.year + 2, h.other()), 1)[0]
+    else:
+        kid = h.children(parent, 1)[0]
+    parent.householder = True
+    return [parent, kid]
+
+
+def _three(h: _Household, roll: int) -> list[_Member]:
+    if roll < 78:  # a couple and a child
+        husband, wife = h.headed_couple(26, 62)
+        return [husband, wife, *h.children(wife, 1)]
+    if roll < 95:  # a couple and an elderly parent
+        husband, wife = h.headed_couple(32, 56)
+        return [husband, wife, *h.grandparents(husband, False)]
+    return h.left_behind(1)
+
+
+def _four(h: _Household, roll: int) -> list[_Member]:
+    if roll < 62:  # a couple and two children
+        husband, wife = h.headed_couple(30, 58)
+        return [husband, wife, *h.children(wife, 2)]
+    if roll < 95:  # a couple, a child and an elderly parent
+        husband, wife = h.headed_couple(30, 55)
+        return [husband, wife, *h.children(wife, 1), *h.grandparents(husband, False)]
+    return h.left_behind(2)
+
+
+def _five(h: _Household, roll: int) -> list[_Member]:
+    if roll < 70:  # three generations: grandparents, a couple and a child
+        husband, wife = h.couple(28, 50)
+        old = h.grandparents(husband, True)
+        (old[0] if h.r.percent(30) else husband).householder = True
+        return [husband, wife, *h.children(wife, 1, max_age=25), *old]
+    # a couple, two children and a grandparent
+    husband, wife = h.couple(30, 50)
+    husband.householder = True
+    return [husband, wife, *h.children(wife, 2, max_age=25), *h.grandparents(husband, False)]
 
 
 def _given(r: _Rand, gender: str) -> str:
@@ -319,79 +354,107 @@ def _phone_percent(age: int) -> int:
 @cache
 def _community_rows(code: str) -> tuple[dict[str, str], ...]:
     position, _name = _tree()[0][code]
-    rows: list[dict[str, str]] = []
-    used_ids: set[str] = set()
-    phones = 0
+    community = _Community(position)
     for unit, households, prefix in _tree()[1][code]:
         for index in range(households):
-            r = _Rand("household", unit, index)
-            door = _door(unit, households, index)
-            size = _size(unit, index)
-            members = _plan(r, size)
-            online = "是" if _h("online group", unit, index) % 100 < ONLINE_GROUP_PERCENT else "否"
-            low_income = r.percent(1.5)
-            births = []
-            for m in members:
-                start = dt.date(m.year, 1, 1)
-                days = (dt.date(m.year + 1, 1, 1) - start).days
-                births.append(start + dt.timedelta(days=r.below(days)))
-            ages = [_age(b) for b in births]
-            empty_nest = size >= 2 and min(ages) >= 60
-            for m, birth, age in zip(members, births, ages, strict=True):
-                tags = []
-                if size == 1 and age >= 70:
-                    tags.append(ELDERLY_ALONE)
-                if empty_nest:
-                    tags.append(EMPTY_NEST)
-                if r.percent(3 if age >= 60 else 1):
-                    tags.append(DISABLED)
-                if low_income:
-                    tags.append(LOW_INCOME)
-                elif size == 1 and age >= 60 and r.percent(8):
-                    tags.append(EXTREME_HARDSHIP)
-                if m.gender == MALE and 25 <= age <= 85 and r.percent(5):
-                    tags.append(VETERAN)
-                if m.left_behind and age < 16:
-                    tags.append(LEFT_BEHIND_CHILD)
-                if age >= 40 and r.percent(1):
-                    tags.append(SERIOUS_ILLNESS)
-
-                # ID: region + birth date + sequence (community digit, then 2 digits whose
-                # parity is the gender) + check digit; collisions step to the next free one.
-                parity = 1 if m.gender == MALE else 0
-                k = r.below(50) * 2 + parity
-                while True:
-                    first17 = f"{REGION}{birth:%Y%m%d}{position}{k:02d}"
-                    if first17 not in used_ids:
-                        break
-                    k = (k + 2) % 100
-                used_ids.add(first17)
-
-                phone = ""
-                if r.percent(_phone_percent(age)):
-                    # Community digit + a bijection of the counter modulo 10**7: all distinct.
-                    suffix = (phones * 3_162_277 + 1_234_567) % 10**7
-                    phones += 1
-                    phone = f"{r.pick(RESIDENT_PREFIXES)}{position}{suffix:07d}"
-                rows.append(
-                    {
-                        "area_code": unit,
-                        "door": door,
-                        "address": f"{prefix}{door}室",
-                        "in_online_group": online,
-                        "name": m.surname + _given(r, m.gender),
-                        "gender": m.gender,
-                        "birth_date": birth.isoformat(),
-                        "id_number": first17 + _check_digit(first17),
-                        "phone": phone,
-                        "is_householder": "是" if m.householder else "否",
-                        "care_tags": "、".join(tags),
-                    }
-                )
-            assert len(used_ids) == len(rows)
-    if phones > 10**7:
+            community.add_household(unit, households, index, prefix)
+    if community.phones > 10**7:
         raise ValueError("too many phones for one community")
-    return tuple(rows)
+    return tuple(community.rows)
+
+
+class _Community:
+    """The rows of one community as its households are drawn, with the ID numbers and the
+    phones handed out so far."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.rows: list[dict[str, str]] = []
+        self.used_ids: set[str] = set()
+        self.phones = 0
+
+    def add_household(self, unit: str, households: int, index: int, prefix: str) -> None:
+        """The rows of the index-th household of `unit` (of `households`)."""
+        r = _Rand("household", unit, index)
+        door = _door(unit, households, index)
+        size = _size(unit, index)
+        members = _plan(r, size)
+        online = "是" if _h("online group", unit, index) % 100 < ONLINE_GROUP_PERCENT else "否"
+        low_income = r.percent(1.5)
+        births = [_birth_date(r, m.year) for m in members]
+        ages = [_age(b) for b in births]
+        empty_nest = size >= 2 and min(ages) >= 60
+        for m, birth, age in zip(members, births, ages, strict=True):
+            tags = _care_tags(r, m, age, size=size, low_income=low_income, empty_nest=empty_nest)
+            first17 = self._first17(r, m.gender, birth)
+            phone = self._phone(r, age)
+            self.rows.append(
+                {
+                    "area_code": unit,
+                    "door": door,
+                    "address": f"{prefix}{door}室",
+                    "in_online_group": online,
+                    "name": m.surname + _given(r, m.gender),
+                    "gender": m.gender,
+                    "birth_date": birth.isoformat(),
+                    "id_number": first17 + _check_digit(first17),
+                    "phone": phone,
+                    "is_householder": "是" if m.householder else "否",
+                    "care_tags": "、".join(tags),
+                }
+            )
+        assert len(self.used_ids) == len(self.rows)
+
+    def _first17(self, r: _Rand, gender: str, birth: dt.date) -> str:
+        """An ID number without its check digit: region + birth date + sequence (community
+        digit, then 2 digits whose parity is the gender); collisions step to the next free one."""
+        parity = 1 if gender == MALE else 0
+        k = r.below(50) * 2 + parity
+        while True:
+            first17 = f"{REGION}{birth:%Y%m%d}{self.position}{k:02d}"
+            if first17 not in self.used_ids:
+                break
+            k = (k + 2) % 100
+        self.used_ids.add(first17)
+        return first17
+
+    def _phone(self, r: _Rand, age: int) -> str:
+        """A mobile number for some (by age), "" for the others."""
+        if not r.percent(_phone_percent(age)):
+            return ""
+        # Community digit + a bijection of the counter modulo 10**7: all distinct.
+        suffix = (self.phones * 3_162_277 + 1_234_567) % 10**7
+        self.phones += 1
+        return f"{r.pick(RESIDENT_PREFIXES)}{self.position}{suffix:07d}"
+
+
+def _birth_date(r: _Rand, year: int) -> dt.date:
+    start = dt.date(year, 1, 1)
+    days = (dt.date(year + 1, 1, 1) - start).days
+    return start + dt.timedelta(days=r.below(days))
+
+
+def _care_tags(
+    r: _Rand, m: _Member, age: int, *, size: int, low_income: bool, empty_nest: bool
+) -> list[str]:
+    tags = []
+    if size == 1 and age >= 70:
+        tags.append(ELDERLY_ALONE)
+    if empty_nest:
+        tags.append(EMPTY_NEST)
+    if r.percent(3 if age >= 60 else 1):
+        tags.append(DISABLED)
+    if low_income:
+        tags.append(LOW_INCOME)
+    elif size == 1 and age >= 60 and r.percent(8):
+        tags.append(EXTREME_HARDSHIP)
+    if m.gender == MALE and 25 <= age <= 85 and r.percent(5):
+        tags.append(VETERAN)
+    if m.left_behind and age < 16:
+        tags.append(LEFT_BEHIND_CHILD)
+    if age >= 40 and r.percent(1):
+        tags.append(SERIOUS_ILLNESS)
+    return tags
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,7 +525,7 @@ def _source_names() -> tuple[set[str], list[str]]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CARE_TAGS"
     )
-    tree = ast.parse((root / "imports.py").read_text(encoding="utf-8"))
+    tree = ast.parse((root / "imports" / "columns.py").read_text(encoding="utf-8"))
     columns = next(
         node.value
         for node in ast.walk(tree)
@@ -473,52 +536,74 @@ def _source_names() -> tuple[set[str], list[str]]:
 
 
 def _check(rows: list[dict]) -> None:
-    import re
+    tag_names, keys = _source_names()
+    assert set(CARE_TAG_NAMES) == tag_names, tag_names
+    assert list(KEYS) == keys, keys
+    _check_rows(rows, tag_names)
+    households: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        households.setdefault((row["area_code"], row["door"]), []).append(row)
+    _check_households(households)
+    # Rows of a community do not depend on the others asked for with it.
+    second = default_communities()[1]
+    alone = resident_rows([second])
+    assert alone == [row for row in rows if row["area_code"].startswith(second)]
 
-    from grids.demo_data import PHONE_RE, head_rows
+
+def _check_rows(rows: list[dict], tag_names: set[str]) -> None:
+    """Each row on its own, and ID numbers and phones unique (and none a post's phone)."""
+    from grids.demo_data import head_rows
 
     try:  # cross-check with the project's own function when Django is installed
         from residents.identity import id_check_digit
     except ImportError:
         id_check_digit = _gb11643_check
 
-    tag_names, keys = _source_names()
-    assert set(CARE_TAG_NAMES) == tag_names, tag_names
-    assert list(KEYS) == keys, keys
     units = {row["code"] for row in area_rows() if row["kind"] == "unit"}
     head_phones = {h["phone"] for h in head_rows()}
-    households: dict[tuple[str, str], list[dict]] = {}
     ids: set[str] = set()
     phones: set[str] = set()
     for row in rows:
-        assert tuple(row) == KEYS and all(isinstance(v, str) for v in row.values()), row
-        assert row["area_code"] in units, row
-        id_number = row["id_number"]
-        assert re.fullmatch(r"369921\d{11}[\dX]", id_number), row
-        assert _gb11643_check(id_number[:17]) == id_number[17], row
-        assert id_check_digit(id_number[:17]) == id_number[17], row
-        assert id_number not in ids, f"duplicate ID number {id_number}"
-        ids.add(id_number)
-        birth = dt.date.fromisoformat(row["birth_date"])
-        assert FIRST_YEAR <= birth.year <= LAST_YEAR, row
-        assert id_number[6:14] == birth.strftime("%Y%m%d"), row
-        assert int(id_number[16]) % 2 == (row["gender"] == MALE), row
-        assert row["gender"] in (MALE, FEMALE), row
-        assert row["in_online_group"] in ("是", "否") and row["is_householder"] in ("是", "否")
-        assert 2 <= len(row["name"]) <= 4, row
+        _check_row(row, units, tag_names, id_check_digit)
+        assert row["id_number"] not in ids, f"duplicate ID number {row['id_number']}"
+        ids.add(row["id_number"])
         if row["phone"]:
-            assert PHONE_RE.match(row["phone"]), row
             assert row["phone"] not in phones, f"duplicate phone {row['phone']}"
             assert row["phone"] not in head_phones, f"phone of a post {row['phone']}"
-            assert _age(birth) >= 18, row
             phones.add(row["phone"])
-        tags = [t for t in row["care_tags"].split("、") if t]
-        assert len(tags) == len(set(tags)) and set(tags) <= tag_names, row
-        if LEFT_BEHIND_CHILD in tags:
-            assert _age(birth) < 16, row
-        assert row["address"].endswith(row["door"] + "室"), row
-        households.setdefault((row["area_code"], row["door"]), []).append(row)
 
+
+def _check_row(row: dict, units: set[str], tag_names: set[str], id_check_digit) -> None:
+    import re
+
+    from grids.demo_data import PHONE_RE
+
+    assert tuple(row) == KEYS and all(isinstance(v, str) for v in row.values()), row
+    assert row["area_code"] in units, row
+    id_number = row["id_number"]
+    assert re.fullmatch(r"369921\d{11}[\dX]", id_number), row
+    assert _gb11643_check(id_number[:17]) == id_number[17], row
+    assert id_check_digit(id_number[:17]) == id_number[17], row
+    birth = dt.date.fromisoformat(row["birth_date"])
+    assert FIRST_YEAR <= birth.year <= LAST_YEAR, row
+    assert id_number[6:14] == birth.strftime("%Y%m%d"), row
+    assert int(id_number[16]) % 2 == (row["gender"] == MALE), row
+    assert row["gender"] in (MALE, FEMALE), row
+    assert row["in_online_group"] in ("是", "否") and row["is_householder"] in ("是", "否")
+    assert 2 <= len(row["name"]) <= 4, row
+    if row["phone"]:
+        assert PHONE_RE.match(row["phone"]), row
+        assert _age(birth) >= 18, row
+    tags = [t for t in row["care_tags"].split("、") if t]
+    assert len(tags) == len(set(tags)) and set(tags) <= tag_names, row
+    if LEFT_BEHIND_CHILD in tags:
+        assert _age(birth) < 16, row
+    assert row["address"].endswith(row["door"] + "室"), row
+
+
+def _check_households(households: dict[tuple[str, str], list[dict]]) -> None:
+    """Each unit as many households as its estimate; each household 1-5 members, one
+    householder, one answer to the online group, one address; the old living alone tagged."""
     unit_households = Counter(code for code, _door in households)
     estimate = {row["code"]: row["households"] for row in area_rows() if row["kind"] == "unit"}
     for unit, count in unit_households.items():
@@ -531,11 +616,6 @@ def _check(rows: list[dict]) -> None:
         for m in members:
             alone_old = len(members) == 1 and _age(dt.date.fromisoformat(m["birth_date"])) >= 70
             assert (ELDERLY_ALONE in m["care_tags"]) == alone_old, m
-
-    # Rows of a community do not depend on the others asked for with it.
-    second = default_communities()[1]
-    alone = resident_rows([second])
-    assert alone == [row for row in rows if row["area_code"].startswith(second)]
 
 
 if __name__ == "__main__":
