@@ -172,6 +172,17 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 # under core.outbox.CLAIM_TIMEOUT, after which a claimed mail counts as lost.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 
+# --- text messages (core/sms.py) ----------------------------------------------------------
+# core.sms.ConsoleBackend logs each message; core.sms.HttpBackend posts it to the gateway.
+SMS_BACKEND = env_str("SMS_BACKEND", "core.sms.ConsoleBackend")
+SMS_HTTP_URL = env_str("SMS_HTTP_URL")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
+SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 10)
+if SMS_BACKEND == "core.sms.HttpBackend" and not SMS_HTTP_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SMS_BACKEND=core.sms.HttpBackend needs SMS_HTTP_URL (http(s)://…)")
+if SMS_HTTP_TIMEOUT <= 0:
+    raise ImproperlyConfigured(f"SMS_HTTP_TIMEOUT={SMS_HTTP_TIMEOUT} must be positive (seconds)")
+
 # --- auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
