@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext
@@ -25,6 +23,7 @@ from grids.rules import PostTitle as T
 from issues import services
 from issues.models import Category, Ticket
 from issues.rules import SYSTEM
+from tests.clock import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -37,32 +36,9 @@ NOW = local(2025, 6, 11, 10, 0)
 TODAY = NOW.date()
 
 
-class Clock:
-    """The clock stands at ``moment`` for every caller: the services, the dashboard and the
-    models' defaults."""
-
-    def __init__(self):
-        self.moment = NOW
-        self._travel = time_machine.travel(self.moment, tick=False)
-        self._coordinates = self._travel.start()
-
-    @contextmanager
-    def at(self, moment: dt.datetime):
-        before, self.moment = self.moment, moment
-        self._coordinates.move_to(moment)
-        try:
-            yield
-        finally:
-            self.moment = before
-            self._coordinates.move_to(before)
-
-    def stop(self) -> None:
-        self._travel.stop()
-
-
 @pytest.fixture
 def clock():
-    clock = Clock()
+    clock = Clock(NOW)
     yield clock
     clock.stop()
 

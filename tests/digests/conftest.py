@@ -48,11 +48,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from issues import services
 from issues.models import Category, Ticket
 from residents.services import visit_log
+from tests.clock import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -72,26 +72,9 @@ MONTH_BUILT = local(2025, 4, 1, 8, 30)
 EMAILS = ("community", "grid_head", "street", "county", "outsider", "unit_head")
 
 
-class Clock:
-    """The clock stands at ``moment`` for every caller (the services' ``timezone.now()`` and
-    the models' defaults alike) until ``set`` moves it."""
-
-    def __init__(self):
-        self.moment = local(2025, 2, 27, 9, 0)
-        self._travel = time_machine.travel(self.moment, tick=False)
-        self._coordinates = self._travel.start()
-
-    def set(self, moment: dt.datetime) -> None:
-        self.moment = moment
-        self._coordinates.move_to(moment)
-
-    def stop(self) -> None:
-        self._travel.stop()
-
-
 @pytest.fixture
 def clock():
-    clock = Clock()
+    clock = Clock(local(2025, 2, 27, 9, 0))
     yield clock
     clock.stop()
 
