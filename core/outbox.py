@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -156,3 +157,33 @@ def _mail_domain() -> str:
     if host and "." in host:
         return host
     return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+
+
+# --- handing rows to a worker -------------------------------------------------------------------
+
+_broker_down_until = 0.0
+BROKER_BACKOFF_SECONDS = 30
+
+
+def outbox_queue(task, ids: list[int], *, what: str) -> None:
+    """Hand the outbox rows ``ids`` to a worker (``task.apply_async(args=[ids])``), to be
+    called after commit. If the broker is down, leave them for the sweep, and don't try again
+    for a while: every request would otherwise wait on the same dead broker. One flag for
+    every outbox: they share the broker."""
+    global _broker_down_until
+    if not ids:
+        return
+    if time.monotonic() < _broker_down_until:
+        log.info("broker marked down; %d %s left for the sweep", len(ids), what)
+        return
+    try:
+        task.apply_async(args=[ids], retry=False)
+    except Exception:  # any transport error: the rows are safe in the outbox
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        log.warning("broker unreachable; %d %s left for the sweep", len(ids), what)
+
+
+def outbox_broker_reset() -> None:
+    """Forget that the broker was down (tests that bring it back)."""
+    global _broker_down_until
+    _broker_down_until = 0.0

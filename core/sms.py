@@ -29,7 +29,9 @@ Numbers are normalised before they reach any backend: mainland mobile numbers (1
 starting 13–19, optionally written with ``+86``/``0086``/``86``, spaces or dashes) become
 ``+86…``; anything else is refused with a ``ValueError``.
 
-Not wired to anything yet: the resident sign-in and the notifications will send through it.
+Nothing sends directly: ``sms_queue`` writes a ``core.models.TextMessage`` outbox row in
+the caller's transaction and a worker sends it after commit (``sms_send_rows``), the sweep
+whatever was left behind (``sms_sweep``), each at least once with the same id.
 """
 
 from __future__ import annotations
@@ -203,3 +205,54 @@ def send_sms(number: str, text: str, *, message_id: str, backend: str | None = N
     not a mainland mobile and ``SmsError`` when the backend could not send."""
     message = sms_message(number, text, message_id=message_id)
     return get_sms_backend(backend).send([message])
+
+
+# --- the outbox: queue after commit, send at least once ------------------------------------------
+
+
+def sms_queue(number: str, text: str, *, purpose: str):
+    """Write one ``core.models.TextMessage`` now (in the caller's transaction) and hand it to
+    a worker after commit. A down gateway or broker loses nothing: the row stays unsent and
+    ``sms_sweep`` sends it later. Raises ``ValueError`` for a number that is not a mainland
+    mobile (before anything is written)."""
+    from django.db import transaction
+
+    from core.models import TextMessage
+
+    row = TextMessage.objects.create(
+        number=sms_number_normalise(number), text=str(text), purpose=purpose
+    )
+    transaction.on_commit(lambda: _queue([row.pk]))
+    return row
+
+
+def _queue(ids: list[int]) -> None:
+    from core.outbox import outbox_queue
+    from core.tasks import send_text_messages
+
+    outbox_queue(send_text_messages, ids, what="text message(s)")
+
+
+def sms_send_rows(*, ids) -> int:
+    """Send the given outbox rows still unsent (``core.outbox.outbox_deliver``: claimed,
+    sent outside any transaction, marked). Returns how many were sent."""
+    from core.models import TextMessage
+    from core.outbox import outbox_deliver
+
+    return outbox_deliver(model=TextMessage, pks=ids, send=_send_row)
+
+
+def sms_sweep(*, limit: int = 1000) -> int:
+    """Send what a down broker, a down gateway or a dead worker left behind."""
+    from core.models import TextMessage
+    from core.outbox import outbox_pending
+
+    pending = outbox_pending(TextMessage.objects.all()).order_by("pk")
+    return sms_send_rows(ids=list(pending.values_list("pk", flat=True)[:limit]))
+
+
+def _send_row(row) -> None:
+    from core.outbox import outbox_message_id
+
+    # The Message-ID without its angle brackets is a stable id of printable ASCII.
+    send_sms(row.number, row.text, message_id=outbox_message_id(row, "sms").strip("<>"))

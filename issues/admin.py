@@ -20,6 +20,8 @@ from issues.models import (
     Holiday,
     Meeting,
     Notification,
+    NotificationChannels,
+    NotificationDelivery,
     ReturnVisit,
     Ticket,
     TicketAccess,
@@ -208,11 +210,41 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
 
 
+class NotificationDeliveryInline(admin.TabularInline):
+    model = NotificationDelivery
+    fields = ("channel", "address", "sent_at", "attempts", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("subject", "recipient", "email", "created_at", "sent_at", "attempts")
-    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+    list_display = ("subject", "kind", "recipient", "created_at", "read_at")
+    list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
     list_select_related = ("recipient",)
+    inlines = [NotificationDeliveryInline]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("notification", "channel", "created_at", "sent_at", "attempts")
+    list_filter = ("channel", ("sent_at", admin.EmptyFieldListFilter))
+    list_select_related = ("notification",)
+
+
+@admin.register(NotificationChannels)
+class NotificationChannelsAdmin(admin.ModelAdmin):
+    list_display = ("user", "email", "sms", "has_webhook")
+    raw_id_fields = ("user",)
+    search_fields = ("user__username", "user__person__name")
+
+    @admin.display(boolean=True, description=_("robot webhook"))
+    def has_webhook(self, row):
+        return bool(row.webhook_url)
 
 
 # The personal-data access log belongs to residents, which knows nothing of problems; this app

@@ -29,7 +29,8 @@ from issues.models import (
     Tier,
     TierPolicy,
 )
-from issues.rules import IN_HAND_STATES, SYSTEM
+from issues.permissions import has_worked_on
+from issues.rules import IN_HAND_STATES, SYSTEM, ReporterActor
 from residents.demo_data import default_communities
 from residents.models import Resident
 
@@ -234,7 +235,7 @@ def _tickets() -> int:
                 _work(ticket, handlers, resolve=fate >= 3)
             ticket.refresh_from_db()
             if fate >= 4 and ticket.state == Ticket.State.RESOLVED:
-                _rate(ticket, handlers, unsatisfied=fate == 5, basic=not h % 4)
+                _rate(ticket, unsatisfied=fate == 5, basic=not h % 4, by_call=h % 3 == 0)
         _age(ticket.pk, days=(h >> 32) % 30, overdue=fate == 6, now=now)
         made += 1
     services.tickets_escalate_overdue()
@@ -259,12 +260,32 @@ def _work(ticket: Ticket, handler, *, resolve: bool) -> None:
         services.ticket_resolve(ticket=ticket, actor=handler, feedback="已处理完毕，电话告知居民")
 
 
-def _rate(ticket: Ticket, actor, *, unsatisfied: bool, basic: bool) -> None:
+def _rate(ticket: Ticket, *, unsatisfied: bool, basic: bool, by_call: bool) -> None:
+    """The reporter rates it (党群评议): on the resident pages or through the tracking link,
+    or, for a third of them, on a return call (回访) by a community worker who did not handle
+    it. Never the handler."""
     if unsatisfied:
         rating, comment = Ticket.Rating.UNSATISFIED, "问题没有彻底解决"
     else:
         rating, comment = (Ticket.Rating.BASIC if basic else Ticket.Rating.SATISFIED), ""
+    caller = _return_caller(ticket) if by_call else None
+    actor = caller or ReporterActor(ticket.reporters.order_by("pk").first())
     services.ticket_rate(ticket=ticket, actor=actor, rating=rating, comment=comment)
+
+
+def _return_caller(ticket: Ticket):
+    """A worker of the community over the problem's place who did not work on it."""
+    community = (
+        ticket.area.get_ancestors(include_self=True)
+        .filter(kind__in=(AreaKind.COMMUNITY, AreaKind.VILLAGE))
+        .last()
+    )
+    if community is None:
+        return None
+    for user in services.holders_of(community, "community").order_by("pk"):
+        if not has_worked_on(user, ticket):
+            return user
+    return None
 
 
 def _handler_user(ticket: Ticket):

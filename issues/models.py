@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from core.images import KINDS
+from core.privacy import mask_phone
 from core.outbox import OutboxRow
 from grids.models import Area, Department
 from residents.models import AccessLog, Resident
@@ -151,6 +152,9 @@ class Ticket(models.Model):
         IN_PROGRESS = "in_progress", _("in progress")
         RESOLVED = "resolved", _("resolved, awaiting rating")
         CLOSED = "closed", _("closed")
+        # Not taken on (受理/核实): not ours, a duplicate merged into another, already
+        # solved, outside our area. Neither open nor solved; left out of every figure.
+        DECLINED = "declined", _("declined")
 
     class Channel(models.TextChoices):
         WECHAT = "wechat", _("WeChat group")
@@ -167,6 +171,19 @@ class Ticket(models.Model):
         BASIC = "basic", _("basically satisfied")
         UNSATISFIED = "unsatisfied", _("unsatisfied")
         NOT_RATED = "not_rated", _("not rated")
+
+    class RatingSource(models.TextChoices):
+        """Where a rating came from: the reporter (the resident pages or the tracking link),
+        or a return call by someone who did not handle the problem."""
+
+        RESIDENT = "resident", _("by the resident")
+        RETURN_CALL = "return_call", _("by return call")
+
+    class DeclineReason(models.TextChoices):
+        NOT_OURS = "not_ours", _("not a problem for us")
+        DUPLICATE = "duplicate", _("duplicate")
+        ALREADY_SOLVED = "already_solved", _("already solved")
+        OUTSIDE_AREA = "outside_area", _("outside our area")
 
     area = models.ForeignKey(
         Area, verbose_name=_("place"), on_delete=models.PROTECT, related_name="tickets"
@@ -193,7 +210,19 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text=_("First-asker responsibility (首问负责): who took it in."),
+        help_text=_("Who recorded it (empty when the resident reported it)."),
+    )
+    first_asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("first asker"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "First-asker responsibility (首问负责): whoever first took the report keeps the "
+            "reporter informed."
+        ),
     )
     visit = models.ForeignKey(
         "residents.Visit",
@@ -231,6 +260,21 @@ class Ticket(models.Model):
         _("rating"), max_length=16, choices=Rating.choices, blank=True, default=""
     )
     rating_comment = models.TextField(_("rating comment"), blank=True, default="")
+    rating_source = models.CharField(
+        _("rated"), max_length=16, choices=RatingSource.choices, blank=True, default=""
+    )
+    decline_reason = models.CharField(
+        _("declined because"), max_length=16, choices=DeclineReason.choices, blank=True, default=""
+    )
+    decline_note = models.TextField(_("what the reporter was told"), blank=True, default="")
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged",
+    )
 
     created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -263,6 +307,79 @@ class Ticket(models.Model):
         from issues.rules import OPEN_STATES
 
         return self.state in OPEN_STATES
+
+
+def tracking_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class TicketReporter(models.Model):
+    """Someone who reported a problem: the first report, and every report merged into it
+    (合并). Each is told of the result and may rate it; each rating is kept here, and the
+    problem's own ``rating`` sums them up. ``token`` is the personal tracking link sent by
+    SMS to a reporter with a phone number."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="reporters"
+    )
+    reported_as = models.ForeignKey(
+        Ticket,
+        verbose_name=_("reported as"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("The report this came with: the problem itself or one merged into it."),
+    )
+    account = models.ForeignKey(
+        "residents.ResidentAccount",
+        verbose_name=_("resident account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+    )
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    name = models.CharField(_("name"), max_length=50, blank=True, default="")
+    phone = models.CharField(_("mobile"), max_length=20, blank=True, default="", db_index=True)
+    token = models.CharField(
+        _("tracking token"), max_length=64, unique=True, default=tracking_token, editable=False
+    )
+    rating = models.CharField(
+        _("rating"), max_length=16, choices=Ticket.Rating.choices, blank=True, default=""
+    )
+    rating_comment = models.TextField(_("rating comment"), blank=True, default="")
+    rating_source = models.CharField(
+        _("rated"), max_length=16, choices=Ticket.RatingSource.choices, blank=True, default=""
+    )
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    rating_caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("return call by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("joined at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reporter")
+        verbose_name_plural = _("reporters")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "reported_as"], name="reporter_once_per_report"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.name or mask_phone(self.phone)}"
 
 
 def ticket_photo_path(instance, filename: str) -> str:
@@ -348,6 +465,9 @@ class TicketEvent(models.Model):
         REOPEN = "reopen", _("reopened")
         CLOSE = "close", _("closed")
         RETURN_VISIT = "return_visit", _("return visit")
+        DECLINE = "decline", _("declined")
+        MERGE = "merge", _("merged into another problem")
+        MERGED_IN = "merged_in", _("a duplicate report merged in")
 
     ticket = models.ForeignKey(
         Ticket, verbose_name=_("problem"), on_delete=models.CASCADE, related_name="events"
@@ -366,7 +486,16 @@ class TicketEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text=_("Empty when the system acted (deadlines, escalation)."),
+        help_text=_("Empty when the system or a resident acted."),
+    )
+    reporter = models.ForeignKey(
+        TicketReporter,
+        verbose_name=_("by the reporter"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Set when a reporter acted (reported, rated) on the resident pages."),
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     note = models.TextField(_("note"), blank=True, default="")
@@ -514,10 +643,21 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
-class Notification(OutboxRow):
-    """An outbox row: written in the same transaction as the change it tells about, sent after
-    commit by Celery; a sweep sends whatever a down broker left behind. Claimed, sent and
-    marked by ``core.outbox``."""
+class Notification(models.Model):
+    """Something put on a worker's desk (assigned, lifted to them, a reminder …), or a mail
+    to a department's own mailbox. A row with a ``recipient`` is in that person's
+    notification list until read; each of its outside channels (e-mail, SMS, a WeCom or
+    DingTalk robot) is a ``NotificationDelivery`` outbox row written with it."""
+
+    class Kind(models.TextChoices):
+        TRIAGE = "triage", _("new problem to triage")
+        ASSIGNED = "assigned", _("assigned to you")
+        LIFTED = "lifted", _("lifted to you")
+        REMINDER = "reminder", _("reminder")
+        RECTIFICATION = "rectification", _("on the rectification list")
+        MEETING_TASK = "meeting_task", _("meeting task")
+        REOPENED = "reopened", _("reopened: rated unsatisfied")
+        OTHER = "other", _("other")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -527,7 +667,7 @@ class Notification(OutboxRow):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
-    email = models.EmailField(_("e-mail"), blank=True, default="")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
     ticket = models.ForeignKey(
         Ticket,
         verbose_name=_("problem"),
@@ -538,13 +678,87 @@ class Notification(OutboxRow):
     )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
-    # Indexed since the table was made (the digest deliveries have a partial index instead).
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(fields=["recipient", "created_at"], name="notification_recipient_at"),
+        ]
 
     def __str__(self) -> str:
         return self.subject
+
+
+class NotificationDelivery(OutboxRow):
+    """One notification on one outside channel: an outbox row, claimed, sent and marked by
+    ``core.outbox``."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+        WEBHOOK = "webhook", _("WeCom/DingTalk robot")
+
+    notification = models.ForeignKey(
+        Notification,
+        verbose_name=_("notification"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    address = models.CharField(_("address"), max_length=500)
+
+    class Meta:
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="delivery_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} · {self.notification}"
+
+
+class NotificationChannels(models.Model):
+    """How one person is reached besides the portal's own list: e-mail where they have an
+    address, SMS to their phone (always when they have no e-mail), a WeCom or DingTalk robot
+    (群机器人) webhook. Set by an administrator."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.CASCADE,
+        related_name="notification_channels",
+    )
+    email = models.BooleanField(_("by e-mail"), default=True)
+    sms = models.BooleanField(
+        _("also by SMS"),
+        default=False,
+        help_text=_("Heads without an e-mail address are always reached by SMS."),
+    )
+    webhook_url = models.URLField(
+        _("robot webhook"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("A WeCom or DingTalk group robot's webhook address."),
+    )
+
+    class Meta:
+        verbose_name = _("notification channels")
+        verbose_name_plural = _("notification channels")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -29,6 +29,8 @@ MEETING = "meeting"
 DEPARTMENT_REPORT = "department_report"
 RATE = "rate"
 RETURN_VISIT = "return_visit"
+DECLINE = "decline"
+MERGE = "merge"
 
 ACTIONS = (
     ASSIGN,
@@ -41,6 +43,8 @@ ACTIONS = (
     DEPARTMENT_REPORT,
     RATE,
     RETURN_VISIT,
+    DECLINE,
+    MERGE,
 )
 # The action that takes a step not named after one.
 ACTION_OF_STEP = {E.REPORT_UP: ESCALATE}
@@ -48,12 +52,16 @@ ACTION_OF_STEP = {E.REPORT_UP: ESCALATE}
 # What each role may do to a ticket at all; the state, the level and the user's capacity
 # towards the ticket then narrow it.
 HANDLING = frozenset({ACCEPT, PROGRESS, RESOLVE, ESCALATE})
+# Triage (受理/核实): give it a tier, or decline it, or merge a duplicate into another.
+TRIAGE = frozenset({ASSIGN, DECLINE, MERGE})
+# RATE is a return call logged for the reporter, by someone who did not work on it
+# (``has_worked_on``).
 ALLOWED: dict[str, frozenset[str]] = {
-    Role.ADMIN: HANDLING | {ASSIGN, REMIND, MEETING, RATE, RETURN_VISIT},
-    Role.COUNTY: HANDLING | {ASSIGN, REMIND, MEETING, RATE, RETURN_VISIT},
-    Role.STREET: HANDLING | {ASSIGN, REMIND, RATE, RETURN_VISIT},
-    Role.COMMUNITY: HANDLING | {ASSIGN, REMIND, RATE, RETURN_VISIT},
-    Role.GRID: HANDLING | {ASSIGN, REMIND, RATE, RETURN_VISIT},
+    Role.ADMIN: HANDLING | TRIAGE | {REMIND, MEETING, RATE, RETURN_VISIT},
+    Role.COUNTY: HANDLING | TRIAGE | {REMIND, MEETING, RATE, RETURN_VISIT},
+    Role.STREET: HANDLING | TRIAGE | {REMIND, RATE, RETURN_VISIT},
+    Role.COMMUNITY: HANDLING | TRIAGE | {REMIND, RATE, RETURN_VISIT},
+    Role.GRID: HANDLING | TRIAGE | {REMIND, RATE, RETURN_VISIT},
     Role.BUILDING: HANDLING | {REMIND, RATE, RETURN_VISIT},
     Role.UNIT: HANDLING | {RATE, RETURN_VISIT},
     Role.DEPARTMENT: frozenset({DEPARTMENT_REPORT}),
@@ -77,6 +85,8 @@ DEPARTMENT = "department"  # a department with an open part of it
 
 TAKEN_AS: dict[str, tuple[str, ...]] = {
     ASSIGN: (PLACE,),
+    DECLINE: (PLACE,),
+    MERGE: (PLACE,),
     ACCEPT: (HANDLER,),
     PROGRESS: (HANDLER,),
     RESOLVE: (HANDLER,),
@@ -135,6 +145,23 @@ def is_handler(user, ticket: Ticket) -> bool:
         g.area_id == ticket.handler_area_id and ROLE_LEVEL.get(g.role) == ticket.level
         for g in scope.grants
     )
+
+
+# The steps that make someone one of a problem's handlers: whoever took one of them may not
+# rate it for the reporter.
+WORKING_STEPS = frozenset(
+    {E.ACCEPT, E.PROGRESS, E.ESCALATE, E.REPORT_UP, E.RESOLVE, E.MEETING, E.DEPARTMENT_REPORT}
+)
+
+
+def has_worked_on(user, ticket: Ticket) -> bool:
+    """Is ``user`` the handler of record (holding the post the problem is with) or anyone
+    who took a handling step on it? Then the rating is not theirs to give."""
+    if user is SYSTEM or getattr(user, "pk", None) is None:
+        return False
+    if is_handler(user, ticket):
+        return True
+    return TicketEvent.objects.filter(ticket=ticket, actor=user, kind__in=WORKING_STEPS).exists()
 
 
 def _supervises(user, ticket: Ticket) -> bool:
@@ -222,6 +249,8 @@ def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
             continue
         if any(role_may(capacities[c](), action) for c in TAKEN_AS[action]):
             actions.add(action)
+    if RATE in actions and has_worked_on(user, ticket):
+        actions.discard(RATE)
     return actions
 
 

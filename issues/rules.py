@@ -27,6 +27,11 @@ IN_HAND_STATES: frozenset[str] = frozenset({S.ASSIGNED, S.IN_PROGRESS})
 SOLVED_STATES: frozenset[str] = frozenset({S.RESOLVED, S.CLOSED})
 # Awaiting the reporter's rating: resolved, not yet closed.
 AWAITING_RATING_STATES: frozenset[str] = frozenset({S.RESOLVED})
+# Taken on: every state but declined (受理/核实 refused it, or merged it into another).
+# Intake and every other figure count these; a declined report is no problem of ours.
+TAKEN_ON_STATES: frozenset[str] = frozenset(S.values) - {S.DECLINED}
+# A duplicate may be merged into a problem that is still being worked or awaits its rating.
+MERGE_TARGET_STATES: frozenset[str] = OPEN_STATES | AWAITING_RATING_STATES
 
 # The step keeps the ticket in the state it is in.
 STAY = None
@@ -42,12 +47,16 @@ MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     E.RESOLVE: (IN_HAND_STATES, S.RESOLVED),
     E.REOPEN: (AWAITING_RATING_STATES, S.IN_PROGRESS),
     E.CLOSE: (AWAITING_RATING_STATES, S.CLOSED),
+    # 受理/核实: the triager declines a report, or merges a duplicate into another problem
+    E.DECLINE: (frozenset({S.REPORTED}), S.DECLINED),
+    E.MERGE: (frozenset({S.REPORTED}), S.DECLINED),
     # steps that keep the state
     E.REMIND: (IN_HAND_STATES, STAY),
     E.RECTIFY: (IN_HAND_STATES, STAY),
     E.DEPARTMENT_REPORT: (IN_HAND_STATES, STAY),
     E.RATE: (AWAITING_RATING_STATES, STAY),
     E.RETURN_VISIT: (SOLVED_STATES, STAY),
+    E.MERGED_IN: (MERGE_TARGET_STATES, STAY),
 }
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -86,9 +95,28 @@ class SystemActor:
 
 SYSTEM = SystemActor()
 
+
+class ReporterActor:
+    """A reporter acting for themselves, on the resident pages or through their tracking
+    link: ``reporter`` is their ``issues.TicketReporter`` row. Takes ``REPORTER_STEPS`` on
+    that row's problem only; recorded with no user (``TicketEvent.reporter`` says who)."""
+
+    is_authenticated = False
+    is_superuser = False
+    is_active = False
+    pk = None
+
+    def __init__(self, reporter):
+        self.reporter = reporter
+
+    def __repr__(self) -> str:
+        return f"ReporterActor({self.reporter.pk})"
+
+
 # What the system does: triage and route on intake, lift and rectify what is overdue, close
 # what is not rated; the demo (and tests) also work tickets and report for departments with
-# no login.
+# no login. It never rates: a rating is the reporter's (``ReporterActor``) or a return
+# call's.
 SYSTEM_STEPS: frozenset[str] = frozenset(
     {
         E.ASSIGN,
@@ -99,11 +127,14 @@ SYSTEM_STEPS: frozenset[str] = frozenset(
         E.RECTIFY,
         E.DEPARTMENT_REPORT,
         E.RESOLVE,
-        E.RATE,
         E.REOPEN,
         E.CLOSE,
     }
 )
+
+# What a reporter does on the resident pages or through the tracking link: rate (and the
+# closing or reopening that follows a rating).
+REPORTER_STEPS: frozenset[str] = frozenset({E.RATE, E.REOPEN, E.CLOSE})
 
 # (level, kinds of node at that rung, titles that answer there)
 LADDER: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (

@@ -40,10 +40,11 @@ INSTALLED_APPS = [
     "mptt",
     "import_export",
     "django_celery_beat",
-    "core",  # the ground floor: no models, its template tags ({% load privacy %})
+    "core",  # the ground floor: the SMS outbox, its template tags ({% load privacy %})
     "grids",
     "residents",
     "issues",
+    "citizens",  # the resident pages (/r/) and tracking links (/t/)
     "digests",
     "portal",  # the project package on top: the demo loader that spans every app
 ]
@@ -140,6 +141,7 @@ BEAT_SCHEDULE_SEED = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue", "schedule": 15 * 60},
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
+    "text-messages-sweep": {"task": "core.tasks.text_messages_sweep", "schedule": 2 * 60},
     # 每日一汇总、每周一督促、每月一调度. Each run also catches up on periods missed while no
     # worker was up.
     "digest-daily": {
@@ -178,6 +180,7 @@ SMS_BACKEND = env_str("SMS_BACKEND", "core.sms.ConsoleBackend")
 SMS_HTTP_URL = env_str("SMS_HTTP_URL")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
 SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 10)
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)  # seconds, for the WeCom/DingTalk robots
 if SMS_BACKEND == "core.sms.HttpBackend" and not SMS_HTTP_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("SMS_BACKEND=core.sms.HttpBackend needs SMS_HTTP_URL (http(s)://…)")
 if SMS_HTTP_TIMEOUT <= 0:

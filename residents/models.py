@@ -256,3 +256,61 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer} {self.get_field_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ResidentAccount(models.Model):
+    """A resident signed in on the resident pages (居民端) by mobile number and a one-time
+    code. Linked to the register's resident with that number when there is one; otherwise a
+    light account holding only the number and a display name."""
+
+    phone = models.CharField(_("mobile"), max_length=11, unique=True)
+    display_name = models.CharField(_("display name"), max_length=50, blank=True, default="")
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident on the register"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="accounts",
+    )
+    privacy_accepted_at = models.DateTimeField(
+        _("privacy notice accepted at"), null=True, blank=True
+    )
+    privacy_version = models.CharField(
+        _("privacy notice version"), max_length=16, blank=True, default=""
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    last_sign_in_at = models.DateTimeField(_("last signed in"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("resident account")
+        verbose_name_plural = _("resident accounts")
+
+    def __str__(self) -> str:
+        return f"{self.display_name or _('resident')} {mask_phone(self.phone)}"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class SignInCode(models.Model):
+    """A one-time code sent by SMS to sign in on the resident pages. Only a keyed hash of the
+    code is kept; it expires, is used once, and takes a limited number of attempts."""
+
+    phone = models.CharField(_("mobile"), max_length=11)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in code")
+        verbose_name_plural = _("sign-in codes")
+        indexes = [models.Index(fields=["phone", "created_at"], name="signincode_phone_at")]
+
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} {self.created_at:%Y-%m-%d %H:%M}"

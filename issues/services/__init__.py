@@ -6,7 +6,10 @@
 - ``routing``: who answers at which rung of the tree, time limits, working-day deadlines;
 - ``meetings``: assignment meetings and the departments' parts and reports;
 - ``return_visits``, ``api_keys``, ``contact`` (the reporter's phone and description);
-- ``notifications``: the outbox rows and their sending; ``photos``: checking uploads.
+- ``triage``: declining a report, merging duplicates, suggesting them (受理/核实);
+- ``reporters``: tracking links, telling reporters, a resident's own problems;
+- ``notifications``: the notification list, its deliveries and their sending;
+  ``photos``: checking uploads.
 
 Callers use the package (``from issues import services; services.ticket_report(...)``); the
 names below are its public face.
@@ -25,12 +28,21 @@ from issues.services.contact import (
 from issues.services.errors import StaleTicket, TicketError
 from issues.services.meetings import Part, department_report, meeting_assign, meeting_open
 from issues.services.notifications import (
-    notification_mail,
+    delivery_channels,
+    notification_deliver,
     notifications_send,
     notifications_sweep,
     notify,
 )
 from issues.services.photos import PHOTO_MAX_BYTES, photo_clean
+from issues.services.reporters import (
+    reporter_by_token,
+    reporters_of_account,
+    reporters_tell,
+    tracking_expires_at,
+    tracking_sms,
+    tracking_url,
+)
 from issues.services.return_visits import return_visit_log, return_visit_schedule
 from issues.services.routing import (
     DEFAULT_DAYS,
@@ -41,8 +53,16 @@ from issues.services.routing import (
     time_limit_days,
     working_deadline,
 )
+from issues.services.triage import (
+    DECLINE_REASONS,
+    duplicates_suggest,
+    may_merge_into,
+    ticket_decline,
+    ticket_merge,
+)
 from issues.services.workflow import (
     Plan,
+    rated_this_round,
     ticket_accept,
     ticket_assign,
     ticket_escalate,
@@ -58,6 +78,17 @@ from issues.services.workflow import (
 
 __all__ = [
     "CALL_BACK_ACTIONS",
+    "DECLINE_REASONS",
+    "may_merge_into",
+    "rated_this_round",
+    "reporter_by_token",
+    "reporters_of_account",
+    "reporters_tell",
+    "ticket_decline",
+    "ticket_merge",
+    "tracking_expires_at",
+    "tracking_sms",
+    "tracking_url",
     "DEFAULT_DAYS",
     "PHOTO_MAX_BYTES",
     "Plan",
@@ -75,7 +106,9 @@ __all__ = [
     "meeting_assign",
     "meeting_open",
     "next_route",
-    "notification_mail",
+    "delivery_channels",
+    "duplicates_suggest",
+    "notification_deliver",
     "notifications_send",
     "notifications_sweep",
     "notify",

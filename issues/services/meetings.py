@@ -94,6 +94,7 @@ def meeting_assign(
             % {"dept": part.department.name, "meeting": meeting.title, "id": ticket.pk},
             body=part.instructions or excerpt(ticket),
             emails=[part.department.email],
+            kind="meeting_task",
         )
     return ticket
 

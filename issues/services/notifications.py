@@ -4,7 +4,6 @@ about, handed to a worker after commit, sent (at least once) through ``core.outb
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 
 from django.core.mail import EmailMessage
@@ -12,82 +11,135 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.outbox import outbox_deliver, outbox_message_id, outbox_pending
+from core.outbox import outbox_deliver, outbox_message_id, outbox_pending, outbox_queue
 from core.privacy import scrub_personal_numbers
-from grids.models import Department
+from core.sms import send_sms
+from core.webhook import webhook_post
+from grids.models import Department, Person
 from issues import rules
-from issues.models import DepartmentTask, Level, Notification, Ticket
+from issues.models import (
+    DepartmentTask,
+    Level,
+    Notification,
+    NotificationChannels,
+    NotificationDelivery,
+    Ticket,
+)
 from issues.services.routing import holders_of
 
 log = logging.getLogger(__name__)
 
 
+K = Notification.Kind
+C = NotificationDelivery.Channel
+
+
 def notify(
-    *, ticket: Ticket | None, users: Iterable, subject: str, body: str, emails: Iterable[str] = ()
+    *,
+    ticket: Ticket | None,
+    users: Iterable,
+    subject: str,
+    body: str,
+    emails: Iterable[str] = (),
+    kind: str = K.OTHER,
 ) -> list[Notification]:
-    """Write outbox rows now; send them after commit. A down broker never fails the caller:
-    the rows stay unsent and ``notifications_sweep`` sends them later."""
+    """Put a notification on each user's list and write its outside deliveries (their
+    channels, ``delivery_channels``), and one e-mail to each of ``emails`` (a department's
+    mailbox): all now, in the caller's transaction; sent after commit. A down broker never
+    fails the caller: the rows stay unsent and ``notifications_sweep`` sends them later."""
+    users = list(users)
     rows = [
-        Notification(recipient=user, email=user.email, ticket=ticket, subject=subject, body=body)
+        Notification(recipient=user, kind=kind, ticket=ticket, subject=subject, body=body)
         for user in users
     ]
-    rows += [
-        Notification(email=email, ticket=ticket, subject=subject, body=body)
-        for email in emails
-        if email
-    ]
+    mailboxes = [email for email in emails if email]
+    rows += [Notification(kind=kind, ticket=ticket, subject=subject, body=body) for _e in mailboxes]
     created = Notification.objects.bulk_create(rows)
-    ids = [n.pk for n in created]
+    channels = delivery_channels(users)
+    deliveries = [
+        NotificationDelivery(notification=row, channel=channel, address=address)
+        for row, user in zip(created, users, strict=False)
+        for channel, address in channels.get(user.pk, ())
+    ]
+    deliveries += [
+        NotificationDelivery(notification=row, channel=C.EMAIL, address=email)
+        for row, email in zip(created[len(users) :], mailboxes, strict=True)
+    ]
+    ids = [d.pk for d in NotificationDelivery.objects.bulk_create(deliveries)]
     if ids:
         transaction.on_commit(lambda: _queue(ids))
     return created
 
 
-_broker_down_until = 0.0
-BROKER_BACKOFF_SECONDS = 30
+def delivery_channels(users: Iterable) -> dict[int, list[tuple[str, str]]]:
+    """User id → the outside channels a notification to them goes on, as (channel,
+    address): e-mail where they have an address (unless turned off), SMS to their phone
+    where they have no e-mail or asked for it too, their robot's webhook where set. Two
+    queries for any number of users."""
+    users = [u for u in users if u.pk is not None]
+    if not users:
+        return {}
+    ids = [u.pk for u in users]
+    settings_of = {c.user_id: c for c in NotificationChannels.objects.filter(user_id__in=ids)}
+    phones = dict(
+        Person.objects.filter(user_id__in=ids).exclude(phone="").values_list("user_id", "phone")
+    )
+    out: dict[int, list[tuple[str, str]]] = {}
+    for user in users:
+        chosen = settings_of.get(user.pk)
+        by_email = bool(user.email) and (chosen is None or chosen.email)
+        channels = [(C.EMAIL, user.email)] if by_email else []
+        phone = phones.get(user.pk, "")
+        if phone and (not by_email or (chosen is not None and chosen.sms)):
+            channels.append((C.SMS, phone))
+        if chosen is not None and chosen.webhook_url:
+            channels.append((C.WEBHOOK, chosen.webhook_url))
+        out[user.pk] = channels
+    return out
 
 
 def _queue(ids: list[int]) -> None:
-    """Hand the rows to a worker. If the broker is down, leave them for the sweep, and don't
-    try again for a while: every request would otherwise wait on the same dead broker."""
-    global _broker_down_until
     from issues.tasks import send_notifications
 
-    if time.monotonic() < _broker_down_until:
-        log.info("broker marked down; %d notification(s) left for the sweep", len(ids))
-        return
-    try:
-        send_notifications.apply_async(args=[ids], retry=False)
-    except Exception:  # any transport error: the rows are safe in the outbox
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        log.warning("broker unreachable; %d notification(s) left for the sweep", len(ids))
+    outbox_queue(send_notifications, ids, what="notification delivery(ies)")
 
 
 def notifications_send(*, ids: Iterable[int]) -> int:
-    """Send the given outbox rows that are still unsent, each at least once
-    (``core.outbox``: claimed and committed, mailed outside any transaction, marked sent).
-    A row whose mail fails records the error and is tried again by the next sweep; it never
+    """Send the given delivery rows that are still unsent, each at least once
+    (``core.outbox``: claimed and committed, sent outside any transaction, marked sent).
+    A row whose send fails records the error and is tried again by the next sweep; it never
     holds up the others. Returns how many were sent."""
-    return outbox_deliver(model=Notification, pks=ids, send=notification_mail)
+    return outbox_deliver(
+        model=NotificationDelivery, pks=ids, send=notification_deliver, related=("notification",)
+    )
 
 
 def notifications_sweep(*, limit: int = 1000) -> int:
     """Send what a down broker (or a failed attempt, or a dead worker) left behind."""
-    pending = outbox_pending(Notification.objects.all()).order_by("pk")
+    pending = outbox_pending(NotificationDelivery.objects.all()).order_by("pk")
     return notifications_send(ids=list(pending.values_list("pk", flat=True)[:limit]))
 
 
-def notification_mail(row: Notification) -> None:
-    """One outbox row as one mail, with a ``Message-ID`` that is the same on every attempt.
-    A row without an address (a login with no e-mail) has nothing to send."""
-    if not row.email:
-        return
-    EmailMessage(
-        subject=row.subject,
-        body=row.body,
-        to=[row.email],
-        headers={"Message-ID": outbox_message_id(row, "notification")},
-    ).send(fail_silently=False)
+def notification_deliver(row: NotificationDelivery) -> None:
+    """One delivery on its channel, with an id that is the same on every attempt."""
+    note = row.notification
+    if row.channel == C.EMAIL:
+        EmailMessage(
+            subject=note.subject,
+            body=note.body,
+            to=[row.address],
+            headers={"Message-ID": outbox_message_id(row, "notification")},
+        ).send(fail_silently=False)
+    elif row.channel == C.SMS:
+        send_sms(
+            row.address,
+            f"{note.subject}\n{note.body}",
+            message_id=outbox_message_id(row, "notification").strip("<>"),
+        )
+    elif row.channel == C.WEBHOOK:
+        webhook_post(row.address, f"{note.subject}\n{note.body}")
+    else:
+        raise ValueError(f"unknown channel {row.channel!r}")
 
 
 def excerpt(ticket: Ticket) -> str:
@@ -96,7 +148,7 @@ def excerpt(ticket: Ticket) -> str:
     return scrub_personal_numbers(ticket.description[:200])
 
 
-def notify_handler(ticket: Ticket, subject: str) -> None:
+def notify_handler(ticket: Ticket, subject: str, *, kind: str = K.ASSIGNED) -> None:
     body = _("Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s") % {
         "id": ticket.pk,
         "category": ticket.category.name,
@@ -111,6 +163,7 @@ def notify_handler(ticket: Ticket, subject: str) -> None:
         users=holders_of(ticket.handler_area, ticket.level),
         subject=subject,
         body=body,
+        kind=kind,
     )
 
 
@@ -128,6 +181,7 @@ def notify_triagers(ticket: Ticket) -> None:
         users={u.pk: u for u in users}.values(),
         subject=_("New problem to triage: #%(id)s") % {"id": ticket.pk},
         body=excerpt(ticket),
+        kind=K.TRIAGE,
     )
 
 
@@ -135,7 +189,7 @@ def notify_triagers(ticket: Ticket) -> None:
 
 
 def notify_open_departments(
-    ticket: Ticket, subject: str, body: str, *, to_address: bool = False
+    ticket: Ticket, subject: str, body: str, *, to_address: bool = False, kind: str = K.REMINDER
 ) -> None:
     """Tell every department whose part is still open: its handlers and, with
     ``to_address``, its own mailbox."""
@@ -146,6 +200,7 @@ def notify_open_departments(
             subject=subject,
             body=body,
             emails=[task.department.email] if to_address else [],
+            kind=kind,
         )
 
 

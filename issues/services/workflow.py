@@ -32,10 +32,11 @@ from issues.models import (
     Ticket,
     TicketEvent,
     TicketPhoto,
+    TicketReporter,
     TicketSettings,
     Tier,
 )
-from issues.rules import SYSTEM
+from issues.rules import SYSTEM, ReporterActor
 from issues.services.errors import StaleTicket, TicketError
 from issues.services.notifications import (
     excerpt,
@@ -82,6 +83,14 @@ def ticket_lock(ticket: Ticket, expected_version: int | None = None) -> Ticket:
 def _authorise(actor, ticket: Ticket, step: str, *, tier: str | None) -> None:
     if actor is SYSTEM:
         allowed = step in rules.SYSTEM_STEPS
+    elif isinstance(actor, ReporterActor):
+        allowed = step in rules.REPORTER_STEPS and actor.reporter.ticket_id == ticket.pk
+    elif step == E.MERGED_IN:
+        # The problem a duplicate is merged into: the triager of the duplicate need only
+        # see it (``triage.ticket_merge`` checked the duplicate itself).
+        from issues.selectors import tickets_visible_to
+
+        allowed = tickets_visible_to(actor).filter(pk=ticket.pk).exists()
     else:
         allowed = perm.may_take(actor, ticket, step, tier=tier)
     if not allowed:
@@ -138,6 +147,8 @@ def ticket_step(
     for follow, follow_note in then:
         if actor is SYSTEM and follow not in rules.SYSTEM_STEPS:
             raise PermissionDenied
+        if isinstance(actor, ReporterActor) and follow not in rules.REPORTER_STEPS:
+            raise PermissionDenied
         was = path[-1][3]
         path.append((follow, follow_note, was, _next_state(was, follow)))
     _write(locked, actor, path, fields)
@@ -185,10 +196,12 @@ def _event(
     handled: tuple[str, int | None],
 ) -> TicketEvent:
     level, handler_area_id = handled
+    person = actor if actor is not SYSTEM and not isinstance(actor, ReporterActor) else None
     return TicketEvent(
         ticket=ticket,
         kind=kind,
-        actor=None if actor is SYSTEM else actor,
+        actor=person,
+        reporter=actor.reporter if isinstance(actor, ReporterActor) else None,
         note=note,
         old_state=old_state,
         new_state=new_state,
@@ -227,14 +240,22 @@ def ticket_report(
     reporter=None,
     reporter_name: str = "",
     reporter_phone: str = "",
+    account=None,
     visit=None,
     photos: Iterable = (),
     tier: str | None = None,
 ) -> Ticket:
     """Step 1 (事件上报). With ``tier`` the reporter also triages it (step 2) at once.
-    ``actor`` is the person who records it; ``SYSTEM`` for an intake channel with no login
-    (the Open311 API, the demo)."""
+    ``actor`` is the person who records it (the first asker, 首问负责); ``SYSTEM`` for an
+    intake channel with no login (the Open311 API, the demo) and for a resident reporting
+    on the resident pages (``account``, their ``residents.ResidentAccount``). The reporter
+    becomes the problem's first ``TicketReporter``; one reached by phone and not signed in
+    is sent a tracking link by SMS (``reporters.tracking_sms``)."""
     _require_actor(actor)
+    if account is not None:
+        reporter = reporter or account.resident
+        reporter_phone = reporter_phone or account.phone
+        reporter_name = reporter_name or account.display_name
     description = description.strip()
     if not description:
         raise ValidationError({"description": _("describe the problem")})
@@ -259,19 +280,32 @@ def ticket_report(
         reporter_name=reporter_name or (reporter.name if reporter else ""),
         reporter_phone=reporter_phone,
         reported_by=None if actor is SYSTEM else actor,
+        first_asker=None if actor is SYSTEM else actor,
         visit=visit,
+    )
+    first = TicketReporter.objects.create(
+        ticket=ticket,
+        reported_as=ticket,
+        account=account,
+        resident=ticket.reporter,
+        name=ticket.reporter_name,
+        phone=reporter_phone or (ticket.reporter.phone if ticket.reporter else ""),
     )
     _photos_store(ticket, photos)
     _event(
         ticket,
         E.REPORT,
-        actor,
+        ReporterActor(first) if account is not None else actor,
         _("via %(channel)s") % {"channel": ticket.get_channel_display()},
         old_state="",
         new_state=S.REPORTED,
         at=timezone.now(),
         handled=(ticket.level, ticket.handler_area_id),
     ).save()
+    if account is None:
+        from issues.services.reporters import tracking_sms
+
+        tracking_sms(first)
     if tier:
         return _assign(ticket, tier, actor)
     notify_triagers(ticket)
@@ -310,9 +344,13 @@ def _assign(
         found = route(locked.area, rules.start_level(tier, hard_via_street=config.hard_via_street))
         days, _rectify = time_limit_days(tier, locked.category)
         now = timezone.now()
+        first = {}
+        if locked.first_asker_id is None and actor is not SYSTEM:
+            first = {"first_asker": actor}  # 首问负责: the first to take a resident's report
         return Plan(
             note=" ".join(filter(None, [note.strip(), found.note])),
             fields={
+                **first,
                 "level": found.level,
                 "handler_area": found.area,
                 "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
@@ -377,7 +415,9 @@ def ticket_escalate(
             locked, note=note, as_hard=as_hard, overdue=overdue, now=now or timezone.now()
         ),
     )
-    notify_handler(ticket, _("Problem #%(id)s was lifted to you") % {"id": ticket.pk})
+    notify_handler(
+        ticket, _("Problem #%(id)s was lifted to you") % {"id": ticket.pk}, kind="lifted"
+    )
     return ticket
 
 
@@ -433,7 +473,7 @@ def ticket_remind(*, ticket: Ticket, actor, note: str = "") -> Ticket:
             ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, note or excerpt(ticket)
         )
     else:
-        notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk})
+        notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, kind="reminder")
     return ticket
 
 
@@ -470,40 +510,115 @@ def ticket_resolve(
 
 # --- step 6: evaluation -----------------------------------------------------------------------
 
+RATINGS = frozenset({Ticket.Rating.SATISFIED, Ticket.Rating.BASIC, Ticket.Rating.UNSATISFIED})
+
+
+def _rater(ticket: Ticket, actor, reporter):
+    """The reporter row the rating is for, its source and the caller (for a return call).
+    The rating is the reporter's: never the system's, never by someone who worked on it."""
+    if actor is SYSTEM:
+        raise TicketError(_("the portal never rates a problem: the rating is the reporter's"))
+    if isinstance(actor, ReporterActor):
+        return actor.reporter, Ticket.RatingSource.RESIDENT, None
+    if perm.has_worked_on(actor, ticket):
+        raise TicketError(
+            _(
+                "you worked on this problem, so you cannot rate it: the rating is the "
+                "reporter's, given on the resident pages, through their tracking link or on a "
+                "return call by someone who did not handle it"
+            )
+        )
+    row = reporter or ticket.reporters.order_by("created_at", "pk").first()
+    if row is None or row.ticket_id != ticket.pk:
+        raise ValidationError({"reporter": _("choose one of this problem's reporters")})
+    return row, Ticket.RatingSource.RETURN_CALL, actor
+
+
+def rated_this_round(row: TicketReporter, ticket: Ticket) -> bool:
+    """Has ``row`` rated the result the problem has now (since it was last resolved)?"""
+    return bool(row.rated_at and ticket.resolved_at and row.rated_at >= ticket.resolved_at)
+
+
+def _summary(rows: Iterable[TicketReporter]) -> dict:
+    """The problem's rating from its reporters' ratings of one result: basically satisfied
+    if any said so, else satisfied; rated by the resident if any reporter rated it
+    themselves, else by return call."""
+    rows = list(rows)
+    if not rows:
+        return {"rating": Ticket.Rating.NOT_RATED, "rating_source": "", "rating_comment": ""}
+    ratings = {r.rating for r in rows}
+    sources = {r.rating_source for r in rows}
+    return {
+        "rating": Ticket.Rating.BASIC
+        if Ticket.Rating.BASIC in ratings
+        else Ticket.Rating.SATISFIED,
+        "rating_source": Ticket.RatingSource.RESIDENT
+        if Ticket.RatingSource.RESIDENT in sources
+        else Ticket.RatingSource.RETURN_CALL,
+        "rating_comment": " / ".join(r.rating_comment for r in rows if r.rating_comment),
+    }
+
 
 @transaction.atomic
 def ticket_rate(
-    *, ticket: Ticket, actor, rating: str, comment: str = "", expected_version: int | None = None
+    *,
+    ticket: Ticket,
+    actor,
+    rating: str,
+    comment: str = "",
+    reporter: TicketReporter | None = None,
+    expected_version: int | None = None,
 ) -> Ticket:
-    """Step 6 (党群评议): satisfied or basically satisfied closes it; unsatisfied reopens it at
-    the same level with a new deadline and counts the reopen."""
-    allowed = {Ticket.Rating.SATISFIED, Ticket.Rating.BASIC, Ticket.Rating.UNSATISFIED}
-    if rating not in allowed:
+    """Step 6 (党群评议): a reporter rates the result. ``actor`` is a ``ReporterActor`` (the
+    resident pages, the tracking link) or a worker logging a return call (回访) who did not
+    work on the problem; ``reporter`` is then the reporter who answered (default: the first).
+
+    Unsatisfied reopens it at the same level with a new deadline and counts the reopen.
+    Satisfied or basically satisfied is kept on the reporter's row; once every reporter of
+    the problem (a merged problem has several) has rated this result, it closes with their
+    summed-up rating. Whoever has not rated when the rating days run out is left out
+    (``tickets_close_unrated``)."""
+    if rating not in RATINGS:
         raise ValidationError({"rating": _("unknown rating")})
     comment = comment.strip()
+    row, source, caller = _rater(ticket, actor, reporter)
     rated = " ".join(filter(None, [str(Ticket.Rating(rating).label), comment]))
-    if rating != Ticket.Rating.UNSATISFIED:
-        return ticket_step(
-            ticket=ticket,
-            step=E.RATE,
-            actor=actor,
-            note=rated,
-            expected_version=expected_version,
-            then=((E.CLOSE, ""),),
-            rating=rating,
-            rating_comment=comment,
-            closed_at=timezone.now(),
+    if source == Ticket.RatingSource.RETURN_CALL:
+        rated = _("%(rating)s (by return call)") % {"rating": rated}
+    now = timezone.now()
+
+    def plan(locked: Ticket) -> Plan:
+        fresh = TicketReporter.objects.select_for_update().get(pk=row.pk)
+        if rated_this_round(fresh, locked):
+            raise TicketError(_("this reporter has already rated this result"))
+        if rating == Ticket.Rating.UNSATISFIED:
+            fields = {**_reopening(locked, comment=comment), "rating_source": source}
+            return Plan(fields=fields, note=rated, then=((E.REOPEN, comment),))
+        fresh.rating, fresh.rating_comment, fresh.rating_source = rating, comment, source
+        others = [r for r in locked.reporters.exclude(pk=row.pk) if not rated_this_round(r, locked)]
+        if others:
+            return Plan(note=rated)
+        done = [r for r in locked.reporters.exclude(pk=row.pk) if rated_this_round(r, locked)]
+        return Plan(
+            fields={**_summary([*done, fresh]), "closed_at": now}, note=rated, then=((E.CLOSE, ""),)
         )
+
     ticket = ticket_step(
-        ticket=ticket,
-        step=E.RATE,
-        actor=actor,
-        note=rated,
-        expected_version=expected_version,
-        then=((E.REOPEN, comment),),
-        plan=lambda locked: Plan(fields=_reopening(locked, comment=comment)),
+        ticket=ticket, step=E.RATE, actor=actor, expected_version=expected_version, plan=plan
     )
-    notify_handler(ticket, _("Problem #%(id)s was reopened") % {"id": ticket.pk})
+    TicketReporter.objects.filter(pk=row.pk).update(
+        rating=rating,
+        rating_comment=comment,
+        rating_source=source,
+        rating_caller=caller,
+        rated_at=now,
+    )
+    if rating == Ticket.Rating.UNSATISFIED:
+        notify_handler(
+            ticket,
+            _("Problem #%(id)s was rated unsatisfied and reopened") % {"id": ticket.pk},
+            kind="reopened",
+        )
     return ticket
 
 
@@ -534,8 +649,9 @@ def _reopening(ticket: Ticket, *, comment: str) -> dict:
 
 
 def tickets_close_unrated(*, now: dt.datetime | None = None) -> int:
-    """Close tickets resolved more than the configured days ago and never rated — as not
-    rated, never as satisfied. Safe to run at any time, any number of times."""
+    """Close tickets resolved more than the configured days ago and not rated by every
+    reporter: with the ratings given (a merged problem), or as not rated — never as
+    satisfied for someone who said nothing. Safe to run at any time, any number of times."""
     now = now or timezone.now()
     days = TicketSettings.current().rating_days
     due = Ticket.objects.filter(state=S.RESOLVED, resolved_at__lt=now - dt.timedelta(days=days))
@@ -549,13 +665,19 @@ def tickets_close_unrated(*, now: dt.datetime | None = None) -> int:
             )
             if ticket is None:
                 continue
+            rated = [r for r in ticket.reporters.all() if rated_this_round(r, ticket)]
+            note = (
+                _("closed with the ratings given within %(days)s days")
+                if rated
+                else _("not rated within %(days)s days")
+            )
             ticket_step(
                 ticket=ticket,
                 step=E.CLOSE,
                 actor=SYSTEM,
-                note=_("not rated within %(days)s days") % {"days": days},
-                rating=Ticket.Rating.NOT_RATED,
+                note=note % {"days": days},
                 closed_at=now,
+                **_summary(rated),
             )
             closed += 1
     return closed
@@ -609,6 +731,9 @@ def _rectify_in_place(ticket: Ticket, *, now: dt.datetime) -> None:
             _("Overdue: problem #%(id)s") % {"id": ticket.pk},
             excerpt(ticket),
             to_address=True,
+            kind="rectification",
         )
     else:
-        notify_handler(ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk})
+        notify_handler(
+            ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk}, kind="rectification"
+        )

@@ -56,7 +56,7 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
 
     from issues import services
     from issues.models import Category, Notification, Ticket
-    from issues.services import notifications
+    from core.outbox import outbox_broker_reset
     from portal.celery import app
 
     old = (app.conf.task_always_eager, app.conf.broker_url)
@@ -64,7 +64,7 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
     app._pool = app.amqp._producer_pool = None  # connect anew, to Redis
     app.conf.task_always_eager = False
     app.conf.broker_url = REDIS_URL
-    notifications._broker_down_until = 0.0
+    outbox_broker_reset()
     world.users["unit_head"].email = "unit@example.org"
     world.users["unit_head"].save()
     category = Category.objects.create(code="light", name="楼道照明")

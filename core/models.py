@@ -1,0 +1,38 @@
+"""The ground floor's one table: the text-message outbox. Everything else in ``core`` is
+functions, template tags and abstract shapes."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.outbox import OutboxRow
+
+
+class TextMessage(OutboxRow):
+    """One SMS, written in the same transaction as what it tells of and sent after commit
+    through ``settings.SMS_BACKEND`` (``core.sms.sms_queue``): a sign-in code, a tracking
+    link, a notification to a head without e-mail. Sent at least once, with the same
+    message id on every attempt so the gateway can drop a duplicate."""
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", _("sign-in code")
+        TRACKING = "tracking", _("tracking link for a reporter")
+        REPORTER = "reporter", _("news for a reporter")
+        NOTIFICATION = "notification", _("notification to a worker")
+
+    number = models.CharField(_("mobile"), max_length=20)
+    text = models.TextField(_("text"))
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+
+    class Meta:
+        verbose_name = _("text message")
+        verbose_name_plural = _("text messages")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="textmessage_unsent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} · {self.get_purpose_display()}"

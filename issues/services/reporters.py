@@ -1,0 +1,104 @@
+"""The reporters of a problem: the tracking link they are sent, what they are told, and
+which problems are a signed-in resident's own.
+
+A reporter reached by phone (the hotline, a visit, the Open311 API …) and not signed in on
+the resident pages is sent a personal tracking link by SMS: ``/t/<token>/`` opens that one
+problem and its rating form without signing in. The token is unguessable
+(``secrets.token_urlsafe``) and works until the rating window after the problem was
+resolved (or closed) has passed (``tracking_expires_at``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import TextMessage
+from core.requests import portal_url
+from core.sms import sms_number_normalise, sms_queue
+from issues.models import Ticket, TicketReporter, TicketSettings
+
+S = Ticket.State
+
+
+# The tracking page is the resident pages' (``citizens:track`` serves this path); the link
+# is built here, where it is sent, without naming the app above.
+TRACKING_PATH = "/t/{token}/"
+
+
+def tracking_url(reporter: TicketReporter) -> str:
+    return portal_url(TRACKING_PATH.format(token=reporter.token))
+
+
+def _mobile(phone: str) -> str | None:
+    try:
+        return sms_number_normalise(phone)
+    except ValueError:
+        return None  # a landline or nothing: no SMS
+
+
+def tracking_sms(reporter: TicketReporter) -> TextMessage | None:
+    """Send the reporter their tracking link, if they have a mobile number."""
+    number = _mobile(reporter.phone)
+    if number is None:
+        return None
+    ticket = reporter.ticket
+    text = _(
+        "Your problem #%(id)s (%(category)s) has been received. Follow it and rate the "
+        "result here: %(url)s"
+    ) % {"id": ticket.pk, "category": ticket.category.name, "url": tracking_url(reporter)}
+    return sms_queue(number, text, purpose=TextMessage.Purpose.TRACKING)
+
+
+def reporters_tell(ticket: Ticket, text: str) -> int:
+    """Tell every reporter of ``ticket`` who has a mobile number ``text``, with their own
+    tracking link. Signed-in residents also see it on their pages. Returns how many
+    messages were queued."""
+    count = 0
+    for reporter in ticket.reporters.all():
+        number = _mobile(reporter.phone)
+        if number is None:
+            continue
+        sms_queue(
+            number,
+            f"{text} {tracking_url(reporter)}",
+            purpose=TextMessage.Purpose.REPORTER,
+        )
+        count += 1
+    return count
+
+
+def tracking_expires_at(ticket: Ticket) -> dt.datetime | None:
+    """When a tracking link to ``ticket`` stops working: the rating window after it was
+    resolved or closed; never while it is being worked on."""
+    ended = ticket.closed_at if ticket.state in (S.CLOSED, S.DECLINED) else ticket.resolved_at
+    if ticket.state not in (S.RESOLVED, S.CLOSED, S.DECLINED) or ended is None:
+        return None
+    return ended + dt.timedelta(days=TicketSettings.current().rating_days)
+
+
+def reporter_by_token(token: str, *, now: dt.datetime | None = None) -> TicketReporter | None:
+    """The reporter whose tracking link this is, if it still works."""
+    reporter = (
+        TicketReporter.objects.select_related("ticket", "ticket__category", "ticket__area")
+        .filter(token=token)
+        .first()
+    )
+    if reporter is None:
+        return None
+    expires = tracking_expires_at(reporter.ticket)
+    if expires is not None and (now or timezone.now()) >= expires:
+        return None
+    return reporter
+
+
+def reporters_of_account(account) -> QuerySet[TicketReporter]:
+    """The reporter rows that are ``account``'s: reported by them on the resident pages,
+    or by anyone with their mobile number (which they proved by signing in), or recorded by
+    a worker for the register's resident their account is linked to."""
+    q = Q(account=account) | Q(phone=account.phone)
+    if account.resident_id:
+        q |= Q(resident_id=account.resident_id)
+    return TicketReporter.objects.filter(q)
