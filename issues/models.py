@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from core.images import KINDS
-from core.privacy import mask_phone
 from core.outbox import OutboxRow
+from core.privacy import mask_phone
 from grids.models import Area, Department
 from residents.models import AccessLog, Resident
 

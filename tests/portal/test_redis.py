@@ -54,9 +54,9 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
     sends the mail."""
     from celery.contrib.testing.worker import start_worker
 
+    from core.outbox import outbox_broker_reset
     from issues import services
     from issues.models import Category, Notification, Ticket
-    from core.outbox import outbox_broker_reset
     from portal.celery import app
 
     old = (app.conf.task_always_eager, app.conf.broker_url)
