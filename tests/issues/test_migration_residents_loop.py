@@ -1,0 +1,86 @@
+"""issues 0009 brings a pilot's data into the shape of residents in the loop: every
+notification that had an address becomes an e-mail delivery (sent or not, as it was), every
+problem gets its first reporter row, the first asker is whoever recorded it, and the
+ratings typed in by workers so far count as return calls."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from issues.models import Notification, NotificationDelivery, Ticket, TicketReporter
+
+BEFORE = [("issues", "0008_ticket_access"), ("residents", "0006_access_log_without_ticket")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shape_the_migration_keeps_every_notification_report_and_rating():
+    MigrationExecutor(connection).migrate(BEFORE)
+    loader = MigrationExecutor(connection).loader
+    old = loader.project_state(list(loader.applied_migrations)).apps
+    User = old.get_model("auth", "User")
+    Area = old.get_model("grids", "Area")
+    Category = old.get_model("issues", "Category")
+    OldTicket = old.get_model("issues", "Ticket")
+    OldNotification = old.get_model("issues", "Notification")
+    worker = User.objects.create(username="worker", email="w@example.org")
+    area = Area.objects.create(
+        code="3699", name="抚阳市", kind="city", lft=1, rght=2, tree_id=1, level=0
+    )
+    category = Category.objects.create(code="roof", name="屋顶", lft=1, rght=2, tree_id=1, level=0)
+    closed_at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    rated = OldTicket.objects.create(
+        area=area,
+        category=category,
+        channel="hotline",
+        description="漏水",
+        reporter_name="王大妈",
+        reporter_phone="13700000001",
+        reported_by=worker,
+        state="closed",
+        rating="basic",
+        rating_comment="还行",
+        closed_at=closed_at,
+    )
+    open_one = OldTicket.objects.create(
+        area=area,
+        category=category,
+        channel="api",
+        description="路灯",
+        reporter_phone="13700000002",
+    )
+    sent_at = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
+    sent = OldNotification.objects.create(
+        recipient=worker, email="w@example.org", subject="已发", body="b", sent_at=sent_at
+    )
+    failing = OldNotification.objects.create(
+        email="dept@example.org", subject="未发", body="b", attempts=2, last_error="SMTP 451"
+    )
+    no_address = OldNotification.objects.create(recipient=worker, subject="无地址", body="b")
+
+    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    deliveries = {d.notification_id: d for d in NotificationDelivery.objects.all()}
+    assert set(deliveries) == {sent.pk, failing.pk}
+    assert (deliveries[sent.pk].channel, deliveries[sent.pk].address) == ("email", "w@example.org")
+    assert deliveries[sent.pk].sent_at == sent_at
+    assert (deliveries[failing.pk].sent_at, deliveries[failing.pk].attempts) == (None, 2)
+    assert deliveries[failing.pk].last_error == "SMTP 451"
+    assert Notification.objects.get(pk=sent.pk).read_at == sent_at
+    assert Notification.objects.get(pk=no_address.pk).read_at is None
+
+    first = TicketReporter.objects.get(ticket_id=rated.pk)
+    assert (first.reported_as_id, first.name, first.phone) == (rated.pk, "王大妈", "13700000001")
+    assert (first.rating, first.rating_comment, first.rating_source) == (
+        "basic",
+        "还行",
+        "return_call",
+    )
+    assert first.rated_at == closed_at and len(first.token) >= 20
+    other = TicketReporter.objects.get(ticket_id=open_one.pk)
+    assert (other.rating, other.rated_at, other.phone) == ("", None, "13700000002")
+    assert first.token != other.token
+    ticket = Ticket.objects.get(pk=rated.pk)
+    assert (ticket.first_asker_id, ticket.rating_source) == (worker.pk, "return_call")
+    assert Ticket.objects.get(pk=open_one.pk).rating_source == ""
