@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy
 
-from core.privacy import scrub_personal_numbers
+from core.privacy import mask_phone, scrub_personal_numbers
 from core.text import NoControlCharacters
 
 
@@ -117,3 +117,39 @@ class PortalAdminSite(admin.AdminSite):
         admin_class = _with_text_intake(admin_class or admin.ModelAdmin)
         admin_class.inlines = [_with_text_intake(inline) for inline in admin_class.inlines]
         return super().register(model_or_iterable, admin_class, **options)
+
+
+# The SMS outbox, for the operator: what went out, what is waiting, what failed and why.
+# Numbers are masked and sign-in codes never shown: the admin is no way to sign in as a
+# resident. Registered by ``core.apps.CoreConfig.ready``: this module defines the admin site
+# itself, so it cannot register on that site while it is being imported.
+class TextMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("masked_number", "purpose", "created_at", "sent_at", "attempts", "short_error")
+    list_filter = ("purpose", ("sent_at", admin.EmptyFieldListFilter))
+    fields = (
+        "masked_number",
+        "purpose",
+        "shown_text",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "last_error",
+    )
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    @admin.display(description=gettext_lazy("mobile"))
+    def masked_number(self, row):
+        return mask_phone(row.number.removeprefix("+86"))
+
+    @admin.display(description=gettext_lazy("text"))
+    def shown_text(self, row):
+        from core.models import TextMessage
+
+        if row.purpose == TextMessage.Purpose.SIGN_IN:
+            return gettext_lazy("(a sign-in code: not shown)")
+        return scrub_personal_numbers(row.text)
+
+    @admin.display(description=gettext_lazy("last error"))
+    def short_error(self, row):
+        return row.last_error[:80]

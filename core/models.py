@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.outbox import OutboxRow
+from core.privacy import mask_phone
 
 
 class TextMessage(OutboxRow):
@@ -35,4 +36,4 @@ class TextMessage(OutboxRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.number} · {self.get_purpose_display()}"
+        return f"{mask_phone(self.number.removeprefix('+86'))} · {self.get_purpose_display()}"
