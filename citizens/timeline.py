@@ -96,7 +96,9 @@ def resident_timeline(ticket: Ticket, rows: list[TicketReporter]) -> list[Entry]
         Entry(
             kind=E.MERGE,
             at=row.reported_as.closed_at or row.created_at,
-            title=str(_("Your report #%(id)s was merged into this problem") % {"id": row.reported_as_id}),
+            title=str(
+                _("Your report #%(id)s was merged into this problem") % {"id": row.reported_as_id}
+            ),
             text=row.reported_as.decline_note,
         )
         for row in rows

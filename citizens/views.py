@@ -36,6 +36,7 @@ from issues.services import rated_this_round, reporter_by_token
 from residents import accounts
 
 PAGE_SIZE = 20
+PROBLEM = "citizens/problem.html"
 
 
 def too_many(request, *, message: str, retry_after: int):
@@ -326,7 +327,7 @@ def problem(request, pk):
 def problem_rate(request, pk):
     ticket, rows, context = _account_problem(request, pk)
     done = reverse("citizens:problem", args=[ticket.pk])
-    return _rate(request, ticket, rows, context=context, template="citizens/problem.html", done_url=done)
+    return _rate(request, ticket, rows, context=context, template=PROBLEM, done_url=done)
 
 
 @resident_required
@@ -376,9 +377,8 @@ def track_rate(request, token):
         return render(request, "citizens/link_gone.html", status=404)
     context = _track_context(reporter)
     done = reverse("citizens:track", args=[token])
-    return _rate(
-        request, reporter.ticket, [reporter], context=context, template="citizens/problem.html", done_url=done
-    )
+    ticket = reporter.ticket
+    return _rate(request, ticket, [reporter], context=context, template=PROBLEM, done_url=done)
 
 
 @require_GET
