@@ -123,6 +123,8 @@ def sign_out(request):
 def privacy(request):
     """The privacy notice; a signed-in resident who has not accepted it yet accepts it here."""
     account = current_account(request)
+    if account is not None:
+        request.resident = account  # the page's sign-out button
     if request.method == "POST":
         if account is None:
             return redirect("citizens:sign_in")
