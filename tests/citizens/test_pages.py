@@ -306,7 +306,7 @@ def test_the_list_is_newest_first_in_few_queries(
         while TicketReporter.objects.filter(account=resident).count() < size:
             cache.clear()  # past the daily report limit
             reported(resident, t)
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(4):  # session, account, count, page
             page = client.get(reverse("citizens:home"))
         order = [
             int(x) for x in page.content.split(b'data-ticket="')[1:] for x in [x.split(b'"')[0]]
@@ -318,7 +318,7 @@ def test_the_problem_page_in_few_queries(client, t, resident, django_assert_max_
     ticket = reported(resident, t, photos=[png(), png((0, 0, 200))])
     resolved(t, ticket)
     as_resident(client, resident)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(6):
         assert client.get(reverse("citizens:problem", args=[ticket.pk])).status_code == 200
 
 
@@ -545,3 +545,24 @@ def test_systems_acts_are_not_ratings(client, t, resident):
     with pytest.raises(services.TicketError):
         services.ticket_rate(ticket=ticket, actor=SYSTEM, rating="satisfied")
     assert timezone.now()
+
+
+def test_reporting_too_much_answers_429(client, t, stranger):
+    from citizens.services import REPORTS_PER_ACCOUNT_DAY, report_limit_message
+
+    as_resident(client, stranger)
+    for _ in range(REPORTS_PER_ACCOUNT_DAY):
+        assert report_as(client, t).status_code == 302
+    answer = report_as(client, t)
+    assert answer.status_code == 429 and answer["Retry-After"] == str(24 * 60 * 60)
+    assert report_limit_message().encode() in answer.content
+    assert Ticket.objects.count() == REPORTS_PER_ACCOUNT_DAY
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/r/"])
+def test_sign_in_never_sends_elsewhere(client, db, target):
+    client.post(reverse("citizens:sign_in"), {"phone": STRANGER, "next": target})
+    answer = client.post(
+        reverse("citizens:sign_in_code"), {"code": last_code(STRANGER), "next": target}
+    )
+    assert answer.status_code == 302 and answer["Location"] == reverse("citizens:home")
