@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -65,7 +66,8 @@ def resident_required(view=None, *, privacy: bool = True):
             here = request.get_full_path()
             if account is None:
                 if request.headers.get("HX-Request"):
-                    response = redirect("citizens:sign_in")
+                    # A 302 would be followed inside the XHR: htmx navigates on this header.
+                    response = HttpResponse(status=204)
                     response["HX-Redirect"] = reverse("citizens:sign_in")
                     return response
                 return redirect(f"{reverse('citizens:sign_in')}?{urlencode({'next': here})}")

@@ -213,7 +213,7 @@ def test_a_light_account_finds_the_place_by_name(client, t, stranger):
 
 def test_the_place_search_needs_a_signed_in_resident(client, t):
     answer = client.get(reverse("citizens:places"), {"q": "2单元"}, HTTP_HX_REQUEST="true")
-    assert answer.status_code == 302 and answer["HX-Redirect"] == reverse("citizens:sign_in")
+    assert answer.status_code == 204 and answer["HX-Redirect"] == reverse("citizens:sign_in")
 
 
 def test_report_with_a_photo(client, t, stranger):
