@@ -185,6 +185,10 @@ if SMS_BACKEND == "core.sms.HttpBackend" and not SMS_HTTP_URL.startswith(("http:
     raise ImproperlyConfigured("SMS_BACKEND=core.sms.HttpBackend needs SMS_HTTP_URL (http(s)://…)")
 if SMS_HTTP_TIMEOUT <= 0:
     raise ImproperlyConfigured(f"SMS_HTTP_TIMEOUT={SMS_HTTP_TIMEOUT} must be positive (seconds)")
+# How long a resident's sign-in code (residents/accounts.py) works, in seconds.
+RESIDENT_CODE_TTL = env_int("RESIDENT_CODE_TTL", 5 * 60)
+if not 60 <= RESIDENT_CODE_TTL <= 30 * 60:
+    raise ImproperlyConfigured(f"RESIDENT_CODE_TTL={RESIDENT_CODE_TTL} must be 60-1800 seconds")
 
 # --- auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
