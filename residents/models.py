@@ -101,7 +101,11 @@ class Resident(models.Model):
     class Meta:
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
-        indexes = [models.Index(fields=["name"], name="resident_name")]
+        indexes = [
+            models.Index(fields=["name"], name="resident_name"),
+            # A resident signing in, and their problems, are found by mobile number.
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="resident_phone"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.masked_id_number}"
