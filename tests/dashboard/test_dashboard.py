@@ -22,7 +22,7 @@ from grids.rules import AreaKind
 from grids.rules import PostTitle as T
 from issues import services
 from issues.models import Category, Ticket
-from issues.rules import SYSTEM
+from issues.rules import SYSTEM, ReporterActor
 from tests.clock import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -76,7 +76,10 @@ class Maker:
         progress: dt.datetime | None = None,
         resolved: dt.datetime | None = None,
         rated: tuple[str, dt.datetime] | None = None,
+        by_call=None,
     ) -> Ticket:
+        """``rated`` by the reporter, or on a return call by ``by_call`` (a user who did not
+        work on it)."""
         with self.clock.at(created):
             ticket = services.ticket_report(
                 area=area,
@@ -98,7 +101,8 @@ class Maker:
         if rated:
             rating, at = rated
             with self.clock.at(at):
-                services.ticket_rate(ticket=ticket, actor=SYSTEM, rating=rating)
+                actor = by_call or ReporterActor(ticket.reporters.order_by("pk").first())
+                services.ticket_rate(ticket=ticket, actor=actor, rating=rating)
         ticket.refresh_from_db()
         return ticket
 
