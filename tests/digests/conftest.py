@@ -192,5 +192,9 @@ class Rhythm:
 
 
 @pytest.fixture
-def rhythm(world, clock) -> Rhythm:
+def rhythm(world, clock, settings) -> Rhythm:
+    # The scripted week gives each community one to three ratings: rank from one on, so the
+    # ranking's order is what the tests read (tests/digests/test_ranking.py covers the
+    # minimum of the default settings).
+    settings.RANKING_MIN_RATED = 1
     return Rhythm(world, clock)
