@@ -50,7 +50,7 @@ from issues.models import (
 )
 from issues.permissions import WORKING_STEPS, has_worked_on
 from issues.rules import IN_HAND_STATES, SYSTEM, ReporterActor
-from issues.services.reporters import reporters_of_account
+from issues.services.reporters import reporters_of_account, tracking_url
 from residents.demo_data import DEMO_RESIDENT_PHONE, default_communities
 from residents.models import Resident, ResidentAccount
 
@@ -149,6 +149,14 @@ def load(write) -> None:
             f"demo resident: {account.display_name} {DEMO_RESIDENT_PHONE}, {problems} problems "
             "(sign in at /r/; the code is printed as a line 'SMS +86…: …')"
         )
+        waiting = (
+            reporters_of_account(account)
+            .filter(ticket__state=Ticket.State.RESOLVED)
+            .order_by("pk")
+            .first()
+        )
+        if waiting is not None:
+            write(f"tracking link of their problem awaiting a rating: {tracking_url(waiting)}")
 
 
 def _h(*parts) -> int:
