@@ -214,19 +214,15 @@ def _reference() -> None:
 
 
 def _demo_residents() -> list[Resident]:
-    """About 2,000 residents spread over the demo communities' units (every n-th), who report
-    the problems: both communities get problems, so the monthly ranking has two to rank."""
+    """Up to 2,000 residents of the demo communities' units, who report the problems."""
     in_communities = Q()
     for community in Area.objects.filter(code__in=default_communities()).order_by("code"):
         in_communities |= area_subtree_q(community)
     units = list(Area.objects.filter(in_communities, kind=AreaKind.UNIT).order_by("tree_id", "lft"))
-    residents = Resident.objects.filter(household__area__in=units)
-    ids = list(residents.order_by("pk").values_list("pk", flat=True))
-    step = max(1, len(ids) // 2000)
     return list(
-        Resident.objects.filter(pk__in=ids[::step][:2000])
+        Resident.objects.filter(household__area__in=units)
         .select_related("household")
-        .order_by("pk")
+        .order_by("pk")[:2000]
     )
 
 
