@@ -11,11 +11,22 @@ tickets, grids or children:
 * the top categories: one grouped query;
 * the children table: one grouped query, each ticket put in its child's bucket by a
   ``Case``/``When`` on the children's nested-set ranges.
+
+Only problems taken on count (``issues.rules.TAKEN_ON_STATES``): a declined report (受理/核实
+found it not ours, a duplicate merged into another problem, already solved, outside the area)
+is in no figure — not in the intake, the open, overdue or solved counts, nor the categories.
+
+Satisfaction is counted per problem, from its rating as it stands (a merged problem's summary
+rating): satisfied or basically satisfied, of those rated; "not rated" (closed with nobody
+rating it) is no opinion and left out of the rate, but counted and shown beside it with where
+the ratings came from: by the resident (the resident pages, the tracking link) or by a return
+call (回访) of someone who did not handle it (``Ticket.rating_source``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from django.db.models import BigIntegerField, Case, Count, Q, QuerySet, Value, When
@@ -30,10 +41,11 @@ from grids.access import scope_for
 from grids.models import Area
 from grids.selectors import area_ancestors, area_children, area_subtree_q, get_area_for_user
 from issues.models import Level, Ticket, Tier
-from issues.rules import OPEN_STATES, SOLVED_STATES
+from issues.rules import OPEN_STATES, SOLVED_STATES, TAKEN_ON_STATES
 from issues.selectors import tickets_visible_to
 
 R = Ticket.Rating
+SOURCE = Ticket.RatingSource
 
 RATED = (R.SATISFIED, R.BASIC, R.UNSATISFIED)  # "not rated" is no opinion: left out
 SATISFIED = (R.SATISFIED, R.BASIC)
@@ -123,6 +135,41 @@ def percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+Z_95 = 1.96  # the standard normal quantile of 97.5 %: a two-sided 95 % interval
+
+
+def wilson_lower_bound(successes: int, trials: int, z: float = Z_95) -> float | None:
+    """The lower bound of the Wilson score interval for ``successes`` of ``trials`` (95 % by
+    default): the share one can be confident of given how few or many there were. 1 of 1
+    gives 0.2065, 99 of 100 gives 0.9455, so one lucky rating does not outrank a hundred.
+    None when there are no trials."""
+    if trials <= 0:
+        return None
+    if not 0 <= successes <= trials:
+        raise ValueError(f"{successes} successes of {trials} trials")
+    p = successes / trials
+    z2 = z * z
+    centre = p + z2 / (2 * trials)
+    margin = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    return max(0.0, (centre - margin) / (1 + z2 / trials))
+
+
+def rating_counts(prefix: str = "") -> dict:
+    """The conditional counts of the satisfaction figures: rated (and of them satisfied or
+    basically satisfied), by where the rating came from, and closed not rated."""
+    return {
+        f"{prefix}rated": Count("pk", filter=Q(rating__in=RATED)),
+        f"{prefix}satisfied": Count("pk", filter=Q(rating__in=SATISFIED)),
+        f"{prefix}rated_resident": Count(
+            "pk", filter=Q(rating__in=RATED, rating_source=SOURCE.RESIDENT)
+        ),
+        f"{prefix}rated_call": Count(
+            "pk", filter=Q(rating__in=RATED, rating_source=SOURCE.RETURN_CALL)
+        ),
+        f"{prefix}not_rated": Count("pk", filter=Q(rating=R.NOT_RATED)),
+    }
+
+
 # --- where the dashboard stands -----------------------------------------------------------------
 
 
@@ -181,8 +228,9 @@ def dashboard_place(user, node_code: str = "") -> Place:
 
 
 def dashboard_tickets(user, node: Area | None) -> QuerySet[Ticket]:
-    """What the figures count: the user's visible tickets, under ``node`` if there is one."""
-    tickets = tickets_visible_to(user)
+    """What the figures count: the user's visible tickets taken on (declined reports left
+    out), under ``node`` if there is one."""
+    tickets = tickets_visible_to(user).filter(state__in=TAKEN_ON_STATES)
     if node is not None:
         tickets = tickets.filter(area_subtree_q(node, "area__"))
     return tickets
@@ -212,8 +260,7 @@ def ticket_figures(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, int]:
         "solved_today": Count("pk", filter=_solved_between(clock.day_start, clock.day_end)),
         "solved_week": Count("pk", filter=_solved_between(clock.week_start, clock.week_end)),
         "solved": Count("pk", filter=_solved()),
-        "rated": Count("pk", filter=Q(rating__in=RATED)),
-        "satisfied": Count("pk", filter=Q(rating__in=SATISFIED)),
+        **rating_counts(),
     }
     for tier in [*Tier.values, UNTRIAGED]:
         counts[f"open_{tier}"] = Count("pk", filter=_open() & Q(tier=tier))
@@ -274,6 +321,9 @@ class Row:
     solved_window: int = 0
     rated: int = 0
     satisfied: int = 0
+    rated_resident: int = 0
+    rated_call: int = 0
+    not_rated: int = 0
 
     @property
     def satisfaction(self) -> float | None:
@@ -281,7 +331,7 @@ class Row:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.open or self.overdue or self.solved_window or self.rated)
+        return not (self.open or self.overdue or self.solved_window or self.rated or self.not_rated)
 
 
 def child_rows(
@@ -306,8 +356,7 @@ def child_rows(
             open=Count("pk", filter=_open()),
             overdue=Count("pk", filter=_overdue(clock.now)),
             solved_window=Count("pk", filter=_solved_between(clock.window_start, clock.day_end)),
-            rated=Count("pk", filter=Q(rating__in=RATED)),
-            satisfied=Count("pk", filter=Q(rating__in=SATISFIED)),
+            **rating_counts(),
         )
     )
     figures = {row.pop("bucket"): row for row in grouped}
@@ -388,6 +437,9 @@ def _kpis(figures: dict[str, int]) -> dict[str, int | float | None]:
         "rated": figures["rated"],
         "satisfied": figures["satisfied"],
         "satisfaction": percent(figures["satisfied"], figures["rated"]),
+        "rated_resident": figures["rated_resident"],
+        "rated_call": figures["rated_call"],
+        "not_rated": figures["not_rated"],
     }
 
 

@@ -13,6 +13,11 @@ thousands of grids: that many branches would pass the databases' parameter limit
   people acting on tickets; heads in post). The median is taken in Python from the solved
   tickets' durations.
 
+Only problems taken on count (``issues.rules.TAKEN_ON_STATES``): a declined report (受理/
+核实 found it not ours, a duplicate merged into another problem, already solved, outside the
+area) is in no digest — not in what came in, moved, was solved or is open, nor in the heads'
+activity.
+
 Figures are plain JSON (codes, names, numbers, ISO times); labels are added when rendered,
 in the reader's language.
 """
@@ -26,19 +31,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.privacy import scrub_personal_numbers
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
-from dashboard.figures import percent
+from dashboard.figures import percent, wilson_lower_bound
 from grids.models import Area, Post
 from grids.rules import AreaKind
 from grids.rules import PostTitle as T
 from grids.selectors import area_subtree_q
 from issues.models import Ticket, TicketEvent
-from issues.rules import OPEN_STATES, SOLVED_STATES
+from issues.rules import OPEN_STATES, SOLVED_STATES, TAKEN_ON_STATES
 from residents.models import Visit
 
 from .models import Digest
@@ -47,6 +53,7 @@ from .periods import Period
 E = TicketEvent.Kind
 R = Ticket.Rating
 K = Digest.Kind
+SOURCE = Ticket.RatingSource
 
 SATISFIED = (R.SATISFIED, R.BASIC)
 
@@ -185,7 +192,8 @@ TICKET_FIELDS = (
 
 
 def _tickets(root: Area | None):
-    tickets = Ticket.objects.all()
+    """The problems taken on (declined reports left out), under ``root`` if given."""
+    tickets = Ticket.objects.filter(state__in=TAKEN_ON_STATES)
     if root is not None:
         tickets = tickets.filter(area_subtree_q(root, "area__"))
     return tickets.order_by()
@@ -230,15 +238,18 @@ def _reopened_between(start: dt.datetime, end: dt.datetime) -> Q:
     return Q(pk__in=reopened.values("ticket_id"))
 
 
-def _reopens_between(start: dt.datetime, end: dt.datetime) -> Coalesce:
-    """How many times the ticket was reopened in [start, end): a subquery to annotate with."""
-    reopens = (
-        TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=E.REOPEN, at__gte=start, at__lt=end)
-        .order_by()
-        .values("ticket_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+def _reopens_between(
+    start: dt.datetime, end: dt.datetime, *, by_reporter: bool = False
+) -> Coalesce:
+    """How many times the ticket was reopened in [start, end): a subquery to annotate with.
+    ``by_reporter``: only the reopens a reporter's own rating caused (the resident pages, the
+    tracking link), not those of a return call."""
+    reopens = TicketEvent.objects.filter(
+        ticket=OuterRef("pk"), kind=E.REOPEN, at__gte=start, at__lt=end
     )
+    if by_reporter:
+        reopens = reopens.filter(reporter__isnull=False)
+    reopens = reopens.order_by().values("ticket_id").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(reopens, output_field=IntegerField()), Value(0))
 
 
@@ -514,6 +525,9 @@ class MonthStats:
     hours: list[float] = field(default_factory=list)
     satisfied: int = 0
     unsatisfied: int = 0
+    rated_resident: int = 0  # of the ratings, given by the reporter themselves
+    rated_call: int = 0  # given on a return call
+    not_rated: int = 0  # closed during the month with nobody rating it
     levels: dict[str, int] = field(default_factory=lambda: _zero(LEVEL_BANDS))
 
     def count(self, row: dict, start: dt.datetime, end: dt.datetime) -> None:
@@ -530,12 +544,22 @@ class MonthStats:
             band = BAND_OF_LEVEL.get(row["resolved_level"])
             if band:
                 self.levels[band] += 1
-        if row["rating"] in SATISFIED and _within(row["closed_at"], start, end):
+        closed_in_month = _within(row["closed_at"], start, end)
+        if row["rating"] in SATISFIED and closed_in_month:
             self.satisfied += 1
+            if row["rating_source"] == SOURCE.RESIDENT:
+                self.rated_resident += 1
+            else:
+                self.rated_call += 1
+        if row["rating"] == R.NOT_RATED and closed_in_month:
+            self.not_rated += 1
         self.unsatisfied += row["reopens"]
+        self.rated_resident += row["reopens_by_reporter"]
+        self.rated_call += row["reopens"] - row["reopens_by_reporter"]
 
     def as_dict(self) -> dict:
         rated = self.satisfied + self.unsatisfied
+        bound = wilson_lower_bound(self.satisfied, rated)
         return {
             "intake": self.intake,
             "intake_solved": self.intake_solved,
@@ -546,6 +570,11 @@ class MonthStats:
             "satisfied": self.satisfied,
             "unsatisfied": self.unsatisfied,
             "satisfaction": percent(self.satisfied, rated),
+            # The share of satisfied one can be confident of (95 %) given how many rated.
+            "satisfaction_bound": None if bound is None else round(100 * bound, 1),
+            "rated_resident": self.rated_resident,
+            "rated_call": self.rated_call,
+            "not_rated": self.not_rated,
             "levels": dict(self.levels),
             "level_shares": {b: percent(n, self.solved) for b, n in self.levels.items()},
         }
@@ -584,7 +613,13 @@ def monthly_figures(
       solution over those; *level shares*: where those were solved;
     * *satisfaction*: of the ratings given during the month, the share satisfied or basically
       satisfied. A satisfied rating closes the problem (``closed_at``); an unsatisfied one
-      reopens it (a reopen event), so each is counted once, when it was given;
+      reopens it (a reopen event), so each is counted once, when it was given. Counted per
+      problem (a merged problem's summary rating), with where it came from: by the
+      resident (the resident pages, the tracking link) or by a return call of someone who
+      did not handle it; *not rated*: closed during the month with no rating (no opinion,
+      left out of the share). *satisfaction bound*: the lower bound of the share's 95 %
+      Wilson interval, which the ranking orders by;
+    * *ranking*: see ``_ranking``;
     * *heads' activity* per community: heads in post (community and below), how many of
       them logged a visit or acted on a problem during the month, visits logged there, and
       the problems there that somebody acted on."""
@@ -614,7 +649,10 @@ def _monthly_tickets(start: dt.datetime, end: dt.datetime, root: Area | None):
             | Q(closed_at__gte=start, closed_at__lt=end)
             | _reopened_between(start, end)
         )
-        .annotate(reopens=_reopens_between(start, end))
+        .annotate(
+            reopens=_reopens_between(start, end),
+            reopens_by_reporter=_reopens_between(start, end, by_reporter=True),
+        )
         .values(
             "pk",
             "state",
@@ -623,7 +661,9 @@ def _monthly_tickets(start: dt.datetime, end: dt.datetime, root: Area | None):
             "closed_at",
             "resolved_level",
             "rating",
+            "rating_source",
             "reopens",
+            "reopens_by_reporter",
             "area__tree_id",
             "area__lft",
         )
@@ -646,6 +686,7 @@ def _monthly_node(
         "totals": stats[node.pk].as_dict(),
         "streets": [{**s.ref(), **stats[s.pk].as_dict()} for s in streets],
         "ranking": _ranking(forest, communities, stats),
+        "ranking_min_rated": settings.RANKING_MIN_RATED,
         "activity": [
             _community_row(
                 forest, c, per_community[c.pk].as_dict(visitors_anywhere, actors_anywhere)
@@ -656,23 +697,32 @@ def _monthly_node(
 
 
 def _ranking(forest: Forest, communities: list[Node], stats: dict[int, MonthStats]) -> list[dict]:
-    """The communities' rows in the order of ``_rank_key``, each with its rank."""
-    ranking = [_community_row(forest, c, stats[c.pk].as_dict()) for c in communities]
-    ranking.sort(key=_rank_key)
-    for rank, row in enumerate(ranking, start=1):
-        row["rank"] = rank
-    return ranking
+    """The communities with at least ``settings.RANKING_MIN_RATED`` ratings in the month,
+    in the order of ``_rank_key``, each with its rank; then those with fewer ("too few
+    ratings to rank": ``ranked`` false, no rank), in the same order."""
+    minimum = settings.RANKING_MIN_RATED
+    rows = [_community_row(forest, c, stats[c.pk].as_dict()) for c in communities]
+    ranked = sorted((r for r in rows if r["rated"] >= minimum), key=_rank_key)
+    unranked = sorted((r for r in rows if r["rated"] < minimum), key=_rank_key)
+    for rank, row in enumerate(ranked, start=1):
+        row["rank"], row["ranked"] = rank, True
+    for row in unranked:
+        row["rank"], row["ranked"] = None, False
+    return ranked + unranked
 
 
 def _rank_key(row: dict) -> tuple:
-    """Highest solve rate first, then highest satisfaction, then the shortest median time;
-    a community without figures goes last."""
-    rate, satisfaction, hours = row["solve_rate"], row["satisfaction"], row["median_hours"]
+    """Residents' satisfaction first, made confidence-aware: the highest lower bound of the
+    95 % Wilson interval of the share satisfied (so 1 of 1, bound 20.7 %, comes after 99
+    of 100, bound 94.6 %). Then, as before, the highest solve rate, the shortest median time
+    to solve and the largest intake; the code last, so the order never depends on the
+    database. A figure that is missing (nothing to divide) sorts after any value."""
+    bound, rate, hours = row["satisfaction_bound"], row["solve_rate"], row["median_hours"]
     return (
+        bound is None,
+        -(bound or 0),
         rate is None,
         -(rate or 0),
-        satisfaction is None,
-        -(satisfaction or 0),
         hours is None,
         hours or 0,
         -row["intake"],
@@ -687,7 +737,9 @@ def _activity(
     somebody acted on during the month. Three queries (visits, events, posts)."""
     start, end = period.starts_at, period.ends_at
     visits = Visit.objects.filter(visited_at__gte=start, visited_at__lt=end)
-    events = TicketEvent.objects.filter(at__gte=start, at__lt=end, actor__isnull=False)
+    events = TicketEvent.objects.filter(
+        at__gte=start, at__lt=end, actor__isnull=False, ticket__state__in=TAKEN_ON_STATES
+    )
     posts = Post.objects.filter(ended_on__isnull=True, title__in=HEAD_TITLES)
     if root is not None:
         visits = visits.filter(area_subtree_q(root, "household__area__"))

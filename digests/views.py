@@ -106,10 +106,15 @@ def _ranking_sheet(digest: Digest) -> tuple[str, list, list[list]]:
         _("Median hours to solve"),
         _("Rated"),
         _("Satisfaction (%)"),
+        _("Confident at least (%)"),
+        _("Rated by the resident"),
+        _("Rated by return call"),
+        _("Closed not rated"),
     ]
+    # A community with too few ratings to rank has no rank (an empty cell), after the ranked.
     rows = [
         [
-            r["rank"],
+            "" if r["rank"] is None else r["rank"],
             r["street"],
             r["name"],
             r["intake"],
@@ -118,6 +123,10 @@ def _ranking_sheet(digest: Digest) -> tuple[str, list, list[list]]:
             "" if r["median_hours"] is None else r["median_hours"],
             r["rated"],
             _percent(r["satisfaction"]),
+            _percent(r.get("satisfaction_bound")),
+            r.get("rated_resident", ""),
+            r.get("rated_call", ""),
+            r.get("not_rated", ""),
         ]
         for r in digest.figures["ranking"]
     ]

@@ -1,6 +1,22 @@
 """Demo categories, departments, time limits, holidays, an API key per channel and a few
 hundred tickets in every state, spread over the last 30 days, built through the services.
 
+Ratings come from the reporters (党群评议), never from a handler: the reporter rates on the
+resident pages or through the tracking link (``ReporterActor``), or a community worker who
+did not work on the problem logs a return call (回访). ``_check_ratings`` asserts it.
+
+The demo resident (``residents.demo_data.DEMO_RESIDENT_PHONE``, named in the README) has a
+resident account linked to their register record and a few problems of their own: reported
+on the resident pages, one closed and rated by them, one awaiting their rating, one being
+worked on with a neighbour's duplicate merged into it, one declined; plus one declined
+report of another resident and one hotline report rated on a return call.
+
+The history is backdated, so nobody is told of it: the tracking SMS (a report with a
+mobile), the messages to reporters of a declined or merged report and the workers'
+notification SMS and e-mails are outbox rows written in the one transaction the tickets are
+made in, and deleted before it commits. Their after-commit sends then find nothing to send,
+and nothing is left for the sweep. The in-portal notification list keeps its rows.
+
 Idempotent: reference data is upserted; tickets are created only while there are none.
 """
 
@@ -11,9 +27,10 @@ import hashlib
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from core.models import TextMessage
 from grids.models import Area, Department, Person
 from grids.rules import AreaKind, PostTitle
 from grids.selectors import area_subtree_q
@@ -23,16 +40,19 @@ from issues.models import (
     Category,
     DepartmentTask,
     Holiday,
+    NotificationDelivery,
     Ticket,
     TicketEvent,
+    TicketReporter,
     TicketSettings,
     Tier,
     TierPolicy,
 )
-from issues.permissions import has_worked_on
+from issues.permissions import WORKING_STEPS, has_worked_on
 from issues.rules import IN_HAND_STATES, SYSTEM, ReporterActor
-from residents.demo_data import default_communities
-from residents.models import Resident
+from issues.services.reporters import reporters_of_account, tracking_url
+from residents.demo_data import DEMO_RESIDENT_PHONE, default_communities
+from residents.models import Resident, ResidentAccount
 
 # Guangchang assigned its hard problems to 12 functional departments.
 DEPARTMENTS = (
@@ -122,6 +142,21 @@ def load(write) -> None:
     write(f"departments: {Department.objects.count()}, categories: {Category.objects.count()}")
     made = _tickets()
     write(f"tickets: {made} new ({Ticket.objects.count()} in all)")
+    account = ResidentAccount.objects.filter(phone=DEMO_RESIDENT_PHONE).first()
+    if account is not None:
+        problems = reporters_of_account(account).values("ticket").distinct().count()
+        write(
+            f"demo resident: {account.display_name} {DEMO_RESIDENT_PHONE}, {problems} problems "
+            "(sign in at /r/; the code is printed as a line 'SMS +86…: …')"
+        )
+        waiting = (
+            reporters_of_account(account)
+            .filter(ticket__state=Ticket.State.RESOLVED)
+            .order_by("pk")
+            .first()
+        )
+        if waiting is not None:
+            write(f"tracking link of their problem awaiting a rating: {tracking_url(waiting)}")
 
 
 def _h(*parts) -> int:
@@ -191,9 +226,27 @@ def _demo_residents() -> list[Resident]:
     )
 
 
+@transaction.atomic
 def _tickets() -> int:
+    """The demo's problems, in one transaction: the outbox rows they write (SMS and mail
+    about a backdated history) are deleted before it commits, so nothing goes out."""
     if Ticket.objects.exists():
         return 0
+    last_sms = TextMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    last_delivery = (
+        NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    )
+    _history()
+    _resident_story()
+    services.tickets_escalate_overdue()
+    _leave_some_overdue(timezone.now())
+    TextMessage.objects.filter(pk__gt=last_sms).delete()
+    NotificationDelivery.objects.filter(pk__gt=last_delivery).delete()
+    _check_ratings()
+    return Ticket.objects.count()
+
+
+def _history() -> int:
     User = get_user_model()
     residents = _demo_residents()
     leaves = list(Category.objects.filter(children__isnull=True).order_by("code"))
@@ -238,9 +291,139 @@ def _tickets() -> int:
                 _rate(ticket, unsatisfied=fate == 5, basic=not h % 4, by_call=h % 3 == 0)
         _age(ticket.pk, days=(h >> 32) % 30, overdue=fate == 6, now=now)
         made += 1
-    services.tickets_escalate_overdue()
-    _leave_some_overdue(now)
     return made
+
+
+def _demo_account() -> ResidentAccount:
+    """The demo resident's account, linked to their register record (found by the number,
+    as signing in on the resident pages links it)."""
+    resident = Resident.objects.select_related("household__area").get(phone=DEMO_RESIDENT_PHONE)
+    account, _created = ResidentAccount.objects.get_or_create(
+        phone=DEMO_RESIDENT_PHONE,
+        defaults={"display_name": resident.name, "resident": resident},
+    )
+    return account
+
+
+def _resident_story() -> None:
+    """The demo resident's own problems, and the declined and merged examples. The community
+    secretary (the ``community`` login) triages; the unit head handles what lands on the
+    unit."""
+    account = _demo_account()
+    resident = account.resident
+    unit = resident.household.area
+    community = get_user_model().objects.get(username="community")
+    neighbour = (
+        Resident.objects.filter(household__area=unit)
+        .exclude(pk=resident.pk)
+        .exclude(phone="")
+        .order_by("pk")
+        .first()
+    )
+    lighting, elevator, leak, noise, sewage = (
+        Category.objects.get(code=code)
+        for code in ("lighting", "elevator", "leak", "noise", "sewage")
+    )
+    now = timezone.now()
+
+    def own(category, text, channel=Ticket.Channel.MINI_PROGRAM) -> Ticket:
+        return services.ticket_report(
+            area=unit, category=category, channel=channel, description=text, account=account
+        )
+
+    def handle(ticket: Ticket, *, resolve: bool) -> Ticket:
+        ticket = services.ticket_assign(ticket=ticket, tier=Tier.SIMPLE, actor=community)
+        handler = _handler_user(ticket)
+        _work(ticket, handler or SYSTEM, resolve=resolve)
+        ticket.refresh_from_db()
+        return ticket
+
+    # 1. reported on the resident pages, solved, rated satisfied by the resident: closed
+    closed = handle(own(lighting, "单元楼道灯坏了，晚上上下楼看不见"), resolve=True)
+    services.ticket_rate(
+        ticket=closed,
+        actor=ReporterActor(closed.reporters.get()),
+        rating=Ticket.Rating.SATISFIED,
+        comment="修得很快，谢谢",
+    )
+    _age(closed.pk, days=12, overdue=False, now=now)
+    # 2. solved, awaiting the resident's rating: to try on /r/
+    waiting = handle(own(leak, "卫生间顶上渗水，楼上可能漏水"), resolve=True)
+    _age(waiting.pk, days=2, overdue=False, now=now)
+    # 3. being worked on, with a neighbour's report of the same merged into it (合并)
+    working = handle(own(elevator, "电梯这周停了两次，老人出门困难"), resolve=False)
+    duplicate = services.ticket_report(
+        area=unit,
+        category=elevator,
+        channel=Ticket.Channel.HOTLINE,
+        description="我们单元电梯老是停运",
+        actor=community,
+        reporter=neighbour,
+        reporter_phone=neighbour.phone if neighbour else "13400000000",
+    )
+    services.ticket_merge(
+        ticket=duplicate, into=working, actor=community, note="同一部电梯，并入处理"
+    )
+    _age(working.pk, days=4, overdue=False, now=now)
+    _age(duplicate.pk, days=3, overdue=False, now=now)
+    # 4. declined: already solved by the property company (受理/核实)
+    solved_already = own(noise, "楼上装修噪音很大")
+    services.ticket_decline(
+        ticket=solved_already,
+        actor=community,
+        reason=Ticket.DeclineReason.ALREADY_SOLVED,
+        note="经核实，楼上装修已于昨日完工，噪音问题已不存在。",
+    )
+    _age(solved_already.pk, days=6, overdue=False, now=now)
+    # 5. another resident's report declined as not ours: the water company's pipe
+    if neighbour is not None:
+        not_ours = services.ticket_report(
+            area=unit,
+            category=sewage,
+            channel=Ticket.Channel.HOTLINE,
+            description="小区外市政污水管道堵塞",
+            actor=community,
+            reporter=neighbour,
+            reporter_phone=neighbour.phone,
+        )
+        services.ticket_decline(
+            ticket=not_ours,
+            actor=community,
+            reason=Ticket.DeclineReason.NOT_OURS,
+            note="市政污水管道由县水务局负责，已告知您拨打12345转水务局。",
+        )
+        _age(not_ours.pk, days=8, overdue=False, now=now)
+    # 6. reported for them on the hotline, rated on a return call by the street officer
+    hotline = services.ticket_report(
+        area=unit,
+        category=lighting,
+        channel=Ticket.Channel.HOTLINE,
+        description="单元门口路灯不亮",
+        actor=community,
+        reporter=resident,
+        reporter_phone=resident.phone,
+    )
+    hotline = handle(hotline, resolve=True)
+    caller = get_user_model().objects.get(username="street")
+    if has_worked_on(caller, hotline):
+        caller = ReporterActor(hotline.reporters.get())
+    services.ticket_rate(ticket=hotline, actor=caller, rating=Ticket.Rating.BASIC)
+    _age(hotline.pk, days=20, overdue=False, now=now)
+
+
+def _check_ratings() -> None:
+    """No demo rating was given by the system or by anyone who worked on the problem: each
+    rating event is a reporter's own or a return call's by someone with no handling step on
+    it (the service refuses the handler of record at the time)."""
+    rates = TicketEvent.objects.filter(kind=TicketEvent.Kind.RATE)
+    assert not rates.filter(actor__isnull=True, reporter__isnull=True).exists(), "system rated"
+    worked = TicketEvent.objects.filter(
+        ticket=OuterRef("ticket"), actor=OuterRef("actor"), kind__in=WORKING_STEPS
+    )
+    by_handler = rates.filter(actor__isnull=False).filter(Exists(worked))
+    assert not by_handler.exists(), f"rated by someone who worked on it: {list(by_handler)}"
+    callers = TicketReporter.objects.filter(rating_caller__isnull=False)
+    assert not callers.exclude(rating_source=Ticket.RatingSource.RETURN_CALL).exists()
 
 
 def _leave_some_overdue(now) -> None:
@@ -338,5 +521,8 @@ def _age(pk: int, *, days: int, overdue: bool, now) -> None:
     for field in ("created_at", "updated_at", "assigned_at", "resolved_at", "closed_at"):
         tickets.filter(**{f"{field}__isnull": False}).update(**{field: F(field) - shift})
     TicketEvent.objects.filter(ticket_id=pk).update(at=F("at") - shift)
+    reporters = TicketReporter.objects.filter(reported_as_id=pk)
+    reporters.update(created_at=F("created_at") - shift)
+    reporters.filter(rated_at__isnull=False).update(rated_at=F("rated_at") - shift)
     if overdue:
         tickets.update(deadline=now - dt.timedelta(hours=1))

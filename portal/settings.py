@@ -137,6 +137,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Not CELERY_BEAT_SCHEDULE: beat would write it over the stored entries at every start and
 # undo the times edited in the admin. These are the entries ``migrate`` creates when missing
 # (core.beat); from then on the admin's Periodic tasks are the schedule.
+# The monthly ranking (每月一调度) ranks a community only with at least this many ratings in
+# the month: below it, one or two residents' answers would decide its place (1 of 1 rated
+# satisfied is 100 %). Five is a handful of households a month, which even a small village
+# gathers; the ranking's order itself is confidence-aware (the Wilson lower bound), so the
+# minimum only keeps the noisiest ones out. Listed after the ranked as "too few ratings".
+RANKING_MIN_RATED = env_int("RANKING_MIN_RATED", 5)
+if RANKING_MIN_RATED < 1:
+    raise ImproperlyConfigured("RANKING_MIN_RATED must be at least 1")
+
 BEAT_SCHEDULE_SEED = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue", "schedule": 15 * 60},
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},

@@ -503,6 +503,19 @@ def summarize(rows: list[dict]) -> dict[str, int]:
 
 SUMMARY: dict[str, int] = summarize(resident_rows())
 
+# The demo resident (README, "Residents"): who signs in on the resident pages (/r/) with this
+# mobile number. The first resident with a mobile of the unit the demo unit head answers
+# for (grids/demo_data.py ``demo_logins``), so the unit head handles their problems.
+DEMO_RESIDENT_PHONE = "17505672971"
+
+
+def demo_resident_row() -> dict:
+    """The register row of the demo resident (``DEMO_RESIDENT_PHONE``)."""
+    from grids.demo_data import demo_logins
+
+    unit = next(login["area_code"] for login in demo_logins() if login["username"] == "unit_head")
+    return next(row for row in resident_rows() if row["area_code"] == unit and row["phone"])
+
 
 # ---------------------------------------------------------------------------------------------
 # Checks (python3 residents/demo_data.py).
@@ -548,6 +561,8 @@ def _check(rows: list[dict]) -> None:
     second = default_communities()[1]
     alone = resident_rows([second])
     assert alone == [row for row in rows if row["area_code"].startswith(second)]
+    # The README names the demo resident's number: it must stay theirs.
+    assert demo_resident_row()["phone"] == DEMO_RESIDENT_PHONE, demo_resident_row()
 
 
 def _check_rows(rows: list[dict], tag_names: set[str]) -> None:

@@ -22,7 +22,7 @@ from grids.rules import AreaKind
 from grids.rules import PostTitle as T
 from issues import services
 from issues.models import Category, Ticket
-from issues.rules import SYSTEM
+from issues.rules import SYSTEM, ReporterActor
 from tests.clock import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -76,7 +76,10 @@ class Maker:
         progress: dt.datetime | None = None,
         resolved: dt.datetime | None = None,
         rated: tuple[str, dt.datetime] | None = None,
+        by_call=None,
     ) -> Ticket:
+        """``rated`` by the reporter, or on a return call by ``by_call`` (a user who did not
+        work on it)."""
         with self.clock.at(created):
             ticket = services.ticket_report(
                 area=area,
@@ -98,7 +101,8 @@ class Maker:
         if rated:
             rating, at = rated
             with self.clock.at(at):
-                services.ticket_rate(ticket=ticket, actor=SYSTEM, rating=rating)
+                actor = by_call or ReporterActor(ticket.reporters.order_by("pk").first())
+                services.ticket_rate(ticket=ticket, actor=actor, rating=rating)
         ticket.refresh_from_db()
         return ticket
 
@@ -118,7 +122,7 @@ def tickets(world, maker) -> dict[str, Ticket]:
     t1   U1     repair    simple   06-01       –                  assigned, overdue
     t2   U1     repair    simple   06-10 23:30 –                  in progress
     t3   G1     noise     complex  06-05       06-11 08:00 grid   closed, satisfied
-    t4   U3     noise     simple   06-02       06-09 community    closed, basic
+    t4   U3     noise     simple   06-02       06-09 community    closed, basic (call)
     t5   U1     garbage   hard     06-03       (reopened)         in progress, unsatisfied
     t6   G2     parking   hard     05-20       05-25 county       resolved
     t7   A      lights    hard     05-01       05-02 street       closed, satisfied
@@ -152,6 +156,7 @@ def tickets(world, maker) -> dict[str, Ticket]:
             created=local(2025, 6, 2, 9),
             resolved=local(2025, 6, 9, 9),
             rated=("basic", local(2025, 6, 9, 18)),
+            by_call=w.users["street"],  # a return call; the others rate it themselves
         ),
         "t5": m.ticket(
             w.u1,
@@ -249,6 +254,9 @@ def test_kpis(login_as, tickets):
         "rated": 4,  # t3 t4 t5 t7; t6 t11 t12 are not rated yet
         "satisfied": 3,
         "satisfaction": 75.0,
+        "rated_resident": 3,  # t3 t5 t7
+        "rated_call": 1,  # t4, by the street officer
+        "not_rated": 0,
     }
 
 
@@ -260,6 +268,9 @@ def test_kpis_render(login_as, tickets):
     assert re.search(r'id="kpi-solved-today">1<', html)
     assert re.search(r'id="kpi-solved-week">2<', html)
     assert re.search(r'id="kpi-satisfaction">75.0%<', html)
+    assert re.search(r'id="kpi-rated-resident">3<', html)
+    assert re.search(r'id="kpi-rated-call">1<', html)
+    assert re.search(r'id="kpi-not-rated">0<', html)
 
 
 def test_not_rated_is_left_out_of_satisfaction(login_as, tickets, clock):
@@ -268,6 +279,35 @@ def test_not_rated_is_left_out_of_satisfaction(login_as, tickets, clock):
     )
     _response, dash = dashboard(login_as("community"))
     assert (dash.kpis["rated"], dash.kpis["satisfaction"]) == (4, 75.0)
+    assert dash.kpis["not_rated"] == 1  # counted beside the rate, not in it
+    (g2,) = [row for row in dash.rows if row.code == tickets["t6"].area.code]
+    assert (g2.rated, g2.rated_call, g2.not_rated) == (1, 1, 1)  # t4 at U3 rated on a call; t6
+
+
+def test_declined_reports_are_in_no_figure(login_as, tickets, maker, world, clock):
+    """A report declined at triage, and a duplicate merged into t2, were never problems taken
+    on: the intake, the categories, the open counts, the rows and the satisfaction are what
+    they were without them (the merged report's reporter joins t2, which counts once)."""
+    before = dashboard(login_as("community"))[1]
+    community = world.users["community"]
+    declined = maker.ticket(world.u1, "pets", tier=None, created=local(2025, 6, 11, 9))
+    duplicate = maker.ticket(world.u1, "repair", tier=None, created=local(2025, 6, 11, 9, 30))
+    with clock.at(local(2025, 6, 11, 9, 45)):
+        services.ticket_decline(
+            ticket=declined,
+            actor=community,
+            reason=Ticket.DeclineReason.NOT_OURS,
+            note="宠物扰民请联系物业",
+        )
+        services.ticket_merge(ticket=duplicate, into=tickets["t2"], actor=community)
+    assert Ticket.objects.filter(state=Ticket.State.DECLINED).count() == 2
+
+    _response, dash = dashboard(login_as("community"))
+    assert dash.kpis == before.kpis
+    assert dash.series == before.series
+    assert dash.categories == before.categories
+    assert dash.tiers == before.tiers
+    assert rows_of(dash) == rows_of(before)
 
 
 def test_tiers(login_as, tickets):
@@ -404,6 +444,9 @@ def test_outsider_sees_only_community_b(login_as, tickets, world):
         "rated": 1,
         "satisfied": 1,
         "satisfaction": 100.0,
+        "rated_resident": 1,
+        "rated_call": 0,
+        "not_rated": 0,
     }
     assert [(b["key"], b["percent"]) for b in dash.level_bands][:2] == [
         ("grid", 0.0),

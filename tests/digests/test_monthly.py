@@ -18,8 +18,10 @@ MARCH = dt.date(2025, 3, 1)
 
 # A: reported in March T1, T4, T9, T8, T2, T3, T7, T10 (T6 came in February); solved in
 # March T9 (5 h: Tue 10:00–15:00), T8 (6 h: Wed 11:00–17:00), T4 (55 h: Tue 09:00–Thu 16:00)
-# — all three reported in March too; rated: T9 satisfied, T4 basically satisfied.
-# B: T5 reported; solved on Thursday but reopened on Friday (rated unsatisfied): not solved.
+# — all three reported in March too; rated: T9 satisfied by its reporter, T4 basically
+# satisfied on a return call (2 of 2: Wilson lower bound 34.2 %).
+# B: T5 reported; solved on Thursday but reopened on Friday (rated unsatisfied by its
+# reporter): not solved.
 STATS_A = {
     "intake": 8,
     "intake_solved": 3,
@@ -30,6 +32,10 @@ STATS_A = {
     "satisfied": 2,
     "unsatisfied": 0,
     "satisfaction": 100.0,
+    "satisfaction_bound": 34.2,
+    "rated_resident": 1,
+    "rated_call": 1,
+    "not_rated": 0,
     "levels": {"grid": 2, "community": 1, "street": 0, "above": 0},  # T4 grid, T8 unit; T9
     "level_shares": {"grid": 66.7, "community": 33.3, "street": 0.0, "above": 0.0},
 }
@@ -43,6 +49,10 @@ STATS_B = {
     "satisfied": 0,
     "unsatisfied": 1,
     "satisfaction": 0.0,
+    "satisfaction_bound": 0.0,
+    "rated_resident": 1,
+    "rated_call": 0,
+    "not_rated": 0,
     "levels": {"grid": 0, "community": 0, "street": 0, "above": 0},
     "level_shares": {"grid": None, "community": None, "street": None, "above": None},
 }
@@ -53,6 +63,8 @@ STATS_ALL = {
     "rated": 3,
     "unsatisfied": 1,
     "satisfaction": 66.7,
+    "satisfaction_bound": 20.8,
+    "rated_resident": 2,
 }
 # heads in post: A 4 (unit, building and grid heads, the community worker), B 1. Visits in
 # March: A 3 (unit head once, grid head twice), B 1. Acted on: A T4, T8, T9 (the reports
@@ -88,7 +100,8 @@ def test_the_ranking(month):
         (1, "莲心社区", "莲城街道"),
         (2, "旴江社区", "莲城街道"),
     ]
-    strip = ("rank", "name", "code", "street")
+    assert [r["ranked"] for r in ranking] == [True, True]
+    strip = ("rank", "ranked", "name", "code", "street")
     assert {k: v for k, v in ranking[0].items() if k not in strip} == STATS_A
     assert {k: v for k, v in ranking[1].items() if k not in strip} == STATS_B
 

@@ -191,7 +191,10 @@ def test_the_ranking_exports_to_xlsx(built, client):
         [1, "莲城街道", "莲心社区", 8, 3, "37.5"],
         [2, "莲城街道", "旴江社区", 1, 0, "0.0"],
     ]
-    assert rows[0][6:] == [6, 2, "100.0"] and rows[1][6:] == [None, 1, "0.0"]
+    # median hours, rated, satisfaction, its Wilson lower bound, by the resident, by
+    # return call, closed not rated
+    assert rows[0][6:] == [6, 2, "100.0", "34.2", 1, 1, 0]
+    assert rows[1][6:] == [None, 1, "0.0", "0.0", 1, 0, 0]
 
 
 def test_no_export_for_a_daily_digest_or_outside_the_scope(built, client):

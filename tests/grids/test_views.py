@@ -21,7 +21,7 @@ from grids.rules import PartyOrgKind as P
 from grids.rules import PostTitle as T
 from issues import services as issues
 from issues.models import Category, Ticket
-from issues.rules import OPEN_STATES, SYSTEM
+from issues.rules import OPEN_STATES, SYSTEM, TAKEN_ON_STATES
 from residents import services as r
 
 pytestmark = pytest.mark.django_db
@@ -285,9 +285,12 @@ def test_the_children_table_counts_each_subtree(world, login_as, category):
 
 
 def test_open_means_not_yet_resolved():
-    assert set(OPEN_STATES) == {
-        s for s in Ticket.State.values if s not in (Ticket.State.RESOLVED, Ticket.State.CLOSED)
-    }
+    """Open: taken on and not yet resolved. A declined report (受理/核实 refused it, or
+    merged it into another) was never taken on, so it is neither open nor solved."""
+    S = Ticket.State
+    assert set(OPEN_STATES) == {s for s in S.values if s not in (S.RESOLVED, S.CLOSED, S.DECLINED)}
+    assert S.DECLINED not in TAKEN_ON_STATES
+    assert set(OPEN_STATES) <= TAKEN_ON_STATES
 
 
 def test_a_node_shows_its_heads_marks_deputies_and_hides_private_phones(world, login_as):
