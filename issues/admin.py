@@ -258,6 +258,14 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class NotificationChannelsForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        label=NotificationChannels._meta.get_field("webhook_url").verbose_name,
+        help_text=NotificationChannels._meta.get_field("webhook_url").help_text,
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+    )
+
     class Meta:
         model = NotificationChannels
         fields = ("user", "email", "sms", "webhook_url")
