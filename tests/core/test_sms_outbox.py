@@ -10,12 +10,17 @@ from django.db import transaction
 
 from core import sms, tasks
 from core.models import TextMessage
-from core.outbox import MAX_ATTEMPTS, outbox_message_id
+from core.outbox import MAX_ATTEMPTS, outbox_broker_reset, outbox_message_id
 from tests.outside import StubServer, broker_down
 
 pytestmark = pytest.mark.django_db
 TOKEN = "gateway-token-not-to-be-logged"
 NUMBER = "138 0013 8000"
+
+
+@pytest.fixture(autouse=True)
+def _broker_up():
+    outbox_broker_reset()  # an earlier test's dead broker is not this one's
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from grids.rules import PostTitle
 from issues import services, tasks
 from issues.models import Notification, NotificationDelivery, Ticket
 from issues.services import notifications
+from tests import outside
 
 from .helpers import ticket_in
 
 S = Ticket.State
-BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def _rows(ticket=None):
@@ -163,21 +163,10 @@ def test_a_login_with_neither_e_mail_nor_phone_has_the_list_only(t):
 
 @pytest.fixture
 def broker_down():
-    """Celery for real (not eager) against a broker nobody answers; put back afterwards."""
-    from portal.celery import app
-
-    saved = (app.conf.task_always_eager, app.conf.broker_url)
-    pools = (app._pool, app.amqp._producer_pool)
-    app._pool = app.amqp._producer_pool = None  # connect anew, to the dead broker
-    app.conf.task_always_eager = False
-    app.conf.broker_url = BROKER_DOWN
-    try:
+    """Celery for real (not eager) against a broker nobody answers; put back afterwards,
+    with the outboxes' broker-down back-off forgotten so later tests queue again."""
+    with outside.broker_down() as app:
         yield app
-    finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.task_always_eager, app.conf.broker_url = saved
-        app._pool, app.amqp._producer_pool = pools
 
 
 def test_a_down_broker_fails_no_request_and_the_sweep_sends_later(
