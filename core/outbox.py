@@ -1,8 +1,10 @@
-"""The one way mail leaves the portal: claim an outbox row, commit, send outside any
-transaction, mark it sent. The notification outbox (``issues.Notification``) and the digest
-deliveries (``digests.DigestDelivery``) both go through ``outbox_deliver``, and both tables
-have the one shape ``OutboxRow`` gives them: ``created_at``, ``sent_at``, ``claimed_at``,
-``attempts`` and ``last_error``.
+"""The one way a message leaves the portal: claim an outbox row, commit, send outside any
+transaction, mark it sent. The notification deliveries (``issues.NotificationDelivery``: one
+row per e-mail, SMS or robot post of a notification), the text messages
+(``core.models.TextMessage``: sign-in codes and reporters' news) and the digest deliveries
+(``digests.DigestDelivery``) all go through ``outbox_deliver``, and all have the one shape
+``OutboxRow`` gives them: ``created_at``, ``sent_at``, ``claimed_at``, ``attempts`` and
+``last_error``. Each message has exactly one row in one of them.
 
 Each row goes through three steps, each its own short transaction or none:
 

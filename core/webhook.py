@@ -38,9 +38,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _where(url: str) -> str:
+def webhook_where(url: str) -> str:
+    """What of a robot's address may be shown: its scheme and host (the key is in the path
+    or the query)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: say nothing of it
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 def webhook_post(url: str, text: str, *, timeout: float | None = None) -> None:
@@ -58,7 +64,7 @@ def webhook_post(url: str, text: str, *, timeout: float | None = None) -> None:
         headers={"Content-Type": "application/json; charset=utf-8"},
         method="POST",
     )
-    where = f"robot at {_where(url)}"
+    where = f"robot at {webhook_where(url)}"
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=timeout) as response:

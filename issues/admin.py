@@ -2,6 +2,8 @@
 API keys) and read-only views of tickets and their history. Tickets move only
 through the portal's actions (the services), never by editing rows here."""
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -12,6 +14,7 @@ from mptt.admin import MPTTModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, scrubbed
 from core.admin_spreadsheets import SpreadsheetImportExportAdmin
+from core.webhook import webhook_where
 from issues import services
 from issues.models import (
     ApiKey,
@@ -210,15 +213,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
 
 
+def _delivery_address(row) -> str:
+    """A robot's webhook carries its key: only its scheme and host are shown."""
+    if row.channel == NotificationDelivery.Channel.WEBHOOK:
+        return webhook_where(row.address)
+    return row.address
+
+
 class NotificationDeliveryInline(admin.TabularInline):
     model = NotificationDelivery
-    fields = ("channel", "address", "sent_at", "attempts", "last_error")
+    fields = ("channel", "shown_address", "sent_at", "attempts", "last_error")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("address"))
+    def shown_address(self, row):
+        return _delivery_address(row)
 
 
 @admin.register(Notification)
@@ -234,10 +248,40 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("notification", "channel", "created_at", "sent_at", "attempts")
     list_filter = ("channel", ("sent_at", admin.EmptyFieldListFilter))
     list_select_related = ("notification",)
+    fields = ("notification", "channel", "shown_address", "created_at", "sent_at", "claimed_at")
+    fields += ("attempts", "last_error")
+    readonly_fields = ("shown_address",)
+
+    @admin.display(description=_("address"))
+    def shown_address(self, row):
+        return _delivery_address(row)
+
+
+class NotificationChannelsForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        label=NotificationChannels._meta.get_field("webhook_url").verbose_name,
+        help_text=NotificationChannels._meta.get_field("webhook_url").help_text,
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+    )
+
+    class Meta:
+        model = NotificationChannels
+        fields = ("user", "email", "sms", "webhook_url")
+
+    def clean_webhook_url(self):
+        url = self.cleaned_data["webhook_url"].strip()
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            raise forms.ValidationError(
+                _("A robot webhook must be an http:// or https:// address.")
+            )
+        return url
 
 
 @admin.register(NotificationChannels)
 class NotificationChannelsAdmin(admin.ModelAdmin):
+    form = NotificationChannelsForm
     list_display = ("user", "email", "sms", "has_webhook")
     raw_id_fields = ("user",)
     search_fields = ("user__username", "user__person__name")

@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from grids.access import scope_for
-from issues.models import DepartmentTask, Ticket, TicketPhoto
+from issues.models import DepartmentTask, Notification, Ticket, TicketPhoto
 
 
 def tickets_visible_to(user) -> QuerySet[Ticket]:
@@ -41,3 +41,29 @@ def get_photo_for_user(user, ticket_pk, photo_pk) -> TicketPhoto:
     if photo is None:
         raise Http404
     return photo
+
+
+# --- the notification list: each user's own rows only --------------------------------------------
+
+UNREAD_CAP = 100
+
+
+def notifications_for(user) -> QuerySet[Notification]:
+    """``user``'s notification list, newest first (index ``notification_recipient_at``)."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
+
+
+def notifications_unread_count(user, *, cap: int = UNREAD_CAP) -> int:
+    """How many of ``user``'s notifications are unread, counted up to ``cap`` only: one query
+    on the partial index ``notification_unread`` that stays cheap however many pile up."""
+    return notifications_for(user).filter(read_at=None).order_by()[:cap].count()
+
+
+def get_notification_for_user(user, pk) -> Notification:
+    """One of ``user``'s own notifications, or 404 (missing or someone else's alike)."""
+    row = notifications_for(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if row is None:
+        raise Http404
+    return row

@@ -18,6 +18,7 @@ urlpatterns += i18n_patterns(
     path("areas/", include("grids.urls")),
     path("areas/", include("dashboard.urls")),
     path("tickets/", include("issues.urls")),
+    path("notifications/", include("issues.notification_urls")),
     path("", include("citizens.urls")),
     path("digests/", include("digests.urls")),
     path("admin/", admin.site.urls),

@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.outbox import outbox_deliver, outbox_message_id, outbox_pending, outbox_queue
 from core.privacy import scrub_personal_numbers
-from core.sms import send_sms
+from core.requests import portal_url
+from core.sms import send_sms, sms_number_normalise
 from core.webhook import webhook_post
 from grids.models import Department, Person
 from issues import rules
@@ -46,21 +49,30 @@ def notify(
     """Put a notification on each user's list and write its outside deliveries (their
     channels, ``delivery_channels``), and one e-mail to each of ``emails`` (a department's
     mailbox): all now, in the caller's transaction; sent after commit. A down broker never
-    fails the caller: the rows stay unsent and ``notifications_sweep`` sends them later."""
-    users = list(users)
+    fails the caller: the rows stay unsent and ``notifications_sweep`` sends them later.
+
+    Each message has one outbox row and only one: an SMS to a worker is a
+    ``NotificationDelivery``, never also a ``core.models.TextMessage``. A group robot that
+    several of the users share is posted to once."""
+    users = list({user.pk: user for user in users}.values())
     rows = [
         Notification(recipient=user, kind=kind, ticket=ticket, subject=subject, body=body)
         for user in users
     ]
-    mailboxes = [email for email in emails if email]
+    mailboxes = list(dict.fromkeys(email for email in emails if email))
     rows += [Notification(kind=kind, ticket=ticket, subject=subject, body=body) for _e in mailboxes]
     created = Notification.objects.bulk_create(rows)
     channels = delivery_channels(users)
-    deliveries = [
-        NotificationDelivery(notification=row, channel=channel, address=address)
-        for row, user in zip(created, users, strict=False)
-        for channel, address in channels.get(user.pk, ())
-    ]
+    deliveries, robots = [], set()
+    for row, user in zip(created[: len(users)], users, strict=True):
+        for channel, address in channels.get(user.pk, ()):
+            if channel == C.WEBHOOK:
+                if address in robots:
+                    continue
+                robots.add(address)
+            deliveries.append(
+                NotificationDelivery(notification=row, channel=channel, address=address)
+            )
     deliveries += [
         NotificationDelivery(notification=row, channel=C.EMAIL, address=email)
         for row, email in zip(created[len(users) :], mailboxes, strict=True)
@@ -73,9 +85,10 @@ def notify(
 
 def delivery_channels(users: Iterable) -> dict[int, list[tuple[str, str]]]:
     """User id → the outside channels a notification to them goes on, as (channel,
-    address): e-mail where they have an address (unless turned off), SMS to their phone
-    where they have no e-mail or asked for it too, their robot's webhook where set. Two
-    queries for any number of users."""
+    address): e-mail where they have an address (unless turned off), SMS to their mobile
+    (in E.164 form) where they get no e-mail or asked for SMS too, their robot's webhook
+    where set. A phone that is not a mainland mobile (a landline) gets no SMS. Two queries
+    for any number of users."""
     users = [u for u in users if u.pk is not None]
     if not users:
         return {}
@@ -89,13 +102,23 @@ def delivery_channels(users: Iterable) -> dict[int, list[tuple[str, str]]]:
         chosen = settings_of.get(user.pk)
         by_email = bool(user.email) and (chosen is None or chosen.email)
         channels = [(C.EMAIL, user.email)] if by_email else []
-        phone = phones.get(user.pk, "")
-        if phone and (not by_email or (chosen is not None and chosen.sms)):
-            channels.append((C.SMS, phone))
-        if chosen is not None and chosen.webhook_url:
+        mobile = _mobile(phones.get(user.pk, ""))
+        if mobile and (not by_email or (chosen is not None and chosen.sms)):
+            channels.append((C.SMS, mobile))
+        if chosen is not None and chosen.webhook_url.startswith(WEBHOOK_SCHEMES):
             channels.append((C.WEBHOOK, chosen.webhook_url))
         out[user.pk] = channels
     return out
+
+
+WEBHOOK_SCHEMES = ("https://", "http://")
+
+
+def _mobile(phone: str) -> str:
+    try:
+        return sms_number_normalise(phone) if phone else ""
+    except ValueError:
+        return ""
 
 
 def _queue(ids: list[int]) -> None:
@@ -120,26 +143,61 @@ def notifications_sweep(*, limit: int = 1000) -> int:
     return notifications_send(ids=list(pending.values_list("pk", flat=True)[:limit]))
 
 
+SMS_BODY_CHARS = 100
+
+
 def notification_deliver(row: NotificationDelivery) -> None:
-    """One delivery on its channel, with an id that is the same on every attempt."""
+    """One delivery on its channel, the same text and id on every attempt: the e-mail's
+    ``Message-ID`` and the SMS's message id (the gateway's idempotency key) are built from
+    the delivery row. A robot takes no id; a resent copy there is the at-least-once price."""
     note = row.notification
+    link = _link(note)
     if row.channel == C.EMAIL:
         EmailMessage(
             subject=note.subject,
-            body=note.body,
+            body="\n\n".join(filter(None, [note.body, link])),
             to=[row.address],
             headers={"Message-ID": outbox_message_id(row, "notification")},
         ).send(fail_silently=False)
     elif row.channel == C.SMS:
+        body = note.body if len(note.body) <= SMS_BODY_CHARS else note.body[:SMS_BODY_CHARS] + "…"
         send_sms(
             row.address,
-            f"{note.subject}\n{note.body}",
+            "\n".join(filter(None, [note.subject, body, link])),
             message_id=outbox_message_id(row, "notification").strip("<>"),
         )
     elif row.channel == C.WEBHOOK:
-        webhook_post(row.address, f"{note.subject}\n{note.body}")
+        webhook_post(row.address, "\n".join(filter(None, [note.subject, note.body, link])))
     else:
         raise ValueError(f"unknown channel {row.channel!r}")
+
+
+def _link(note: Notification) -> str:
+    """The problem's page, in the portal's default language (a worker sends this after the
+    request, in no language of its own)."""
+    if note.ticket_id is None:
+        return ""
+    with translation.override(settings.LANGUAGE_CODE):
+        return portal_url(reverse("issues:ticket_detail", args=[note.ticket_id]))
+
+
+# --- the list: read and unread ----------------------------------------------------------------
+
+
+def notification_read(*, notification: Notification) -> int:
+    """Opening a notification: it, and its recipient's other unread notifications about the
+    same problem (they have now seen it), are read. Returns how many were unread."""
+    unread = Notification.objects.filter(recipient_id=notification.recipient_id, read_at=None)
+    if notification.ticket_id is None:
+        unread = unread.filter(pk=notification.pk)
+    else:
+        unread = unread.filter(ticket_id=notification.ticket_id)
+    return unread.update(read_at=timezone.now())
+
+
+def notifications_read_all(*, user) -> int:
+    """Everything on ``user``'s list read. Returns how many were unread."""
+    return Notification.objects.filter(recipient=user, read_at=None).update(read_at=timezone.now())
 
 
 def excerpt(ticket: Ticket) -> str:

@@ -416,7 +416,9 @@ def ticket_escalate(
         ),
     )
     notify_handler(
-        ticket, _("Problem #%(id)s was lifted to you") % {"id": ticket.pk}, kind="lifted"
+        ticket,
+        _("Problem #%(id)s was lifted to you") % {"id": ticket.pk},
+        kind="rectification" if overdue else "lifted",  # overdue: on the rectification list
     )
     return ticket
 

@@ -620,4 +620,4 @@ def test_constant_number_of_queries(login_as, maker, world, persona, node):
     assert Ticket.objects.count() == 60
     large = _count_queries(client, url)
     assert large == small, (small, large)
-    assert large <= 14
+    assert large <= 15  # 14, and the navbar's unread notification count

@@ -185,9 +185,13 @@ def test_departments_past_their_deadline_are_reminded_in_place(t, freeze):
     assert len(events(ticket, E.RECTIFY)) == 1
     reminders = Notification.objects.order_by("pk")[already:]
     # only the department whose part is still open, its handler and its office address
-    assert {(n.recipient_id, n.email) for n in reminders} == {
-        (t.users["water"].pk, t.users["water"].email),
-        (None, t.water.email),
+    told = {
+        (n.recipient_id, n.kind, tuple(d.address for d in n.deliveries.filter(channel="email")))
+        for n in reminders
+    }
+    assert told == {
+        (t.users["water"].pk, "rectification", (t.users["water"].email,)),
+        (None, "rectification", (t.water.email,)),
     }
 
 

@@ -87,12 +87,15 @@ def test_two_departments_report_back_and_the_second_report_resolves(t, at_county
     assert (
         meeting.title in assigned.note and "住建局" in assigned.note and "水务局" in assigned.note
     )
-    told = {(n.recipient_id, n.email) for n in Notification.objects.order_by("pk")[mails_before:]}
+    told = {
+        (n.recipient_id, n.kind, tuple(d.address for d in n.deliveries.filter(channel="email")))
+        for n in Notification.objects.order_by("pk")[mails_before:]
+    }
     assert told == {
-        (t.users["department"].pk, t.users["department"].email),
-        (None, t.housing.email),
-        (t.users["water"].pk, t.users["water"].email),
-        (None, t.water.email),
+        (t.users["department"].pk, "meeting_task", (t.users["department"].email,)),
+        (None, "meeting_task", (t.housing.email,)),
+        (t.users["water"].pk, "meeting_task", (t.users["water"].email,)),
+        (None, "meeting_task", (t.water.email,)),
     }
     assert _visible(t, "department", ticket) and _visible(t, "water", ticket)
     assert not _visible(t, "police", ticket)

@@ -23,6 +23,12 @@ def test_migrate_seeds_every_entry_once():
         15,
         "minutes",
     )
+    sms_sweep = stored["text-messages-sweep"]
+    assert (sms_sweep.task, sms_sweep.interval.every, sms_sweep.interval.period) == (
+        "core.tasks.text_messages_sweep",
+        2,
+        "minutes",
+    )
     daily = stored["digest-daily"]
     assert (daily.crontab.hour, daily.crontab.minute, str(daily.crontab.timezone)) == (
         "18",
@@ -31,7 +37,7 @@ def test_migrate_seeds_every_entry_once():
     )
     assert json.loads(daily.args) == ["daily"]
     assert beat_schedule_seed() == []  # nothing missing: nothing created
-    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 6
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 7
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 

@@ -50,13 +50,16 @@ def test_lockout_counts_live_in_redis(redis_cache):
 @pytest.mark.postgres  # the worker thread needs a real shared database
 @pytest.mark.django_db(transaction=True)
 def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
-    """After commit the outbox row is queued on Redis; a real worker thread picks it up and
-    sends the mail."""
+    """After commit the outbox rows are queued on Redis; a real worker thread picks them up
+    and sends them: the notification's e-mail, and the reporter's tracking SMS (the text
+    message outbox)."""
     from celery.contrib.testing.worker import start_worker
 
+    from core import sms
+    from core.models import TextMessage
     from core.outbox import outbox_broker_reset
     from issues import services
-    from issues.models import Category, Notification, Ticket
+    from issues.models import Category, NotificationDelivery, Ticket
     from portal.celery import app
 
     old = (app.conf.task_always_eager, app.conf.broker_url)
@@ -68,6 +71,7 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
     world.users["unit_head"].email = "unit@example.org"
     world.users["unit_head"].save()
     category = Category.objects.create(code="light", name="楼道照明")
+    sms.outbox.clear()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             with transaction.atomic():
@@ -79,15 +83,20 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
                     reporter_phone="13700000001",
                     tier="simple",
                 )
-            row = Notification.objects.get(ticket=ticket)
+            row = NotificationDelivery.objects.get(notification__ticket=ticket)
+            text = TextMessage.objects.get(purpose=TextMessage.Purpose.TRACKING)
             for _ in range(100):
                 row.refresh_from_db()
-                if row.sent_at:
+                text.refresh_from_db()
+                if row.sent_at and text.sent_at:
                     break
                 time.sleep(0.1)
-        assert row.sent_at is not None
+        assert row.sent_at is not None and row.attempts == 1
         assert [m.to for m in mail.outbox] == [["unit@example.org"]]
+        assert text.sent_at is not None and text.attempts == 1
+        assert [m.number for m in sms.outbox] == ["+8613700000001"]
     finally:
+        sms.outbox.clear()
         if app._pool is not None:
             app._pool.force_close_all()
         app.conf.task_always_eager, app.conf.broker_url = old
