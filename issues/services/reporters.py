@@ -22,7 +22,6 @@ from core.sms import sms_number_normalise, sms_queue
 from issues.models import Ticket, TicketReporter, TicketSettings
 from issues.rules import ENDED_STATES, FINAL_STATES
 
-
 # The tracking page is the resident pages' (``citizens:track`` serves this path); the link
 # is built here, where it is sent, without naming the app above.
 TRACKING_PATH = "/t/{token}/"

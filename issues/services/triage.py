@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.privacy import scrub_personal_numbers
 from grids.models import Area
 from grids.rules import AreaKind
 from grids.selectors import area_ancestors_q, area_subtree_q
 from issues import rules
-from core.privacy import scrub_personal_numbers
 from issues.models import Ticket, TicketEvent
 from issues.selectors import tickets_visible_to
 from issues.services.errors import TicketError

@@ -230,7 +230,8 @@ def _source(path: Path) -> ast.Module:
 
 
 REPORTER_WRITES = frozenset(
-    {"create", "update", "bulk_create", "bulk_update", "delete", "get_or_create", "update_or_create"}
+    {"create", "update", "bulk_create", "bulk_update", "delete"}
+    | {"get_or_create", "update_or_create"}
 )
 
 
@@ -249,7 +250,8 @@ def _writes(module: ast.Module) -> list[tuple[int, str]]:
             called.startswith("TicketReporter.objects")
             and called.rsplit(".", 1)[-1] in REPORTER_WRITES
         )
-        if "TicketEvent" in called or saves or writes_reporters or called.startswith("Ticket.objects"):
+        fetches = called.startswith("Ticket.objects")
+        if "TicketEvent" in called or saves or writes_reporters or fetches:
             found.append((node.lineno, called))
     return found
 
