@@ -143,8 +143,7 @@ class DeclineForm(Form):
         label=_("What the reporter is told"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
-            "Sent to the reporter by SMS: say at once why, and where to turn instead "
-            "(一次性告知)."
+            "Sent to the reporter by SMS: say at once why, and where to turn instead (一次性告知)."
         ),
     )
 

@@ -35,8 +35,8 @@ from issues.models import (
     Tier,
 )
 from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
-from issues.services import rated_this_round
 from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
+from issues.services import rated_this_round
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
 
@@ -256,9 +256,9 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
                 action, request.user, ticket, tasks=my_tasks, reporters=reporters
             )
             action_forms.append((action, ACTION_LABELS[action], form))
-    events = ticket.events.select_related(
-        "actor__person", "handler_area", "reporter"
-    ).order_by("at", "pk")
+    events = ticket.events.select_related("actor__person", "handler_area", "reporter").order_by(
+        "at", "pk"
+    )
     return_visits = list(ticket.return_visits.order_by("scheduled_for"))
     open_visits = [v for v in return_visits if v.done_at is None]
     return {
