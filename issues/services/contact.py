@@ -12,8 +12,19 @@ from issues.models import Ticket, TicketAccess, TicketReporter
 from residents.models import AccessLog
 from residents.services import access_log_record
 
+# Who tells the reporter something: the handler (progress, the result), whoever logs a
+# return call or visit, a department reporting back, and the triager checking a report
+# (受理/核实), who may decline it or merge it and tells the reporter so.
 CALL_BACK_ACTIONS = frozenset(
-    {perm.PROGRESS, perm.RESOLVE, perm.RATE, perm.RETURN_VISIT, perm.DEPARTMENT_REPORT}
+    {
+        perm.PROGRESS,
+        perm.RESOLVE,
+        perm.RATE,
+        perm.RETURN_VISIT,
+        perm.DEPARTMENT_REPORT,
+        perm.DECLINE,
+        perm.MERGE,
+    }
 )
 
 

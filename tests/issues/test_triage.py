@@ -409,6 +409,17 @@ def test_reporters_names_are_masked_for_whoever_may_not_call_them(t, login_as):
     assert "reporter_row_phone" not in supervisor and "/reporters/" not in supervisor
 
 
+def test_the_triager_checking_a_report_may_call_the_reporter(t, login_as):
+    ticket = _second_report(t)
+    url = reverse("issues:ticket_detail", args=[ticket.pk])
+    html = login_as("grid_head").get(url).content.decode()
+    assert "王大姐" in html and "139****2222" in html and "13911112222" not in html
+    reveal = reverse("issues:reporter_row_phone", args=[ticket.pk, ticket.reporters.get().pk])
+    assert reveal in html
+    assert "13911112222" in login_as("grid_head").post(reveal).content.decode()
+    assert login_as("building_head").post(reveal).status_code == 403  # nothing to tell yet
+
+
 def test_a_reporters_phone_reveal_is_logged_and_only_for_a_call_back(t, login_as):
     from residents.models import AccessLog
 
