@@ -53,6 +53,17 @@ def mask_phone(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+def mask_name(value: str) -> str:
+    """``张**``: a person's name but for its first character (a one-character name shows
+    as ``*``)."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if len(value) < 2:
+        return "*"
+    return value[0] + "*" * (len(value) - 1)
+
+
 # --- personal numbers inside free text ------------------------------------------------------
 
 # Between two digit groups: nothing; up to three spaces (a tab counts); or one hyphen, dash,

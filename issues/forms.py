@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import Form
 from grids.models import Area, Department
 from issues.models import Category, Ticket, Tier
+from issues.services.triage import DECLINE_REASONS
 
 
 class DateInput(forms.DateInput):
@@ -110,14 +111,98 @@ class ResolveForm(Form):
 
 
 class RateForm(Form):
+    """A return call (回访) logged for the reporter: who answered, and what they said. Only
+    for someone who did not work on the problem (``permissions.has_worked_on``)."""
+
+    reporter = forms.TypedChoiceField(
+        label=_("Who answered the call"), coerce=int, choices=(), widget=forms.RadioSelect
+    )
     rating = forms.ChoiceField(
-        label=_("Rating"),
+        label=_("Their rating"),
         choices=[c for c in Ticket.Rating.choices if c[0] != Ticket.Rating.NOT_RATED],
         widget=forms.RadioSelect,
     )
     comment = forms.CharField(
-        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("What they said"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, reporters=(), **kwargs):
+        """``reporters``: (reporter row, label) for those still to rate this result."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["reporter"]
+        field.choices = [(row.pk, label) for row, label in reporters]
+        if len(field.choices) == 1:
+            field.initial = field.choices[0][0]
+
+
+class DeclineForm(Form):
+    """受理/核实: not taken on, with everything the reporter needs told at once (一次性告知)."""
+
+    reason = forms.ChoiceField(label=_("Why"), choices=(), widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("What the reporter is told"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Sent to the reporter by SMS: say at once why, and where to turn instead (一次性告知)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [(r.value, r.label) for r in DECLINE_REASONS]
+
+
+class MergeForm(Form):
+    """A duplicate merged into the problem it repeats: one of the suggestions, or a number."""
+
+    into = forms.TypedChoiceField(
+        label=_("Likely duplicates"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=(),
+        widget=forms.RadioSelect,
+    )
+    number = forms.CharField(
+        label=_("Or the number of the problem it repeats"),
+        required=False,
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "#"}),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, suggestions=(), **kwargs):
+        """``suggestions``: (ticket, likeness 0..1) from ``services.duplicates_suggest``."""
+        super().__init__(*args, **kwargs)
+        self.suggestions = list(suggestions)
+        self.fields["into"].choices = [(str(t.pk), f"#{t.pk}") for t, _l in self.suggestions]
+        if not self.suggestions:
+            del self.fields["into"]
+
+    def duplicate_choices(self) -> list[tuple]:
+        """(radio button, ticket, likeness in per cent) for each suggestion, in order."""
+        if "into" not in self.fields:
+            return []
+        return [
+            (choice, ticket, round(likeness * 100))
+            for choice, (ticket, likeness) in zip(self["into"], self.suggestions, strict=True)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        number = data.get("number", "").strip().lstrip("#").strip()
+        if number and not number.isdigit():
+            self.add_error("number", _("give the problem's number, such as 1024"))
+            return data
+        into = int(number) if number else data.get("into")
+        if into is None:
+            raise forms.ValidationError(
+                _("choose the problem it repeats, or give its number"), code="required"
+            )
+        data["into"] = into
+        return data
 
 
 class ReturnVisitForm(Form):

@@ -6,6 +6,20 @@ reporter name or phone, no event notes or feedback (workers write those freely),
 numbers, ID numbers (``core.privacy.scrub_personal_numbers``) and the reporter's own
 name are masked inside the description.
 
+Statuses: the spec knows only ``open`` and ``closed``. Open is a problem still being
+worked (``rules.OPEN_STATES``); closed is every other (``rules.ENDED_STATES``): resolved
+and awaiting the reporter's rating, closed, and declined at triage (受理/核实) -- not taken
+on, or merged into another problem that repeats it. ``status_notes`` says which, from the
+problem's own fields: the state, who has it, the rating; for a declined one the reason
+("不属于我们的问题"…) and for a merged one "merged into #N" (the note the triager wrote for the
+reporter is never shown: it may name people). A merged request's ``service_request_id``
+keeps answering, with its own row; the reporters follow the problem it joined.
+
+Filing: a POST files the problem through ``services.ticket_report`` as the system; its
+reporter, reached by the phone number given, is sent a personal tracking link by SMS
+(``services.tracking_sms``: the problem, its result and the rating form, no sign-in), and
+is told the result by SMS again when it is resolved, declined or merged.
+
 Every endpoint answers in JSON or XML, chosen by the suffix (``requests.json``,
 ``requests.xml``), with the spec's element names. Errors are the spec's list of
 ``{"code", "description"}``; bad input is a 400, never a 500. A POST with a control
@@ -42,12 +56,13 @@ from grids.selectors import area_ancestors_q
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
-from issues.rules import IN_HAND_STATES, SOLVED_STATES, SYSTEM
+from issues.rules import ENDED_STATES, IN_HAND_STATES, SOLVED_STATES, SYSTEM
 
 S = Ticket.State
 
-# Open311 calls a request "closed" once it is solved (resolved or closed here).
-CLOSED_STATES = SOLVED_STATES
+# Open311 calls a request "closed" once it is no longer being worked: solved (resolved or
+# closed here) or declined (not taken on, or merged into another).
+CLOSED_STATES = ENDED_STATES
 # The spec's response volume: a span of 90 days or the first 1000 requests, whichever is less.
 WINDOW = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
@@ -266,7 +281,13 @@ def _status_notes(ticket: Ticket) -> str:
     """The state and where the ticket stands, from its own fields only (no event notes:
     workers write those freely, and reading them would cost a query per row)."""
     parts = [str(S(ticket.state).label)]
-    if ticket.state in IN_HAND_STATES or ticket.state in CLOSED_STATES:
+    if ticket.state == S.DECLINED:
+        if ticket.merged_into_id:
+            parts.append(_("merged into #%(id)s") % {"id": ticket.merged_into_id})
+        elif ticket.decline_reason:
+            parts.append(str(Ticket.DeclineReason(ticket.decline_reason).label))
+        return " · ".join(parts)
+    if ticket.state in IN_HAND_STATES or ticket.state in SOLVED_STATES:
         parts.append(_handled_by(ticket) or "")
     if ticket.on_rectification_list:
         parts.append(str(Ticket._meta.get_field("on_rectification_list").verbose_name))
@@ -290,6 +311,10 @@ def _tier_notices() -> dict[str, str]:
 
 
 def _service_notice(ticket: Ticket) -> str:
+    if ticket.merged_into_id:
+        return _("the same problem as #%(id)s: it is handled there") % {"id": ticket.merged_into_id}
+    if ticket.state == S.DECLINED:
+        return _("not taken on at triage; the reporter was told why")
     if ticket.tier:
         return _tier_notices()[ticket.tier]
     return _("received: it will be triaged and handed to whoever handles it")

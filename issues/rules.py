@@ -32,6 +32,10 @@ AWAITING_RATING_STATES: frozenset[str] = frozenset({S.RESOLVED})
 TAKEN_ON_STATES: frozenset[str] = frozenset(S.values) - {S.DECLINED}
 # A duplicate may be merged into a problem that is still being worked or awaits its rating.
 MERGE_TARGET_STATES: frozenset[str] = OPEN_STATES | AWAITING_RATING_STATES
+# Ended: no longer open, solved or declined (what Open311 calls "closed").
+ENDED_STATES: frozenset[str] = frozenset(S.values) - OPEN_STATES
+# Final: nothing more comes of it for the reporter: closed after the rating, or declined.
+FINAL_STATES: frozenset[str] = ENDED_STATES - AWAITING_RATING_STATES
 
 # The step keeps the ticket in the state it is in.
 STAY = None

@@ -22,7 +22,9 @@ def tickets_visible_to(user) -> QuerySet[Ticket]:
 def get_ticket_for_user(user, pk) -> Ticket:
     ticket = (
         tickets_visible_to(user)
-        .select_related("area", "category", "handler_area", "reporter")
+        .select_related(
+            "area", "category", "handler_area", "reporter", "first_asker__person", "merged_into"
+        )
         .filter(pk=pk)
         .first()
         if str(pk).isdigit()

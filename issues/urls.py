@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:pk>/photos/<int:photo_pk>/", views.ticket_photo, name="ticket_photo"),
     path("<int:pk>/do/<str:action>/", views.ticket_act, name="ticket_act"),
     path("<int:pk>/reporter-phone/", views.reporter_phone_reveal, name="reporter_phone"),
+    path(
+        "<int:pk>/reporters/<int:reporter_pk>/phone/",
+        views.reporter_row_phone_reveal,
+        name="reporter_row_phone",
+    ),
     path("<int:pk>/description/", views.description_reveal, name="description_reveal"),
     path(
         "<int:pk>/return-visits/<int:visit_pk>/log/",

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.images import image_response
-from core.privacy import mask_phone
+from core.privacy import mask_name, mask_phone
 from core.requests import client_facts
 from grids.access import Role, scope_for
 from grids.models import Area
@@ -36,6 +36,7 @@ from issues.models import (
 )
 from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
 from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
+from issues.services import rated_this_round
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
 
@@ -143,6 +144,8 @@ def inbox(request):
 
 ACTION_FORMS = {
     perm.ASSIGN: forms.AssignForm,
+    perm.DECLINE: forms.DeclineForm,
+    perm.MERGE: forms.MergeForm,
     perm.ACCEPT: forms.OptionalNoteForm,
     perm.PROGRESS: forms.NoteForm,
     perm.ESCALATE: forms.EscalateForm,
@@ -155,6 +158,8 @@ ACTION_FORMS = {
 }
 ACTION_ORDER = (
     perm.ASSIGN,
+    perm.MERGE,
+    perm.DECLINE,
     perm.ACCEPT,
     perm.PROGRESS,
     perm.RESOLVE,
@@ -167,12 +172,14 @@ ACTION_ORDER = (
 )
 ACTION_LABELS = {
     perm.ASSIGN: gettext_lazy("Triage and assign"),
+    perm.DECLINE: gettext_lazy("Decline and tell the reporter"),
+    perm.MERGE: gettext_lazy("Merge into the problem it repeats"),
     perm.ACCEPT: gettext_lazy("Accept"),
     perm.PROGRESS: gettext_lazy("Add progress"),
     perm.ESCALATE: gettext_lazy("Escalate one level"),
     perm.RESOLVE: gettext_lazy("Resolve and tell the reporter"),
     perm.REMIND: gettext_lazy("Send a reminder"),
-    perm.RATE: gettext_lazy("Record the reporter's rating"),
+    perm.RATE: gettext_lazy("Record a return call (回访)"),
     perm.RETURN_VISIT: gettext_lazy("Schedule a return visit"),
     perm.DEPARTMENT_REPORT: gettext_lazy("Report back for the department"),
     perm.MEETING: gettext_lazy("Assign at a meeting"),
@@ -184,7 +191,47 @@ def _county_meetings(user, ticket: Ticket):
     return Meeting.objects.filter(area__tree_id=county.tree_id).order_by("-held_on", "-pk")
 
 
-def _action_form(action, user, ticket, data=None, tasks=()):
+def _reporter_rows(ticket: Ticket, *, may_see: bool) -> list[dict]:
+    """The problem's reporters (every report merged in included) as the page shows them:
+    names masked for whoever may not call them back, phones always masked (a logged reveal
+    shows one). One query."""
+    rows = ticket.reporters.select_related("rating_caller__person").order_by("created_at", "pk")
+    shown = []
+    for row in rows:
+        caller = row.rating_caller
+        shown.append(
+            {
+                "row": row,
+                "name": (row.name if may_see else mask_name(row.name)) or "—",
+                "phone": mask_phone(row.phone),
+                "merged_in": row.reported_as_id != ticket.pk,
+                "rated_now": rated_this_round(row, ticket),
+                "caller": (caller.person.name if hasattr(caller, "person") else caller.username)
+                if caller
+                else "",
+            }
+        )
+    return shown
+
+
+def _return_call_choices(ticket: Ticket, reporters: list[dict]) -> list:
+    """The reporters still to rate the result, labelled for the one who calls them."""
+    return [
+        (r["row"], " · ".join(filter(None, [r["name"], r["phone"]])))
+        for r in reporters
+        if not r["rated_now"]
+    ]
+
+
+def _action_form(action, user, ticket, data=None, tasks=(), reporters=None):
+    if action == perm.MERGE:
+        suggestions = services.duplicates_suggest(ticket, user=user)
+        return forms.MergeForm(data, suggestions=suggestions, prefix=action)
+    if action == perm.RATE:
+        if reporters is None:
+            reporters = _reporter_rows(ticket, may_see=True)
+        choices = _return_call_choices(ticket, reporters)
+        return forms.RateForm(data, reporters=choices, prefix=action)
     if action == perm.MEETING:
         return forms.MeetingAssignForm(data, meetings=_county_meetings(user, ticket), prefix=action)
     if action == perm.DEPARTMENT_REPORT:
@@ -200,14 +247,18 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
     tasks = list(ticket.tasks.select_related("department", "meeting").order_by("pk"))
     actions = perm.ticket_actions(request.user, ticket, tasks)
     my_tasks = perm.open_tasks_for(request.user, ticket, tasks)
+    may_call = services.may_call_reporter(request.user, ticket, actions)
+    reporters = _reporter_rows(ticket, may_see=may_call)
     action_forms = []
     for action in ACTION_ORDER:
         if action in actions:
             form = (bound or {}).get(action) or _action_form(
-                action, request.user, ticket, tasks=my_tasks
+                action, request.user, ticket, tasks=my_tasks, reporters=reporters
             )
             action_forms.append((action, ACTION_LABELS[action], form))
-    events = ticket.events.select_related("actor__person", "handler_area").order_by("at", "pk")
+    events = ticket.events.select_related("actor__person", "handler_area", "reporter").order_by(
+        "at", "pk"
+    )
     return_visits = list(ticket.return_visits.order_by("scheduled_for"))
     open_visits = [v for v in return_visits if v.done_at is None]
     return {
@@ -224,8 +275,17 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
         if perm.RETURN_VISIT in actions
         else [],
         "deadline_class": deadline_class(ticket, timezone.now()),
-        "masked_reporter_phone": mask_phone(services.reporter_phone(ticket)),
-        "may_call_reporter": services.may_call_reporter(request.user, ticket, actions),
+        "reporters": reporters,
+        "may_call_reporter": may_call,
+        # 首问负责: who keeps the reporter informed
+        "first_asker": ticket.first_asker,
+        "merged_reports": list(ticket.merged.order_by("created_at", "pk").only("pk", "created_at"))
+        if ticket.state != S.DECLINED
+        else [],
+        # The handler (or anyone who worked on it) is told the rating is not theirs to give.
+        "rating_not_yours": ticket.state in AWAITING_RATING_STATES
+        and perm.RATE not in actions
+        and perm.has_worked_on(request.user, ticket),
         "description_masked": services.description_has_numbers(ticket),
         "is_handler": perm.is_handler(request.user, ticket),
     }
@@ -249,7 +309,8 @@ def ticket_photo(request, pk, photo_pk):
 
 
 def _run(action, request, ticket, data):
-    """Call the service for ``action`` with the form's cleaned data."""
+    """Call the service for ``action`` with the form's cleaned data; the problem the page goes
+    on to when it is another (a merge: the problem the report joined)."""
     version = _version(request)
     user = request.user
     if action == perm.ASSIGN:
@@ -283,12 +344,33 @@ def _run(action, request, ticket, data):
     elif action == perm.REMIND:
         services.ticket_remind(ticket=ticket, actor=user, note=data["note"])
     elif action == perm.RATE:
+        reporter = ticket.reporters.filter(pk=data["reporter"]).first()
+        if reporter is None:
+            raise ValidationError({"reporter": _("choose one of this problem's reporters")})
         services.ticket_rate(
             ticket=ticket,
             actor=user,
             rating=data["rating"],
             comment=data["comment"],
+            reporter=reporter,
             expected_version=version,
+        )
+    elif action == perm.DECLINE:
+        services.ticket_decline(
+            ticket=ticket,
+            actor=user,
+            reason=data["reason"],
+            note=data["note"],
+            expected_version=version,
+        )
+    elif action == perm.MERGE:
+        into = tickets_visible_to(user).filter(pk=data["into"]).first()
+        if into is None:
+            raise ValidationError(
+                {"number": _("no problem #%(id)s that you can see") % {"id": data["into"]}}
+            )
+        return services.ticket_merge(
+            ticket=ticket, into=into, actor=user, note=data["note"], expected_version=version
         )
     elif action == perm.RETURN_VISIT:
         services.return_visit_schedule(ticket=ticket, actor=user, on=data["on"])
@@ -325,7 +407,7 @@ def ticket_act(request, pk, action):
     form = _action_form(action, request.user, ticket, request.POST)
     if form.is_valid():
         try:
-            _run(action, request, ticket, form.cleaned_data)
+            went = _run(action, request, ticket, form.cleaned_data)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for field, errors in exc.message_dict.items():
@@ -334,7 +416,8 @@ def ticket_act(request, pk, action):
                 form.add_error(None, exc.messages)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": ACTION_LABELS[action]})
-            return redirect("issues:ticket_detail", pk=ticket.pk)
+            # A merge goes on to the problem the report joined.
+            return redirect("issues:ticket_detail", pk=went.pk if went else ticket.pk)
     ticket.refresh_from_db()
     context = _ticket_context(request, ticket, bound={action: form})
     context["failed_action"] = action
@@ -360,6 +443,22 @@ def reporter_phone_reveal(request, pk):
         template="residents/_revealed.html",
         name="value",
     )
+
+
+@login_required
+@require_POST
+def reporter_row_phone_reveal(request, pk, reporter_pk):
+    """One reporter's phone (a report merged in too), for a call back: logged."""
+    ticket = get_ticket_for_user(request.user, pk)
+    reporter = ticket.reporters.filter(pk=reporter_pk).first()
+    if reporter is None:
+        raise Http404
+    value = services.ticket_reporter_phone_reveal(
+        user=request.user, ticket=ticket, reporter=reporter, **client_facts(request)
+    )
+    response = render(request, "residents/_revealed.html", {"value": value})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

@@ -62,10 +62,12 @@ from issues.services.triage import (
 )
 from issues.services.workflow import (
     Plan,
+    first_asker_fields,
     rated_this_round,
     ticket_accept,
     ticket_assign,
     ticket_escalate,
+    ticket_merged_in,
     ticket_progress,
     ticket_rate,
     ticket_remind,
@@ -79,7 +81,9 @@ from issues.services.workflow import (
 __all__ = [
     "CALL_BACK_ACTIONS",
     "DECLINE_REASONS",
+    "first_asker_fields",
     "may_merge_into",
+    "ticket_merged_in",
     "rated_this_round",
     "reporter_by_token",
     "reporters_of_account",

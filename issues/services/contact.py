@@ -8,12 +8,23 @@ from django.db import transaction
 
 from core.privacy import scrub_personal_numbers
 from issues import permissions as perm
-from issues.models import Ticket, TicketAccess
+from issues.models import Ticket, TicketAccess, TicketReporter
 from residents.models import AccessLog
 from residents.services import access_log_record
 
+# Who tells the reporter something: the handler (progress, the result), whoever logs a
+# return call or visit, a department reporting back, and the triager checking a report
+# (受理/核实), who may decline it or merge it and tells the reporter so.
 CALL_BACK_ACTIONS = frozenset(
-    {perm.PROGRESS, perm.RESOLVE, perm.RATE, perm.RETURN_VISIT, perm.DEPARTMENT_REPORT}
+    {
+        perm.PROGRESS,
+        perm.RESOLVE,
+        perm.RATE,
+        perm.RETURN_VISIT,
+        perm.DEPARTMENT_REPORT,
+        perm.DECLINE,
+        perm.MERGE,
+    }
 )
 
 
@@ -27,14 +38,16 @@ def reporter_phone(ticket: Ticket) -> str:
     return ticket.reporter_phone or (ticket.reporter.phone if ticket.reporter_id else "")
 
 
-def _log_look(*, user, ticket: Ticket, field: str, ip: str | None, user_agent: str) -> None:
+def _log_look(
+    *, user, ticket: Ticket, field: str, ip: str | None, user_agent: str, resident
+) -> None:
     """Refuse who may not call the reporter back; log the look for everyone else, with the
     problem it was for."""
     if not may_call_reporter(user, ticket):
         raise PermissionDenied
     access_log_record(
         viewer=user,
-        resident=ticket.reporter,
+        resident=resident,
         link=lambda log: TicketAccess.objects.create(access_log=log, ticket=ticket),
         field=field,
         ip=ip,
@@ -44,11 +57,27 @@ def _log_look(*, user, ticket: Ticket, field: str, ip: str | None, user_agent: s
 
 @transaction.atomic
 def ticket_reporter_phone_reveal(
-    *, user, ticket: Ticket, ip: str | None = None, user_agent: str = ""
+    *,
+    user,
+    ticket: Ticket,
+    reporter: TicketReporter | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
 ) -> str:
-    """The reporter's full phone number for a call back, logged like any personal data."""
-    _log_look(user=user, ticket=ticket, field=AccessLog.Field.PHONE, ip=ip, user_agent=user_agent)
-    return reporter_phone(ticket)
+    """The full phone number of the reporter (or of ``reporter``, one of the problem's
+    reporters, a report merged in included) for a call back, logged like any personal
+    data."""
+    if reporter is not None and reporter.ticket_id != ticket.pk:
+        raise PermissionDenied
+    _log_look(
+        user=user,
+        ticket=ticket,
+        field=AccessLog.Field.PHONE,
+        ip=ip,
+        user_agent=user_agent,
+        resident=reporter.resident if reporter is not None else ticket.reporter,
+    )
+    return reporter.phone if reporter is not None else reporter_phone(ticket)
 
 
 def description_has_numbers(ticket: Ticket) -> bool:
@@ -64,6 +93,11 @@ def ticket_description_reveal(
     may call the reporter back (the same people who may see the reporter's phone), logged
     like any personal data."""
     _log_look(
-        user=user, ticket=ticket, field=AccessLog.Field.DESCRIPTION, ip=ip, user_agent=user_agent
+        user=user,
+        ticket=ticket,
+        field=AccessLog.Field.DESCRIPTION,
+        ip=ip,
+        user_agent=user_agent,
+        resident=ticket.reporter,
     )
     return ticket.description

@@ -10,6 +10,7 @@ resolved (or closed) has passed (``tracking_expires_at``)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -19,9 +20,7 @@ from core.models import TextMessage
 from core.requests import portal_url
 from core.sms import sms_number_normalise, sms_queue
 from issues.models import Ticket, TicketReporter, TicketSettings
-
-S = Ticket.State
-
+from issues.rules import ENDED_STATES, FINAL_STATES
 
 # The tracking page is the resident pages' (``citizens:track`` serves this path); the link
 # is built here, where it is sent, without naming the app above.
@@ -52,12 +51,14 @@ def tracking_sms(reporter: TicketReporter) -> TextMessage | None:
     return sms_queue(number, text, purpose=TextMessage.Purpose.TRACKING)
 
 
-def reporters_tell(ticket: Ticket, text: str) -> int:
-    """Tell every reporter of ``ticket`` who has a mobile number ``text``, with their own
-    tracking link. Signed-in residents also see it on their pages. Returns how many
-    messages were queued."""
+def reporters_tell(ticket: Ticket, text: str, *, reporters: Iterable | None = None) -> int:
+    """Tell every reporter of ``ticket`` (or just ``reporters``) who has a mobile number
+    ``text``, each with their own tracking link; in the caller's transaction, sent after
+    commit. Signed-in residents also see it on their pages. One query for the reporters
+    (none when given), one outbox row per message. Returns how many were queued."""
+    rows = ticket.reporters.all() if reporters is None else reporters
     count = 0
-    for reporter in ticket.reporters.all():
+    for reporter in rows:
         number = _mobile(reporter.phone)
         if number is None:
             continue
@@ -73,8 +74,8 @@ def reporters_tell(ticket: Ticket, text: str) -> int:
 def tracking_expires_at(ticket: Ticket) -> dt.datetime | None:
     """When a tracking link to ``ticket`` stops working: the rating window after it was
     resolved or closed; never while it is being worked on."""
-    ended = ticket.closed_at if ticket.state in (S.CLOSED, S.DECLINED) else ticket.resolved_at
-    if ticket.state not in (S.RESOLVED, S.CLOSED, S.DECLINED) or ended is None:
+    ended = ticket.closed_at if ticket.state in FINAL_STATES else ticket.resolved_at
+    if ticket.state not in ENDED_STATES or ended is None:
         return None
     return ended + dt.timedelta(days=TicketSettings.current().rating_days)
 

@@ -8,21 +8,29 @@ reporters move to that problem: each is told, and each may rate its result."""
 from __future__ import annotations
 
 import datetime as dt
-from difflib import SequenceMatcher
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.privacy import scrub_personal_numbers
 from grids.models import Area
-from grids.selectors import area_subtree_q
+from grids.rules import AreaKind
+from grids.selectors import area_ancestors_q, area_subtree_q
 from issues import rules
-from issues.models import Ticket, TicketEvent, TicketReporter
+from issues.models import Ticket, TicketEvent
 from issues.selectors import tickets_visible_to
 from issues.services.errors import TicketError
 from issues.services.reporters import reporters_tell
-from issues.services.workflow import Plan, ticket_lock, ticket_step
+from issues.services.workflow import (
+    Plan,
+    first_asker_fields,
+    ticket_lock,
+    ticket_merged_in,
+    ticket_step,
+)
 
 R = Ticket.DeclineReason
 E = TicketEvent.Kind
@@ -35,19 +43,13 @@ DUPLICATE_CANDIDATES = 200  # recent problems compared at most, newest first
 DUPLICATES_SHOWN = 5
 
 
-def _first_asker(locked: Ticket, actor) -> dict:
-    """Whoever first takes a report a resident filed themselves keeps them informed."""
-    if locked.first_asker_id is None and getattr(actor, "pk", None) is not None:
-        return {"first_asker": actor}
-    return {}
-
-
 @transaction.atomic
 def ticket_decline(
     *, ticket: Ticket, actor, reason: str, note: str, expected_version: int | None = None
 ) -> Ticket:
     """Decline a report (not ours, already solved, outside our area) and tell its reporters
-    why. A duplicate is merged into the problem it repeats (``ticket_merge``)."""
+    why, all at once (一次性告知). A duplicate is merged into the problem it repeats
+    (``ticket_merge``)."""
     if reason == R.DUPLICATE:
         raise ValidationError(
             {"reason": _("a duplicate is merged into the problem it repeats: choose that problem")}
@@ -69,7 +71,7 @@ def ticket_decline(
                 "decline_reason": reason,
                 "decline_note": note,
                 "closed_at": now,
-                **_first_asker(locked, actor),
+                **first_asker_fields(locked, actor),
             }
         ),
     )
@@ -86,16 +88,15 @@ def ticket_merge(
     *, ticket: Ticket, into: Ticket, actor, note: str = "", expected_version: int | None = None
 ) -> Ticket:
     """Merge the report ``ticket`` into the problem ``into`` it repeats: ``ticket`` is
-    declined as a duplicate, its reporters become ``into``'s (each told, each to rate its
-    result). Returns ``into``."""
+    declined as a duplicate, its reporters (and those of reports merged into it before)
+    become ``into``'s, each told by SMS and each to rate its result. Returns ``into``."""
     if into.pk == ticket.pk:
         raise ValidationError({"into": _("a problem cannot be merged into itself")})
-    if not tickets_visible_to(actor).filter(pk=into.pk).exists():
+    if not may_merge_into(actor, into):
         raise ValidationError({"into": _("no problem #%(id)s that you can see") % {"id": into.pk}})
     # Both rows locked, the lower id first: two merges the other way round cannot deadlock.
-    for pk in sorted([ticket.pk, into.pk]):
-        ticket_lock(Ticket(pk=pk))
-    target = Ticket.objects.get(pk=into.pk)
+    locked = {pk: ticket_lock(Ticket(pk=pk)) for pk in sorted([ticket.pk, into.pk])}
+    target = locked[into.pk]
     if target.merged_into_id is not None or target.state not in rules.MERGE_TARGET_STATES:
         raise TicketError(
             _("problem #%(id)s is %(state)s: merge only into a problem still being worked on")
@@ -115,40 +116,23 @@ def ticket_merge(
                 "decline_note": note,
                 "merged_into": target,
                 "closed_at": now,
-                **_first_asker(locked, actor),
+                **first_asker_fields(locked, actor),
             }
         ),
     )
-    moved = list(TicketReporter.objects.filter(ticket=merged))
-    TicketReporter.objects.filter(ticket=merged).update(ticket=target)
-    target = ticket_step(
-        ticket=target,
-        step=E.MERGED_IN,
-        actor=actor,
-        note=_("the report #%(id)s merged in, with its %(count)s reporter(s)")
-        % {"id": merged.pk, "count": len(moved)},
-    )
-    for reporter in moved:
-        reporter.ticket = target
-    text = _(
-        "Your problem #%(old)s is the same as #%(new)s, which is being handled: you will be "
-        "told of its result and may rate it."
-    ) % {"old": merged.pk, "new": target.pk}
-    _tell(moved, text)
+    target, joined = ticket_merged_in(ticket=target, duplicate=merged, actor=actor)
+    if target.state in rules.AWAITING_RATING_STATES:
+        text = _(
+            "Your problem #%(old)s is the same as #%(new)s, which has been resolved: "
+            "%(result)s Please rate the result:"
+        ) % {"old": merged.pk, "new": target.pk, "result": scrub_personal_numbers(target.feedback)}
+    else:
+        text = _(
+            "Your problem #%(old)s is the same as #%(new)s, which is being handled: you will "
+            "be told of its result and may rate it."
+        ) % {"old": merged.pk, "new": target.pk}
+    reporters_tell(target, text, reporters=joined)
     return target
-
-
-def _tell(reporters: list[TicketReporter], text: str) -> None:
-    from core.models import TextMessage
-    from core.sms import sms_queue
-    from issues.services.reporters import _mobile, tracking_url
-
-    for reporter in reporters:
-        number = _mobile(reporter.phone)
-        if number:
-            sms_queue(
-                number, f"{text} {tracking_url(reporter)}", purpose=TextMessage.Purpose.REPORTER
-            )
 
 
 def may_merge_into(user, target: Ticket) -> bool:
@@ -159,33 +143,64 @@ def may_merge_into(user, target: Ticket) -> bool:
 
 
 def _neighbourhood(area: Area) -> Area:
-    """Where duplicates of a report at ``area`` are looked for: its grid (or, above the
-    grid, the place itself), so the same building, its neighbours and the grid's streets."""
-    from grids.rules import AreaKind
-
+    """Where duplicates of a report at ``area`` are looked for: its grid (or, at the grid or
+    above, the place itself), so the same unit, its neighbours in the building, the other
+    buildings of the grid. One query."""
     if area.kind == AreaKind.GRID or area.parent_id is None:
         return area
-    grid = area.get_ancestors().filter(kind=AreaKind.GRID).last()
-    return grid or area.parent
+    grid = (
+        Area.objects.filter(
+            area_ancestors_q([(area.tree_id, area.lft, area.rght)]), kind=AreaKind.GRID
+        )
+        .order_by("-lft")
+        .first()
+    )
+    return grid or area
+
+
+TEXT_COMPARED = 300  # characters of each description compared
+SAME_PLACE_BONUS = 0.2  # the very same place weighs as much as a fifth of the text
+LIKELY = 0.3  # the likeness from which a problem is suggested
+# What carries no meaning for likeness: punctuation, spaces and digits (a door number, "2单元"
+# against "3单元", neither makes two lamps one nor keeps one lamp apart).
+_NOISE = re.compile(r"[\W\d_]+", re.UNICODE)
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    """The pairs of neighbouring characters of ``text`` without its noise: for Chinese, which
+    has no spaces between words, the pairs carry the words ("楼道", "道灯", "灯坏" …)."""
+    clean = _NOISE.sub("", text[:TEXT_COMPARED])
+    if len(clean) < 2:
+        return frozenset({clean}) if clean else frozenset()
+    return frozenset(clean[i : i + 2] for i in range(len(clean) - 1))
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two descriptions read, 0 to 1 (difflib's ratio on the characters: Chinese
-    needs no word splitting for this)."""
-    return SequenceMatcher(None, a[:300], b[:300], autojunk=False).ratio()
+    """How alike two descriptions read, 0 to 1: the Dice coefficient of their character
+    pairs (linear in the text's length, and it ignores common particles and punctuation
+    that a character-by-character comparison counts as alike)."""
+    return _dice(_bigrams(a), _bigrams(b))
+
+
+def _dice(x: frozenset[str], y: frozenset[str]) -> float:
+    if not x or not y:
+        return 0.0
+    return 2 * len(x & y) / (len(x) + len(y))
 
 
 def duplicates_suggest(
     ticket: Ticket, *, user, now: dt.datetime | None = None
 ) -> list[tuple[Ticket, float]]:
     """Likely duplicates of ``ticket`` for its triager: problems the user can see at the same
-    place or its neighbours in the tree, of the same category, reported in the last
-    ``DUPLICATE_DAYS`` days and still open or awaiting their rating, most alike first (at
-    most ``DUPLICATES_SHOWN``, each with its likeness). One query for the candidates, then a
-    text comparison of at most ``DUPLICATE_CANDIDATES`` of them."""
+    place or its neighbours in the tree (the same grid), of the same category, reported in
+    the last ``DUPLICATE_DAYS`` days and still open or awaiting their rating, most alike
+    first (at most ``DUPLICATES_SHOWN``, each with its likeness, 0 to 1). Two queries
+    whatever the number of candidates (the grid, then the candidates with their place and
+    category), then a text comparison (``similarity``) of at most ``DUPLICATE_CANDIDATES``
+    of them."""
     now = now or timezone.now()
     around = _neighbourhood(ticket.area)
-    candidates = list(
+    candidates = (
         tickets_visible_to(user)
         .filter(
             area_subtree_q(around, "area__"),
@@ -196,13 +211,14 @@ def duplicates_suggest(
         )
         .exclude(pk=ticket.pk)
         .select_related("area", "category")
-        .order_by("-created_at")[:DUPLICATE_CANDIDATES]
+        .order_by("-created_at", "-pk")[:DUPLICATE_CANDIDATES]
     )
+    pairs = _bigrams(ticket.description)
     scored = []
     for other in candidates:
-        score = similarity(ticket.description, other.description)
-        if other.area_id == ticket.area_id:
-            score += 0.2  # the very same place weighs as much as a fifth of the text
-        scored.append((other, min(score, 1.0)))
+        bonus = SAME_PLACE_BONUS if other.area_id == ticket.area_id else 0.0
+        score = min(_dice(pairs, _bigrams(other.description)) + bonus, 1.0)
+        if score >= LIKELY:
+            scored.append((other, score))
     scored.sort(key=lambda pair: (-pair[1], -pair[0].pk))
-    return [pair for pair in scored if pair[1] >= 0.3][:DUPLICATES_SHOWN]
+    return scored[:DUPLICATES_SHOWN]

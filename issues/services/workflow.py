@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.privacy import scrub_personal_numbers
 from grids.models import Area
 from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
@@ -45,6 +46,7 @@ from issues.services.notifications import (
     notify_triagers,
 )
 from issues.services.photos import photo_clean
+from issues.services.reporters import reporters_tell, tracking_sms
 from issues.services.routing import next_route, route, time_limit_days, working_deadline
 
 S = Ticket.State
@@ -152,7 +154,35 @@ def ticket_step(
         was = path[-1][3]
         path.append((follow, follow_note, was, _next_state(was, follow)))
     _write(locked, actor, path, fields)
+    if any(kind == E.RESOLVE for kind, _note, _was, _becomes in path):
+        _tell_result(locked)
     return locked
+
+
+RESULT_EXCERPT = 120  # characters of the result in the SMS
+
+
+def _tell_result(ticket: Ticket) -> None:
+    """Step 5 (结果反馈) reaches the reporters themselves: each with a mobile number (every
+    report merged in included) gets the result and their tracking link to rate it, whatever
+    resolved it (a handler, the last department's report, the system)."""
+    result = scrub_personal_numbers(" ".join(ticket.feedback.split()))
+    if len(result) > RESULT_EXCERPT:
+        result = result[: RESULT_EXCERPT - 1] + "…"
+    reporters_tell(
+        ticket,
+        _("Your problem #%(id)s has been resolved: %(result)s Please rate the result:")
+        % {"id": ticket.pk, "result": result},
+    )
+
+
+def first_asker_fields(locked: Ticket, actor) -> dict:
+    """首问负责: the first person to take a report that came in with nobody's login (a
+    resident's own, the Open311 API) becomes its first asker, who keeps the reporter
+    informed; whoever recorded a report already is."""
+    if locked.first_asker_id is None and getattr(actor, "pk", None) is not None:
+        return {"first_asker": actor}
+    return {}
 
 
 def _write(ticket: Ticket, actor, path: list[tuple[str, str, str, str]], fields: dict) -> None:
@@ -303,8 +333,6 @@ def ticket_report(
         handled=(ticket.level, ticket.handler_area_id),
     ).save()
     if account is None:
-        from issues.services.reporters import tracking_sms
-
         tracking_sms(first)
     if tier:
         return _assign(ticket, tier, actor)
@@ -344,13 +372,10 @@ def _assign(
         found = route(locked.area, rules.start_level(tier, hard_via_street=config.hard_via_street))
         days, _rectify = time_limit_days(tier, locked.category)
         now = timezone.now()
-        first = {}
-        if locked.first_asker_id is None and actor is not SYSTEM:
-            first = {"first_asker": actor}  # 首问负责: the first to take a resident's report
         return Plan(
             note=" ".join(filter(None, [note.strip(), found.note])),
             fields={
-                **first,
+                **first_asker_fields(locked, actor),
                 "level": found.level,
                 "handler_area": found.area,
                 "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
@@ -597,12 +622,13 @@ def ticket_rate(
             fields = {**_reopening(locked, comment=comment), "rating_source": source}
             return Plan(fields=fields, note=rated, then=((E.REOPEN, comment),))
         fresh.rating, fresh.rating_comment, fresh.rating_source = rating, comment, source
-        others = [r for r in locked.reporters.exclude(pk=row.pk) if not rated_this_round(r, locked)]
-        if others:
-            return Plan(note=rated)
-        done = [r for r in locked.reporters.exclude(pk=row.pk) if rated_this_round(r, locked)]
+        others = list(locked.reporters.exclude(pk=row.pk))
+        if not all(rated_this_round(r, locked) for r in others):
+            return Plan(note=rated)  # the others of a merged problem are still to rate it
         return Plan(
-            fields={**_summary([*done, fresh]), "closed_at": now}, note=rated, then=((E.CLOSE, ""),)
+            fields={**_summary([*others, fresh]), "closed_at": now},
+            note=rated,
+            then=((E.CLOSE, ""),),
         )
 
     ticket = ticket_step(
@@ -622,6 +648,35 @@ def ticket_rate(
             kind="reopened",
         )
     return ticket
+
+
+@transaction.atomic
+def ticket_merged_in(
+    *, ticket: Ticket, duplicate: Ticket, actor
+) -> tuple[Ticket, list[TicketReporter]]:
+    """The second half of a merge (``triage.ticket_merge``, which declined ``duplicate``
+    as merged into ``ticket``): ``ticket`` takes in the duplicate's reporters (with any
+    merged into it before), who follow and rate it from now on. Returns ``ticket`` and the
+    reporters who joined it."""
+    if duplicate.merged_into_id != ticket.pk:
+        raise TicketError(
+            _("problem #%(id)s was not merged into #%(into)s")
+            % {"id": duplicate.pk, "into": ticket.pk}
+        )
+    joined: list[TicketReporter] = []
+
+    def plan(locked: Ticket) -> Plan:
+        joined.extend(TicketReporter.objects.select_for_update().filter(ticket_id=duplicate.pk))
+        return Plan(
+            note=_("the report #%(id)s merged in, with its %(count)s reporter(s)")
+            % {"id": duplicate.pk, "count": len(joined)}
+        )
+
+    ticket = ticket_step(ticket=ticket, step=E.MERGED_IN, actor=actor, plan=plan)
+    TicketReporter.objects.filter(pk__in=[r.pk for r in joined]).update(ticket=ticket)
+    for reporter in joined:
+        reporter.ticket = ticket
+    return ticket, joined
 
 
 def _reopening(ticket: Ticket, *, comment: str) -> dict:

@@ -35,18 +35,27 @@ def last_event(ticket: Ticket):
 
 
 def ticket_in(t, state: str) -> Ticket:
-    """A simple ticket at U1, with the unit head, brought to ``state`` through the services."""
+    """A simple ticket at U1, with the unit head, brought to ``state`` through the services
+    (declined: by the grid head, as not ours)."""
     from issues import services
 
     S = Ticket.State
     if state == S.REPORTED:
         return t.report()
+    if state == S.DECLINED:
+        ticket = services.ticket_decline(
+            ticket=t.report(), actor=t.user("grid_head"), reason="not_ours", note="这是物业的事"
+        )
+        ticket.refresh_from_db()
+        return ticket
     ticket = t.report(tier="simple")
     if state == S.IN_PROGRESS:
         services.ticket_accept(ticket=ticket, actor=t.user("unit_head"))
     if state in (S.RESOLVED, S.CLOSED):
         services.ticket_resolve(ticket=ticket, actor=t.user("unit_head"), feedback="灯已换好")
     if state == S.CLOSED:
+        # A return call by the community worker, who did not handle it (the handler may not
+        # rate it: the rating is the reporter's).
         services.ticket_rate(ticket=ticket, actor=t.user("community"), rating="satisfied")
     ticket.refresh_from_db()
     assert ticket.state == state

@@ -897,3 +897,55 @@ def test_point9_error_responses_do_not_echo_control_characters(client, place, fm
         assert "status" in xml_of(response)[0].findtext("description")
     response = client.get(f"{BASE}/services/a\x14b.{fmt}")
     assert response.status_code in (400, 404) and b"\x14" not in response.content
+
+
+# --- declined and merged (issue 11 point 7) ---------------------------------------------------
+
+
+def test_declined_and_merged_requests_are_closed_with_their_reason(client, place):
+    declined = report(place)
+    services.ticket_decline(
+        ticket=declined,
+        actor=place.users["grid_head"],
+        reason=Ticket.DeclineReason.OUTSIDE_AREA,
+        note="请联系张三丰的物业 13812345678",
+    )
+    kept = report(place, tier="simple")
+    merged = report(place, description="路灯又不亮了")
+    services.ticket_merge(ticket=merged, into=kept, actor=place.users["grid_head"])
+
+    def row(ticket):
+        [found] = client.get(f"{BASE}/requests/{ticket.pk}.json").json()
+        return found
+
+    gone, joined = row(declined), row(merged)
+    assert (gone["status"], joined["status"]) == ("closed", "closed")
+    assert gone["status_notes"] == " · ".join(
+        [str(Ticket.State.DECLINED.label), str(Ticket.DeclineReason.OUTSIDE_AREA.label)]
+    )
+    assert joined["status_notes"].endswith(f"#{kept.pk}")
+    assert str(Ticket.State.DECLINED.label) in joined["status_notes"]
+    assert f"#{kept.pk}" in joined["service_notice"]
+    # The note for the reporter is not published: it may name people.
+    body = client.get(f"{BASE}/requests.json").content.decode()
+    assert "物业" not in body and "13812345678" not in body and "张三丰" not in body
+    assert row(kept)["status"] == "open"
+    closed = ids(client.get(f"{BASE}/requests.json", {"status": "closed"}))
+    assert closed == {str(declined.pk), str(merged.pk)}
+    assert ids(client.get(f"{BASE}/requests.json", {"status": "open"})) == {str(kept.pk)}
+    xml = xml_of(client.get(f"{BASE}/requests/{merged.pk}.xml"))
+    assert xml.find("request/status").text == "closed"
+
+
+def test_a_post_with_a_phone_number_sends_the_tracking_link(place, api_key):
+    from core.models import TextMessage
+
+    _key, raw = api_key
+    response = post_form(Client(), good_form(place, raw))
+    assert response.status_code == 201, response.content
+    ticket = Ticket.objects.get(pk=int(response.json()[0]["service_request_id"]))
+    reporter = ticket.reporters.get()
+    assert reporter.phone == "13812345678"
+    (sent,) = TextMessage.objects.filter(purpose=TextMessage.Purpose.TRACKING)
+    assert sent.number == "+8613812345678"
+    assert services.tracking_url(reporter) in sent.text and f"#{ticket.pk}" in sent.text

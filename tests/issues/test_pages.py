@@ -117,9 +117,30 @@ class TestTicketPage:
         assert response.status_code == 302
         ticket.refresh_from_db()
         assert ticket.state == Ticket.State.RESOLVED
+        # The handler may not rate it: the page says the rating is the reporter's, and the
+        # rating form is refused. A return call by the community worker records it.
+        html = client.get(reverse("issues:ticket_detail", args=[ticket.pk])).content.decode()
+        assert 'id="rating-not-yours"' in html and "action-rate" not in html
         url = reverse("issues:ticket_act", args=[ticket.pk, "rate"])
         response = client.post(url, {"version": ticket.version, "rate-rating": "satisfied"})
+        assert response.status_code == 403
+        reporter = ticket.reporters.get()
+        caller = login_as("community")
+        response = caller.post(
+            url,
+            {
+                "version": ticket.version,
+                "rate-reporter": reporter.pk,
+                "rate-rating": "satisfied",
+                "rate-comment": "电话回访，居民满意",
+            },
+        )
         assert response.status_code == 302
+        reporter.refresh_from_db()
+        assert (reporter.rating_source, reporter.rating_caller) == (
+            "return_call",
+            world.users["community"],
+        )
         html = client.get(reverse("issues:ticket_detail", args=[ticket.pk])).content.decode()
         for kind in ("report", "assign", "progress", "resolve", "rate", "close"):
             assert f'data-kind="{kind}"' in html

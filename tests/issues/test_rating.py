@@ -1,14 +1,19 @@
 """Evaluation (党群评议): satisfied closes, unsatisfied reopens; unrated tickets close as not
-rated, never as satisfied; return visits (定期回访) are scheduled and logged."""
+rated, never as satisfied; return visits (定期回访) are scheduled and logged. The rating is
+the reporter's: given by them (``ReporterActor``) or on a return call by someone who did not
+work on the problem -- the community worker here, never the unit head who handled it."""
 
 import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from core.models import TextMessage
+from issues import permissions as perm
 from issues import services
 from issues.models import Level, Notification, ReturnVisit, Ticket, TicketEvent
+from issues.rules import SYSTEM, ReporterActor
 from issues.services import TicketError
 
 from .helpers import events, local, ticket_in
@@ -204,3 +209,129 @@ def test_a_return_visit_is_only_for_people_over_the_place(t, resolved, persona):
         services.return_visit_log(visit=visit, actor=t.user(persona), note="不是我的")
     visit.refresh_from_db()
     assert visit.done_at is None
+
+
+# --- who may rate (issue 11 point 4): the reporter, or a return call by a non-handler ------
+
+
+def _message(refused) -> str:
+    return " ".join(refused.value.messages)
+
+
+def test_the_handler_is_refused_with_a_clear_message(t, resolved):
+    with translation.override("en"), pytest.raises(TicketError) as refused:
+        services.ticket_rate(ticket=resolved, actor=t.user("unit_head"), rating=R.SATISFIED)
+    assert "you worked on this problem" in _message(refused)
+    assert "the rating is the reporter's" in _message(refused)
+    resolved.refresh_from_db()
+    assert (resolved.state, resolved.rating) == (S.RESOLVED, "")
+    assert not events(resolved, E.RATE)
+
+
+def test_anyone_who_worked_on_it_is_refused_even_after_it_moved_on(t):
+    ticket = ticket_in(t, S.IN_PROGRESS)
+    services.ticket_progress(ticket=ticket, actor=t.user("unit_head"), note="联系了物业")
+    services.ticket_escalate(ticket=ticket, actor=t.user("unit_head"), note="需要楼栋长")
+    services.ticket_resolve(ticket=ticket, actor=t.user("building_head"), feedback="修好了")
+    for persona in ("unit_head", "building_head"):  # no longer the handler; the handler
+        with pytest.raises(TicketError):
+            services.ticket_rate(ticket=ticket, actor=t.user(persona), rating=R.SATISFIED)
+        assert perm.RATE not in perm.ticket_actions(t.user(persona), ticket)
+    services.ticket_rate(ticket=ticket, actor=t.user("grid_head"), rating=R.SATISFIED)
+    ticket.refresh_from_db()
+    assert ticket.state == S.CLOSED
+
+
+def test_the_system_is_refused(t, resolved):
+    with pytest.raises(TicketError):
+        services.ticket_rate(ticket=resolved, actor=SYSTEM, rating=R.SATISFIED)
+    resolved.refresh_from_db()
+    assert resolved.state == S.RESOLVED
+
+
+def test_the_reporter_rates_it_themselves(t, resolved):
+    reporter = resolved.reporters.get()
+    services.ticket_rate(
+        ticket=resolved, actor=ReporterActor(reporter), rating=R.SATISFIED, comment="很快"
+    )
+    resolved.refresh_from_db()
+    reporter.refresh_from_db()
+    assert (resolved.state, resolved.rating, resolved.rating_source) == (
+        S.CLOSED,
+        R.SATISFIED,
+        Ticket.RatingSource.RESIDENT,
+    )
+    assert (reporter.rating, reporter.rating_source, reporter.rating_caller) == (
+        R.SATISFIED,
+        Ticket.RatingSource.RESIDENT,
+        None,
+    )
+    assert reporter.rated_at is not None
+    rate, close = events(resolved)[-2:]
+    assert (rate.kind, rate.actor, rate.reporter) == (E.RATE, None, reporter)
+    assert close.reporter == reporter
+
+
+def test_a_return_call_is_recorded_as_such_with_the_caller(t, resolved):
+    reporter = resolved.reporters.get()
+    caller = t.user("community")
+    with translation.override("en"):
+        services.ticket_rate(
+            ticket=resolved, actor=caller, rating=R.BASIC, comment="还行", reporter=reporter
+        )
+    resolved.refresh_from_db()
+    reporter.refresh_from_db()
+    assert (resolved.rating, resolved.rating_source) == (R.BASIC, Ticket.RatingSource.RETURN_CALL)
+    assert (reporter.rating_source, reporter.rating_caller) == (
+        Ticket.RatingSource.RETURN_CALL,
+        caller,
+    )
+    (rate,) = events(resolved, E.RATE)
+    assert rate.actor == caller and rate.reporter is None
+    assert "by return call" in rate.note
+
+
+def test_the_reporter_unsatisfied_reopens_it(t, resolved):
+    reporter = resolved.reporters.get()
+    services.ticket_rate(
+        ticket=resolved, actor=ReporterActor(reporter), rating=R.UNSATISFIED, comment="没修好"
+    )
+    resolved.refresh_from_db()
+    assert (resolved.state, resolved.reopen_count, resolved.rating) == (
+        S.IN_PROGRESS,
+        1,
+        R.UNSATISFIED,
+    )
+    assert resolved.rating_source == Ticket.RatingSource.RESIDENT
+    (reopen,) = events(resolved, E.REOPEN)
+    assert reopen.reporter == reporter
+    services.ticket_resolve(ticket=resolved, actor=t.user("unit_head"), feedback="换了线路")
+    reporter.refresh_from_db()
+    services.ticket_rate(ticket=resolved, actor=ReporterActor(reporter), rating=R.SATISFIED)
+    resolved.refresh_from_db()
+    assert (resolved.state, resolved.rating) == (S.CLOSED, R.SATISFIED)
+
+
+def test_a_reporter_rates_one_result_once_and_only_their_own_problem(t, resolved):
+    other = ticket_in(t, S.RESOLVED)
+    stranger = other.reporters.get()
+    with pytest.raises(PermissionDenied):
+        services.ticket_rate(ticket=resolved, actor=ReporterActor(stranger), rating=R.SATISFIED)
+    with pytest.raises(ValidationError):  # a return call for someone else's reporter
+        services.ticket_rate(
+            ticket=resolved, actor=t.user("community"), rating=R.SATISFIED, reporter=stranger
+        )
+    resolved.refresh_from_db()
+    assert resolved.state == S.RESOLVED
+
+
+def test_every_resolve_tells_the_reporter_the_result_with_their_link(t):
+    ticket = ticket_in(t, S.IN_PROGRESS)
+    reporter = ticket.reporters.get()
+    services.ticket_resolve(
+        ticket=ticket, actor=t.user("unit_head"), feedback="灯泡已换，物业电话13912345678"
+    )
+    (told,) = TextMessage.objects.filter(purpose=TextMessage.Purpose.REPORTER)
+    assert told.number == "+86" + reporter.phone
+    assert "灯泡已换" in told.text and services.tracking_url(reporter) in told.text
+    assert "13912345678" not in told.text  # numbers in the result are masked

@@ -40,8 +40,13 @@ def test_state_groups_are_spelled_only_in_the_rules():
 
 
 def test_the_groups_cover_the_states_as_their_names_say():
-    assert rules.OPEN_STATES | rules.SOLVED_STATES == STATE_VALUES
+    assert rules.OPEN_STATES | rules.SOLVED_STATES | {S.DECLINED} == STATE_VALUES
     assert not rules.OPEN_STATES & rules.SOLVED_STATES
+    ended = rules.SOLVED_STATES | {S.DECLINED}
+    assert ended == STATE_VALUES - rules.OPEN_STATES == rules.ENDED_STATES
+    assert {S.CLOSED, S.DECLINED} == rules.FINAL_STATES
+    assert STATE_VALUES - {S.DECLINED} == rules.TAKEN_ON_STATES
+    assert rules.OPEN_STATES | {S.RESOLVED} == rules.MERGE_TARGET_STATES
     assert rules.OPEN_STATES - {S.REPORTED} == rules.IN_HAND_STATES
     assert rules.SOLVED_STATES - {S.CLOSED} == rules.AWAITING_RATING_STATES
     assert Ticket(state=S.IN_PROGRESS).is_open and not Ticket(state=S.RESOLVED).is_open

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from issues import permissions as perm
 from issues import services
@@ -85,12 +85,21 @@ LEGAL_MOVES = {
         [E.RATE, E.CLOSE],
         "",
     ),
+    # (merging, the other way to declined, is test_triage's)
+    (S.REPORTED, S.DECLINED): (
+        "grid_head",
+        lambda tk, u: services.ticket_decline(
+            ticket=tk, actor=u, reason="outside_area", note="请向隔壁社区反映"
+        ),
+        [E.DECLINE],
+        lambda: f"{Ticket.DeclineReason.OUTSIDE_AREA.label}: 请向隔壁社区反映",
+    ),
 }
 
 
 def test_the_legal_moves_cover_the_table():
     assert set(LEGAL_MOVES) == LEGAL_PAIRS
-    assert len(ILLEGAL_PAIRS) == len(STATES) ** 2 - len(LEGAL_PAIRS) == 16
+    assert len(ILLEGAL_PAIRS) == len(STATES) ** 2 - len(LEGAL_PAIRS) == 26
 
 
 @pytest.mark.parametrize(("old", "new"), sorted(LEGAL_MOVES))
@@ -113,7 +122,7 @@ def test_a_legal_move_succeeds_and_appends_its_event(t, old, new):
     assert (step.old_state, step.new_state) == (old, new)
     assert step.actor == actor
     assert before <= step.at <= after
-    assert step.note == note
+    assert step.note == (note() if callable(note) else note)
     assert step.level == ticket.level and step.handler_area_id == ticket.handler_area_id
 
 
@@ -216,7 +225,8 @@ def test_an_illegal_move_by_a_person_is_refused(t, state, move):
 
 
 # Every illegal move is refused by the state machine itself, whoever asks (earlier the
-# system's moves slipped through: see the history of issues/rules.py MOVES).
+# system's moves slipped through: see the history of issues/rules.py MOVES). The system
+# never rates at all, in no state: ``test_the_system_never_rates``.
 SYSTEM_CASES: dict = {}
 
 
@@ -225,6 +235,7 @@ SYSTEM_CASES: dict = {}
     [
         pytest.param(state, move, id=name, marks=SYSTEM_CASES.get(name, ()))
         for name, state, move in ILLEGAL_SERVICE_MOVES
+        if move is not _rate
     ],
 )
 def test_an_illegal_move_by_the_system_raises_ticket_error(t, state, move):
@@ -235,6 +246,18 @@ def test_an_illegal_move_by_the_system_raises_ticket_error(t, state, move):
     with pytest.raises(TicketError) as refused:
         move(ticket, SYSTEM)
     assert str(S(state).label) in refused.value.messages[0]
+    assert _unchanged(ticket, version, count)
+
+
+@pytest.mark.parametrize("state", [S.REPORTED, S.RESOLVED])
+def test_the_system_never_rates(t, state):
+    """A rating is the reporter's: the portal refuses to give one, legal state or not, and
+    says so (it used to close resolved problems as satisfied for the demo)."""
+    ticket = ticket_in(t, state)
+    version, count = ticket.version, len(events(ticket))
+    with translation.override("en"), pytest.raises(TicketError) as refused:
+        _rate(ticket, SYSTEM)
+    assert "the rating is the reporter's" in refused.value.messages[0]
     assert _unchanged(ticket, version, count)
 
 
@@ -321,24 +344,27 @@ def test_a_unit_head_cannot_triage_by_reporting_with_a_tier(t):
 
 A, AC, P, ES, R = perm.ASSIGN, perm.ACCEPT, perm.PROGRESS, perm.ESCALATE, perm.RESOLVE
 RM, RT, RV, M, DR = perm.REMIND, perm.RATE, perm.RETURN_VISIT, perm.MEETING, perm.DEPARTMENT_REPORT
+DC, MG = perm.DECLINE, perm.MERGE
 HANDLES = {AC, P, R, ES}
 SUPERVISES = {ES, RM}
+TRIAGES = {A, DC, MG}
 NONE = set()
 
-# A simple ticket at U1, handled by the unit head (level unit).
+# A simple ticket at U1, handled by the unit head (level unit). Rating (RT) is logging a
+# return call for the reporter: never by the unit head, who handled it.
 UNIT_TICKET_ACTIONS = {
-    #                reported  assigned      in_progress       resolved   closed
-    "unit_head": (NONE, HANDLES, HANDLES - {AC}, {RT, RV}, {RV}),
-    "building_head": (NONE, SUPERVISES, SUPERVISES, {RT, RV}, {RV}),
-    "grid_head": ({A}, SUPERVISES, SUPERVISES, {RT, RV}, {RV}),
-    "community": ({A}, SUPERVISES, SUPERVISES, {RT, RV}, {RV}),
-    "street": ({A}, SUPERVISES, SUPERVISES, {RT, RV}, {RV}),
-    "county": ({A}, SUPERVISES, SUPERVISES, {RT, RV}, {RV}),
-    "department": (NONE, NONE, NONE, NONE, NONE),
-    "water": (NONE, NONE, NONE, NONE, NONE),
+    #                reported  assigned      in_progress    resolved  closed  declined
+    "unit_head": (NONE, HANDLES, HANDLES - {AC}, {RV}, {RV}, NONE),
+    "building_head": (NONE, SUPERVISES, SUPERVISES, {RT, RV}, {RV}, NONE),
+    "grid_head": (TRIAGES, SUPERVISES, SUPERVISES, {RT, RV}, {RV}, NONE),
+    "community": (TRIAGES, SUPERVISES, SUPERVISES, {RT, RV}, {RV}, NONE),
+    "street": (TRIAGES, SUPERVISES, SUPERVISES, {RT, RV}, {RV}, NONE),
+    "county": (TRIAGES, SUPERVISES, SUPERVISES, {RT, RV}, {RV}, NONE),
+    "department": (NONE, NONE, NONE, NONE, NONE, NONE),
+    "water": (NONE, NONE, NONE, NONE, NONE, NONE),
     # the admin may act as the handler and, holding no post there, also remind
-    "admin": ({A}, HANDLES | {RM}, HANDLES - {AC} | {RM}, {RT, RV}, {RV}),
-    "outsider": (NONE, NONE, NONE, NONE, NONE),
+    "admin": (TRIAGES, HANDLES | {RM}, HANDLES - {AC} | {RM}, {RT, RV}, {RV}, NONE),
+    "outsider": (NONE, NONE, NONE, NONE, NONE, NONE),
 }
 
 

@@ -229,20 +229,55 @@ def _source(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def test_only_the_workflow_module_writes_tickets_and_their_events():
-    """Elsewhere in the services no ``TicketEvent`` is made and no ticket is saved."""
+REPORTER_WRITES = frozenset(
+    {"create", "update", "bulk_create", "bulk_update", "delete"}
+    | {"get_or_create", "update_or_create"}
+)
+
+
+def _writes(module: ast.Module) -> list[tuple[int, str]]:
+    """The calls in ``module`` that write a ticket, its events or its reporters (or fetch a
+    ticket past the locked step)."""
+    found = []
+    for node in ast.walk(module):
+        if not isinstance(node, ast.Call):
+            continue
+        called = ast.unparse(node.func)
+        saves = called.endswith(".save") and any(
+            word in called.lower() for word in ("ticket", "reporter")
+        )
+        writes_reporters = (
+            called.startswith("TicketReporter.objects")
+            and called.rsplit(".", 1)[-1] in REPORTER_WRITES
+        )
+        fetches = called.startswith("Ticket.objects")
+        if "TicketEvent" in called or saves or writes_reporters or fetches:
+            found.append((node.lineno, called))
+    return found
+
+
+def test_only_the_workflow_module_writes_tickets_their_events_and_reporters():
+    """Elsewhere in the services no ``TicketEvent`` is made, no ticket is saved (or fetched
+    past the locked step) and no ``TicketReporter`` row is written: a merge moves the
+    reporters through ``workflow.ticket_merged_in``, a rating through ``ticket_rate``;
+    triage and reporters only read them."""
     found = []
     for path in sorted((ROOT / "issues" / "services").glob("*.py")):
         if path.name == "workflow.py":
             continue
-        for node in ast.walk(_source(path)):
-            if not isinstance(node, ast.Call):
-                continue
-            called = ast.unparse(node.func)
-            saves_a_ticket = called.endswith(".save") and "ticket" in called.lower()
-            if "TicketEvent" in called or saves_a_ticket or called.startswith("Ticket.objects"):
-                found.append(f"{path.name}:{node.lineno}: {called}")
+        found += [f"{path.name}:{line}: {called}" for line, called in _writes(_source(path))]
     assert found == []
+
+
+def test_the_scan_sees_reporters_written_and_read():
+    written = ast.parse(
+        "TicketReporter.objects.filter(ticket=merged).update(ticket=target)\n"
+        "reporter.save(update_fields=['rating'])\n"
+        "TicketReporter.objects.create(ticket=t, reported_as=t)\n"
+    )
+    assert [line for line, _called in _writes(written)] == [1, 2, 3]
+    read = ast.parse("list(TicketReporter.objects.filter(ticket=t))\nticket.reporters.all()\n")
+    assert _writes(read) == []
 
 
 # --- the system actor -----------------------------------------------------------------------
