@@ -11,15 +11,16 @@ from core.privacy import mask_phone
 
 class TextMessage(OutboxRow):
     """One SMS, written in the same transaction as what it tells of and sent after commit
-    through ``settings.SMS_BACKEND`` (``core.sms.sms_queue``): a sign-in code, a tracking
-    link, a notification to a head without e-mail. Sent at least once, with the same
-    message id on every attempt so the gateway can drop a duplicate."""
+    through ``settings.SMS_BACKEND`` (``core.sms.sms_queue``): a sign-in code (its text
+    blanked once sent), a tracking link, news for a reporter. Sent at least once, with the
+    same message id on every attempt so the gateway can drop a duplicate. A notification to
+    a worker by SMS is not one of these: it is a delivery row of the notification outbox
+    (``issues.NotificationDelivery``), one outbox per message."""
 
     class Purpose(models.TextChoices):
         SIGN_IN = "sign_in", _("sign-in code")
         TRACKING = "tracking", _("tracking link for a reporter")
         REPORTER = "reporter", _("news for a reporter")
-        NOTIFICATION = "notification", _("notification to a worker")
 
     number = models.CharField(_("mobile"), max_length=20)
     text = models.TextField(_("text"))

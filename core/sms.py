@@ -239,7 +239,24 @@ def sms_send_rows(*, ids) -> int:
     from core.models import TextMessage
     from core.outbox import outbox_deliver
 
-    return outbox_deliver(model=TextMessage, pks=ids, send=_send_row)
+    ids = list(ids)
+    sent = outbox_deliver(model=TextMessage, pks=ids, send=_send_row)
+    sign_in_codes_forget(ids=ids)
+    return sent
+
+
+def sign_in_codes_forget(*, ids=None) -> int:
+    """Blank the text of sign-in messages that have been sent (of ``ids``, or all): the code
+    is only a keyed hash in ``residents.SignInCode``, and the outbox must not keep it
+    readable. A row that is still to be sent keeps its text, or it could not be sent."""
+    from core.models import TextMessage
+
+    rows = TextMessage.objects.filter(
+        purpose=TextMessage.Purpose.SIGN_IN, sent_at__isnull=False
+    ).exclude(text="")
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    return rows.update(text="")
 
 
 def sms_sweep(*, limit: int = 1000) -> int:
@@ -248,7 +265,9 @@ def sms_sweep(*, limit: int = 1000) -> int:
     from core.outbox import outbox_pending
 
     pending = outbox_pending(TextMessage.objects.all()).order_by("pk")
-    return sms_send_rows(ids=list(pending.values_list("pk", flat=True)[:limit]))
+    sent = sms_send_rows(ids=list(pending.values_list("pk", flat=True)[:limit]))
+    sign_in_codes_forget()  # also rows sent by a worker that died before blanking them
+    return sent
 
 
 def _send_row(row) -> None:

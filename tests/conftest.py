@@ -188,3 +188,14 @@ def login_as(client, world):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    """Text messages sent with the test backend (``core.sms.LocmemBackend``) start from none
+    in every test, like ``django.core.mail.outbox``."""
+    from core import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()

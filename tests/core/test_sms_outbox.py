@@ -143,3 +143,26 @@ def test_a_down_broker_fails_no_request_and_the_sweep_sends_later(
     assert tasks.text_messages_sweep() == 0
     assert sorted(b["text"] for b in gateway.bodies()) == ["一", "二"]
     assert {b["id"] for b in gateway.bodies()} == {_id(first), _id(second)}
+
+
+def test_a_sent_sign_in_code_is_blanked_and_other_texts_are_kept(gateway):
+    code = _queue("验证码 271828")
+    news = _queue("您反映的问题已办结", purpose=TextMessage.Purpose.REPORTER)
+    assert sms.sms_send_rows(ids=[code.pk, news.pk]) == 2
+    code.refresh_from_db()
+    news.refresh_from_db()
+    assert code.sent_at is not None and code.text == ""
+    assert news.text == "您反映的问题已办结"
+    assert any(b"271828" in r["body"] for r in gateway.requests)  # it did go out first
+
+
+def test_an_unsent_sign_in_code_keeps_its_text_until_sent(gateway):
+    gateway.stop()
+    code = _queue("验证码 314159")
+    assert sms.sms_send_rows(ids=[code.pk]) == 0
+    code.refresh_from_db()
+    assert (code.sent_at, code.text) == (None, "验证码 314159")
+    gateway.start()
+    assert sms.sms_sweep() == 1
+    code.refresh_from_db()
+    assert code.text == "" and code.sent_at is not None
