@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from core import sms
 from core.models import TextMessage
 from residents import accounts
 from tests.issues.conftest import Ticketing
@@ -20,13 +19,6 @@ CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 @pytest.fixture
 def t(world) -> Ticketing:
     return Ticketing(world)
-
-
-@pytest.fixture(autouse=True)
-def _empty_sms_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
 
 
 def last_code(phone: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -46,11 +47,16 @@ def test_a_code_is_six_digits_sent_by_sms_and_only_its_keyed_hash_is_kept(db, se
 
 def test_the_code_goes_out_after_commit(db, django_capture_on_commit_callbacks):
     from core import sms
+    from core.models import TextMessage
 
     with django_capture_on_commit_callbacks(execute=True):
         send()
     assert [m.number for m in sms.outbox] == ["+8613912345678"]
-    assert last_code(STRANGER) in sms.outbox[0].text
+    (code,) = re.findall(r"\d{6}", sms.outbox[0].text)
+    assert check(code).phone == STRANGER
+    # Once sent, the outbox keeps no readable code (only SignInCode's keyed hash remains).
+    (row,) = TextMessage.objects.filter(purpose=TextMessage.Purpose.SIGN_IN)
+    assert row.sent_at is not None and row.text == ""
 
 
 def test_not_a_mobile_number_is_refused(db):

@@ -31,13 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token-value"
 
 
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
 class Gateway:
     """A real HTTP server on 127.0.0.1 (a free port) recording every request it gets."""
 

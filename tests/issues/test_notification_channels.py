@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 
-from core import sms
 from core.models import TextMessage
 from core.outbox import outbox_message_id
 from issues import tasks
@@ -18,13 +17,6 @@ from tests.outside import StubServer
 
 C = NotificationDelivery.Channel
 KEY = "robot-key-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def _empty_sms_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ right people, of the right kind, with a delivery row for each of their channels.
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
-from core import sms
 from issues import services
 from issues.models import Notification, NotificationChannels, Ticket
 from issues.services import Part
@@ -17,13 +15,6 @@ S = Ticket.State
 K = Notification.Kind
 MONDAY = local(2025, 3, 3, 9, 0)
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=unit-head-robot"
-
-
-@pytest.fixture(autouse=True)
-def _empty_sms_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
 
 
 def _watch():

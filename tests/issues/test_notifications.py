@@ -27,13 +27,6 @@ def _rows(ticket=None):
     return list(rows.filter(ticket=ticket) if ticket else rows)
 
 
-@pytest.fixture(autouse=True)
-def _empty_sms_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
 def _texts():
     """The SMS sent for notifications (not the reporters' tracking links)."""
     return [m for m in sms.outbox if m.message_id.startswith("notification-")]
