@@ -174,10 +174,13 @@ class Ticket(models.Model):
 
     class RatingSource(models.TextChoices):
         """Where a rating came from: the reporter (the resident pages or the tracking link),
-        or a return call by someone who did not handle the problem."""
+        or a return call by someone who did not handle the problem. ``WORKER`` marks the
+        ratings a pilot's workers typed in before residents could rate (migration 0010):
+        kept, never counted as the resident's or a return call."""
 
         RESIDENT = "resident", _("by the resident")
         RETURN_CALL = "return_call", _("by return call")
+        WORKER = "worker", _("typed in by a worker (before residents rated)")
 
     class DeclineReason(models.TextChoices):
         NOT_OURS = "not_ours", _("not a problem for us")

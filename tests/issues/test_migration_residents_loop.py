@@ -1,7 +1,7 @@
 """issues 0009 brings a pilot's data into the shape of residents in the loop: every
 notification that had an address becomes an e-mail delivery (sent or not, as it was), every
 problem gets its first reporter row, the first asker is whoever recorded it, and the
-ratings typed in by workers so far count as return calls."""
+ratings typed in by workers so far keep a source of their own ("worker")."""
 
 import datetime as dt
 
@@ -50,6 +50,23 @@ def test_shape_the_migration_keeps_every_notification_report_and_rating():
         description="路灯",
         reporter_phone="13700000002",
     )
+    Household = old.get_model("residents", "Household")
+    Resident = old.get_model("residents", "Resident")
+    unit = Area.objects.create(
+        code="3699010101", name="1单元", kind="unit", lft=1, rght=2, tree_id=2, level=0
+    )
+    household = Household.objects.create(area=unit, door="301")
+    resident = Resident.objects.create(
+        household=household,
+        name="李四",
+        gender="M",
+        birth_date=dt.date(1960, 1, 1),
+        id_number="110101196001010019",
+        phone="13900000003",
+    )
+    from_register = OldTicket.objects.create(
+        area=area, category=category, channel="visit", description="门锁", reporter=resident
+    )
     sent_at = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
     sent = OldNotification.objects.create(
         recipient=worker, email="w@example.org", subject="已发", body="b", sent_at=sent_at
@@ -75,12 +92,14 @@ def test_shape_the_migration_keeps_every_notification_report_and_rating():
     assert (first.rating, first.rating_comment, first.rating_source) == (
         "basic",
         "还行",
-        "return_call",
+        "worker",
     )
     assert first.rated_at == closed_at and len(first.token) >= 20
     other = TicketReporter.objects.get(ticket_id=open_one.pk)
     assert (other.rating, other.rated_at, other.phone) == ("", None, "13700000002")
     assert first.token != other.token
     ticket = Ticket.objects.get(pk=rated.pk)
-    assert (ticket.first_asker_id, ticket.rating_source) == (worker.pk, "return_call")
+    assert (ticket.first_asker_id, ticket.rating_source) == (worker.pk, "worker")
+    # The register's phone where the report gave none, as ticket_report does now.
+    assert TicketReporter.objects.get(ticket_id=from_register.pk).phone == "13900000003"
     assert Ticket.objects.get(pk=open_one.pk).rating_source == ""
