@@ -93,7 +93,18 @@ def digest_context(digest: Digest) -> dict:
     else:
         context["as_of"] = _moment(f.get("as_of"))
         context["bands"] = _bands(f["totals"])
+        ranking = f["ranking"]
+        # Ranked in full; the rest (too few ratings) as a compact list; a digest stored
+        # before the minimum existed has ``ranked`` missing: all of it is the ranking.
+        context["ranked"] = [r for r in ranking if r.get("ranked") is not False]
+        context["unranked"] = [r for r in ranking if r.get("ranked") is False]
+        context["chart_left_out"] = len(ranking) - len(_charted(ranking))
     return context
+
+
+def _charted(ranking: list[dict]) -> list[dict]:
+    """The communities the solve-rate chart shows: those where something was reported."""
+    return [row for row in ranking if row["intake"]]
 
 
 def render_digest(digest: Digest) -> tuple[str, str]:
@@ -115,7 +126,7 @@ def chart_data(digest: Digest) -> dict:
     """The monthly charts: solve rate by community, and where problems were solved."""
     if digest.kind != K.MONTHLY:
         return {}
-    ranking = digest.figures["ranking"]
+    ranking = _charted(digest.figures["ranking"])
     return {
         "rates": {
             "names": [row["name"] for row in ranking],

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from openpyxl import load_workbook
 
 from digests.models import Digest
+from digests.rendering import render_digest
 from digests.services import digests_build
 from issues.models import Level
 
@@ -234,3 +235,43 @@ def test_point8_digest_exports_escape_every_formula_payload(built, client, kind,
     response = client.get(reverse("digests:digest_export", args=[stored.pk]))
     assert response.status_code == 200
     assert assert_no_formula(response.content, "xlsx") >= 2
+
+
+def test_the_monthly_page_folds_the_unranked_and_charts_only_where_something_was_reported(
+    built, client
+):
+    monthly = digest("monthly", built.street)
+    first = monthly.figures["ranking"][0]
+    idle = {**first, "code": "X1", "name": "空社区", "intake": 0, "solved": 0, "rated": 0}
+    idle.update(solve_rate=None, satisfaction=None, satisfaction_bound=None)
+    idle.update(rank=None, ranked=False)
+    monthly.figures["ranking"].append(idle)
+    monthly.save(update_fields=["figures"])
+    login(client, built, "street")
+    response = client.get(reverse("digests:digest_detail", args=[monthly.pk]))
+    page = response.content.decode()
+    assert response.context["chart_data"]["rates"]["names"] == ["莲心社区", "旴江社区"]
+    assert 'id="chart-left-out" data-count="1"' in page
+    assert [r["name"] for r in response.context["ranked"]] == ["莲心社区", "旴江社区"]
+    assert 'id="ranking-too-few" data-count="1">' in page  # folded on the page
+    assert '<li data-ranked="0" data-code="X1">' in page
+    # The e-mail shares the partial, the list open there.
+    assert (
+        'id="ranking-too-few" data-count="1" open>'
+        in render_digest(Digest.objects.get(pk=monthly.pk))[1]
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "/en"])
+def test_the_language_menus_name_each_language_in_itself(built, client, prefix):
+    login(client, built, "street")
+    pages = [
+        reverse("digests:digest_detail", args=[digest("monthly", built.street).pk]),
+        reverse("citizens:privacy"),
+    ]
+    for path in pages:
+        page = client.get(prefix + path).content.decode()
+        assert '<option value="zh-hans" lang="zh-hans"' in page
+        assert ">简体中文</option>" in page and ">English</option>" in page
+        assert "英语" not in page and "Simplified Chinese" not in page
+        assert 'rel="icon" href="/static/portal/favicon.svg"' in page

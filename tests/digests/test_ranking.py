@@ -119,9 +119,12 @@ def test_the_page_shows_the_sources_the_bound_and_too_few(month_default, client)
     client.force_login(month_default.user("street"))
     with translation.override("en"):
         page = client.get(reverse("digests:digest_detail", args=[digest.pk])).content.decode()
-    assert 'id="ranking-too-few"' in page and "Too few ratings to rank (fewer than 5" in page
+    assert 'id="ranking-too-few" data-count="2"' in page
+    assert "2 communities with too few ratings to rank (fewer than 5 in the month)" in page
     assert page.count('data-ranked="0"') == 2 and 'data-ranked="1"' not in page
-    assert "34.2%" in page  # A's lower bound: 2 of 2 satisfied
+    assert 'id="ranking-none"' in page  # nobody ranked: no empty table
+    # the unranked are a compact list (names, reported, solved, rated): A's lower bound
+    # (34.2 %, 2 of 2 satisfied) is in the text digest and the XLSX, not on the page
     # the month: T9 and T5 rated by their reporter, T4 on a return call
     assert 'id="rated-resident">2<' in page and 'id="rated-call">1<' in page
     assert 'id="not-rated">0<' in page

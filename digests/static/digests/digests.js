@@ -10,6 +10,21 @@
     });
   });
 
+  // On paper every collapsed list is open (the communities too few ratings to rank).
+  let closed = [];
+  window.addEventListener("beforeprint", function () {
+    closed = Array.from(document.querySelectorAll(".digest details:not([open])"));
+    closed.forEach(function (details) {
+      details.open = true;
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    closed.forEach(function (details) {
+      details.open = false;
+    });
+    closed = [];
+  });
+
   const source = document.getElementById("digest-data");
   if (!source || typeof window.echarts === "undefined") {
     return;
@@ -31,17 +46,33 @@
 
   const rates = data.rates;
   if (rates) {
+    // A few communities: upright bars. Many (a district): lying bars, one line each, the
+    // box as tall as they need, so that the names stay readable on a phone.
+    const box = document.getElementById("chart-rates");
+    const lying = rates.names.length > 12 || (box && box.clientWidth / rates.names.length < 80);
+    if (lying && box) {
+      box.style.height = 40 + 22 * rates.names.length + "px";
+    }
+    const names = { type: "category", data: rates.names, axisLabel: { interval: 0, color: "#555" } };
+    const values = { type: "value", name: rates.label, min: 0, max: 100, splitLine: { lineStyle: { color: "#eee" } } };
+    if (lying) {
+      names.inverse = true;
+    } else {
+      names.axisLabel.rotate = rates.names.length > 8 ? 40 : 0;
+    }
     draw("chart-rates", {
       color: [RED],
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v === null ? "—" : v + "%"; } },
-      grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
-      xAxis: {
-        type: "category",
-        data: rates.names,
-        axisLabel: { interval: 0, rotate: rates.names.length > 8 ? 40 : 0, color: "#555" },
-      },
-      yAxis: { type: "value", name: rates.label, min: 0, max: 100, splitLine: { lineStyle: { color: "#eee" } } },
-      series: [{ name: rates.label, type: "bar", data: rates.values, barMaxWidth: 28, label: { show: true, position: "top", formatter: "{c}%" } }],
+      grid: { left: 8, right: 40, top: 24, bottom: 8, containLabel: true },
+      xAxis: lying ? values : names,
+      yAxis: lying ? names : values,
+      series: [{
+        name: rates.label,
+        type: "bar",
+        data: rates.values,
+        barMaxWidth: lying ? 16 : 28,
+        label: { show: true, position: lying ? "right" : "top", formatter: "{c}%" },
+      }],
     });
   }
 
