@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from citizens import views
+from citizens.timeline import STATE_WORDS
 from core import ratelimit
 from core.ratelimit import RateLimited, rate_limit_take
 from issues import services
@@ -24,7 +25,7 @@ from issues.models import Ticket, TicketReporter
 from residents import accounts, tasks
 from residents.models import SignInCode
 
-from .conftest import STRANGER, account_for, as_resident, last_code
+from .conftest import STRANGER, as_resident, last_code
 from .test_pages import reported, resolved
 
 ID_NUMBER = "360102199003071234"
@@ -303,12 +304,19 @@ def test_the_category_select_starts_with_a_prompt(client, t, stranger):
     assert '<option value="" selected>Choose the kind of problem</option>' in page
 
 
+def page_row(client, ticket) -> str:
+    page = client.get(reverse("citizens:home")).content.decode()
+    return page.split(f'data-ticket="{ticket.pk}"')[1].split("</a>")[0]
+
+
 def test_the_list_says_waiting_for_your_rating_once(client, t, resident):
     ticket = resolved(t, reported(resident, t))
     as_resident(client, resident)
-    page = client.get(reverse("citizens:home")).content.decode()
-    row = page.split(f'data-ticket="{ticket.pk}"')[1].split("</a>")[0]
-    assert "data-awaits-rating" in row and "data-state-words" not in row
+    row = page_row(client, ticket)
+    assert "data-awaits-rating" in row and str(STATE_WORDS[Ticket.State.RESOLVED]) not in row
+    other = reported(resident, t)
+    row = page_row(client, other)
+    assert "data-awaits-rating" not in row and str(STATE_WORDS[other.state]) in row
 
 
 def test_a_decline_reads_reason_then_note(client, t, stranger):
@@ -378,7 +386,3 @@ def test_the_privacy_notice_says_codes_are_kept_a_day(client, db):
     with translation.override("en"):
         page = client.get(reverse("citizens:privacy")).content.decode()
     assert "deleted after one day" in page
-
-
-def test_account_for_still_signs_in(db):
-    assert account_for(STRANGER).phone == STRANGER
