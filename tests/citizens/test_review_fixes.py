@@ -116,7 +116,9 @@ def test_a_wrong_try_is_counted_before_the_locked_block_commits(db):
     # The count is written while the row is locked (inside the block that read it), so a
     # parallel guess waiting for the lock reads it; not afterwards in a transaction of its own.
     read = next(i for i, sql in enumerate(statements) if "signincode" in sql.lower())
-    count = next(i for i, sql in enumerate(statements) if '"attempts"' in sql and "UPDATE" in sql)
+    count = next(
+        i for i, sql in enumerate(statements) if sql.startswith("UPDATE") and '"attempts"' in sql
+    )
     ends = [i for i, sql in enumerate(statements) if "RELEASE SAVEPOINT" in sql or sql == "COMMIT"]
     end_of_block = next(i for i in ends if i > read)
     assert read < count < end_of_block
