@@ -38,7 +38,9 @@ class PrivacyForm(Form):
 
 
 class ResidentReportForm(Form):
-    category = forms.ModelChoiceField(label=_("What is it about"), queryset=None)
+    category = forms.ModelChoiceField(
+        label=_("What is it about"), queryset=None, empty_label=_("Choose the kind of problem")
+    )
     place = forms.IntegerField(widget=forms.HiddenInput, required=False)
     description = forms.CharField(
         label=_("What is the problem"),

@@ -1,18 +1,20 @@
 """Reads for the resident pages, every one scoped to what a resident may see: their own
-problems (``issues.services.reporters_of_account``), the photos of their own reports, the
+problems (``own_reporter_rows``), the photos of their own reports, the
 categories and places to report at. Someone else's problem is a 404, never a 403: the pages
 do not say whether it exists."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from grids.models import Area
 from grids.rules import AreaKind
 from grids.selectors import area_labels
-from issues.models import Category, TicketPhoto, TicketReporter
+from issues.models import Category, Ticket, TicketPhoto, TicketReporter
+from issues.rules import AWAITING_RATING_STATES
 from issues.services import reporters_of_account
 from residents.models import ResidentAccount
 
@@ -23,24 +25,40 @@ PLACE_SEARCH_LIMIT = 15
 PLACE_QUERY_MIN = 2  # one character would match half the city
 
 
-def reporter_rows_of(account: ResidentAccount) -> QuerySet[TicketReporter]:
-    """The account's reporter rows with their problems, newest problem first."""
-    return (
-        reporters_of_account(account)
-        .select_related("ticket__category", "ticket__area")
-        .order_by("-ticket__created_at", "-ticket_id", "pk")
+def own_reporter_rows(account: ResidentAccount) -> QuerySet[TicketReporter]:
+    """The reporter rows a resident sees: reported on their account or with their mobile
+    number (which they proved by signing in). A link to the register's resident only
+    preselects the place: the register's number may since have gone to someone else, so
+    what workers recorded for that resident is not shown for the link alone."""
+    return reporters_of_account(account).filter(Q(account=account) | Q(phone=account.phone))
+
+
+def problems_page(account: ResidentAccount, page_number, *, per_page: int):
+    """A page of the account's problems, newest first, one per problem however many of
+    their reports were merged into it; each ticket carries ``my_place`` (the area name of
+    their first report of it) and ``awaits_my_rating``. Two queries: count and page."""
+    mine = own_reporter_rows(account)
+    first_of_mine = mine.filter(ticket=OuterRef("pk")).order_by("created_at", "pk")
+    unrated = mine.filter(ticket=OuterRef("pk")).filter(
+        Q(rated_at__isnull=True) | Q(rated_at__lt=OuterRef("resolved_at"))
     )
-
-
-def problems_page(rows) -> list[TicketReporter]:
-    """One row per problem of a page of ``reporter_rows_of`` (two reports of one resident
-    merged into one problem show once)."""
-    seen, kept = set(), []
-    for row in rows:
-        if row.ticket_id not in seen:
-            seen.add(row.ticket_id)
-            kept.append(row)
-    return kept
+    tickets = (
+        Ticket.objects.filter(pk__in=mine.values("ticket_id"))
+        .select_related("category")
+        .annotate(
+            my_place=Subquery(first_of_mine.values("reported_as__area__name")[:1]),
+            unrated_by_me=Exists(unrated),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(tickets, per_page).get_page(page_number)
+    for ticket in page.object_list:
+        ticket.awaits_my_rating = (
+            ticket.state in AWAITING_RATING_STATES
+            and ticket.resolved_at is not None
+            and ticket.unrated_by_me
+        )
+    return page
 
 
 def reporter_rows_for_problem(account: ResidentAccount, ticket_pk) -> list[TicketReporter]:
@@ -49,7 +67,7 @@ def reporter_rows_for_problem(account: ResidentAccount, ticket_pk) -> list[Ticke
     if not str(ticket_pk).isdigit():
         raise Http404
     rows = list(
-        reporters_of_account(account)
+        own_reporter_rows(account)
         .filter(ticket_id=int(ticket_pk))
         .select_related(
             "ticket__category", "ticket__area", "ticket__merged_into", "reported_as__area"

@@ -55,12 +55,18 @@ TITLES = {
     E.MERGE: _("Merged with the same problem reported earlier"),
     E.MERGED_IN: _("A report of the same problem was merged in"),
 }
+# A rating a worker wrote down on a return call (回访): the resident's words, not typed by them.
+RETURN_CALL_RATING = _("Rated on a return call")
+# Within this of the event, a reporter row's return-call rating is the event's.
+SAME_MOMENT = dt.timedelta(seconds=5)
 # Shown with their note: what the resident was told.
 WITH_NOTE = frozenset({E.RESOLVE, E.DECLINE})
 # Shown with who has it now (by role and area).
 WITH_WHO = frozenset({E.ASSIGN, E.ACCEPT, E.ESCALATE, E.REPORT_UP, E.MEETING, E.RESOLVE})
 # Internal work, not shown at all: progress notes, reminders, the rectification list, a
 # department's report, return visits.
+# The kind of a return-call rating's entry (``data-kind`` on the page).
+RETURN_CALL = "return_call_rate"
 HIDDEN = frozenset({E.PROGRESS, E.REMIND, E.RECTIFY, E.DEPARTMENT_REPORT, E.RETURN_VISIT})
 
 
@@ -82,14 +88,47 @@ def who_of(level: str, area) -> str:
     return f"{role} · {area.name}"
 
 
+def _return_call_for_me(event, rows, *, others_joined: bool) -> bool:
+    """Is the return-call rating ``event`` (no reporter on it: a worker logged it) one of
+    ``rows``'? Yes when the problem had only its first reporter then and that is one of
+    them; otherwise when one of them was last rated on a return call at that moment."""
+    if not others_joined and any(r.reported_as_id == r.ticket_id for r in rows):
+        return True
+    return any(
+        r.rating_source == Ticket.RatingSource.RETURN_CALL
+        and r.rated_at is not None
+        and abs(r.rated_at - event.at) <= SAME_MOMENT
+        for r in rows
+    )
+
+
+def _decline_text(ticket: Ticket, event) -> str:
+    if ticket.decline_reason and ticket.decline_note:
+        return _("%(reason)s: %(note)s") % {
+            "reason": Ticket.DeclineReason(ticket.decline_reason).label,
+            "note": ticket.decline_note,
+        }
+    return event.note
+
+
 def resident_timeline(ticket: Ticket, rows: list[TicketReporter]) -> list[Entry]:
     """The entries of ``ticket``'s history its reporter (``rows``: their reporter rows of
-    it) may read, oldest first. One query."""
+    it) may read, oldest first. One query. Texts are as written: the page masks the
+    numbers in them."""
     mine = {row.pk for row in rows}
     events = (
         ticket.events.exclude(kind__in=HIDDEN)
         .select_related("handler_area")
-        .only("kind", "at", "note", "level", "handler_area__name", "reporter_id", "ticket_id")
+        .only(
+            "kind",
+            "at",
+            "note",
+            "level",
+            "handler_area__name",
+            "reporter_id",
+            "actor_id",
+            "ticket_id",
+        )
         .order_by("at", "pk")
     )
     entries = [
@@ -104,11 +143,26 @@ def resident_timeline(ticket: Ticket, rows: list[TicketReporter]) -> list[Entry]
         for row in rows
         if row.reported_as_id != row.ticket_id
     ]
+    others_joined = False
     for event in events:
         kind = event.kind
-        if kind == E.RATE and event.reporter_id not in mine:
+        title = str(TITLES[kind])
+        if kind == E.MERGED_IN:
+            others_joined = True
+        if kind == E.RATE and event.reporter_id is None:
+            if event.actor_id is None or not _return_call_for_me(
+                event, rows, others_joined=others_joined
+            ):
+                continue
+            kind, title = RETURN_CALL, str(RETURN_CALL_RATING)
+        elif kind == E.RATE and event.reporter_id not in mine:
             continue  # another reporter's rating is theirs
-        text = event.note if kind in WITH_NOTE or kind == E.RATE else ""
+        if kind == E.DECLINE:
+            text = _decline_text(ticket, event)
+        elif kind in WITH_NOTE or kind in (E.RATE, RETURN_CALL):
+            text = event.note
+        else:
+            text = ""
         who = who_of(event.level, event.handler_area) if kind in WITH_WHO else ""
-        entries.append(Entry(kind=kind, at=event.at, title=str(TITLES[kind]), who=who, text=text))
+        entries.append(Entry(kind=kind, at=event.at, title=title, who=who, text=text))
     return sorted(entries, key=lambda entry: entry.at)

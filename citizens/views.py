@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,8 +26,8 @@ from citizens.session import (
 )
 from citizens.timeline import STATE_WORDS, resident_timeline
 from core.images import image_response
-from core.privacy import mask_phone, scrub_personal_numbers
-from core.ratelimit import RateLimited
+from core.privacy import mask_phone
+from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_ip
 from issues.models import Ticket
 from issues.rules import AWAITING_RATING_STATES
@@ -40,12 +39,10 @@ PROBLEM = "citizens/problem.html"
 
 
 def too_many(request, *, message: str, retry_after: int):
-    """The 429 answer in the resident pages' own look (``core.ratelimit.too_many_requests``
-    is the workers' one), with ``Retry-After``."""
-    template = "_too_many.html" if request.headers.get("HX-Request") else "citizens/429.html"
-    response = render(request, template, {"message": message}, status=429)
-    response["Retry-After"] = str(retry_after)
-    return response
+    """The 429 answer in the resident pages' own look."""
+    return too_many_requests(
+        request, message=message, retry_after=retry_after, template="citizens/429.html"
+    )
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -66,7 +63,15 @@ def sign_in(request):
     next_url = safe_next(request, reverse("citizens:home"))
     if current_account(request) is not None and request.method == "GET":
         return redirect(next_url)
-    form = forms.PhoneForm(request.POST or None, initial={"phone": request.GET.get("phone", "")})
+    data = request.POST or None
+    if data is not None and "resend" in data:
+        # "Send a new code" on step two: the number it was sent to is in the session, never
+        # in the page.
+        phone = request.session.get(PHONE_KEY)
+        if not phone:
+            return redirect("citizens:sign_in")
+        data = {"phone": phone}
+    form = forms.PhoneForm(data, initial={"phone": request.GET.get("phone", "")})
     if request.method == "POST" and form.is_valid():
         try:
             accounts.sign_in_code_send(phone=form.cleaned_data["phone"], ip=client_ip(request))
@@ -108,7 +113,7 @@ def sign_in_code(request):
     return render(
         request,
         "citizens/sign_in_code.html",
-        {"form": form, "masked_phone": mask_phone(phone), "phone": phone, "next": next_url},
+        {"form": form, "masked_phone": mask_phone(phone), "next": next_url},
     )
 
 
@@ -161,16 +166,10 @@ def privacy(request):
 @resident_required
 @require_GET
 def home(request):
-    page = Paginator(selectors.reporter_rows_of(request.resident), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    rows = selectors.problems_page(page.object_list)
-    for row in rows:
-        row.state_words = STATE_WORDS[row.ticket.state]
-        row.awaits_my_rating = row.ticket.state in AWAITING_RATING_STATES and not rated_this_round(
-            row, row.ticket
-        )
-    return render(request, "citizens/home.html", {"page": page, "rows": rows})
+    page = selectors.problems_page(request.resident, request.GET.get("page"), per_page=PAGE_SIZE)
+    for ticket in page.object_list:
+        ticket.state_words = STATE_WORDS[ticket.state]
+    return render(request, "citizens/home.html", {"page": page})
 
 
 @never_cache
@@ -250,26 +249,27 @@ def places(request):
 # --- one problem: signed in, or through the tracking link ------------------------------------
 
 
-def _problem_context(ticket: Ticket, rows, *, rate_url: str, photo_url, own_words: bool) -> dict:
-    """What the problem page shows the reporter ``rows`` (their reporter rows of it)."""
+def _problem_context(ticket: Ticket, rows, *, rate_url: str, photo_url) -> dict:
+    """What the problem page shows the reporter ``rows`` (their reporter rows of it). Every
+    free text on it (their description, the result, notes, comments) is shown with the
+    phone and ID numbers in it masked (the template's ``scrub``): the tracking page is a
+    bearer link, and a worker may have typed the text."""
     awaiting = ticket.state in AWAITING_RATING_STATES
     to_rate = next((r for r in rows if not rated_this_round(r, ticket)), None) if awaiting else None
     rated = next((r for r in rows if r.rating and rated_this_round(r, ticket)), None)
     first = rows[0]
-    description = first.reported_as.description
-    if not own_words:
-        # Written down by a worker: other people's numbers in it stay masked.
-        description = scrub_personal_numbers(description)
     return {
         "ticket": ticket,
         "reporter": first,
         "state_words": STATE_WORDS[ticket.state],
-        "description": description,
+        "description": first.reported_as.description,
         "place_label": selectors.place_label(first.reported_as.area),
         "timeline": resident_timeline(ticket, rows),
         "photos": [(photo, photo_url(photo)) for photo in selectors.photos_of(rows)],
         "to_rate": to_rate,
         "rated": rated,
+        "rated_on_call": rated is not None
+        and rated.rating_source == Ticket.RatingSource.RETURN_CALL,
         "rate_url": rate_url,
         "rate_form": forms.ResidentRateForm(prefix="rate") if to_rate else None,
     }
@@ -310,7 +310,6 @@ def _account_problem(request, pk):
         rows,
         rate_url=reverse("citizens:problem_rate", args=[ticket.pk]),
         photo_url=lambda p: reverse("citizens:problem_photo", args=[ticket.pk, p.pk]),
-        own_words=all(r.account_id == request.resident.pk for r in rows),
     )
     context["signed_in"] = True
     return ticket, rows, context
@@ -356,7 +355,6 @@ def _track_context(reporter) -> dict:
         [reporter],
         rate_url=reverse("citizens:track_rate", args=[token]),
         photo_url=lambda p: reverse("citizens:track_photo", args=[token, p.pk]),
-        own_words=False,
     )
     context["signed_in"] = False
     return context

@@ -152,6 +152,11 @@ BEAT_SCHEDULE_SEED = {
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
     "text-messages-sweep": {"task": "core.tasks.text_messages_sweep", "schedule": 2 * 60},
+    # Sign-in codes are kept one day (residents.accounts.SIGN_IN_CODE_RETENTION).
+    "sign-in-codes-prune": {
+        "task": "residents.tasks.sign_in_codes_prune",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # 每日一汇总、每周一督促、每月一调度. Each run also catches up on periods missed while no
     # worker was up.
     "digest-daily": {

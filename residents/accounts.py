@@ -153,17 +153,30 @@ def sign_in_code_check(*, phone: str, code: str, ip: str | None = None) -> Resid
         )
         if not usable:
             raise _wrong()
-        if not (code.isdigit() and hmac.compare_digest(row.code_hash, _code_hash(phone, code))):
-            wrong = True
+        wrong = not (code.isdigit() and hmac.compare_digest(row.code_hash, _code_hash(phone, code)))
+        if wrong:
+            # Counted while the row is locked, so a parallel guess waiting for the lock reads
+            # this try; the block commits it, and only then is the refusal raised.
+            SignInCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
         else:
-            wrong = False
             SignInCode.objects.filter(pk=row.pk).update(used_at=now)
             account = _account_for(phone, now=now)
     if wrong:
-        # Counted in its own transaction, so the refusal cannot roll it back.
-        SignInCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
         raise _wrong()
     return account
+
+
+SIGN_IN_CODE_RETENTION = dt.timedelta(days=1)
+
+
+def sign_in_codes_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete the sign-in codes older than ``SIGN_IN_CODE_RETENTION`` (one day: the rate
+    limits look back an hour at most); the number deleted."""
+    now = now or timezone.now()
+    deleted, _by_model = SignInCode.objects.filter(
+        created_at__lt=now - SIGN_IN_CODE_RETENTION
+    ).delete()
+    return deleted
 
 
 def register_match(phone: str) -> Resident | None:

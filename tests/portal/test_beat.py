@@ -36,8 +36,24 @@ def test_migrate_seeds_every_entry_once():
         "Asia/Shanghai",
     )
     assert json.loads(daily.args) == ["daily"]
+    prune = stored["sign-in-codes-prune"]
+    assert (prune.task, prune.crontab.hour, prune.crontab.minute) == (
+        "residents.tasks.sign_in_codes_prune",
+        "3",
+        "30",
+    )
     assert beat_schedule_seed() == []  # nothing missing: nothing created
-    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 7
+    assert set(settings.BEAT_SCHEDULE_SEED) == {
+        "escalate-overdue",
+        "close-unrated",
+        "notifications-sweep",
+        "text-messages-sweep",
+        "sign-in-codes-prune",
+        "digest-daily",
+        "digest-weekly",
+        "digest-monthly",
+    }
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 8
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 
