@@ -282,7 +282,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
         "merged_reports": list(ticket.merged.order_by("created_at", "pk").only("pk", "created_at"))
         if ticket.state != S.DECLINED
         else [],
-        # The handler (or anyone who worked on it) is told the rating is not theirs to give.
+        # The handler (or anyone who took a step on it) is told the rating is not theirs to give.
         "rating_not_yours": ticket.state in AWAITING_RATING_STATES
         and perm.RATE not in actions
         and perm.has_worked_on(request.user, ticket),

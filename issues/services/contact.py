@@ -14,7 +14,8 @@ from residents.services import access_log_record
 
 # Who tells the reporter something: the handler (progress, the result), whoever logs a
 # return call or visit, a department reporting back, and the triager checking a report
-# (受理/核实), who may decline it or merge it and tells the reporter so.
+# (受理/核实), who may decline it or merge it and tells the reporter so; and the first asker
+# (``is_first_asker``) all along.
 CALL_BACK_ACTIONS = frozenset(
     {
         perm.PROGRESS,
@@ -28,8 +29,25 @@ CALL_BACK_ACTIONS = frozenset(
 )
 
 
+# Once a problem is closed or declined nobody is left to keep its reporter informed.
+FINISHED_STATES = frozenset({Ticket.State.CLOSED, Ticket.State.DECLINED})
+
+
+def is_first_asker(user, ticket: Ticket) -> bool:
+    """首问负责: the first asker keeps the reporter informed until the problem is finished,
+    whoever handles it meanwhile."""
+    return (
+        ticket.first_asker_id is not None
+        and ticket.first_asker_id == getattr(user, "pk", None)
+        and ticket.state not in FINISHED_STATES
+    )
+
+
 def may_call_reporter(user, ticket: Ticket, actions: set[str] | None = None) -> bool:
-    """Whoever must tell the reporter the result (or take their rating) may see the number."""
+    """Whoever must tell the reporter the result (or take their rating) may see the number,
+    and the first asker (首问负责) while the problem is not closed or declined."""
+    if is_first_asker(user, ticket):
+        return True
     actions = perm.ticket_actions(user, ticket) if actions is None else actions
     return bool(actions & CALL_BACK_ACTIONS)
 

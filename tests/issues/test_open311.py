@@ -937,6 +937,18 @@ def test_declined_and_merged_requests_are_closed_with_their_reason(client, place
     assert xml.find("request/status").text == "closed"
 
 
+def test_a_report_merged_into_one_merged_later_names_the_last(client, place):
+    """B into A, then A into C: B's notes name C, the problem its reporters follow."""
+    c = report(place, tier="simple")
+    a = report(place, description="路灯又不亮了")
+    b = report(place, description="路灯还是不亮")
+    services.ticket_merge(ticket=b, into=a, actor=place.users["grid_head"])
+    services.ticket_merge(ticket=a, into=c, actor=place.users["grid_head"])
+    [row] = client.get(f"{BASE}/requests/{b.pk}.json").json()
+    assert row["status_notes"].endswith(f"#{c.pk}")
+    assert f"#{c.pk}" in row["service_notice"] and f"#{a.pk}" not in row["service_notice"]
+
+
 def test_a_post_with_a_phone_number_sends_the_tracking_link(place, api_key):
     from core.models import TextMessage
 
