@@ -8,6 +8,7 @@ from django.db import transaction
 
 from core.privacy import scrub_personal_numbers
 from issues import permissions as perm
+from issues import rules
 from issues.models import Ticket, TicketAccess, TicketReporter
 from residents.models import AccessLog
 from residents.services import access_log_record
@@ -29,17 +30,13 @@ CALL_BACK_ACTIONS = frozenset(
 )
 
 
-# Once a problem is closed or declined nobody is left to keep its reporter informed.
-FINISHED_STATES = frozenset({Ticket.State.CLOSED, Ticket.State.DECLINED})
-
-
 def is_first_asker(user, ticket: Ticket) -> bool:
     """首问负责: the first asker keeps the reporter informed until the problem is finished,
     whoever handles it meanwhile."""
     return (
         ticket.first_asker_id is not None
         and ticket.first_asker_id == getattr(user, "pk", None)
-        and ticket.state not in FINISHED_STATES
+        and ticket.state not in rules.FINAL_STATES  # closed or declined
     )
 
 
