@@ -192,26 +192,58 @@ def _label_from(chain: list[Area], root: Grant | None) -> str:
     return PATH_SEPARATOR.join(a.name for a in chain[start:])
 
 
-def area_labels(areas: list[Area], *, user) -> dict[int, str]:
-    """``{pk: "莲心社区 › 第1网格 › 1栋"}`` for a short list of nodes (a page of search
-    results), their ancestors fetched together by tree ranges in one query."""
+# Places whose ancestors one query of ``area_chains`` fetches: 3 parameters each, and SQLite
+# refuses an expression nested deeper than 1000 (a chain of ORs nests one per term).
+ANCESTOR_RANGES = 250
+
+
+def area_chains(areas: Iterable[Area], *, with_city: bool = False) -> dict[int, list[Area]]:
+    """Area pk → its chain from the top of its tree down to the area itself (with
+    ``with_city``, the city above a district first), for every area of a page at once.
+
+    One query for ``ANCESTOR_RANGES`` distinct places: the nodes whose nested-set range
+    holds one of them -- the areas and all their ancestors -- with the city of each
+    district joined through ``upper``. An area that lies above another of them is fetched
+    as that one's ancestor, so only the deepest are asked for. The rest of the tree is never
+    read, however large it is."""
+    areas = {a.pk: a for a in areas}
     if not areas:
         return {}
-    ranges = area_ancestors_q({(a.tree_id, a.lft, a.rght) for a in areas})
-    ancestors = list(
-        Area.objects.filter(ranges)
-        .only("pk", "name", "kind", "tree_id", "lft", "rght")
-        .order_by("tree_id", "lft")
-    )
-    labels = {}
-    for area in areas:
-        chain = [
-            a
-            for a in ancestors
-            if a.tree_id == area.tree_id and a.lft <= area.lft and a.rght >= area.rght
-        ]
-        labels[area.pk] = _label_from(chain, scope_root_for(user, area))
-    return labels
+    ranges = sorted({(a.tree_id, a.lft, a.rght) for a in areas.values()})
+    deepest = [
+        (tree_id, lft, rght)
+        for (tree_id, lft, rght), after in zip(ranges, [*ranges[1:], None], strict=True)
+        if after is None or after[0] != tree_id or after[1] > rght
+    ]
+    fields = ["name", "kind", "parent", "tree_id", "lft", "rght"]
+    nodes: dict[int, Area] = {}
+    for first in range(0, len(deepest), ANCESTOR_RANGES):
+        found = Area.objects.filter(area_ancestors_q(deepest[first : first + ANCESTOR_RANGES]))
+        if with_city:
+            found = found.select_related("upper").only(*fields, "upper__name", "upper__kind")
+        else:
+            found = found.only(*fields)
+        nodes.update((node.pk, node) for node in found.order_by())
+    chains = {}
+    for pk in areas:
+        chain = []
+        node = nodes.get(pk)
+        while node is not None:
+            chain.append(node)
+            if with_city and node.parent_id is None and node.upper_id is not None:
+                chain.append(node.upper)
+            node = nodes.get(node.parent_id)
+        chains[pk] = chain[::-1]
+    return chains
+
+
+def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:
+    """``{pk: "莲心社区 › 第1网格 › 1栋"}`` for the nodes of a page (search results, the
+    problems of an inbox page): from the community (never from above the user's own scope
+    root) down to the node, their ancestors fetched together (``area_chains``)."""
+    areas = list(areas)
+    chains = area_chains(areas)
+    return {area.pk: _label_from(chains[area.pk], scope_root_for(user, area)) for area in areas}
 
 
 def area_label(area: Area, *, path: list[Area], user) -> str:

@@ -40,6 +40,8 @@ from issues.models import (
     Category,
     DepartmentTask,
     Holiday,
+    Level,
+    Notification,
     NotificationDelivery,
     Ticket,
     TicketEvent,
@@ -240,6 +242,7 @@ def _tickets() -> int:
     _resident_story()
     services.tickets_escalate_overdue()
     _leave_some_overdue(timezone.now())
+    _settle_notifications(timezone.now())
     TextMessage.objects.filter(pk__gt=last_sms).delete()
     NotificationDelivery.objects.filter(pk__gt=last_delivery).delete()
     _check_ratings()
@@ -426,6 +429,58 @@ def _check_ratings() -> None:
     assert not callers.exclude(rating_source=Ticket.RatingSource.RETURN_CALL).exists()
 
 
+READ_AFTER = dt.timedelta(hours=2)  # how soon a demo worker opened what they were told
+UNREAD_FOR = dt.timedelta(days=2)  # what came in since is left unread
+
+
+def _settle_notifications(now) -> None:
+    """The workers' notifications of the backdated history, as if they had kept up: what is
+    no longer on the recipient's desk -- a problem triaged since it came in, one that moved
+    on to somebody else, was resolved, closed or declined -- was read a little after it came
+    (``_age`` dated each with its problem's events), and so was all that came in before the
+    last ``UNREAD_FOR``. Unread stay, of the last days, the reports still to triage, what is
+    in the hands of its recipient now and what the overdue lift just sent: the newest of
+    each problem.
+    Demo data only; one query for the notifications, one per post holding problems."""
+    holders: dict[tuple[int, str], set[int]] = {}
+
+    def on_desk(note: Notification) -> bool:
+        ticket = note.ticket
+        if note.kind == Notification.Kind.TRIAGE:
+            return ticket.state == Ticket.State.REPORTED
+        if ticket.state not in IN_HAND_STATES:
+            return False
+        if note.kind == Notification.Kind.MEETING_TASK:
+            return ticket.level == Level.DEPARTMENT
+        if not ticket.handler_area_id:
+            return False
+        post = (ticket.handler_area_id, ticket.level)
+        if post not in holders:
+            users = services.holders_of(ticket.handler_area, ticket.level)
+            holders[post] = set(users.values_list("pk", flat=True))
+        return note.recipient_id in holders[post]
+
+    unread = (
+        Notification.objects.filter(
+            recipient__isnull=False, ticket__isnull=False, read_at__isnull=True
+        )
+        .select_related("ticket__handler_area")
+        .order_by("-created_at", "-pk")
+    )
+    done, seen = [], set()
+    for note in unread.iterator():
+        # Of one problem, only the newest on the recipient's desk is still to read.
+        fresh = note.created_at >= now - UNREAD_FOR
+        if not fresh or (note.recipient_id, note.ticket_id) in seen or not on_desk(note):
+            done.append(note.pk)
+        else:
+            seen.add((note.recipient_id, note.ticket_id))
+    for first in range(0, len(done), 500):
+        rows = Notification.objects.filter(pk__in=done[first : first + 500])
+        rows.filter(created_at__lt=now - READ_AFTER).update(read_at=F("created_at") + READ_AFTER)
+        rows.filter(read_at__isnull=True).update(read_at=now)
+
+
 def _leave_some_overdue(now) -> None:
     """Leave a few overdue for the inbox and the digests to show (beat would lift them within
     a quarter of an hour; the embedded demo runs no beat)."""
@@ -521,6 +576,7 @@ def _age(pk: int, *, days: int, overdue: bool, now) -> None:
     for field in ("created_at", "updated_at", "assigned_at", "resolved_at", "closed_at"):
         tickets.filter(**{f"{field}__isnull": False}).update(**{field: F(field) - shift})
     TicketEvent.objects.filter(ticket_id=pk).update(at=F("at") - shift)
+    Notification.objects.filter(ticket_id=pk).update(created_at=F("created_at") - shift)
     reporters = TicketReporter.objects.filter(reported_as_id=pk)
     reporters.update(created_at=F("created_at") - shift)
     reporters.filter(rated_at__isnull=False).update(rated_at=F("rated_at") - shift)

@@ -52,7 +52,7 @@ from core.images import KINDS, image_response
 from core.privacy import scrub_personal_numbers
 from core.text import code_point, control_character, visible, xml_text
 from grids.models import Area
-from grids.selectors import area_ancestors_q
+from grids.selectors import area_chains
 from grids.validators import normalize_phone, validate_phone
 from issues import services
 from issues.models import Category, DepartmentTask, Level, Ticket, TicketPhoto, Tier
@@ -80,9 +80,6 @@ XML_ITEMS = {
     "values": "value",
 }
 
-# Places whose ancestors one query fetches for the addresses: 3 parameters each, and
-# SQLite refuses an expression nested deeper than 1000 (a chain of ORs nests one per term).
-ADDRESS_RANGES = 250
 # "+08:00" in an unencoded query string arrives as " 08:00".
 SPACE_FOR_PLUS = re.compile(r"(T\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -228,43 +225,10 @@ def public_requests() -> QuerySet[Ticket]:
 
 def _address_paths(areas: Iterable[Area]) -> dict[int, str]:
     """Area id → its names from the most specific to the most general (as the spec orders an
-    address), up to the city above the district.
-
-    One query for the areas of a page (``ADDRESS_RANGES`` distinct places per query): the
-    nodes whose nested-set range holds one of them -- the areas and all their ancestors --
-    with the city of each district joined through ``upper``. An area that lies above another
-    on the page is fetched as that one's ancestor, so only the deepest ones are asked for.
-    The rest of the tree is never read, however large it is."""
-    areas = {a.pk: a for a in areas}
-    if not areas:
-        return {}
-    ranges = sorted({(a.tree_id, a.lft, a.rght) for a in areas.values()})
-    deepest = [
-        (tree_id, lft, rght)
-        for (tree_id, lft, rght), after in zip(ranges, [*ranges[1:], None], strict=True)
-        if after is None or after[0] != tree_id or after[1] > rght
-    ]
-    nodes: dict[int, Area] = {}
-    for first in range(0, len(deepest), ADDRESS_RANGES):
-        holds = area_ancestors_q(deepest[first : first + ADDRESS_RANGES])
-        found = (
-            Area.objects.filter(holds)
-            .select_related("upper")
-            .only("name", "parent", "upper__name")
-            .order_by()
-        )
-        nodes.update((node.pk, node) for node in found)
-    paths = {}
-    for pk in areas:
-        names = []
-        node = nodes.get(pk)
-        while node is not None:
-            names.append(node.name)
-            if node.parent_id is None and node.upper_id is not None:
-                names.append(node.upper.name)
-            node = nodes.get(node.parent_id)
-        paths[pk] = "，".join(names)
-    return paths
+    address), up to the city above the district: one query for the areas of a page
+    (``grids.selectors.area_chains``)."""
+    chains = area_chains(areas, with_city=True)
+    return {pk: "，".join(node.name for node in reversed(chain)) for pk, chain in chains.items()}
 
 
 def _handled_by(ticket: Ticket) -> str | None:

@@ -54,8 +54,8 @@ ACTION_OF_STEP = {E.REPORT_UP: ESCALATE}
 HANDLING = frozenset({ACCEPT, PROGRESS, RESOLVE, ESCALATE})
 # Triage (受理/核实): give it a tier, or decline it, or merge a duplicate into another.
 TRIAGE = frozenset({ASSIGN, DECLINE, MERGE})
-# RATE is a return call logged for the reporter, by someone who did not work on it
-# (``has_worked_on``).
+# RATE is a return call logged for the reporter, by someone who took no step on it but
+# recording the report (``has_worked_on``).
 ALLOWED: dict[str, frozenset[str]] = {
     Role.ADMIN: HANDLING | TRIAGE | {REMIND, MEETING, RATE, RETURN_VISIT},
     Role.COUNTY: HANDLING | TRIAGE | {REMIND, MEETING, RATE, RETURN_VISIT},
@@ -147,16 +147,19 @@ def is_handler(user, ticket: Ticket) -> bool:
     )
 
 
-# The steps that make someone one of a problem's handlers: whoever took one of them may not
-# rate it for the reporter.
-WORKING_STEPS = frozenset(
-    {E.ACCEPT, E.PROGRESS, E.ESCALATE, E.REPORT_UP, E.RESOLVE, E.MEETING, E.DEPARTMENT_REPORT}
-)
+# Whoever took any step on a problem has worked on it and may not rate it for the reporter:
+# triage (assigning, declining, merging), handling, supervising (reminding, escalating,
+# meetings), a department's report. Not so recording the report itself (the first asker may
+# log the return call), logging a return visit, and logging a rating (a return call) with
+# the reopening or closing that follows it.
+NOT_WORKING_STEPS = frozenset({E.REPORT, E.RETURN_VISIT, E.RATE, E.REOPEN, E.CLOSE})
+WORKING_STEPS = frozenset(E.values) - NOT_WORKING_STEPS
 
 
 def has_worked_on(user, ticket: Ticket) -> bool:
     """Is ``user`` the handler of record (holding the post the problem is with) or anyone
-    who took a handling step on it? Then the rating is not theirs to give."""
+    who took a step on it (``WORKING_STEPS``: any but recording the report and logging a
+    return visit or call)? Then the rating is not theirs to give."""
     if user is SYSTEM or getattr(user, "pk", None) is None:
         return False
     if is_handler(user, ticket):

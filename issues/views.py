@@ -23,7 +23,7 @@ from core.privacy import mask_name, mask_phone
 from core.requests import client_facts
 from grids.access import Role, scope_for
 from grids.models import Area
-from grids.selectors import area_subtree_q, get_area_for_user
+from grids.selectors import area_labels, area_subtree_q, get_area_for_user
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -75,6 +75,16 @@ def _mine_q(user) -> Q:
     return q
 
 
+def with_places(user, tickets) -> None:
+    """Give each ticket its ``place``: its area with the grid and the building above it
+    ("第1网格 › 7号楼 › 2单元", from the community or the user's own scope down), one query
+    for all of them."""
+    tickets = list(tickets)
+    labels = area_labels([t.area for t in tickets], user=user)
+    for ticket in tickets:
+        ticket.place = labels[ticket.area_id]
+
+
 def deadline_class(ticket: Ticket, now) -> str:
     if not ticket.is_open or ticket.deadline is None:
         return ""
@@ -124,6 +134,7 @@ def inbox(request):
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     for ticket in page:
         ticket.deadline_class = deadline_class(ticket, now)
+    with_places(request.user, page)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("tab", None)
@@ -256,6 +267,10 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
                 action, request.user, ticket, tasks=my_tasks, reporters=reporters
             )
             action_forms.append((action, ACTION_LABELS[action], form))
+    suggested = [
+        o for _a, _l, f in action_forms if isinstance(f, forms.MergeForm) for o, _s in f.suggestions
+    ]
+    with_places(request.user, [ticket, *suggested])
     events = ticket.events.select_related("actor__person", "handler_area", "reporter").order_by(
         "at", "pk"
     )
@@ -282,7 +297,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
         "merged_reports": list(ticket.merged.order_by("created_at", "pk").only("pk", "created_at"))
         if ticket.state != S.DECLINED
         else [],
-        # The handler (or anyone who worked on it) is told the rating is not theirs to give.
+        # The handler (or anyone who took a step on it) is told the rating is not theirs to give.
         "rating_not_yours": ticket.state in AWAITING_RATING_STATES
         and perm.RATE not in actions
         and perm.has_worked_on(request.user, ticket),

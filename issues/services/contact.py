@@ -8,13 +8,15 @@ from django.db import transaction
 
 from core.privacy import scrub_personal_numbers
 from issues import permissions as perm
+from issues import rules
 from issues.models import Ticket, TicketAccess, TicketReporter
 from residents.models import AccessLog
 from residents.services import access_log_record
 
 # Who tells the reporter something: the handler (progress, the result), whoever logs a
 # return call or visit, a department reporting back, and the triager checking a report
-# (受理/核实), who may decline it or merge it and tells the reporter so.
+# (受理/核实), who may decline it or merge it and tells the reporter so; and the first asker
+# (``is_first_asker``) all along.
 CALL_BACK_ACTIONS = frozenset(
     {
         perm.PROGRESS,
@@ -28,8 +30,21 @@ CALL_BACK_ACTIONS = frozenset(
 )
 
 
+def is_first_asker(user, ticket: Ticket) -> bool:
+    """首问负责: the first asker keeps the reporter informed until the problem is finished,
+    whoever handles it meanwhile."""
+    return (
+        ticket.first_asker_id is not None
+        and ticket.first_asker_id == getattr(user, "pk", None)
+        and ticket.state not in rules.FINAL_STATES  # closed or declined
+    )
+
+
 def may_call_reporter(user, ticket: Ticket, actions: set[str] | None = None) -> bool:
-    """Whoever must tell the reporter the result (or take their rating) may see the number."""
+    """Whoever must tell the reporter the result (or take their rating) may see the number,
+    and the first asker (首问负责) while the problem is not closed or declined."""
+    if is_first_asker(user, ticket):
+        return True
     actions = perm.ticket_actions(user, ticket) if actions is None else actions
     return bool(actions & CALL_BACK_ACTIONS)
 

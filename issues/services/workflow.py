@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -656,8 +657,9 @@ def ticket_merged_in(
 ) -> tuple[Ticket, list[TicketReporter]]:
     """The second half of a merge (``triage.ticket_merge``, which declined ``duplicate``
     as merged into ``ticket``): ``ticket`` takes in the duplicate's reporters (with any
-    merged into it before), who follow and rate it from now on. Returns ``ticket`` and the
-    reporters who joined it."""
+    merged into it before), who follow and rate it from now on; the reports merged into the
+    duplicate before are now merged into ``ticket`` (B into A, then A into C: B into C).
+    Returns ``ticket`` and the reporters who joined it."""
     if duplicate.merged_into_id != ticket.pk:
         raise TicketError(
             _("problem #%(id)s was not merged into #%(into)s")
@@ -674,6 +676,11 @@ def ticket_merged_in(
 
     ticket = ticket_step(ticket=ticket, step=E.MERGED_IN, actor=actor, plan=plan)
     TicketReporter.objects.filter(pk__in=[r.pk for r in joined]).update(ticket=ticket)
+    # The reports merged into the duplicate before now point at ``ticket`` too: no chains,
+    # each declined duplicate names the problem its reporters follow.
+    Ticket.objects.filter(merged_into_id=duplicate.pk).update(
+        merged_into=ticket, version=F("version") + 1, updated_at=timezone.now()
+    )
     for reporter in joined:
         reporter.ticket = ticket
     return ticket, joined

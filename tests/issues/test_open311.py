@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from grids import selectors as grid_selectors
 from grids import services as grid_services
 from grids.models import Area, Department
 from grids.rules import AreaKind as K
@@ -842,8 +843,8 @@ def test_addresses_are_right_across_trees_and_query_chunks(client, place, monkey
     for area in expected:
         report(place, area=area)
 
-    for per_query in (1, 2, open311.ADDRESS_RANGES):
-        monkeypatch.setattr(open311, "ADDRESS_RANGES", per_query)
+    for per_query in (1, 2, grid_selectors.ANCESTOR_RANGES):
+        monkeypatch.setattr(grid_selectors, "ANCESTOR_RANGES", per_query)
         rows = client.get(f"{BASE}/requests.json").json()
         got = {row["address_id"]: row["address"] for row in rows}
         assert got == {area.code: address for area, address in expected.items()}
@@ -935,6 +936,18 @@ def test_declined_and_merged_requests_are_closed_with_their_reason(client, place
     assert ids(client.get(f"{BASE}/requests.json", {"status": "open"})) == {str(kept.pk)}
     xml = xml_of(client.get(f"{BASE}/requests/{merged.pk}.xml"))
     assert xml.find("request/status").text == "closed"
+
+
+def test_a_report_merged_into_one_merged_later_names_the_last(client, place):
+    """B into A, then A into C: B's notes name C, the problem its reporters follow."""
+    c = report(place, tier="simple")
+    a = report(place, description="路灯又不亮了")
+    b = report(place, description="路灯还是不亮")
+    services.ticket_merge(ticket=b, into=a, actor=place.users["grid_head"])
+    services.ticket_merge(ticket=a, into=c, actor=place.users["grid_head"])
+    [row] = client.get(f"{BASE}/requests/{b.pk}.json").json()
+    assert row["status_notes"].endswith(f"#{c.pk}")
+    assert f"#{c.pk}" in row["service_notice"] and f"#{a.pk}" not in row["service_notice"]
 
 
 def test_a_post_with_a_phone_number_sends_the_tracking_link(place, api_key):

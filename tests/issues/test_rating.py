@@ -242,6 +242,58 @@ def test_anyone_who_worked_on_it_is_refused_even_after_it_moved_on(t):
     assert ticket.state == S.CLOSED
 
 
+def test_the_triager_is_refused_too(t):
+    """Triage is a step on the problem: whoever assigned it may not rate it (nor reminded it:
+    supervision is one too); the first asker who only recorded the report may."""
+    ticket = t.report(actor=t.user("grid_head"))
+    services.ticket_assign(ticket=ticket, tier="simple", actor=t.user("community"))
+    services.ticket_remind(ticket=ticket, actor=t.user("street"), note="抓紧")
+    services.ticket_resolve(ticket=ticket, actor=t.user("unit_head"), feedback="修好了")
+    ticket.refresh_from_db()
+    for persona in ("community", "street"):
+        assert perm.has_worked_on(t.user(persona), ticket)
+        assert perm.RATE not in perm.ticket_actions(t.user(persona), ticket)
+        with translation.override("en"), pytest.raises(TicketError) as refused:
+            services.ticket_rate(ticket=ticket, actor=t.user(persona), rating=R.SATISFIED)
+        assert "you worked on this problem" in _message(refused)
+    ticket.refresh_from_db()
+    assert ticket.state == S.RESOLVED and not events(ticket, E.RATE)
+    # The grid head only recorded the report (the first asker): the return call is theirs.
+    first_asker = t.user("grid_head")
+    assert ticket.first_asker_id == first_asker.pk
+    assert not perm.has_worked_on(first_asker, ticket)
+    assert perm.RATE in perm.ticket_actions(first_asker, ticket)
+    services.ticket_rate(ticket=ticket, actor=first_asker, rating=R.SATISFIED)
+    ticket.refresh_from_db()
+    assert ticket.state == S.CLOSED
+
+
+def test_the_merger_is_refused_on_the_problem_merged_into(t):
+    target = t.report(tier="simple")
+    duplicate = t.report()
+    services.ticket_merge(ticket=duplicate, into=target, actor=t.user("community"))
+    services.ticket_resolve(ticket=target, actor=t.user("unit_head"), feedback="修好了")
+    target.refresh_from_db()
+    assert perm.has_worked_on(t.user("community"), target)
+    assert perm.RATE not in perm.ticket_actions(t.user("community"), target)
+    assert perm.RATE in perm.ticket_actions(t.user("grid_head"), target)
+
+
+def test_a_return_caller_may_log_each_reporter_of_a_merged_problem(t):
+    """Logging one reporter's rating is no work on the problem: the same caller logs the
+    next one's."""
+    target = t.report(tier="simple")
+    duplicate = t.report(reporter=t.residents["U2"])
+    services.ticket_merge(ticket=duplicate, into=target, actor=t.user("community"))
+    services.ticket_resolve(ticket=target, actor=t.user("unit_head"), feedback="修好了")
+    first, second = target.reporters.order_by("pk")
+    caller = t.user("grid_head")
+    services.ticket_rate(ticket=target, actor=caller, rating=R.SATISFIED, reporter=first)
+    services.ticket_rate(ticket=target, actor=caller, rating=R.BASIC, reporter=second)
+    target.refresh_from_db()
+    assert (target.state, target.rating) == (S.CLOSED, R.BASIC)
+
+
 def test_the_system_is_refused(t, resolved):
     with pytest.raises(TicketError):
         services.ticket_rate(ticket=resolved, actor=SYSTEM, rating=R.SATISFIED)

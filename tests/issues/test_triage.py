@@ -14,10 +14,11 @@ from django.utils import timezone, translation
 
 from core import sms
 from core.models import TextMessage
+from issues import permissions as perm
 from issues import services
 from issues.models import Ticket, TicketEvent
 from issues.rules import ReporterActor
-from issues.services import TicketError
+from issues.services import TicketError, contact
 
 from .helpers import events
 
@@ -152,6 +153,29 @@ def test_a_merged_report_keeps_every_reporter_and_tells_the_new_one(t):
     (told,) = _messages("13911112222")
     assert f"#{second.pk}" in told and f"#{first.pk}" in told
     assert services.tracking_url(rows[1]) in told
+
+
+def test_a_merge_chain_is_flattened(t, login_as):
+    """B merged into A, then A into C: B is merged into C, C lists both among its merged
+    reports and B's page points at C; the reporters of all three follow C."""
+    c, a, b = t.report(tier="simple"), _second_report(t), _second_report(t, phone="13922223333")
+    services.ticket_merge(ticket=b, into=a, actor=t.user("grid_head"))
+    b.refresh_from_db()
+    version = b.version
+    services.ticket_merge(ticket=a, into=c, actor=t.user("grid_head"))
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.merged_into_id, b.merged_into_id) == (c.pk, c.pk)
+    assert b.version == version + 1  # an open page of B sees it changed
+    assert set(c.merged.values_list("pk", flat=True)) == {a.pk, b.pk}
+    assert sorted(c.reporters.values_list("reported_as_id", flat=True)) == sorted(
+        [a.pk, b.pk, c.pk]
+    )
+    html = login_as("grid_head").get(reverse("issues:ticket_detail", args=[c.pk]))
+    html = html.content.decode()
+    assert f'data-merged-report="{a.pk}"' in html and f'data-merged-report="{b.pk}"' in html
+    html = login_as("grid_head").get(reverse("issues:ticket_detail", args=[b.pk]))
+    assert reverse("issues:ticket_detail", args=[c.pk]) in html.content.decode()
 
 
 def test_every_reporter_of_a_merged_problem_is_told_the_result_and_all_must_rate(t):
@@ -435,3 +459,30 @@ def test_a_reporters_phone_reveal_is_logged_and_only_for_a_call_back(t, login_as
     assert login_as("unit_head").get(url).status_code == 405
     wrong = reverse("issues:reporter_row_phone", args=[first.pk, merged_in.pk + 100])
     assert login_as("unit_head").post(wrong).status_code == 404
+
+
+def test_the_first_asker_may_reveal_the_reporters_phone_until_it_is_finished(t, login_as):
+    """首问负责: the building head recorded the report and keeps the reporter informed while
+    the grid head triages it and the unit head handles it; each look logged. Once closed,
+    that duty ends (a return visit's caller may still look, as anyone logging one)."""
+    from residents.models import AccessLog
+
+    ticket = _second_report(t, "U1", actor=t.user("building_head"))
+    assert ticket.first_asker_id == t.users["building_head"].pk
+    services.ticket_assign(ticket=ticket, tier="simple", actor=t.user("grid_head"))
+    ticket.refresh_from_db()
+    first_asker = t.user("building_head")
+    assert not services.CALL_BACK_ACTIONS & perm.ticket_actions(first_asker, ticket)
+    assert services.may_call_reporter(first_asker, ticket)
+    url = reverse("issues:reporter_row_phone", args=[ticket.pk, ticket.reporters.get().pk])
+    html = login_as("building_head").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+    assert url in html.content.decode()
+    response = login_as("building_head").post(url)
+    assert response.status_code == 200 and "13911112222" in response.content.decode()
+    log = AccessLog.objects.get(ticket_link__ticket=ticket)
+    assert (log.viewer, log.field) == (t.users["building_head"], "phone")
+    services.ticket_resolve(ticket=ticket, actor=t.user("unit_head"), feedback="修好了")
+    services.ticket_rate(ticket=ticket, actor=t.user("community"), rating=R.SATISFIED)
+    ticket.refresh_from_db()
+    assert ticket.state == S.CLOSED
+    assert not contact.is_first_asker(first_asker, ticket)

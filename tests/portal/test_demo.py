@@ -4,15 +4,18 @@ merged examples; and a backdated history that sends nobody a message."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.utils import timezone
 
 from core import sms
 from core.models import TextMessage
+from digests.models import Digest, DigestDelivery
 from issues.models import (
     Notification,
     NotificationDelivery,
@@ -98,9 +101,52 @@ def test_the_demo(demo):
         event = ticket.events.get(kind__in=(TicketEvent.Kind.DECLINE, TicketEvent.Kind.MERGE))
         assert event.actor.username == "community"
 
+    # --- the workers' notifications: dated with their problem, read once off their desk ---
+    now = timezone.now()
+    notes = Notification.objects.filter(recipient__isnull=False, ticket__isnull=False)
+    assert notes.filter(created_at__lt=now - dt.timedelta(days=7)).exists()  # backdated
+    finished = (S.RESOLVED, S.CLOSED, S.DECLINED)
+    assert not notes.filter(ticket__state__in=finished, read_at__isnull=True).exists()
+    triage = notes.filter(kind=Notification.Kind.TRIAGE)
+    assert not triage.exclude(ticket__state=S.REPORTED).filter(read_at__isnull=True).exists()
+    assert triage.filter(ticket__state=S.REPORTED, read_at__isnull=True).exists()
+    read = notes.filter(read_at__isnull=False)
+    assert read.count() > notes.filter(read_at__isnull=True).count() > 0
+    assert not read.filter(read_at__lt=F("created_at")).exists()
+    # Each is dated with its problem's history, not at load time.
+    first = TicketEvent.objects.filter(ticket=OuterRef("ticket")).order_by("at").values("at")[:1]
+    early = notes.annotate(first=Subquery(first)).filter(created_at__lt=F("first"))
+    assert not early.exists()
+    unread = notes.filter(read_at__isnull=True)
+    assert unread.values("recipient", "ticket").distinct().count() == unread.count()
+    unread_grid_head = unread.filter(recipient__username="grid_head")
+    assert 0 < unread_grid_head.count() <= 10
+    assert not unread.filter(created_at__lt=now - dt.timedelta(days=2)).exists()
+    for note in notes.filter(read_at__isnull=True).select_related("ticket"):
+        assert note.ticket.state in (S.REPORTED, S.ASSIGNED, S.IN_PROGRESS)
+
+    # --- the digests the embedded demo (no beat) shows, mailed to nobody ---
+    today = timezone.localdate()
+    daily = set(
+        Digest.objects.filter(kind=Digest.Kind.DAILY).values_list("period_start", flat=True)
+    )
+    assert daily == {today - dt.timedelta(days=n) for n in range(1, 8)}
+    for kind in (Digest.Kind.WEEKLY, Digest.Kind.MONTHLY):
+        assert Digest.objects.filter(kind=kind, period_end__lt=today).exists()
+    assert not DigestDelivery.objects.exists()
+    assert "digests:" in output
+
     # --- a second run changes nothing ---
-    before = (Ticket.objects.count(), ResidentAccount.objects.count(), TicketEvent.objects.count())
+    def counts():
+        return (
+            Ticket.objects.count(),
+            ResidentAccount.objects.count(),
+            TicketEvent.objects.count(),
+            Digest.objects.count(),
+            Notification.objects.filter(read_at__isnull=True).count(),
+        )
+
+    before = counts()
     call_command("load_demo", stdout=io.StringIO())
-    after = (Ticket.objects.count(), ResidentAccount.objects.count(), TicketEvent.objects.count())
-    assert after == before
+    assert counts() == before
     assert TextMessage.objects.count() == 0

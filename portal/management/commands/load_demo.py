@@ -5,11 +5,17 @@ package on top of them.
 Idempotent: a second run finds everything in place and changes nothing.
 """
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from core.spreadsheets import Table
+from digests.models import Digest
+from digests.periods import latest_due
+from digests.services import digests_build
 from grids import demo_data, services
 from grids.imports import AREA_COLUMNS, HEAD_COLUMNS, areas_import, heads_import
 from grids.models import Area, PartyOrg, Person
@@ -19,6 +25,7 @@ from issues import demo as issues_demo
 from residents import demo as residents_demo
 
 DEMO_PASSWORD = "demo1234"
+DIGEST_DAYS = 7  # the daily digests built for the embedded demo, which runs no beat
 
 # Staff logins have no head post in the generated data; give them the post their role needs.
 STAFF_POSTS = {
@@ -64,6 +71,7 @@ class Command(BaseCommand):
         for line in self._logins():
             self.stdout.write(line)
         issues_demo.load(self.stdout.write)
+        self.stdout.write(self._digests())
 
     @transaction.atomic
     def _party_orgs(self) -> int:
@@ -118,6 +126,22 @@ class Command(BaseCommand):
                     )
                     created += 1
         return created
+
+    def _digests(self) -> str:
+        """The digests the beat would have built over the demo's history: the daily ones of
+        the last ``DIGEST_DAYS`` finished days, the last full week's and month's. Read in the
+        portal only: nothing is mailed (the history is backdated). Kept on a second run."""
+        today = timezone.localdate()
+        days = [today - dt.timedelta(days=n) for n in range(DIGEST_DAYS, 0, -1)]
+        runs = [(Digest.Kind.DAILY, day) for day in days] + [
+            (kind, latest_due(kind, today).start)
+            for kind in (Digest.Kind.WEEKLY, Digest.Kind.MONTHLY)
+        ]
+        created = kept = 0
+        for kind, day in runs:
+            result = digests_build(kind=kind, day=day, deliver=False)
+            created, kept = created + result.created, kept + result.kept
+        return f"digests: {created} new, {kept} kept (not mailed)"
 
     @transaction.atomic
     def _logins(self) -> list[str]:

@@ -1,0 +1,102 @@
+"""A problem's place is shown with the grid and the building above it ("第1网格 › 1栋 ›
+2单元", from the user's own scope down) on the ticket page, in the merge suggestions and in
+the inbox: the ancestors of every row fetched in one query, however many rows."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+TEXT = "楼道灯坏了，晚上看不见"
+
+
+def _queries(client, url, **params) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_the_ticket_page_names_the_place_with_its_building_and_grid(t, login_as):
+    ticket = t.report("U2")
+    html = login_as("grid_head").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+    assert "第1网格 › 1栋 › 2单元" in html.content.decode()
+    # Seen from the community, the community comes first.
+    html = login_as("community").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+    assert f"{t.community_a.name} › 第1网格 › 1栋 › 2单元" in html.content.decode()
+
+
+def test_the_inbox_names_each_place_at_one_query_for_all_rows(t, login_as):
+    client = login_as("grid_head")
+    url = reverse("issues:inbox")
+    t.report("U1")
+    few, html = _queries(client, url, tab="area")
+    assert "第1网格 › 1栋 › 1单元" in html
+    for place in ("U2", "B1", "G1", "U2", "U1"):
+        t.report(place)
+    many, html = _queries(client, url, tab="area")
+    assert many == few
+    assert html.count("第1网格 › 1栋 › 2单元") == 2
+    assert "第1网格 › 1栋<" in html and "第1网格<" in html
+
+
+def test_the_merge_suggestions_name_their_places_at_one_query_for_all(t, login_as):
+    ticket = t.report("U1", description=TEXT)
+    t.report("U2", tier="simple", description=TEXT)
+    client = login_as("grid_head")
+    url = reverse("issues:ticket_detail", args=[ticket.pk])
+    few, html = _queries(client, url)
+    assert html.count("data-duplicate=") == 1
+    assert "第1网格 › 1栋 › 2单元</span>" in html
+    for place in ("B1", "G1", "U1"):
+        t.report(place, tier="complex", description=TEXT)
+    many, html = _queries(client, url)
+    assert html.count("data-duplicate=") == 4
+    assert many == few
+    assert "第1网格 › 1栋</span>" in html
+
+
+def test_the_chains_of_many_places_cost_one_query(t, django_assert_num_queries):
+    from grids.selectors import area_chains
+
+    areas = [t.u1, t.u2, t.u3, t.u4, t.b1, t.g1] * 20
+    with django_assert_num_queries(1):
+        chains = area_chains(areas)
+    assert [a.name for a in chains[t.u1.pk]][-3:] == ["第1网格", "1栋", "1单元"]
+    assert [a.name for a in chains[t.g1.pk]][-1:] == ["第1网格"]
+
+
+def test_the_triage_buttons_put_assign_first_and_merge_and_decline_second(t, login_as):
+    """Three red buttons read alike: assigning is the primary one, merging and declining
+    outlined; the reveal links and the radios are thumb-sized (44 px, ``.btn-tap`` and
+    ``.form-check-tap`` in the portal's stylesheet)."""
+    import re
+    from pathlib import Path
+
+    t.report("U2", tier="simple", description=TEXT)
+    ticket = t.report(
+        "U1", reporter=None, reporter_phone="13911112222", description=f"{TEXT} 13922223333"
+    )
+    html = login_as("grid_head").get(reverse("issues:ticket_detail", args=[ticket.pk]))
+    html = html.content.decode()
+
+    def button(action):
+        (found,) = re.findall(
+            rf'<button type="submit" class="([^"]*)" data-action="{action}"', html
+        )
+        return found.split()
+
+    assert "btn-danger" in button("assign")
+    for action in ("merge", "decline"):
+        assert "btn-outline-danger" in button(action) and "btn-danger" not in button(action)
+    reveals = re.findall(
+        r'hx-target="#(?:reporter-phone-\d+|description-cell)"[^>]*>.{0,300}?'
+        r'<button type="submit" class="([^"]*)"',
+        html,
+        re.S,
+    )
+    assert len(reveals) == 2 and all("btn-tap" in r.split() for r in reveals)
+    radios = re.findall(r'<div class="(form-check[^"]*)"[^>]*><input type="radio"', html)
+    assert len(radios) >= 4 and all("form-check-tap" in r.split() for r in radios)
+    css = (Path(__file__).resolve().parents[2] / "static/portal/portal.css").read_text()
+    assert re.search(r"\.btn-tap \{[^}]*min-height: 44px", css)
+    assert re.search(r"\.form-check-tap \{[^}]*min-height: 44px", css)
