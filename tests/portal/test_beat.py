@@ -29,6 +29,12 @@ def test_migrate_seeds_every_entry_once():
         2,
         "minutes",
     )
+    prune = stored["text-messages-prune"]
+    assert (prune.task, prune.crontab.hour, prune.crontab.minute) == (
+        "core.tasks.text_messages_prune",
+        "3",
+        "40",
+    )
     daily = stored["digest-daily"]
     assert (daily.crontab.hour, daily.crontab.minute, str(daily.crontab.timezone)) == (
         "18",
@@ -37,7 +43,7 @@ def test_migrate_seeds_every_entry_once():
     )
     assert json.loads(daily.args) == ["daily"]
     assert beat_schedule_seed() == []  # nothing missing: nothing created
-    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 7
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 8
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 
