@@ -1,5 +1,7 @@
 """Admin pieces every app shares."""
 
+import re
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -119,10 +121,21 @@ class PortalAdminSite(admin.AdminSite):
         return super().register(model_or_iterable, admin_class, **options)
 
 
+# A tracking link (``/t/<token>/``) opens a reporter's problem and its rating form without
+# signing in: its token is a bearer secret, so the admin shows the link without it.
+_TRACKING_TOKEN = re.compile(r"/t/[^/\s]+(/|(?=\s)|$)")
+
+
+def tracking_tokens_hidden(text: str) -> str:
+    """``text`` with the token of every ``/t/<token>/`` link replaced by ``…``."""
+    return _TRACKING_TOKEN.sub("/t/…/", text)
+
+
 # The SMS outbox, for the operator: what went out, what is waiting, what failed and why.
-# Numbers are masked and sign-in codes never shown: the admin is no way to sign in as a
-# resident. Registered by ``core.apps.CoreConfig.ready``: this module defines the admin site
-# itself, so it cannot register on that site while it is being imported.
+# Numbers are masked, sign-in codes never shown and tracking links shown without their
+# token: the admin is no way to sign in as a resident or to act as a reporter. Registered
+# by ``core.apps.CoreConfig.ready``: this module defines the admin site itself, so it cannot
+# register on that site while it is being imported.
 class TextMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("masked_number", "purpose", "created_at", "sent_at", "attempts", "short_error")
     list_filter = ("purpose", ("sent_at", admin.EmptyFieldListFilter))
@@ -148,7 +161,7 @@ class TextMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
         if row.purpose == TextMessage.Purpose.SIGN_IN:
             return gettext_lazy("(a sign-in code: not shown)")
-        return scrub_personal_numbers(row.text)
+        return tracking_tokens_hidden(scrub_personal_numbers(row.text))
 
     @admin.display(description=gettext_lazy("last error"))
     def short_error(self, row):

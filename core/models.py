@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from core.outbox import OutboxRow
 from core.privacy import mask_phone
 
+# A sign-in message whose code is still readable: waiting to be sent, or sent and not yet
+# blanked (``core.sms.sign_in_codes_forget``). A partial index holds just these.
+_CODE_UNBLANKED = Q(purpose="sign_in") & ~Q(text="")
+
 
 class TextMessage(OutboxRow):
     """One SMS, written in the same transaction as what it tells of and sent after commit
@@ -22,6 +26,8 @@ class TextMessage(OutboxRow):
         TRACKING = "tracking", _("tracking link for a reporter")
         REPORTER = "reporter", _("news for a reporter")
 
+    CODE_UNBLANKED = _CODE_UNBLANKED
+
     number = models.CharField(_("mobile"), max_length=20)
     text = models.TextField(_("text"))
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
@@ -34,6 +40,15 @@ class TextMessage(OutboxRow):
             models.Index(
                 fields=["created_at"], condition=Q(sent_at__isnull=True), name="textmessage_unsent"
             ),
+            # The sweep's blanking of sent sign-in codes: a handful of rows, not every code
+            # ever sent.
+            models.Index(
+                fields=["sent_at"], condition=_CODE_UNBLANKED, name="textmessage_code_unblanked"
+            ),
+            # Tracking texts to one number in the last day (issues' per-number limit).
+            models.Index(fields=["number", "created_at"], name="textmessage_number_created"),
+            # The daily pruning of old rows, and the admin's list (newest first).
+            models.Index(fields=["created_at"], name="textmessage_created"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,10 @@
 
 - ``core.sms.ConsoleBackend`` (the default): logs each message on logger ``portal.sms`` as
   one line, ``SMS +8613800138000: <text>``, with line breaks in the text folded to spaces.
+  It is the developer's log, and it logs everything in full: sign-in codes and the
+  ``/t/<token>/`` tracking links that open a reporter's problem without signing in.
+  **Production must not use it** (set ``SMS_BACKEND=core.sms.HttpBackend``): whoever
+  reads the logs could sign in as any resident or rate anyone's problem.
 - ``core.sms.LocmemBackend`` (the test settings): appends each message to the module-level
   list ``core.sms.outbox``, like ``django.core.mail.outbox``.
 - ``core.sms.HttpBackend``: one HTTP request per message to the gateway at
@@ -31,7 +35,9 @@ starting 13–19, optionally written with ``+86``/``0086``/``86``, spaces or das
 
 Nothing sends directly: ``sms_queue`` writes a ``core.models.TextMessage`` outbox row in
 the caller's transaction and a worker sends it after commit (``sms_send_rows``), the sweep
-whatever was left behind (``sms_sweep``), each at least once with the same id.
+whatever was left behind (``sms_sweep``), each at least once with the same id. Rows sent or
+given up are deleted after ``settings.TEXT_MESSAGE_KEEP_DAYS`` days (default 90;
+``text_messages_prune``, daily): the outbox holds residents' numbers and what they were told.
 """
 
 from __future__ import annotations
@@ -80,6 +86,17 @@ def sms_number_normalise(raw: str) -> str:
             "(11 digits starting 13-19, optionally with +86)"
         )
     return "+86" + number
+
+
+def sms_number_or_none(raw: str | None) -> str | None:
+    """``raw`` as E.164 if it is a mainland mobile number, else ``None`` (a landline, a
+    foreign number or nothing: no SMS)."""
+    if not raw:
+        return None
+    try:
+        return sms_number_normalise(raw)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -251,12 +268,44 @@ def sign_in_codes_forget(*, ids=None) -> int:
     readable. A row that is still to be sent keeps its text, or it could not be sent."""
     from core.models import TextMessage
 
-    rows = TextMessage.objects.filter(
-        purpose=TextMessage.Purpose.SIGN_IN, sent_at__isnull=False
-    ).exclude(text="")
+    # Only rows that still hold text: the partial index ``textmessage_code_unblanked`` has
+    # just those (a handful between two sweeps), never the millions blanked before.
+    rows = TextMessage.objects.filter(TextMessage.CODE_UNBLANKED, sent_at__isnull=False)
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     return rows.update(text="")
+
+
+PRUNE_BATCH = 5000
+
+
+def text_messages_prune(*, now=None, days: int | None = None) -> int:
+    """Delete the outbox rows sent, or given up (``core.outbox.MAX_ATTEMPTS`` failed
+    attempts), more than ``days`` days ago (default ``settings.TEXT_MESSAGE_KEEP_DAYS``,
+    90): numbers and texts are not kept forever. Rows still to be sent are kept, however
+    old. In batches of ``PRUNE_BATCH``, each its own short statement. Returns how many
+    were deleted."""
+    import datetime as dt
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from core.models import TextMessage
+    from core.outbox import MAX_ATTEMPTS
+
+    if days is None:
+        days = getattr(settings, "TEXT_MESSAGE_KEEP_DAYS", 90)
+    if days < 1:
+        raise ValueError(f"text messages are kept at least one day, not {days}")
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    done = Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS)
+    old = TextMessage.objects.filter(done, created_at__lt=cutoff)
+    deleted = 0
+    while True:
+        batch = list(old.order_by("created_at").values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            return deleted
+        deleted += TextMessage.objects.filter(pk__in=batch).delete()[0]
 
 
 def sms_sweep(*, limit: int = 1000) -> int:

@@ -16,3 +16,11 @@ def text_messages_sweep() -> int:
     from core import sms
 
     return sms.sms_sweep()
+
+
+@shared_task
+def text_messages_prune() -> int:
+    """Daily: delete the rows sent or given up more than TEXT_MESSAGE_KEEP_DAYS ago."""
+    from core import sms
+
+    return sms.text_messages_prune()

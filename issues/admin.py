@@ -2,8 +2,6 @@
 API keys) and read-only views of tickets and their history. Tickets move only
 through the portal's actions (the services), never by editing rows here."""
 
-from urllib.parse import urlsplit
-
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -14,7 +12,7 @@ from mptt.admin import MPTTModelAdmin
 
 from core.admin import ReadOnlyAdminMixin, scrubbed
 from core.admin_spreadsheets import SpreadsheetImportExportAdmin
-from core.webhook import webhook_where
+from core.webhook import WebhookRefused, webhook_address_check, webhook_where
 from issues import services
 from issues.models import (
     ApiKey,
@@ -271,12 +269,34 @@ class NotificationChannelsForm(forms.ModelForm):
         fields = ("user", "email", "sms", "webhook_url")
 
     def clean_webhook_url(self):
+        """Only an https address whose host resolves to public addresses: the portal's
+        workers post to it, and it must not reach inside their network
+        (``core.webhook.webhook_address_check``; checked again at every send)."""
         url = self.cleaned_data["webhook_url"].strip()
-        if url and urlsplit(url).scheme not in ("http", "https"):
+        if not url:
+            return url
+        try:
+            webhook_address_check(url)
+        except WebhookRefused as refusal:
             raise forms.ValidationError(
-                _("A robot webhook must be an http:// or https:// address.")
-            )
+                _webhook_refusal_text(refusal), code=refusal.reason
+            ) from None
         return url
+
+
+def _webhook_refusal_text(refusal: WebhookRefused):
+    if refusal.reason == "scheme":
+        return _("A robot webhook must be an https:// address.")
+    if refusal.reason == "unresolvable":
+        return _("The robot's host %(host)s cannot be found (it does not resolve).") % {
+            "host": refusal.host
+        }
+    if refusal.reason == "private":
+        return _(
+            "The robot's host %(host)s resolves to %(address)s, an address inside a private "
+            "network (loopback, private, link-local or reserved): the portal does not post there."
+        ) % {"host": refusal.host, "address": refusal.address}
+    return _("A robot webhook needs a host name.")
 
 
 @admin.register(NotificationChannels)

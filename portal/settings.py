@@ -157,6 +157,11 @@ BEAT_SCHEDULE_SEED = {
         "task": "residents.tasks.sign_in_codes_prune",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Text messages sent or given up are kept TEXT_MESSAGE_KEEP_DAYS.
+    "text-messages-prune": {
+        "task": "core.tasks.text_messages_prune",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # 每日一汇总、每周一督促、每月一调度. Each run also catches up on periods missed while no
     # worker was up.
     "digest-daily": {
@@ -196,6 +201,16 @@ SMS_HTTP_URL = env_str("SMS_HTTP_URL")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
 SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 10)
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)  # seconds, for the WeCom/DingTalk robots
+# Robots are posted to over https at public addresses only (core/webhook.py: no SSRF into the
+# portal's network). True also takes http:// and private addresses: tests, closed networks.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Sent (or given-up) text messages are deleted after this many days (core.sms.text_messages_prune).
+TEXT_MESSAGE_KEEP_DAYS = env_int("TEXT_MESSAGE_KEEP_DAYS", 90)
+if TEXT_MESSAGE_KEEP_DAYS < 1:
+    raise ImproperlyConfigured(f"TEXT_MESSAGE_KEEP_DAYS={TEXT_MESSAGE_KEEP_DAYS} must be >= 1")
+# At most this many tracking texts to one number in 24 hours (issues.services.tracking_sms):
+# the intake (Open311, hotline) must not be a way to pump SMS to a number.
+TRACKING_SMS_PER_NUMBER_PER_DAY = env_int("TRACKING_SMS_PER_NUMBER_PER_DAY", 5)
 if SMS_BACKEND == "core.sms.HttpBackend" and not SMS_HTTP_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("SMS_BACKEND=core.sms.HttpBackend needs SMS_HTTP_URL (http(s)://…)")
 if SMS_HTTP_TIMEOUT <= 0:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from core.outbox import outbox_deliver, outbox_message_id, outbox_pending, outbox_queue
 from core.privacy import scrub_personal_numbers
 from core.requests import portal_url
-from core.sms import send_sms, sms_number_normalise
+from core.sms import send_sms, sms_number_or_none
 from core.webhook import webhook_post
 from grids.models import Department, Person
 from issues import rules
@@ -102,7 +102,7 @@ def delivery_channels(users: Iterable) -> dict[int, list[tuple[str, str]]]:
         chosen = settings_of.get(user.pk)
         by_email = bool(user.email) and (chosen is None or chosen.email)
         channels = [(C.EMAIL, user.email)] if by_email else []
-        mobile = _mobile(phones.get(user.pk, ""))
+        mobile = sms_number_or_none(phones.get(user.pk))
         if mobile and (not by_email or (chosen is not None and chosen.sms)):
             channels.append((C.SMS, mobile))
         if chosen is not None and chosen.webhook_url.startswith(WEBHOOK_SCHEMES):
@@ -112,13 +112,6 @@ def delivery_channels(users: Iterable) -> dict[int, list[tuple[str, str]]]:
 
 
 WEBHOOK_SCHEMES = ("https://", "http://")
-
-
-def _mobile(phone: str) -> str:
-    try:
-        return sms_number_normalise(phone) if phone else ""
-    except ValueError:
-        return ""
 
 
 def _queue(ids: list[int]) -> None:

@@ -10,17 +10,22 @@ resolved (or closed) has passed (``tracking_expires_at``)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import TextMessage
+from core.privacy import mask_phone
 from core.requests import portal_url
-from core.sms import sms_number_normalise, sms_queue
+from core.sms import sms_number_or_none, sms_queue
 from issues.models import Ticket, TicketReporter, TicketSettings
 from issues.rules import ENDED_STATES, FINAL_STATES
+
+logger = logging.getLogger(__name__)
 
 # The tracking page is the resident pages' (``citizens:track`` serves this path); the link
 # is built here, where it is sent, without naming the app above.
@@ -31,17 +36,30 @@ def tracking_url(reporter: TicketReporter) -> str:
     return portal_url(TRACKING_PATH.format(token=reporter.token))
 
 
-def _mobile(phone: str) -> str | None:
-    try:
-        return sms_number_normalise(phone)
-    except ValueError:
-        return None  # a landline or nothing: no SMS
-
-
 def tracking_sms(reporter: TicketReporter) -> TextMessage | None:
-    """Send the reporter their tracking link, if they have a mobile number."""
-    number = _mobile(reporter.phone)
+    """Send the reporter their tracking link, if they have a mobile number and it has not
+    had ``settings.TRACKING_SMS_PER_NUMBER_PER_DAY`` (default 5) tracking texts in the last
+    24 hours. Anyone can file a problem with any number (Open311, the hotline), so without a
+    limit the intake would be a way to flood a number with texts at the portal's cost; past
+    it the problem is filed all the same, no text is queued and a warning is logged. One
+    indexed count (``core.TextMessage`` by number and time)."""
+    number = sms_number_or_none(reporter.phone)
     if number is None:
+        return None
+    limit = getattr(settings, "TRACKING_SMS_PER_NUMBER_PER_DAY", 5)
+    since = timezone.now() - dt.timedelta(hours=24)
+    sent = TextMessage.objects.filter(
+        number=number, created_at__gte=since, purpose=TextMessage.Purpose.TRACKING
+    ).count()
+    if sent >= limit:
+        logger.warning(
+            "Tracking SMS for problem #%s not queued: %s already had %s tracking texts in "
+            "24 hours (TRACKING_SMS_PER_NUMBER_PER_DAY=%s)",
+            reporter.ticket_id,
+            mask_phone(number.removeprefix("+86")),
+            sent,
+            limit,
+        )
         return None
     ticket = reporter.ticket
     text = _(
@@ -59,7 +77,7 @@ def reporters_tell(ticket: Ticket, text: str, *, reporters: Iterable | None = No
     rows = ticket.reporters.all() if reporters is None else reporters
     count = 0
     for reporter in rows:
-        number = _mobile(reporter.phone)
+        number = sms_number_or_none(reporter.phone)
         if number is None:
             continue
         sms_queue(

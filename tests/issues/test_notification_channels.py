@@ -3,10 +3,14 @@ sent (``notification_deliver``) against real local servers: an SMS gateway and a
 DingTalk robot that go down and come back. One outbox row per message: nothing is lost,
 nothing is sent twice, a failing channel holds up no other."""
 
+import socket
+
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.utils import translation
 
+from core import webhook
 from core.models import TextMessage
 from core.outbox import outbox_message_id
 from issues import tasks
@@ -20,9 +24,29 @@ KEY = "robot-key-0123456789"
 
 
 @pytest.fixture
-def robot():
+def robot(settings):
+    # The local robot is http on 127.0.0.1: only with WEBHOOK_ALLOW_PRIVATE.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     with StubServer(path=f"/cgi-bin/webhook/send?key={KEY}") as server:
         yield server
+
+
+PUBLIC = {"qyapi.weixin.qq.com": "101.91.40.24", "oapi.dingtalk.com": "203.119.169.1"}
+INSIDE = {"robot.corp.example": "10.20.0.8"}
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """The robots' names resolve as in PUBLIC and INSIDE (no DNS in the tests)."""
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        address = PUBLIC.get(host) or INSIDE.get(host)
+        if address is None:
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(webhook, "_getaddrinfo", resolve)
 
 
 @pytest.fixture
@@ -182,22 +206,55 @@ def test_a_gateway_that_is_down_gets_the_same_message_id_when_back(t, gateway):
 
 
 @pytest.mark.parametrize(
-    ("url", "valid"),
+    ("url", "refused"),
     [
-        (f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}", True),
-        ("http://oapi.dingtalk.com/robot/send?access_token=abc", True),
-        ("", True),
-        ("ftp://robot.example.org/send", False),
-        ("javascript:alert(1)", False),
+        (f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}", None),
+        ("https://oapi.dingtalk.com/robot/send?access_token=abc", None),
+        ("", None),
+        ("http://oapi.dingtalk.com/robot/send?access_token=abc", "scheme"),
+        ("ftp://robot.example.org/send", "scheme"),
+        ("javascript:alert(1)", "invalid"),  # not a URL at all
+        ("https://169.254.169.254/latest/meta-data/", "private"),
+        ("https://127.0.0.1:6379/", "private"),
+        ("https://[::1]/send", "private"),
+        ("https://robot.corp.example/send", "private"),  # a name for an inside address
     ],
 )
-def test_the_admin_takes_http_robot_addresses_only(t, url, valid):
+def test_the_admin_takes_https_robots_at_public_addresses_only(t, dns, url, refused):
     form = NotificationChannelsForm(
         data={"user": t.users["unit_head"].pk, "email": "on", "webhook_url": url}
     )
-    assert form.is_valid() is valid, form.errors
-    if not valid:
-        assert "webhook_url" in form.errors
+    assert form.is_valid() is (refused is None), form.errors
+    if refused:
+        (error,) = form.errors.as_data()["webhook_url"]
+        assert error.code == refused
+
+
+def test_the_admin_says_why_an_inside_address_is_refused(t, dns):
+    form = NotificationChannelsForm(
+        data={
+            "user": t.users["unit_head"].pk,
+            "email": "on",
+            "webhook_url": "https://robot.corp.example/send",
+        }
+    )
+    with translation.override("en"):
+        assert not form.is_valid()
+        (message,) = form.errors["webhook_url"]
+    assert "robot.corp.example" in message and "10.20.0.8" in message
+    assert "private network" in message
+
+
+def test_an_inside_address_saved_before_is_refused_at_send_time(t, dns):
+    """A robot's address that was taken before (or that resolves elsewhere now) is checked
+    again at every send: a WebhookError on the delivery, nothing posted."""
+    _set(t, "unit_head", address="", phone="", webhook_url=f"https://169.254.169.254/x?key={KEY}")
+    t.report("U1", tier="simple")
+    assert tasks.notifications_sweep() == 0
+    posted = NotificationDelivery.objects.get(channel=C.WEBHOOK)
+    assert posted.sent_at is None and posted.attempts == 1
+    assert posted.last_error.startswith("WebhookRefused: ")
+    assert "169.254.169.254" in posted.last_error and KEY not in posted.last_error
 
 
 def test_the_admin_shows_no_robot_key(t, client):

@@ -29,6 +29,12 @@ def test_migrate_seeds_every_entry_once():
         2,
         "minutes",
     )
+    prune = stored["text-messages-prune"]
+    assert (prune.task, prune.crontab.hour, prune.crontab.minute) == (
+        "core.tasks.text_messages_prune",
+        "3",
+        "40",
+    )
     daily = stored["digest-daily"]
     assert (daily.crontab.hour, daily.crontab.minute, str(daily.crontab.timezone)) == (
         "18",
@@ -49,11 +55,12 @@ def test_migrate_seeds_every_entry_once():
         "notifications-sweep",
         "text-messages-sweep",
         "sign-in-codes-prune",
+        "text-messages-prune",
         "digest-daily",
         "digest-weekly",
         "digest-monthly",
     }
-    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 8
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 9
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 

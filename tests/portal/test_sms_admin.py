@@ -45,3 +45,41 @@ def test_nobody_adds_changes_or_deletes_a_message(login_as):
     assert client.get(reverse("admin:core_textmessage_add")).status_code == 403
     assert client.post(reverse("admin:core_textmessage_delete", args=[row.pk])).status_code == 403
     assert TextMessage.objects.filter(pk=row.pk).exists()
+
+
+def test_a_tracking_link_is_shown_without_its_token(login_as):
+    token = "Zq8vN3kP-x_4TtR7wYb2cLm9"
+    rows = [
+        TextMessage.objects.create(
+            number="+8613912345678",
+            text=f"您反映的问题 #12 已受理，查看进度并评价：https://portal.example.org/t/{token}/",
+            purpose="tracking",
+        ),
+        TextMessage.objects.create(
+            number="+8613912345678",
+            text=f"您反映的问题已办结 https://portal.example.org/t/{token}/ 请评价",
+            purpose="reporter",
+        ),
+    ]
+    client = login_as("admin")
+    for row in rows:
+        shown = client.get(reverse("admin:core_textmessage_change", args=[row.pk]))
+        html = shown.content.decode()
+        assert shown.status_code == 200
+        assert token not in html
+        assert "https://portal.example.org/t/…/" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("看 https://x.org/t/abc-_9/ 谢谢", "看 https://x.org/t/…/ 谢谢"),
+        ("看 https://x.org/t/abc", "看 https://x.org/t/…/"),
+        ("a /t/one/ and /t/two/", "a /t/…/ and /t/…/"),
+        ("no link here", "no link here"),
+    ],
+)
+def test_tracking_tokens_hidden(text, shown):
+    from core.admin import tracking_tokens_hidden
+
+    assert tracking_tokens_hidden(text) == shown
