@@ -19,6 +19,8 @@ from core.requests import portal_url
 from core.sms import send_sms, sms_number_or_none
 from core.webhook import webhook_post
 from grids.models import Department, Person
+from grids.rules import AreaKind
+from grids.selectors import area_chains
 from issues import rules
 from issues.models import (
     DepartmentTask,
@@ -199,11 +201,21 @@ def excerpt(ticket: Ticket) -> str:
     return scrub_personal_numbers(ticket.description[:200])
 
 
+def place_label(area) -> str:
+    """Where a problem is, for a message that leaves the portal: from its grid down
+    ("第1网格 › 7栋 › 2单元"; a grid has many buildings with a 2单元 each), or, above the
+    grid, the community and the place. One query."""
+    chain = area_chains([area])[area.pk]
+    grids = [i for i, node in enumerate(chain) if node.kind == AreaKind.GRID]
+    start = grids[0] if grids else max(0, len(chain) - 2)
+    return " › ".join(node.name for node in chain[start:])
+
+
 def notify_handler(ticket: Ticket, subject: str, *, kind: str = K.ASSIGNED) -> None:
     body = _("Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s") % {
         "id": ticket.pk,
         "category": ticket.category.name,
-        "place": ticket.area.name,
+        "place": place_label(ticket.area),
         "text": excerpt(ticket),
         "deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d %H:%M")
         if ticket.deadline

@@ -144,3 +144,19 @@ def test_a_head_without_e_mail_is_told_by_sms(t):
     t.report("U1", tier="simple")
     phone = t.persons["unit_head"].phone
     assert told() == {("unit_head", K.ASSIGNED, (("sms", f"+86{phone}"),))}
+
+
+def test_the_place_in_a_notification_names_its_grid_and_building(t):
+    """A grid has many buildings with a 2单元 each: the text says which."""
+    from grids.models import Area
+    from issues.models import Notification
+    from issues.services.notifications import place_label
+
+    ticket = t.report("U1", tier="simple")
+    unit = Area.objects.get(pk=ticket.area_id)
+    chain = [a.name for a in unit.get_ancestors(include_self=True)]
+    grid_at = [a.kind for a in unit.get_ancestors(include_self=True)].index("grid")
+    expected = " › ".join(chain[grid_at:])
+    assert place_label(unit) == expected and expected.count(" › ") == 2
+    (note,) = Notification.objects.filter(ticket=ticket, kind=Notification.Kind.ASSIGNED)
+    assert expected in note.body
