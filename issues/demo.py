@@ -140,7 +140,7 @@ HANDLER_PHONE_BASE = 13900000200
 
 
 def load(write) -> None:
-    _reference()
+    reference_load()
     write(f"departments: {Department.objects.count()}, categories: {Category.objects.count()}")
     made = _tickets()
     write(f"tickets: {made} new ({Ticket.objects.count()} in all)")
@@ -166,7 +166,9 @@ def _h(*parts) -> int:
 
 
 @transaction.atomic
-def _reference() -> None:
+def reference_load() -> None:
+    """Departments, categories, tier time limits and holidays: what any installation of the
+    demo (and the synthetic city, portal/city.py) starts from. Idempotent."""
     User = get_user_model()
     for i, (code, name) in enumerate(DEPARTMENTS):
         department, _ = Department.objects.update_or_create(code=code, defaults={"name": name})

@@ -17,8 +17,12 @@ How each part is written:
 - **households and residents**: PostgreSQL ``COPY``, with valid ID numbers (check digit,
   real birth date) and mobile numbers from their own ranges.
 
-Problems, their events, meetings and ratings are not generated yet (left for the next
-step of the city-scale work); ``seed_city`` says so when it ends.
+- **problems** (1 million over two years at scale 1), each with its first reporter (a
+  householder of the unit), its events and, once closed, its rating (by the resident, or on
+  a return call by the community secretary): ``COPY`` as well, in the shapes
+  ``issues.services`` writes them (states, tiers, levels, handlers at the tier's rung,
+  deadlines, the version counted per step). Assignment meetings and departments' parts are
+  not generated yet.
 
 Nothing here is random at run time: a name, a number, a size comes from the index of the
 row through ``_h``, so two runs at one scale build the same city.
@@ -52,6 +56,8 @@ FULL = {
     K.UNIT: 400_000,
 }
 HOUSEHOLDS = 1_500_000
+TICKETS = 1_000_000
+DAYS = 730  # two years of problems
 RESIDENTS_PER_HOUSEHOLD = 2
 # Phones: heads from 130…, residents from 150… and 180… (11 digits, valid mobiles).
 HEAD_PHONES, RESIDENT_PHONES = 130_0000_0000, 150_0000_0000
@@ -239,7 +245,15 @@ def seed(*, scale: float = 1.0, progress: Progress = lambda stage, n: None) -> d
     households, residents = _residents(scale)
     progress("households", households)
     progress("residents", residents)
+    from issues.demo import reference_load
+
+    reference_load()
+    tickets, events = _tickets(scale)
+    progress("tickets", tickets)
+    progress("events", events)
     return {
+        "tickets": tickets,
+        "events": events,
         "areas": len(nodes),
         "heads": len(heads.rows),
         "logins": logins,
@@ -344,3 +358,348 @@ def _residents(scale: float) -> tuple[int, int]:
         people(),
     )
     return households, residents
+
+
+# --- problems ------------------------------------------------------------------------------
+
+# Of every 100 problems: 50 simple, 35 complex, 15 hard; and what became of them.
+TIERS = ("simple",) * 50 + ("complex",) * 35 + ("hard",) * 15
+FATES = (
+    ("closed", 84),
+    ("declined", 3),
+    ("resolved", 4),
+    ("in_progress", 5),
+    ("assigned", 2),
+    ("reported", 2),
+)
+TIER_DAYS = {"simple": 3, "complex": 7, "hard": 15}
+TICKET_COLUMNS = (
+    "area_id",
+    "category_id",
+    "channel",
+    "description",
+    "reporter_id",
+    "reporter_name",
+    "reporter_phone",
+    "state",
+    "tier",
+    "level",
+    "handler_area_id",
+    "deadline",
+    "on_rectification_list",
+    "escalation_count",
+    "reopen_count",
+    "resolved_level",
+    "feedback",
+    "rating",
+    "rating_comment",
+    "rating_source",
+    "decline_reason",
+    "decline_note",
+    "created_at",
+    "updated_at",
+    "assigned_at",
+    "resolved_at",
+    "closed_at",
+    "version",
+)
+EVENT_COLUMNS = (
+    "ticket_id",
+    "kind",
+    "old_state",
+    "new_state",
+    "actor_id",
+    "at",
+    "note",
+    "level",
+    "handler_area_id",
+)
+CHUNK = 50_000
+REPORTER_COLUMNS = (
+    "ticket_id",
+    "reported_as_id",
+    "resident_id",
+    "name",
+    "phone",
+    "token",
+    "rating",
+    "rating_comment",
+    "rating_source",
+    "rated_at",
+    "rating_caller_id",
+    "created_at",
+)
+CHANNELS = ("wechat", "mini_program", "visit", "patrol", "hotline", "walk_in")
+CHANNEL_NAMES = {
+    "wechat": "微信群",
+    "mini_program": "小程序",
+    "visit": "入户走访",
+    "patrol": "网格巡查",
+    "hotline": "12345热线",
+    "walk_in": "来访",
+}
+
+
+def _fate(h: int) -> str:
+    roll, total = h % 100, 0
+    for fate, share in FATES:
+        total += share
+        if roll < total:
+            return fate
+    return "closed"
+
+
+def _chains() -> dict[int, dict[str, int]]:
+    """Unit pk → the pks of its building, grid, community, street and district (from the
+    nested sets, one query: every unit's ancestors by range within its own tree)."""
+    rows = list(Area.objects.exclude(kind=K.CITY).values_list("pk", "kind", "tree_id", "lft"))
+    rows.sort(key=lambda r: (r[2], r[3]))
+    rung = {
+        K.DISTRICT: "district",
+        K.STREET: "street",
+        K.TOWN: "street",
+        K.COMMUNITY: "community",
+        K.VILLAGE: "community",
+        K.GRID: "grid",
+        K.BUILDING: "building",
+    }
+    chains, current = {}, {}
+    for pk, kind, _tree, _lft in rows:  # tree order: each node after its ancestors
+        if kind == K.UNIT:
+            chains[pk] = {**current, "unit": pk}
+            continue
+        level = rung[kind]
+        order = ("district", "street", "community", "grid", "building")
+        current = {k: v for k, v in current.items() if order.index(k) < order.index(level)}
+        current[level] = pk
+    return chains
+
+
+def _holders() -> dict[int, int]:
+    """Area pk → the user id of its head (the one principal each node got)."""
+    from grids.models import Post
+
+    return dict(
+        Post.objects.filter(
+            ended_on__isnull=True, is_deputy=False, person__user__isnull=False
+        ).values_list("area_id", "person__user_id")
+    )
+
+
+@transaction.atomic
+def _tickets(scale: float) -> tuple[int, int]:
+    from issues.models import Category
+    from residents.models import Resident
+
+    chains = _chains()
+    units = sorted(chains)
+    holders = _holders()
+    reporters = {}
+    for rid, name, phone, unit in (
+        Resident.objects.filter(is_householder=True)
+        .order_by("pk")
+        .values_list("pk", "name", "phone", "household__area_id")
+        .iterator(chunk_size=20_000)
+    ):
+        reporters.setdefault(unit, (rid, name, phone))
+    categories = list(
+        Category.objects.filter(children__isnull=True).order_by("code").values_list("pk", "name")
+    )
+    count = max(1, round(TICKETS * scale))
+    now = timezone.now().replace(microsecond=0)
+    events = reporter_rows = 0
+    # In chunks, so memory stays flat however big the city: a chunk's problems are written,
+    # their ids read back (in the order COPY inserted them), then their events and reporters.
+    for first in range(0, count, CHUNK):
+        plans = [
+            _plan(i, units, chains, holders, reporters, categories, now)
+            for i in range(first, min(count, first + CHUNK))
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM issues_ticket")
+            before = cursor.fetchone()[0]
+        _copy("issues_ticket", TICKET_COLUMNS, (p["row"] for p in plans))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM issues_ticket WHERE id > %s ORDER BY id", [before])
+            ids = [row[0] for row in cursor.fetchall()]
+        events += _copy(
+            "issues_ticketevent",
+            EVENT_COLUMNS,
+            ((ids[i], *event) for i, p in enumerate(plans) for event in p["events"]),
+        )
+        reporter_rows += _copy(
+            "issues_ticketreporter",
+            REPORTER_COLUMNS,
+            ((ids[i], ids[i], *p["reporter"]) for i, p in enumerate(plans)),
+        )
+    assert reporter_rows == count
+    with connection.cursor() as cursor:  # a resident's own rating names their reporter row
+        cursor.execute(
+            "UPDATE issues_ticketevent e SET reporter_id = r.id FROM issues_ticketreporter r "
+            "WHERE e.ticket_id = r.ticket_id AND e.kind = 'rate' AND e.actor_id IS NULL"
+        )
+        cursor.execute("ANALYZE")
+    return count, events
+
+
+def check(*, sample: int = 20) -> list[str]:
+    """Compare generated problems with what the services would have written: the route of
+    each tier from its place (``issues.services.route``), and every event a legal step
+    (``issues.rules.MOVES``). Returns the differences (none when the city is right)."""
+    from issues import rules, services
+    from issues.models import Ticket, TicketEvent
+
+    problems = []
+    assigned = Ticket.objects.exclude(tier="").filter(escalation_count=0).order_by("pk")
+    for ticket in assigned.select_related("area")[:sample]:
+        found = services.route(ticket.area, rules.start_level(ticket.tier, hard_via_street=True))
+        if (found.level, found.area.pk) != (ticket.level, ticket.handler_area_id):
+            problems.append(
+                f"#{ticket.pk}: routed to {found.level} {found.area.pk}, "
+                f"generated {ticket.level} {ticket.handler_area_id}"
+            )
+    for event in TicketEvent.objects.exclude(kind="report").order_by("pk")[: sample * 8]:
+        if rules.next_state(event.old_state, event.kind) != event.new_state:
+            problems.append(f"event {event.pk}: {event.kind} {event.old_state}→{event.new_state}")
+    return problems
+
+
+def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
+    """One problem: its row, its events and its reporter, as the services would write them."""
+    h = _h("ticket", i)
+    unit = units[h % len(units)]
+    chain = chains[unit]
+    rid, name, phone = reporters.get(unit, (None, name_of(i, "caller"), str(180_0000_0000 + i)))
+    category, category_name = categories[(h >> 8) % len(categories)]
+    tier = TIERS[(h >> 16) % 100]
+    fate = _fate(h >> 24)
+    created = now - dt.timedelta(minutes=(h >> 32) % (DAYS * 24 * 60))
+    if fate in ("reported", "assigned", "in_progress", "resolved"):
+        created = now - dt.timedelta(minutes=(h >> 32) % (10 * 24 * 60))  # open ones are recent
+    level, handler = {
+        "simple": ("unit", chain["unit"]),
+        "complex": ("grid", chain["grid"]),
+        "hard": ("street", chain["street"]),  # hard problems go through the street first
+    }[tier]
+    lifted = tier == "hard" and bool(h >> 40 & 1)  # half of them lifted to the county office
+    actor = holders.get(handler)
+    triager = holders.get(chain["grid"])
+    events = []
+    at = created
+
+    def step(kind, old, new, *, who=None, note="", minutes=60, lvl="", area=None):
+        nonlocal at
+        at = at + dt.timedelta(minutes=minutes)
+        events.append((kind, old, new, who, at, note, lvl, area))
+
+    channel = CHANNELS[(h >> 44) % len(CHANNELS)]
+    events.append(
+        ("report", "", "reported", None, created, "来源：" + CHANNEL_NAMES[channel], "", None)
+    )
+    row = dict.fromkeys(TICKET_COLUMNS, None)
+    row.update(
+        area_id=unit,
+        category_id=category,
+        channel=CHANNELS[(h >> 44) % len(CHANNELS)],
+        description=f"{category_name}：第{i}号反映",
+        reporter_id=rid,
+        reporter_name=name,
+        reporter_phone=phone,
+        state=fate,
+        tier="",
+        level="",
+        on_rectification_list=False,
+        escalation_count=0,
+        reopen_count=0,
+        resolved_level="",
+        feedback="",
+        rating="",
+        rating_comment="",
+        rating_source="",
+        decline_reason="",
+        decline_note="",
+        created_at=created,
+        version=1,
+    )
+    rating = ("", "", "", None, None)
+    if fate == "declined":
+        step("decline", "reported", "declined", who=triager, note="不属于本级处理：已告知反映人")
+        row.update(decline_reason="not_ours", decline_note="已告知反映人", closed_at=at)
+    elif fate != "reported":
+        step("assign", "reported", "assigned", who=triager, lvl=level, area=handler)
+        if lifted:
+            step(
+                "escalate",
+                "assigned",
+                "assigned",
+                who=holders.get(chain["street"]),
+                note="上提一级",
+                minutes=24 * 60,
+                lvl="county",
+                area=chain["district"],
+            )
+            level, handler = "county", chain["district"]
+            actor = holders.get(handler)
+            row.update(escalation_count=1)
+        row.update(
+            tier=tier,
+            level=level,
+            handler_area_id=handler,
+            assigned_at=at,
+            deadline=at + dt.timedelta(days=TIER_DAYS[tier]),
+        )
+        if fate != "assigned":
+            step(
+                "accept", "assigned", "in_progress", who=actor, minutes=120, lvl=level, area=handler
+            )
+            step(
+                "progress",
+                "in_progress",
+                "in_progress",
+                who=actor,
+                note="已联系居民，正在处理",
+                minutes=24 * 60,
+                lvl=level,
+                area=handler,
+            )
+        if fate in ("resolved", "closed"):
+            step(
+                "resolve",
+                "in_progress",
+                "resolved",
+                who=actor,
+                note="已处理完毕，已告知居民",
+                minutes=24 * 60 * (1 + (h >> 48) % 4),
+                lvl=level,
+                area=handler,
+            )
+            row.update(resolved_at=at, resolved_level=level, feedback="已处理完毕，已告知居民")
+        if fate == "closed":
+            by_call = (h >> 52) % 10 < 3
+            value = "basic" if (h >> 56) % 6 == 0 else "satisfied"
+            source = "return_call" if by_call else "resident"
+            caller = holders.get(chain["community"]) if by_call else None
+            note = {"satisfied": "满意", "basic": "基本满意"}[value]
+            step(
+                "rate",
+                "resolved",
+                "resolved",
+                who=caller,
+                note=note,
+                minutes=24 * 60,
+                lvl=level,
+                area=handler,
+            )
+            step("close", "resolved", "closed", minutes=0, lvl=level, area=handler)
+            row.update(rating=value, rating_source=source, closed_at=at)
+            rating = (value, "", source, at, caller)
+    row.update(updated_at=at, version=len(events))
+    token = hashlib.blake2b(f"city-token-{i}".encode(), digest_size=16).hexdigest()
+    return {
+        "row": tuple(row[c] for c in TICKET_COLUMNS),
+        "events": [
+            (kind, old, new, who, t, note, lvl, area)
+            for kind, old, new, who, t, note, lvl, area in events
+        ],
+        "reporter": (rid, name, phone, token, *rating, created),
+    }

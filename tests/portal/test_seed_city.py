@@ -5,9 +5,11 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
 
 from grids.models import Area, Person, Post
 from grids.rules import AreaKind as K
+from issues.models import Ticket, TicketEvent, TicketReporter
 from portal import city
 from residents.identity import validate_id_number
 from residents.models import Household, Resident
@@ -44,14 +46,15 @@ def test_id_numbers_are_valid_and_distinct():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_seed_city_builds_the_city_through_the_imports():
+def test_seed_city_builds_the_city_through_the_imports(monkeypatch):
+    monkeypatch.setattr(city, "CHUNK", 700)  # problems written in three chunks
     call_command("seed_city", scale=SCALE, verbosity=0)
     sizes = city.sizes(SCALE)
     assert Area.objects.filter(kind=K.UNIT).count() == sizes[K.UNIT]
     assert Area.objects.filter(kind=K.GRID).count() == sizes[K.GRID]
     heads = Area.objects.exclude(kind=K.CITY).count()
     assert Post.objects.filter(ended_on__isnull=True).count() == heads
-    assert Person.objects.filter(user__isnull=True).count() == 0
+    assert not Person.objects.filter(posts__isnull=False, user__isnull=True).exists()
     unit = Area.objects.filter(kind=K.UNIT).order_by("pk").first()
     head = Post.objects.select_related("person__user").get(area=unit)
     assert head.title == "unit_head"
@@ -62,5 +65,27 @@ def test_seed_city_builds_the_city_through_the_imports():
     resident = Resident.objects.filter(is_householder=True).order_by("pk").first()
     validate_id_number(resident.id_number)
     assert len(resident.phone) == 11
+    tickets = Ticket.objects.count()
+    assert tickets == round(city.TICKETS * SCALE)
+    assert TicketReporter.objects.count() == tickets
+    # Every reporter row, events included, belongs to the problem it was generated with.
+    assert (
+        not TicketReporter.objects.exclude(ticket__area_id=F("resident__household__area_id"))
+        .exclude(resident=None)
+        .exists()
+    )
+    states = set(Ticket.objects.values_list("state", flat=True))
+    assert {"closed", "declined"} <= states
+    sources = set(Ticket.objects.filter(state="closed").values_list("rating_source", flat=True))
+    assert sources == {"resident", "return_call"}
+    # A return call is never by the problem's handler; a resident's rating names its reporter.
+    for event in TicketEvent.objects.filter(kind="rate").select_related("ticket")[:200]:
+        assert (event.actor_id is None) == (event.reporter_id is not None)
+        if event.actor_id:
+            assert not TicketEvent.objects.filter(
+                ticket=event.ticket, actor_id=event.actor_id, kind="resolve"
+            ).exists()
+    assert TicketEvent.objects.filter(kind="escalate").exists()
+    assert city.check(sample=50) == []
     with pytest.raises(CommandError, match="already holds areas"):
         call_command("seed_city", scale=SCALE, verbosity=0)
