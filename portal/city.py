@@ -45,6 +45,7 @@ from grids.imports.columns import AREA_COLUMNS, HEAD_COLUMNS, KIND_NAMES, TITLE_
 from grids.models import Area, Person
 from grids.rules import AreaKind as K
 from grids.rules import PostTitle as T
+from issues import rules
 from residents.identity import id_check_digit
 
 FULL = {
@@ -574,7 +575,7 @@ def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
     tier = TIERS[(h >> 16) % 100]
     fate = _fate(h >> 24)
     created = now - dt.timedelta(minutes=(h >> 32) % (DAYS * 24 * 60))
-    if fate in ("reported", "assigned", "in_progress", "resolved"):
+    if fate in rules.OPEN_STATES | rules.AWAITING_RATING_STATES:
         created = now - dt.timedelta(minutes=(h >> 32) % (10 * 24 * 60))  # open ones are recent
     level, handler = {
         "simple": ("unit", chain["unit"]),
@@ -662,7 +663,7 @@ def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
                 lvl=level,
                 area=handler,
             )
-        if fate in ("resolved", "closed"):
+        if fate in rules.SOLVED_STATES:
             step(
                 "resolve",
                 "in_progress",
