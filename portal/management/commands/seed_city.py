@@ -29,6 +29,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"city at scale {scale}: "
                 + ", ".join(f"{n:,} {what}" for what, n in built.items())
-                + f" in {time.monotonic() - started:.1f} s. Meetings and departments' parts are not generated yet."
+                + f" in {time.monotonic() - started:.1f} s."
+                + " Meetings and departments' parts are not generated yet."
             )
         )
