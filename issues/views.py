@@ -464,16 +464,16 @@ def reporter_phone_reveal(request, pk):
 @require_POST
 def reporter_row_phone_reveal(request, pk, reporter_pk):
     """One reporter's phone (a report merged in too), for a call back: logged."""
-    ticket = get_ticket_for_user(request.user, pk)
-    reporter = ticket.reporters.filter(pk=reporter_pk).first()
-    if reporter is None:
-        raise Http404
-    value = services.ticket_reporter_phone_reveal(
-        user=request.user, ticket=ticket, reporter=reporter, **client_facts(request)
-    )
-    response = render(request, "residents/_revealed.html", {"value": value})
-    response["Cache-Control"] = "no-store"
-    return response
+
+    def reveal(*, user, ticket, **facts):
+        reporter = ticket.reporters.filter(pk=reporter_pk).first()
+        if reporter is None:
+            raise Http404
+        return services.ticket_reporter_phone_reveal(
+            user=user, ticket=ticket, reporter=reporter, **facts
+        )
+
+    return _revealed(request, pk, reveal=reveal, template="residents/_revealed.html", name="value")
 
 
 @login_required
