@@ -1,9 +1,11 @@
 """The periodic tasks are seeded once by migrate and then belong to the admin: neither a new
 migrate nor beat's start writes over an edited entry."""
 
+import datetime as dt
 import json
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -87,20 +89,25 @@ def test_point10_schedule_edits_survive_migrate_and_beat_starting(monkeypatch):
 
     call_command("migrate", verbosity=0)  # runs the seeding again (post_migrate)
     beat_schedule_seed()
-    scheduler = DatabaseScheduler(app=app)  # beat starting: setup_schedule
-    scheduler.setup_schedule()
-    scheduler.sync()
+    # django-celery-beat loads only the crontab entries due within two hours of now (and
+    # reloads when its schedule is read): run beat at 20:00 in Shanghai, so the edited 20:30
+    # entry is loaded whatever the hour the suite runs (it failed after 23:00).
+    # 12:00 UTC is 20:00 in Shanghai.
+    with time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC), tick=True):
+        scheduler = DatabaseScheduler(app=app)  # beat starting: setup_schedule
+        scheduler.setup_schedule()
+        scheduler.sync()
 
-    escalate.refresh_from_db()
-    daily.refresh_from_db()
-    sweep.refresh_from_db()
-    assert (escalate.interval.every, escalate.interval.period) == (30, "minutes")
-    assert (daily.crontab.hour, daily.crontab.minute) == ("20", "30")
-    assert sweep.enabled is False
-    assert PeriodicTask.objects.filter(name="close-unrated").exists()
-    assert scheduler.schedule["digest-daily"].schedule.hour == {20}
-    assert scheduler.schedule["escalate-overdue"].schedule.run_every.total_seconds() == 1800
-    assert "notifications-sweep" not in scheduler.schedule
+        escalate.refresh_from_db()
+        daily.refresh_from_db()
+        sweep.refresh_from_db()
+        assert (escalate.interval.every, escalate.interval.period) == (30, "minutes")
+        assert (daily.crontab.hour, daily.crontab.minute) == ("20", "30")
+        assert sweep.enabled is False
+        assert PeriodicTask.objects.filter(name="close-unrated").exists()
+        assert scheduler.schedule["digest-daily"].schedule.hour == {20}
+        assert scheduler.schedule["escalate-overdue"].schedule.run_every.total_seconds() == 1800
+        assert "notifications-sweep" not in scheduler.schedule
 
     from digests.periods import daily_hour
 
