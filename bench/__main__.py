@@ -1,4 +1,5 @@
-"""``python -m bench``: area-tree benchmarks on a throw-away PostgreSQL database.
+"""``python -m bench``: the area tree and imports on a throw-away PostgreSQL database, then
+every page and job on the synthetic city (``bench/city.py``, built once when absent).
 
 Output is ``name: value`` lines (units in the name); lines starting with ``#`` are comments.
 """
@@ -25,6 +26,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also profile one more import of --rows rows and print the top functions",
     )
+    parser.add_argument("--tree-only", action="store_true", help="the tree and imports only")
+    parser.add_argument("--city-only", action="store_true", help="the seeded city only")
+    parser.add_argument("--no-digests", action="store_true", help="the city without digests")
+    parser.add_argument("--city-url", default="", help="the city's database (portal_bench_city)")
     args = parser.parse_args(argv)
     for option, rows in (("--rows", args.rows), ("--tree-rows", args.tree_rows)):
         try:
@@ -60,6 +65,21 @@ def _setup_django(url: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
+    if not args.city_only:
+        tree_bench(args)
+    if not args.tree_only:
+        from bench import city
+
+        city.main(
+            [
+                *(["--city-url", args.city_url] if args.city_url else []),
+                *(["--no-digests"] if args.no_digests else []),
+            ]
+        )
+
+
+def tree_bench(args: argparse.Namespace) -> None:
+    """The tree and import figures, on a throw-away database (bench/README.md)."""
     url = db.bench_url(os.environ.get("DATABASE_URL", ""))
     version = db.server_version(url)
     print(f"# bench on PostgreSQL {version}, {os.cpu_count()} cores", flush=True)

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import BigIntegerField, Case, Count, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import BigIntegerField, Case, Count, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
@@ -39,17 +40,23 @@ from django.utils.translation import gettext_lazy
 
 from grids.access import scope_for
 from grids.models import Area
-from grids.selectors import area_ancestors, area_children, area_subtree_q, get_area_for_user
-from issues.models import Level, Ticket, Tier
-from issues.rules import OPEN_STATES, SOLVED_STATES, TAKEN_ON_STATES
+from grids.rules import ANCESTOR_KEYS, AreaKind
+from grids.selectors import (
+    area_ancestors,
+    area_children,
+    area_subtree_q,
+    get_area_for_user,
+    keyed_subtree_q,
+)
+from issues.models import Ticket, TicketCategoryDay, TicketDay, Tier
+from issues.rules import BAND_LEVELS, OPEN_STATES, RATED, SATISFIED, SOLVED_STATES, TAKEN_ON_STATES
 from issues.selectors import tickets_visible_to
 
 R = Ticket.Rating
 SOURCE = Ticket.RatingSource
 
-RATED = (R.SATISFIED, R.BASIC, R.UNSATISFIED)  # "not rated" is no opinion: left out
-SATISFIED = (R.SATISFIED, R.BASIC)
 WINDOW_DAYS = 30
+WEEK = dt.timedelta(days=7)
 TOP_CATEGORIES = 5
 UNTRIAGED = ""  # a reported problem has no tier until it is triaged
 
@@ -68,19 +75,22 @@ LEVEL_BANDS = (
         "grid",
         gettext_lazy("In the grid"),
         gettext_lazy("unit, building and grid heads"),
-        (Level.UNIT, Level.BUILDING, Level.GRID),
+        BAND_LEVELS["grid"],
     ),
     LevelBand(
-        "community", gettext_lazy("In the community"), gettext_lazy("community"), (Level.COMMUNITY,)
+        "community",
+        gettext_lazy("In the community"),
+        gettext_lazy("community"),
+        BAND_LEVELS["community"],
     ),
     LevelBand(
-        "street", gettext_lazy("In the street"), gettext_lazy("street/town"), (Level.STREET,)
+        "street", gettext_lazy("In the street"), gettext_lazy("street/town"), BAND_LEVELS["street"]
     ),
     LevelBand(
         "above",
         gettext_lazy("Above the street"),
         gettext_lazy("county office and functional departments"),
-        (Level.COUNTY, Level.DEPARTMENT),
+        BAND_LEVELS["above"],
     ),
 )
 
@@ -187,6 +197,7 @@ class Place:
     node: Area | None
     children: list[Area]
     crumbs: list[Crumb]
+    members: dict[int, list[int]] = field(default_factory=dict)  # rollup nodes, once read
 
 
 def top_areas(user) -> list[Area]:
@@ -232,7 +243,7 @@ def dashboard_tickets(user, node: Area | None) -> QuerySet[Ticket]:
     out), under ``node`` if there is one."""
     tickets = tickets_visible_to(user).filter(state__in=TAKEN_ON_STATES)
     if node is not None:
-        tickets = tickets.filter(area_subtree_q(node, "area__"))
+        tickets = tickets.filter(keyed_subtree_q(node))
     return tickets
 
 
@@ -296,6 +307,19 @@ def daily_series(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, list]:
     }
 
 
+def rollup_top_categories(nodes: list[int], clock: Clock) -> list[dict]:
+    """``top_categories`` from the day rows. One query."""
+    days = clock.window_days
+    rows = (
+        TicketCategoryDay.objects.filter(node_id__in=nodes, day__gte=days[0], day__lte=days[-1])
+        .values("category_id", "category__name")
+        .annotate(n=Sum("reported"))
+        .filter(n__gt=0)
+        .order_by("-n", "category__name", "category_id")[:TOP_CATEGORIES]
+    )
+    return [{"name": row["category__name"], "count": row["n"]} for row in rows]
+
+
 def top_categories(tickets: QuerySet[Ticket], clock: Clock) -> list[dict]:
     """The TOP_CATEGORIES categories with the most problems reported in the window. One
     query."""
@@ -343,11 +367,17 @@ def child_rows(
     row named ``rest_label`` when there are any."""
     if not children:
         return []
-    bucket = Case(
-        *[When(area_subtree_q(child, "area__"), then=Value(child.pk)) for child in children],
-        default=Value(None),
-        output_field=BigIntegerField(),
-    )
+    key = _child_key(children, COUNTED_CHILD_KEYS)
+    if key is not None:
+        # The children's own key column: a problem above their level (at the node itself)
+        # falls to its own place, which is no child.
+        bucket = Coalesce(key, "area_id")
+    else:  # children of mixed kinds (a community with compounds and grids): their ranges
+        bucket = Case(
+            *[When(area_subtree_q(child, "area__"), then=Value(child.pk)) for child in children],
+            default=Value(None),
+            output_field=BigIntegerField(),
+        )
     grouped = (
         tickets.annotate(bucket=bucket)
         .order_by()
@@ -359,7 +389,14 @@ def child_rows(
             **rating_counts(),
         )
     )
-    figures = {row.pop("bucket"): row for row in grouped}
+    child_ids = {child.pk for child in children}
+    figures: dict[int | None, dict] = {}
+    for row in grouped:
+        bucket = row.pop("bucket")
+        bucket = bucket if bucket in child_ids else None
+        if bucket in figures:  # several places outside the children: one row for them
+            row = {name: figures[bucket][name] + n for name, n in row.items()}
+        figures[bucket] = row
     rows = [
         Row(
             name=child.name,
@@ -404,16 +441,33 @@ class Dashboard:
 
 def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) -> Dashboard:
     """Everything the dashboard shows for ``user`` at ``node_code`` (or at the top of the
-    user's scope). A node outside the scope raises Http404."""
+    user's scope). A node outside the scope raises Http404.
+
+    A city, district or street (or a top level made of them) is read from the day rollups
+    (``issues.models.TicketDay``) and the open problems; anything smaller counts its own
+    problems, which are few. Both give the same figures (tests/dashboard/test_rollups.py)."""
     clock = clock_at(now)
     place = dashboard_place(user, node_code)
     tickets = dashboard_tickets(user, place.node)
-
-    figures = ticket_figures(tickets, clock)
+    nodes = rollup_nodes_for(user, place)
+    if nodes is None:
+        figures = ticket_figures(tickets, clock)
+        series = daily_series(tickets, clock)
+        rows = child_rows(tickets, place.children, clock, rest_label=_rest_label(place))
+    else:
+        figures = {**rollup_figures(nodes, clock), **open_figures(tickets, clock)}
+        series = rollup_series(nodes, clock)
+        rows = rollup_child_rows(
+            tickets,
+            nodes,
+            place.children,
+            clock,
+            rest_label=_rest_label(place),
+            known=place.members,
+        )
     tiers = _tiers(figures)
-    series = daily_series(tickets, clock)
-    categories = _with_share_of_intake(top_categories(tickets, clock), series)
-    rows = child_rows(tickets, place.children, clock, rest_label=_rest_label(place))
+    top = top_categories(tickets, clock) if nodes is None else rollup_top_categories(nodes, clock)
+    categories = _with_share_of_intake(top, series)
     return Dashboard(
         place=place,
         clock=clock,
@@ -426,6 +480,198 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
         rows=rows,
         chart_data=_chart_data(series, tiers),
     )
+
+
+# --- from the rollups ---------------------------------------------------------------------------
+
+# Nodes whose day rows are kept (issues.services.rollups): below them, the problems are few.
+ROLLUP_KINDS = frozenset({AreaKind.CITY, *ANCESTOR_KEYS["district"], *ANCESTOR_KEYS["street"]})
+
+
+def rollup_members(
+    areas: list[Area], known: dict[int, list[int]] | None = None
+) -> dict[int, list[int]]:
+    """Area pk → the rollup nodes whose day rows make its figures: a district or a street
+    itself; a city, its own (problems placed at the city itself) and its districts'. One
+    query when there is a city not in ``known``, none otherwise."""
+    known = known or {}
+    members = {area.pk: list(known.get(area.pk, [area.pk])) for area in areas}
+    cities = [area.pk for area in areas if area.kind == AreaKind.CITY and area.pk not in known]
+    if cities:
+        for district, city in Area.objects.filter(upper_id__in=cities).values_list(
+            "pk", "upper_id"
+        ):
+            members[city].append(district)
+    return members
+
+
+def rollup_nodes_for(user, place: Place) -> list[int] | None:
+    """The rollup nodes whose day rows add up to what ``user`` sees at ``place``, or None
+    when the figures must be counted from the problems: a node below the street, a top
+    level with such a node or with a department's assignments elsewhere."""
+    scope = scope_for(user)
+    if place.node is not None:
+        tops = [place.node]
+    elif scope.department_ids and not scope.is_admin:
+        return None
+    else:
+        tops = place.children  # the top level: its rows are the areas the figures cover
+    if not tops or any(area.kind not in ROLLUP_KINDS for area in tops):
+        return None
+    place.members = rollup_members(tops)  # the children's rows reuse them (the top level)
+    return [n for nodes in place.members.values() for n in nodes]
+
+
+def _day_sums(clock: Clock, *, window_from: dt.date | None = None) -> dict:
+    monday = clock.week_start.date()
+    sums = {name: Sum(name) for name in TicketDay.COUNTS}
+    sums["solved_today"] = Sum("solved", filter=Q(day=clock.today))
+    sums["solved_week"] = Sum("solved", filter=Q(day__gte=monday, day__lt=monday + WEEK))
+    if window_from is not None:
+        sums["solved_window"] = Sum("solved", filter=Q(day__gte=window_from, day__lte=clock.today))
+    return sums
+
+
+def _from_rollup(row: dict) -> dict[str, int]:
+    """A summed rollup row in the names ``ticket_figures`` uses."""
+    out = {name: value or 0 for name, value in row.items()}
+    for tier in Tier.values:
+        out[f"solved_{tier}"] = out.pop(f"solved_{tier}", 0)
+    out[f"solved_{UNTRIAGED}"] = out.pop("solved_untriaged", 0)
+    return out
+
+
+def rollup_figures(nodes: list[int], clock: Clock) -> dict[str, int]:
+    """The solved, level and rating figures of ``nodes`` from their day rows. One query."""
+    sums = {f"sum_{name}": value for name, value in _day_sums(clock).items()}
+    row = TicketDay.objects.filter(node_id__in=nodes).aggregate(**sums)
+    return _from_rollup({name.removeprefix("sum_"): n for name, n in row.items()})
+
+
+def open_figures(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, int]:
+    """The open problems' figures (open, overdue, open per tier): they change with the
+    clock, so they are counted, over the open problems only. One query, which PostgreSQL
+    answers from the covering index of open problems alone (issues/migrations/0016):
+    ``COUNT(area_id)``, a column of it, not ``COUNT(id)``."""
+    open_only = tickets.filter(_open())
+    counts = {
+        "open": Count("area"),
+        "overdue": Count("area", filter=Q(deadline__lt=clock.now)),
+        **{
+            f"open_{tier}": Count("area", filter=Q(tier=tier)) for tier in [*Tier.values, UNTRIAGED]
+        },
+    }
+    return open_only.aggregate(**counts)
+
+
+def rollup_series(nodes: list[int], clock: Clock) -> dict[str, list]:
+    """The window's reported and solved problems per day from the day rows. One query."""
+    days = clock.window_days
+    grouped = (
+        TicketDay.objects.filter(node_id__in=nodes, day__gte=days[0], day__lte=days[-1])
+        .values("day")
+        .annotate(intake=Sum("reported"), solved_on_day=Sum("solved"))
+    )
+    by_day = {row["day"]: row for row in grouped}
+    return {
+        "days": days,
+        "intake": [by_day.get(day, {}).get("intake", 0) for day in days],
+        "solved": [by_day.get(day, {}).get("solved_on_day", 0) for day in days],
+    }
+
+
+# The key that tells the children apart, by their kind: with day rows (a city's problems
+# have no district: they count at the city itself) ...
+ROLLUP_CHILD_KEYS = {
+    AreaKind.CITY: "district_id",
+    **{kind: "district_id" for kind in ANCESTOR_KEYS["district"]},
+    **{kind: "street_id" for kind in ANCESTOR_KEYS["street"]},
+}
+# ... and without (a street's communities, a community's grids: counted).
+COUNTED_CHILD_KEYS = {
+    **{kind: "community_id" for kind in ANCESTOR_KEYS["community"]},
+    **{kind: "grid_id" for kind in ANCESTOR_KEYS["grid"]},
+}
+
+
+def _child_key(children: list[Area], keys: dict[str, str]) -> str | None:
+    """The one key column that tells ``children`` apart, or None."""
+    found = {keys.get(child.kind) for child in children}
+    return found.pop() if len(found) == 1 and None not in found else None
+
+
+def rollup_child_rows(
+    tickets: QuerySet[Ticket],
+    nodes: list[int],
+    children: list[Area],
+    clock: Clock,
+    *,
+    rest_label: str,
+    known: dict[int, list[int]] | None = None,
+) -> list[Row]:
+    """``child_rows`` from the day rows (a city's districts, a district's streets, a
+    street's communities, the top level's cities and districts) and the open problems
+    grouped by the children's key, in two queries (three with a city among the children).
+    The last row (problems under no child, such as those placed at the node itself) is the
+    whole less its children."""
+    if not children:
+        return []
+    key = _child_key(children, ROLLUP_CHILD_KEYS)
+    if key is None:
+        return child_rows(tickets, children, clock, rest_label=rest_label)
+    members = rollup_members(children, known)
+    child_of = {node: child for child, nodes in members.items() for node in nodes}
+    sums = _day_sums(clock, window_from=clock.window_days[0])
+    wanted = ("solved_window", *rating_counts())
+    per_node = TicketDay.objects.filter(node_id__in={*nodes, *child_of}).values("node_id")
+    summed = {
+        row.pop("node_id"): {name.removeprefix("sum_"): n for name, n in row.items()}
+        for row in per_node.annotate(**{f"sum_{name}": sums[name] for name in wanted})
+    }
+    # A problem's bucket: its key at the children's level, or, where it lies above that
+    # level (at the node itself, at a city), its own place.
+    opened = (
+        tickets.filter(_open())
+        .order_by()
+        .annotate(bucket=Coalesce(key, "area_id"))
+        .values("bucket")
+        .annotate(open=Count("area"), overdue=Count("area", filter=Q(deadline__lt=clock.now)))
+    )
+    open_of: dict[int | None, Counter] = defaultdict(Counter)
+    for row in opened:
+        open_of[child_of.get(row["bucket"])].update(open=row["open"], overdue=row["overdue"])
+
+    def rolled(node_ids) -> Counter:
+        out = Counter(dict.fromkeys(wanted, 0))
+        for node in node_ids:
+            out.update({name: value or 0 for name, value in summed.get(node, {}).items()})
+        return out
+
+    rows = []
+    below = Counter()
+    for child in children:
+        figures = rolled(members[child.pk])
+        below.update(figures)
+        rows.append(
+            Row(
+                name=child.name,
+                code=child.code,
+                kind=child.get_kind_display(),
+                open=open_of[child.pk]["open"],
+                overdue=open_of[child.pk]["overdue"],
+                **{name: figures[name] for name in wanted},
+            )
+        )
+    whole = rolled(nodes)
+    rest = Row(
+        name=rest_label,
+        open=open_of[None]["open"],
+        overdue=open_of[None]["overdue"],
+        **{name: whole[name] - below[name] for name in wanted},
+    )
+    if not rest.is_empty:
+        rows.append(rest)
+    return rows
 
 
 def _kpis(figures: dict[str, int]) -> dict[str, int | float | None]:

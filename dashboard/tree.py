@@ -8,7 +8,13 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from grids.models import Area
-from grids.selectors import area_children, area_subtree_q, count_in_subtree, has_children_expr
+from grids.selectors import (
+    area_children,
+    area_subtree_q,
+    count_in_subtree,
+    has_children_expr,
+    keyed_subtree_q,
+)
 from issues.models import Ticket
 from issues.rules import OPEN_STATES
 from residents.models import Household
@@ -34,6 +40,6 @@ def area_totals(area: Area, *, now=None) -> dict[str, int]:
     """Registered households, open and overdue problems in ``area``'s subtree. Two queries."""
     now = now or timezone.now()
     households = Household.objects.filter(area_subtree_q(area, "area__")).count()
-    tickets = _open_tickets().filter(area_subtree_q(area, "area__"))
+    tickets = _open_tickets().filter(keyed_subtree_q(area))
     counts = tickets.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(deadline__lt=now)))
     return {"households": households, "open": counts["open"], "overdue": counts["overdue"]}

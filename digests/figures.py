@@ -40,11 +40,11 @@ from core.privacy import scrub_personal_numbers
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
 from dashboard.figures import percent, wilson_lower_bound
 from grids.models import Area, Post
-from grids.rules import AreaKind
+from grids.rules import ANCESTOR_KEYS, KEY_OF_KIND, AreaKind
 from grids.rules import PostTitle as T
-from grids.selectors import area_subtree_q
+from grids.selectors import area_subtree_q, keyed_subtree_q
 from issues.models import Ticket, TicketEvent
-from issues.rules import OPEN_STATES, SOLVED_STATES, TAKEN_ON_STATES
+from issues.rules import OPEN_STATES, SATISFIED, SOLVED_STATES, TAKEN_ON_STATES
 from residents.models import Visit
 
 from .models import Digest
@@ -55,17 +55,11 @@ R = Ticket.Rating
 K = Digest.Kind
 SOURCE = Ticket.RatingSource
 
-SATISFIED = (R.SATISFIED, R.BASIC)
-
 # Layers of the tree a figure is bucketed by; nodes of one layer never nest.
 DISTRICT, STREET, COMMUNITY, GRID = "district", "street", "community", "grid"
-LAYER_KINDS: dict[str, frozenset[str]] = {
-    DISTRICT: frozenset({AreaKind.DISTRICT}),
-    STREET: frozenset({AreaKind.STREET, AreaKind.TOWN}),
-    COMMUNITY: frozenset({AreaKind.COMMUNITY, AreaKind.VILLAGE}),
-    GRID: frozenset({AreaKind.GRID}),
-}
-LAYER_OF_KIND = {kind: layer for layer, kinds in LAYER_KINDS.items() for kind in kinds}
+# The layers are the problems' ancestor keys (``district_id`` … ``grid_id``).
+LAYER_KINDS: dict[str, frozenset[str]] = ANCESTOR_KEYS
+LAYER_OF_KIND = KEY_OF_KIND
 # Which layers get a digest of each kind.
 DIGEST_LAYERS = {
     K.DAILY: (COMMUNITY, GRID),
@@ -195,7 +189,7 @@ def _tickets(root: Area | None):
     """The problems taken on (declined reports left out), under ``root`` if given."""
     tickets = Ticket.objects.filter(state__in=TAKEN_ON_STATES)
     if root is not None:
-        tickets = tickets.filter(area_subtree_q(root, "area__"))
+        tickets = tickets.filter(keyed_subtree_q(root))
     return tickets.order_by()
 
 

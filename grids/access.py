@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Area, Department, Post
-from grids.rules import AreaKind, PostTitle
+from grids.rules import KEY_OF_KIND, AreaKind, PostTitle
 
 
 class Role:
@@ -83,6 +83,7 @@ class Scope:
     person_id: int | None = None
     department_ids: list[int] = field(default_factory=list)
     _city_trees: dict[int, list[int]] = field(default_factory=dict)
+    _city_districts: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def roles(self) -> set[str]:
@@ -118,6 +119,37 @@ class Scope:
                 q |= tree_range_q(
                     tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=prefix
                 )
+        return q
+
+    def keyed_q(self, prefix: str = "", roles: set[str] | frozenset[str] | None = None) -> Q:
+        """``area_q`` for a model that keeps its place's ancestor keys (``district_id`` …
+        ``grid_id``, ``rules.ANCESTOR_KEYS``): each grant on a district, street, community
+        or grid is one indexed equality, not a range over the tree joined in; a grant
+        below the grid level or on a compound keeps the range (a small subtree)."""
+        if self.is_admin and (roles is None or Role.ADMIN in roles):
+            return Q()
+        grants = [g for g in self.grants if roles is None or g.role in roles]
+        if not grants:
+            return Q(pk__in=[])
+        from grids.selectors import tree_range_q
+
+        by_key: dict[str, list[int]] = {}
+        q = Q()
+        for grant in grants:
+            key = KEY_OF_KIND.get(grant.kind)
+            if grant.is_city:
+                q |= Q(**{f"{prefix}area_id": grant.area_id})
+                by_key.setdefault("district", []).extend(
+                    self._city_districts.get(grant.area_id, [])
+                )
+            elif key is not None:
+                by_key.setdefault(key, []).append(grant.area_id)
+            else:
+                q |= tree_range_q(
+                    tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=f"{prefix}area__"
+                )
+        for key, ids in by_key.items():
+            q |= Q(**{f"{prefix}{key}_id__in": sorted(set(ids))})
         return q
 
     @property
@@ -187,9 +219,10 @@ def scope_for(user) -> Scope:
         scope.department_ids = list(departments.values_list("pk", flat=True))
         cities = [g.area_id for g in scope.grants if g.is_city]
         if cities:
-            for city_id, tree_id in Area.objects.filter(upper_id__in=cities).values_list(
-                "upper_id", "tree_id"
-            ):
+            for city_id, tree_id, district_id in Area.objects.filter(
+                upper_id__in=cities
+            ).values_list("upper_id", "tree_id", "pk"):
                 scope._city_trees.setdefault(city_id, []).append(tree_id)
+                scope._city_districts.setdefault(city_id, []).append(district_id)
     user._portal_scope = scope
     return scope

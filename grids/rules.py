@@ -164,3 +164,46 @@ def party_org_error(kind: str, parent_kind: str | None, area_kind: str) -> str |
             "allowed": _labels(ALLOWED_PARTY_AREA_KINDS[kind]),
         }
     return None
+
+
+# Ancestor keys (issue 12): rows that hang off a place (problems) also keep the ids of the
+# district, street, community and grid above it — stable ids, unlike the nested-set numbers,
+# which shift with every insert. A scope or a dashboard of one district then reads that
+# district's rows through one index instead of joining the whole city's areas. Each key
+# names the kinds it takes its id from; a place above a level leaves that key empty.
+ANCESTOR_KEYS: dict[str, frozenset[str]] = {
+    "district": frozenset({K.DISTRICT}),
+    "street": frozenset({K.STREET, K.TOWN}),
+    "community": frozenset({K.COMMUNITY, K.VILLAGE}),
+    "grid": frozenset({K.GRID}),
+}
+KEY_OF_KIND: dict[str, str] = {kind: key for key, kinds in ANCESTOR_KEYS.items() for kind in kinds}
+# How deep each kind sits (the city 0), and each key's level: a node's subtree keeps the
+# keys at and below its own depth when it moves, and takes the others from its new place.
+KIND_DEPTH: dict[str, int] = {
+    K.CITY: 0,
+    K.DISTRICT: 1,
+    K.STREET: 2,
+    K.TOWN: 2,
+    K.COMMUNITY: 3,
+    K.VILLAGE: 3,
+    K.COMPOUND: 4,
+    K.GRID: 5,
+    K.BUILDING: 6,
+    K.UNIT: 7,
+}
+KEY_DEPTH: dict[str, int] = {key: KIND_DEPTH[min(kinds)] for key, kinds in ANCESTOR_KEYS.items()}
+
+
+def _longest_chain(kind: str) -> int:
+    """How many nodes a chain from ``kind`` up to the root of its tree can hold at most."""
+    parents = [
+        p for p in ALLOWED_PARENT_KINDS[kind] if p is not None and kind not in TREE_ROOT_KINDS
+    ]
+    return 1 + max((_longest_chain(p) for p in parents), default=0)
+
+
+# The most nodes from any node up to the root of its nested-set tree (a unit, its building,
+# grid, compound, community, street and district: 7): how many parent links a set-based
+# ancestor lookup must follow.
+MAX_TREE_DEPTH: int = max(_longest_chain(kind) for kind in ALLOWED_PARENT_KINDS)

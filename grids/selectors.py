@@ -3,6 +3,7 @@ queries, whatever the size of the tree."""
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -20,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from grids import rules
 from grids.access import Grant, scope_for
 from grids.models import Area, PartyOrg, Post
 from grids.rules import AreaKind, PostTitle
@@ -46,6 +48,80 @@ def area_subtree_q(area: Area, prefix: str = "") -> Q:
         district_trees = Area.objects.filter(upper=area).values("tree_id")
         return Q(**{f"{prefix}pk": area.pk}) | Q(**{f"{prefix}tree_id__in": district_trees})
     return tree_range_q(tree_id=area.tree_id, lft=area.lft, rght=area.rght, prefix=prefix)
+
+
+def keyed_subtree_q(area: Area, prefix: str = "") -> Q:
+    """A filter for ``area`` and everything under it, for a model that keeps its place's
+    ancestor keys (``rules.ANCESTOR_KEYS``: ``district``, ``street``, ``community``,
+    ``grid``) beside its ``area``: one indexed column instead of a join with the tree. A
+    node below the grid level (a building, a unit) or a compound falls back to its range,
+    small by nature; a city is its districts (and the city node itself)."""
+    key = rules.KEY_OF_KIND.get(area.kind)
+    if key is not None:
+        return Q(**{f"{prefix}{key}_id": area.pk})
+    if area.kind == AreaKind.CITY:
+        districts = Area.objects.filter(upper=area).values("pk")
+        return Q(**{f"{prefix}area_id": area.pk}) | Q(**{f"{prefix}district_id__in": districts})
+    return area_subtree_q(area, f"{prefix}area__")
+
+
+def area_keys_select(where: str = "") -> str:
+    """SQL of ``(area_id, district_id, street_id, community_id, grid_id)`` for every area
+    (or those ``where`` keeps, written on ``a1``, the area itself): its ancestor keys found
+    by following ``parent_id`` up to the root of its tree (``rules.MAX_TREE_DEPTH`` links,
+    each a primary-key join), never by a range over the nested sets, whose index a range
+    reads from the start of the tree. The same SQL on PostgreSQL and SQLite."""
+    table = Area._meta.db_table
+    depth = rules.MAX_TREE_DEPTH
+    joins = "".join(
+        f" LEFT JOIN {table} a{i} ON a{i}.id = a{i - 1}.parent_id" for i in range(2, depth + 1)
+    )
+
+    def key(kinds: frozenset[str]) -> str:
+        listed = ", ".join(f"'{kind}'" for kind in sorted(kinds))
+        whens = " ".join(f"WHEN a{i}.kind IN ({listed}) THEN a{i}.id" for i in range(1, depth + 1))
+        return f"CASE {whens} END"
+
+    keys = ", ".join(f"{key(kinds)} AS {name}" for name, kinds in _KEY_KINDS.items())
+    return f"SELECT a1.id AS area_id, {keys} FROM {table} a1{joins}" + (
+        f" WHERE {where}" if where else ""
+    )
+
+
+_KEY_KINDS = {f"{key}_id": kinds for key, kinds in rules.ANCESTOR_KEYS.items()}
+
+
+def area_keys_of(area_ids: Iterable[int]) -> dict[int, dict[str, int | None]]:
+    """Area pk → ``{"district_id": …, "street_id": …, "community_id": …, "grid_id": …}``:
+    the ids of the nodes of those kinds at or above it (None where there is none). One
+    query of primary-key joins (``area_keys_select``) per 500 areas."""
+    ids = sorted(set(area_ids))
+    keys = {}
+    with connection.cursor() as cursor:
+        for first in range(0, len(ids), 500):
+            batch = ids[first : first + 500]
+            marks = ", ".join(["%s"] * len(batch))
+            cursor.execute(area_keys_select(f"a1.id IN ({marks})"), batch)
+            for pk, *values in cursor.fetchall():
+                keys[pk] = dict(zip(_KEY_KINDS, values, strict=True))
+    return keys
+
+
+def area_keys(area: Area) -> dict[str, int | None]:
+    """The ancestor keys of a row placed at ``area`` (``area_keys_of``). One query."""
+    return area_keys_of([area.pk]).get(area.pk) or dict.fromkeys(_KEY_KINDS)
+
+
+def keys_above(area: Area, keys: dict[str, int | None]) -> dict[str, int | None]:
+    """Of ``area``'s ``keys``, those a subtree takes from above ``area``: the levels above
+    its kind. The others (its own level and below) are the subtree's own and do not change
+    when it moves."""
+    depth = rules.KIND_DEPTH[area.kind]
+    return {
+        f"{key}_id": keys[f"{key}_id"]
+        for key in rules.ANCESTOR_KEYS
+        if rules.KEY_DEPTH[key] < depth
+    }
 
 
 def area_ancestors_q(ranges: Iterable[tuple[int, int, int]]) -> Q:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from grids import rules
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, GridType
+from grids.signals import areas_moved
 from grids.validators import (
     normalize_phone,
     validate_area_code,
@@ -155,6 +156,8 @@ def area_move(*, area: Area, parent: Area | None) -> Area:
         area.move_to(parent, "last-child")
         Area.objects.filter(pk=area.pk).update(updated_at=timezone.now())
         area.refresh_from_db()
+        # Rows that copy their place's ancestors (problems) follow, in this transaction.
+        areas_moved.send(sender=Area, area_ids=[area.pk])
     return area
 
 

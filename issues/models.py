@@ -279,6 +279,56 @@ class Ticket(models.Model):
         related_name="merged",
     )
 
+    # Ancestor keys (grids.rules.ANCESTOR_KEYS): the district, street, community and grid
+    # above ``area``, set when the problem is reported and kept right when a node moves
+    # (issues.services.keys). Scopes and dashboards filter on them through one index each
+    # instead of joining the problems to the whole city's tree. No FK constraint: the
+    # place itself is protected through ``area``, and these are copies of its ancestors.
+    district = models.ForeignKey(
+        Area,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    street = models.ForeignKey(
+        Area,
+        verbose_name=_("street/town"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    community = models.ForeignKey(
+        Area,
+        verbose_name=_("community/village"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    grid = models.ForeignKey(
+        Area,
+        verbose_name=_("grid"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
     created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
@@ -292,6 +342,12 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["state", "deadline"], name="ticket_state_deadline"),
             models.Index(fields=["handler_area", "state"], name="ticket_handler_state"),
+            # One per ancestor key, newest last: a scope's inbox in order, its window of
+            # days, its count.
+            models.Index(fields=["district", "created_at"], name="ticket_district_created"),
+            models.Index(fields=["street", "created_at"], name="ticket_street_created"),
+            models.Index(fields=["community", "created_at"], name="ticket_community_created"),
+            models.Index(fields=["grid", "created_at"], name="ticket_grid_created"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -310,6 +366,98 @@ class Ticket(models.Model):
         from issues.rules import OPEN_STATES
 
         return self.state in OPEN_STATES
+
+
+class TicketDay(models.Model):
+    """The problems' figures per node and local (Asia/Shanghai) day: a rollup, so that a
+    street's, a district's or the city's dashboard adds up a few thousand of these rows
+    instead of counting a hundred thousand problems. Kept at each problem's district and
+    street/town (a problem placed at a city itself, with no district, at the city): below
+    the street, a community's problems are few enough to count. ``TicketCategoryDay``
+    holds the intake per category beside it.
+
+    ``reported`` and the ratings count on the day a problem was reported (the ratings as the
+    problem stands, on every problem taken on: a reopened one keeps its "unsatisfied"); the
+    ``solved*`` and ``band_*`` counts on the day it was resolved. Declined reports are in
+    none. Kept by ``issues.services.rollups`` on every step that changes one of these and
+    on every move of a node; ``ticket_days_recount`` rebuilds them from the problems."""
+
+    node = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    reported = models.IntegerField(_("reported"), default=0)
+    rated = models.IntegerField(_("rated"), default=0)
+    satisfied = models.IntegerField(_("satisfied"), default=0)
+    rated_resident = models.IntegerField(_("rated by the resident"), default=0)
+    rated_call = models.IntegerField(_("rated on a return call"), default=0)
+    not_rated = models.IntegerField(_("not rated"), default=0)
+    solved = models.IntegerField(_("solved"), default=0)
+    solved_simple = models.IntegerField(_("solved, simple"), default=0)
+    solved_complex = models.IntegerField(_("solved, complex"), default=0)
+    solved_hard = models.IntegerField(_("solved, hard"), default=0)
+    solved_untriaged = models.IntegerField(_("solved, not triaged"), default=0)
+    band_grid = models.IntegerField(_("solved in the grid"), default=0)
+    band_community = models.IntegerField(_("solved in the community"), default=0)
+    band_street = models.IntegerField(_("solved in the street"), default=0)
+    band_above = models.IntegerField(_("solved above the street"), default=0)
+
+    COUNTS = (
+        "reported",
+        "rated",
+        "satisfied",
+        "rated_resident",
+        "rated_call",
+        "not_rated",
+        "solved",
+        "solved_simple",
+        "solved_complex",
+        "solved_hard",
+        "solved_untriaged",
+        "band_grid",
+        "band_community",
+        "band_street",
+        "band_above",
+    )
+
+    class Meta:
+        verbose_name = _("day's figures")
+        verbose_name_plural = _("days' figures")
+        constraints = [
+            models.UniqueConstraint(fields=["node", "day"], name="ticketday_node_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.day}"
+
+
+class TicketCategoryDay(models.Model):
+    """The problems taken on per node, local day and category (beside ``TicketDay``, at the
+    same nodes): the dashboard's top categories of the last 30 days from a few hundred rows.
+    """
+
+    node = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+"
+    )
+    reported = models.IntegerField(_("reported"), default=0)
+
+    COUNTS = ("reported",)
+
+    class Meta:
+        verbose_name = _("day's figures of a category")
+        verbose_name_plural = _("days' figures of categories")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["node", "day", "category"], name="ticketcategoryday_node_day_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.day} {self.category_id}"
 
 
 def tracking_token() -> str:

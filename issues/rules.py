@@ -37,6 +37,21 @@ ENDED_STATES: frozenset[str] = frozenset(S.values) - OPEN_STATES
 # Final: nothing more comes of it for the reporter: closed after the rating, or declined.
 FINAL_STATES: frozenset[str] = ENDED_STATES - AWAITING_RATING_STATES
 
+# Ratings that give an opinion ("not rated" is none), and of them the satisfied ones.
+RATED: tuple[str, ...] = (
+    Ticket.Rating.SATISFIED,
+    Ticket.Rating.BASIC,
+    Ticket.Rating.UNSATISFIED,
+)
+SATISFIED: tuple[str, ...] = (Ticket.Rating.SATISFIED, Ticket.Rating.BASIC)
+# 小事不出网格、大事不出社区、难事不出街道: the four bands of where problems were solved.
+BAND_LEVELS: dict[str, tuple[str, ...]] = {
+    "grid": (Level.UNIT, Level.BUILDING, Level.GRID),
+    "community": (Level.COMMUNITY,),
+    "street": (Level.STREET,),
+    "above": (Level.COUNTY, Level.DEPARTMENT),
+}
+
 # The step keeps the ticket in the state it is in.
 STAY = None
 

@@ -10,7 +10,7 @@ from issues.models import DepartmentTask, Notification, Ticket, TicketPhoto
 
 def tickets_visible_to(user) -> QuerySet[Ticket]:
     scope = scope_for(user)
-    q = scope.area_q("area__")
+    q = scope.keyed_q()
     if scope.department_ids:
         assigned = DepartmentTask.objects.filter(
             ticket=OuterRef("pk"), department_id__in=scope.department_ids

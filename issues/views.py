@@ -9,7 +9,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,11 +18,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.images import image_response
+from core.keyset import keyset_page, page_size
 from core.privacy import mask_name, mask_phone
 from core.requests import client_facts
 from grids.access import Role, scope_for
 from grids.models import Area
-from grids.selectors import area_labels, area_subtree_q, get_area_for_user
+from grids.selectors import area_labels, get_area_for_user, keyed_subtree_q
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -61,7 +61,7 @@ def _mine_q(user) -> Q:
             q |= Q(handler_area_id=grant.area_id, level=level)
     if Role.COMMUNITY in scope.roles or Role.GRID in scope.roles or scope.is_admin:
         # Triage (step 2) waits on whoever may triage the place.
-        q |= Q(state=S.REPORTED) & scope.area_q("area__", roles=perm.TRIAGE_ROLES)
+        q |= Q(state=S.REPORTED) & scope.keyed_q(roles=perm.TRIAGE_ROLES)
     if scope.department_ids:
         q |= Q(
             Exists(
@@ -124,20 +124,28 @@ def inbox(request):
                 tickets = tickets.filter(**{name: data[name]})
         if code := data["area"].strip():
             area = get_area_for_user(request.user, code)
-            tickets = tickets.filter(area_subtree_q(area, "area__"))
+            tickets = tickets.filter(keyed_subtree_q(area))
         if data["since"]:
             tickets = tickets.filter(created_at__date__gte=data["since"])
         if data["until"]:
             tickets = tickets.filter(created_at__date__lte=data["until"])
         sort = data["sort"] or sort
-    tickets = tickets.select_related("category", "area", "handler_area").order_by(sort, "-pk")
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    tickets = tickets.select_related("category", "area", "handler_area")
+    page = keyset_page(
+        tickets,
+        order=sort,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=page_size(request.GET.get("size")),
+    )
     for ticket in page:
         ticket.deadline_class = deadline_class(ticket, now)
     with_places(request.user, page)
     query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("tab", None)
+    for name in ("tab", "after", "before"):
+        query.pop(name, None)
+    unsized = query.copy()
+    unsized.pop("size", None)
     return render(
         request,
         "issues/inbox.html",
@@ -147,6 +155,7 @@ def inbox(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "unsized_query": unsized.urlencode(),
         },
     )
 

@@ -376,6 +376,10 @@ FATES = (
 TIER_DAYS = {"simple": 3, "complex": 7, "hard": 15}
 TICKET_COLUMNS = (
     "area_id",
+    "district_id",
+    "street_id",
+    "community_id",
+    "grid_id",
     "category_id",
     "channel",
     "description",
@@ -489,7 +493,8 @@ def _holders() -> dict[int, int]:
 
 @transaction.atomic
 def _tickets(scale: float) -> tuple[int, int]:
-    from issues.models import Category
+    from issues.models import Category, Ticket
+    from issues.services.rollups import ticket_days_recount
     from residents.models import Resident
 
     chains = _chains()
@@ -539,6 +544,9 @@ def _tickets(scale: float) -> tuple[int, int]:
             "UPDATE issues_ticketevent e SET reporter_id = r.id FROM issues_ticketreporter r "
             "WHERE e.ticket_id = r.ticket_id AND e.kind = 'rate' AND e.actor_id IS NULL"
         )
+    # The day rollups, as the services keep them (one INSERT … SELECT over the problems).
+    ticket_days_recount(Ticket.objects.all())
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return count, events
 
@@ -562,6 +570,28 @@ def check(*, sample: int = 20) -> list[str]:
     for event in TicketEvent.objects.exclude(kind="report").order_by("pk")[: sample * 8]:
         if rules.next_state(event.old_state, event.kind) != event.new_state:
             problems.append(f"event {event.pk}: {event.kind} {event.old_state}→{event.new_state}")
+    # The ancestor keys are what a report would have set, and one street's day rows what
+    # a recount of its problems says.
+    from grids.selectors import area_keys
+    from issues.models import TicketDay
+    from issues.services.rollups import ticket_days_counted
+
+    for ticket in Ticket.objects.select_related("area").order_by("pk")[:sample]:
+        keys = {name: getattr(ticket, name) for name in area_keys(ticket.area)}
+        if keys != area_keys(ticket.area):
+            problems.append(f"#{ticket.pk}: keys {keys}, its place's {area_keys(ticket.area)}")
+    street = Ticket.objects.exclude(street=None).order_by("pk").values("street_id").first()
+    if street is not None:
+        counted = ticket_days_counted(Ticket.objects.filter(street_id=street["street_id"]))
+        counted = {k: v for k, v in counted.items() if k[0] == street["street_id"]}
+        kept = {
+            (row.node_id, row.day, row.category_id): {
+                n: getattr(row, n) for n in TicketDay.COUNTS if getattr(row, n)
+            }
+            for row in TicketDay.objects.filter(node_id=street["street_id"])
+        }
+        if counted != {k: v for k, v in kept.items() if v}:
+            problems.append(f"street {street['street_id']}: day rows differ from a recount")
     return problems
 
 
@@ -600,6 +630,10 @@ def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
     row = dict.fromkeys(TICKET_COLUMNS, None)
     row.update(
         area_id=unit,
+        district_id=chain["district"],
+        street_id=chain["street"],
+        community_id=chain["community"],
+        grid_id=chain["grid"],
         category_id=category,
         channel=CHANNELS[(h >> 44) % len(CHANNELS)],
         description=f"{category_name}：第{i}号反映",

@@ -52,6 +52,7 @@ from grids.imports.sql import (
 from grids.models import Area, ImportRun, Post
 from grids.rules import AreaKind, GridType
 from grids.services import area_name_error, import_run_record, lock_tree
+from grids.signals import areas_moved
 from grids.validators import validate_area_code
 
 
@@ -267,6 +268,7 @@ class _AreaPlan:
         self.tree_pks: dict[str, int] = {}  # code -> pk of every row of a renumbered district
         self.codes_in_file: set[str] = set()
         self.renumbered: set[str] = set()
+        self.moved: set[str] = set()  # existing rows the file gives another parent
         self.preview: list[tuple[int, str, str, str]] = []
         self.new_codes: list[str] = []
         self.changed: dict[str, list[str]] = {}  # code -> names of fields that change
@@ -369,7 +371,7 @@ class _AreaPlan:
     # -- planning -----------------------------------------------------------------------------
 
     def number_trees(self) -> None:
-        moved = self._compare_with_existing()
+        moved = self.moved = self._compare_with_existing()
         if not self.new_codes and not moved:
             return  # names and counts only: no numbering changes
         affected = self._affected_trees(moved)
@@ -476,6 +478,9 @@ class _AreaPlan:
         # row's id for its parent_id. No constraint cares about the order of the two writes.
         self._create(pks, now, progress)
         self._update(pks, now, progress)
+        if self.moved:
+            # Rows that copy their place's ancestors (problems) follow the moved nodes.
+            areas_moved.send(sender=Area, area_ids=sorted(pks[code] for code in self.moved))
 
     def _create(self, pks: dict[str, int], now: dt.datetime, progress: Progress) -> None:
         # New rows, shallowest first, so every parent has its id before its children.

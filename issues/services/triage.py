@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from core.privacy import scrub_personal_numbers
 from grids.models import Area
 from grids.rules import AreaKind
-from grids.selectors import area_ancestors_q, area_subtree_q
+from grids.selectors import area_ancestors_q, keyed_subtree_q
 from issues import rules
 from issues.models import Ticket, TicketEvent
 from issues.selectors import tickets_visible_to
@@ -203,7 +203,7 @@ def duplicates_suggest(
     candidates = (
         tickets_visible_to(user)
         .filter(
-            area_subtree_q(around, "area__"),
+            keyed_subtree_q(around),
             category_id=ticket.category_id,
             created_at__gte=now - dt.timedelta(days=DUPLICATE_DAYS),
             state__in=rules.MERGE_TARGET_STATES,

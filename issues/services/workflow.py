@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.privacy import scrub_personal_numbers
 from grids.models import Area
+from grids.selectors import area_keys_of, keyed_subtree_q, keys_above
+from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
 from issues import rules
@@ -48,6 +51,14 @@ from issues.services.notifications import (
 )
 from issues.services.photos import photo_clean
 from issues.services.reporters import reporters_tell, tracking_sms
+from issues.services.rollups import (
+    figures_by_keys,
+    snapshot,
+    ticket_days_moved,
+    ticket_days_reported,
+    ticket_days_step,
+    ticket_keys,
+)
 from issues.services.routing import next_route, route, time_limit_days, working_deadline
 
 S = Ticket.State
@@ -190,11 +201,13 @@ def _write(ticket: Ticket, actor, path: list[tuple[str, str, str, str]], fields:
     """Save ``ticket`` (locked) with ``fields`` and the state the last step of ``path``
     leads to, the version bumped once, and append the events of ``path``."""
     handled_before = (ticket.level, ticket.handler_area_id)
+    before = snapshot(ticket)
     now = timezone.now()
     changes = {**fields, "state": path[-1][3], "updated_at": now, "version": ticket.version + 1}
     for name, value in changes.items():
         setattr(ticket, name, value)
     ticket.save(update_fields=list(changes))
+    ticket_days_step(before, ticket)
     handled_after = (ticket.level, ticket.handler_area_id)
     TicketEvent.objects.bulk_create(
         _event(
@@ -304,6 +317,7 @@ def ticket_report(
         route(area, rules.start_level(tier, hard_via_street=config.hard_via_street))
     ticket = Ticket.objects.create(
         area=area,
+        **ticket_keys(area),
         category=category,
         channel=channel,
         description=description,
@@ -314,6 +328,7 @@ def ticket_report(
         first_asker=None if actor is SYSTEM else actor,
         visit=visit,
     )
+    ticket_days_reported(ticket)
     first = TicketReporter.objects.create(
         ticket=ticket,
         reported_as=ticket,
@@ -801,3 +816,37 @@ def _rectify_in_place(ticket: Ticket, *, now: dt.datetime) -> None:
         notify_handler(
             ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk}, kind="rectification"
         )
+
+
+# --- the tree changes under the problems ------------------------------------------------------
+
+
+@receiver(areas_moved, dispatch_uid="issues.tickets_follow_moves")
+def tickets_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+    """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): the
+    problems under them take the ancestor keys of their new place, and their day figures
+    leave the old nodes for the new ones. Set-based: one ``UPDATE`` per new parent (the
+    keys from above are the same for all its moved children) and a few grouped reads and
+    writes, whatever the number of problems (the new keys: one query per 500 moved nodes).
+    Their steps, state and version are untouched: a move is not a step. Returns how many
+    problems moved."""
+    moved = list(Area.objects.filter(pk__in=list(area_ids)))
+    if not moved:
+        return 0
+    # Nodes moved under one parent take the same keys from above: one UPDATE for them all.
+    by_keys: dict[tuple, Q] = {}
+    keys = area_keys_of(area.pk for area in moved)
+    for area in moved:
+        above = tuple(sorted(keys_above(area, keys[area.pk]).items()))
+        by_keys[above] = by_keys.get(above, Q(pk__in=[])) | keyed_subtree_q(area)
+    under = Q(pk__in=[])
+    for q in by_keys.values():
+        under |= q
+    tickets = Ticket.objects.filter(under)
+    before = figures_by_keys(tickets)
+    count = 0
+    for above, q in by_keys.items():
+        if above:
+            count += Ticket.objects.filter(q).update(**dict(above))
+    ticket_days_moved(before, figures_by_keys(tickets))
+    return count

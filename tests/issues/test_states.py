@@ -50,3 +50,12 @@ def test_the_groups_cover_the_states_as_their_names_say():
     assert rules.OPEN_STATES - {S.REPORTED} == rules.IN_HAND_STATES
     assert rules.SOLVED_STATES - {S.CLOSED} == rules.AWAITING_RATING_STATES
     assert Ticket(state=S.IN_PROGRESS).is_open and not Ticket(state=S.RESOLVED).is_open
+
+
+def test_the_open_index_migration_names_the_open_states():
+    """issues/migrations/0016 writes the open states out (a migration is frozen): they are
+    today's ``OPEN_STATES``; a change of the group needs a new index."""
+    import importlib
+
+    migration = importlib.import_module("issues.migrations.0016_open_ticket_index")
+    assert set(migration.OPEN) == rules.OPEN_STATES

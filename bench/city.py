@@ -1,0 +1,351 @@
+"""The city bench: every page and job of issue 12's list timed on the synthetic city
+(``manage.py seed_city``, 1,000,000 problems), each figure next to its baseline.
+
+    python -m bench --city-only            # or part of ``make bench``
+
+The city lives in its own database, ``portal_bench_city`` on the server of
+``DATABASE_URL`` (a name no one else uses). It is built with ``seed_city`` when it does not
+exist (about ten minutes) and kept between runs; ``--city-url`` names another. Nothing in
+it is changed by the bench except in transactions it rolls back (the escalation backlog)
+and the notifications it adds once for the notification list.
+
+Every page is served by Django's test client with production settings (DEBUG off), as
+HTTPS, logged in as the head of the node. ``<name>_ms`` is the median server time of 5 runs
+after one warm-up, ``<name>_queries`` the queries of one more run. A bare ``count(*)`` of
+the same problems stands next to each dashboard (``bare_count_<scope>_ms``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+
+from bench.run import emit
+
+
+def timed(name: str, run, repeat: int = 5) -> float:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = run()
+    status = getattr(first, "status_code", 200)
+    if status != 200:
+        raise SystemExit(f"{name}: HTTP {status}, not a page")
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    median = round(statistics.median(times), 1)
+    emit(f"{name}_ms", median)
+    emit(f"{name}_queries", len(queries))
+    return median
+
+
+def _client(user):
+    from django.test import Client
+
+    class HttpsClient(Client):
+        def generic(self, *args, **kwargs):
+            kwargs["secure"] = True
+            return super().generic(*args, **kwargs)
+
+    client = HttpsClient()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _head(area):
+    from grids.models import Post
+
+    post = (
+        Post.objects.select_related("person__user")
+        .filter(area=area, ended_on=None, person__user__isnull=False)
+        .order_by("is_deputy", "pk")
+        .first()
+    )
+    return post.person.user
+
+
+def _places() -> dict:
+    """The first unit's chain: the scopes the pages are measured at."""
+    from grids.models import Area
+    from grids.selectors import area_keys
+
+    unit = Area.objects.filter(kind="unit").order_by("pk").first()
+    keys = area_keys(unit)
+    places = {"unit": unit}
+    for scope in ("district", "street", "community", "grid"):
+        places[scope] = Area.objects.get(pk=keys[f"{scope}_id"])
+    places["city"] = Area.objects.get(pk=places["district"].upper_id)
+    return places
+
+
+def dashboards(places: dict) -> None:
+    from django.contrib.auth import get_user_model
+
+    from grids.selectors import keyed_subtree_q
+    from issues.models import Ticket
+
+    admin = get_user_model().objects.filter(is_superuser=True).first()
+    if admin is None:
+        admin = get_user_model().objects.create_superuser("bench-admin", password="x")
+    for scope in ("city", "district", "street", "community", "grid"):
+        area = places[scope]
+        user = admin if scope == "city" else _head(area)
+        tickets = (
+            Ticket.objects.all()
+            if scope == "city"
+            else Ticket.objects.filter(keyed_subtree_q(area))
+        )
+        bare = timed(f"bare_count_{scope}", lambda t=tickets: t.count())
+        client = _client(user)
+        page = timed(f"dashboard_{scope}", lambda c=client: c.get("/"))
+        emit(f"dashboard_{scope}_per_bare_count", round(page / max(bare, 0.1), 1))
+
+
+def inboxes(places: dict) -> None:
+    import re
+
+    for scope in ("district", "community", "grid"):
+        client = _client(_head(places[scope]))
+        for tab in ("mine", "area", "overdue", "rectification", "rating"):
+            for size in (25, 100):
+                timed(
+                    f"inbox_{scope}_{tab}_{size}",
+                    lambda c=client, t=tab, s=size: c.get(f"/tickets/?tab={t}&size={s}"),
+                )
+        # A deep page: 40 pages of 100 down the district's problems, then timed there.
+        url = "/tickets/?tab=area&size=100"
+        for _ in range(40):
+            found = re.search(r'rel="next" href="\?([^"]+)"', client.get(url).content.decode())
+            if not found:
+                break
+            url = "/tickets/?" + found.group(1).replace("&amp;", "&")
+        timed(f"inbox_{scope}_area_100_deep", lambda c=client, u=url: c.get(u))
+
+
+def ticket_page(places: dict) -> None:
+    from issues.models import Ticket
+
+    client = _client(_head(places["community"]))
+    ticket = Ticket.objects.filter(community=places["community"]).order_by("-pk").first()
+    timed("ticket_page_community", lambda: client.get(f"/tickets/{ticket.pk}/"))
+
+
+def tree_pages(places: dict) -> None:
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.filter(is_superuser=True).first()
+    for scope in ("city", "district"):
+        area = places[scope]
+        client = _client(admin if scope == "city" else _head(area))
+        timed(f"tree_browser_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/"))
+        timed(f"notice_board_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/board/"))
+        timed(f"coverage_{scope}", lambda c=client: c.get("/residents/coverage/"))
+        name = places["community"].name
+        timed(f"area_search_{scope}", lambda c=client, n=name: c.get(f"/areas/search/?q={n}"))
+
+
+def escalation_backlog(size: int = 500) -> None:
+    """``tickets_escalate_overdue`` over ``size`` problems made overdue, in a transaction
+    rolled back afterwards: seconds and queries per escalated problem."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from issues import rules
+    from issues.models import Level, Ticket
+    from issues.services import tickets_escalate_overdue
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            ids = list(
+                Ticket.objects.filter(state__in=rules.IN_HAND_STATES)
+                .exclude(level__in=[Level.COUNTY, Level.DEPARTMENT])
+                .order_by("pk")
+                .values_list("pk", flat=True)[:size]
+            )
+            Ticket.objects.filter(pk__in=ids).update(
+                deadline=timezone.now() - dt.timedelta(hours=1)
+            )
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                count = tickets_escalate_overdue()
+                seconds = time.perf_counter() - started
+            emit("escalate_overdue_tickets", count)
+            emit("escalate_overdue_seconds", round(seconds, 2))
+            emit("escalate_overdue_queries_per_ticket", round(len(queries) / max(count, 1), 1))
+            raise Rollback
+    except Rollback:
+        pass
+
+
+def resident_pages(places: dict) -> None:
+    from django.conf import settings
+
+    from citizens.session import SESSION_KEY
+    from issues.models import Ticket
+    from residents.accounts import account_privacy_accept
+    from residents.models import ResidentAccount
+
+    phone = (
+        Ticket.objects.filter(area=places["unit"])
+        .exclude(reporter_phone="")
+        .values_list("reporter_phone", flat=True)
+        .first()
+    )
+    account, _new = ResidentAccount.objects.get_or_create(phone=phone)
+    account_privacy_accept(account=account, display_name="居民")
+    client = _client(None)
+    session = client.session
+    session[SESSION_KEY] = account.pk
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    timed("resident_home", lambda: client.get("/r/"))
+    mine = Ticket.objects.filter(reporters__phone=phone).order_by("-pk").first()
+    timed("resident_problem", lambda: client.get(f"/r/problems/{mine.pk}/"))
+
+
+def digests(kinds=("daily", "weekly", "monthly")) -> None:
+    """The whole city's digests of each kind, built and delivered (console mail), in a
+    transaction rolled back afterwards: seconds and queries."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from digests import services as digest_services
+
+    class Rollback(Exception):
+        pass
+
+    for kind in kinds:
+        try:
+            with transaction.atomic():
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    digest_services.digests_run(kind=kind)
+                    seconds = time.perf_counter() - started
+                emit(f"digest_{kind}_city_seconds", round(seconds, 1))
+                emit(f"digest_{kind}_city_queries", len(queries))
+                raise Rollback
+        except Rollback:
+            pass
+
+
+def notifications_seed() -> None:
+    """One notification per handled problem (most of them read), the first time: the
+    notification list and the unread count get a city's worth of rows to work over."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM issues_notification")
+        if cursor.fetchone()[0]:
+            return
+        cursor.execute(
+            "INSERT INTO issues_notification (recipient_id, kind, ticket_id, subject, body,"
+            " created_at, read_at) SELECT e.actor_id, 'assigned', e.ticket_id, '您有新问题待办',"
+            " '问题', e.at, CASE WHEN t.state IN ('closed', 'declined') THEN e.at END"
+            " FROM issues_ticketevent e JOIN issues_ticket t ON t.id = e.ticket_id"
+            " WHERE e.kind = 'accept' AND e.actor_id IS NOT NULL"
+        )
+        cursor.execute("ANALYZE issues_notification")
+
+
+def notification_pages(places: dict) -> None:
+    client = _client(_head(places["grid"]))
+    timed("notifications_grid_head", lambda: client.get("/notifications/"))
+    timed("notification_badge_grid_head", lambda: client.get("/notifications/badge/"))
+
+
+def run(*, with_digests: bool = True) -> None:
+    from django.db import connection
+
+    from grids.models import Area
+    from issues.models import Ticket, TicketDay
+
+    connection.force_debug_cursor = False
+    notifications_seed()
+    emit(
+        "# city",
+        f"{Ticket.objects.count()} problems, {Area.objects.count()} areas, "
+        f"{TicketDay.objects.count()} day rows",
+    )
+    places = _places()
+    dashboards(places)
+    inboxes(places)
+    ticket_page(places)
+    notification_pages(places)
+    tree_pages(places)
+    resident_pages(places)
+    escalation_backlog()
+    if with_digests:
+        digests()
+
+
+CITY_DB = "portal_bench_city"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.city [--city-url URL] [--no-digests]``: the city bench in a
+    process of its own (Django is set up for the city's database)."""
+    import argparse
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    from bench import db
+
+    parser = argparse.ArgumentParser(prog="python -m bench.city", description=__doc__)
+    parser.add_argument("--city-url", default="", help=f"the city's database ({CITY_DB})")
+    parser.add_argument("--no-digests", action="store_true", help="leave out the digests")
+    parser.add_argument("--scale", default="1", help="seed_city --scale when building it")
+    args = parser.parse_args(argv)
+    base = os.environ.get("DATABASE_URL", "")
+    db.bench_url(base)  # refuses anything but PostgreSQL, with the message
+    url = args.city_url
+    if not url:
+        parts = urlsplit(base)
+        url = urlunsplit(("postgresql", parts.netloc, "/" + CITY_DB, parts.query, ""))
+    name = urlsplit(url).path.lstrip("/")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50),
+        "ALLOWED_HOSTS": "testserver",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.getcwd(),
+    }
+    admin = db._admin_connect(url)
+    with admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            print(f"# building the city in {name} (seed_city --scale {args.scale})", flush=True)
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True)
+    if not exists:
+        subprocess.run([*manage, "seed_city", "--scale", args.scale], env=env, check=True)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    code = (
+        "import django; django.setup(); from bench import city; "
+        f"city.run(with_digests={not args.no_digests})"
+    )
+    env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+if __name__ == "__main__":
+    main()
