@@ -124,6 +124,34 @@ def keys_above(area: Area, keys: dict[str, int | None]) -> dict[str, int | None]
     }
 
 
+def area_lineages(area_ids: Iterable[int]) -> dict[int, list[Area]]:
+    """Area pk → its chain inside its own tree, from the root (a district) down to the area
+    itself, for many areas in one query: ``parent_id`` followed up by a recursive query of
+    primary-key lookups (at most ``rules.MAX_TREE_DEPTH`` steps), where django-mptt's
+    ``get_ancestors`` reads the nested-set index by range, from the start of the tree."""
+    ids = sorted(set(area_ids))
+    if not ids:
+        return {}
+    table = Area._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    nodes = Area.objects.raw(
+        f"WITH RECURSIVE up(start_id, node_id, depth) AS ("
+        f" SELECT id, id, 0 FROM {table} WHERE id IN ({marks})"
+        f" UNION ALL SELECT up.start_id, a.parent_id, up.depth + 1 FROM up"
+        f" JOIN {table} a ON a.id = up.node_id WHERE a.parent_id IS NOT NULL)"
+        f" SELECT a.*, up.start_id AS lineage_of, up.depth AS lineage_depth"
+        f" FROM up JOIN {table} a ON a.id = up.node_id",
+        ids,
+    )
+    chains: dict[int, list[tuple[int, Area]]] = {pk: [] for pk in ids}
+    for node in nodes:
+        chains[node.lineage_of].append((node.lineage_depth, node))
+    return {
+        pk: [node for _depth, node in sorted(found, key=lambda p: -p[0])]
+        for pk, found in chains.items()
+    }
+
+
 def area_ancestors_q(ranges: Iterable[tuple[int, int, int]]) -> Q:
     """Nodes that hold (or are) any of the ``(tree_id, lft, rght)`` ranges: their ancestors
     inside their own trees, for many nodes in one query (a city above them is not included)."""

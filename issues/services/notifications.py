@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -30,13 +31,25 @@ from issues.models import (
     NotificationDelivery,
     Ticket,
 )
-from issues.services.routing import holders_of
+from issues.services.routing import holders_at, holders_of
 
 log = logging.getLogger(__name__)
 
 
 K = Notification.Kind
 C = NotificationDelivery.Channel
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification to several people (and mailboxes) about one problem."""
+
+    ticket: Ticket | None
+    users: tuple
+    subject: str
+    body: str
+    emails: tuple[str, ...] = ()
+    kind: str = K.OTHER
 
 
 def notify(
@@ -56,18 +69,53 @@ def notify(
     Each message has one outbox row and only one: an SMS to a worker is a
     ``NotificationDelivery``, never also a ``core.models.TextMessage``. A group robot that
     several of the users share is posted to once."""
-    users = list({user.pk: user for user in users}.values())
-    rows = [
-        Notification(recipient=user, kind=kind, ticket=ticket, subject=subject, body=body)
-        for user in users
-    ]
-    mailboxes = list(dict.fromkeys(email for email in emails if email))
-    rows += [Notification(kind=kind, ticket=ticket, subject=subject, body=body) for _e in mailboxes]
-    created = Notification.objects.bulk_create(rows)
-    channels = delivery_channels(users)
-    deliveries, robots = [], set()
-    for row, user in zip(created[: len(users)], users, strict=True):
-        for channel, address in channels.get(user.pk, ()):
+    message = Message(ticket, tuple(users), subject, body, tuple(emails), kind)
+    return notify_many([message])
+
+
+def notify_many(messages: Iterable[Message]) -> list[Notification]:
+    """``notify`` for many messages at once (a job's batch): four queries however many."""
+    notes, owners, boxes = [], [], []
+    everyone: dict[int, object] = {}
+    for message in messages:
+        users = list({user.pk: user for user in message.users}.values())
+        everyone.update((user.pk, user) for user in users)
+        mailboxes = list(dict.fromkeys(email for email in message.emails if email))
+        for user in users:
+            notes.append(
+                Notification(
+                    recipient=user,
+                    kind=message.kind,
+                    ticket=message.ticket,
+                    subject=message.subject,
+                    body=message.body,
+                )
+            )
+            owners.append((user, len(boxes)))
+        for email in mailboxes:
+            notes.append(
+                Notification(
+                    kind=message.kind,
+                    ticket=message.ticket,
+                    subject=message.subject,
+                    body=message.body,
+                )
+            )
+            owners.append((email, len(boxes)))
+        boxes.append(set())  # the robots posted to for this message
+    if not notes:
+        return []
+    created = Notification.objects.bulk_create(notes)
+    channels = delivery_channels(everyone.values())
+    deliveries = []
+    for row, (owner, message_index) in zip(created, owners, strict=True):
+        if isinstance(owner, str):
+            deliveries.append(
+                NotificationDelivery(notification=row, channel=C.EMAIL, address=owner)
+            )
+            continue
+        robots = boxes[message_index]
+        for channel, address in channels.get(owner.pk, ()):
             if channel == C.WEBHOOK:
                 if address in robots:
                     continue
@@ -75,10 +123,6 @@ def notify(
             deliveries.append(
                 NotificationDelivery(notification=row, channel=channel, address=address)
             )
-    deliveries += [
-        NotificationDelivery(notification=row, channel=C.EMAIL, address=email)
-        for row, email in zip(created[len(users) :], mailboxes, strict=True)
-    ]
     ids = [d.pk for d in NotificationDelivery.objects.bulk_create(deliveries)]
     if ids:
         transaction.on_commit(lambda: _queue(ids))
@@ -205,29 +249,44 @@ def place_label(area) -> str:
     """Where a problem is, for a message that leaves the portal: from its grid down
     ("第1网格 › 7栋 › 2单元"; a grid has many buildings with a 2单元 each), or, above the
     grid, the community and the place. One query."""
-    chain = area_chains([area])[area.pk]
+    return _place_from(area_chains([area])[area.pk])
+
+
+def _place_from(chain: list) -> str:
     grids = [i for i, node in enumerate(chain) if node.kind == AreaKind.GRID]
     start = grids[0] if grids else max(0, len(chain) - 2)
     return " › ".join(node.name for node in chain[start:])
 
 
 def notify_handler(ticket: Ticket, subject: str, *, kind: str = K.ASSIGNED) -> None:
-    body = _("Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s") % {
-        "id": ticket.pk,
-        "category": ticket.category.name,
-        "place": place_label(ticket.area),
-        "text": excerpt(ticket),
-        "deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d %H:%M")
-        if ticket.deadline
-        else "—",
-    }
-    notify(
-        ticket=ticket,
-        users=holders_of(ticket.handler_area, ticket.level),
-        subject=subject,
-        body=body,
-        kind=kind,
-    )
+    notify_handlers([(ticket, subject, kind)])
+
+
+def notify_handlers(items: Iterable[tuple[Ticket, str, str]]) -> None:
+    """Tell whoever now holds each problem, for ``(ticket, subject, kind)`` items: the
+    places, the holders and the notifications of all of them in a fixed number of queries
+    (the overdue job's batch)."""
+    items = list(items)
+    if not items:
+        return
+    chains = area_chains([ticket.area for ticket, _s, _k in items])
+    holders = holders_at([(ticket.handler_area_id, ticket.level) for ticket, _s, _k in items])
+    messages = []
+    for ticket, subject, kind in items:
+        body = _(
+            "Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s"
+        ) % {
+            "id": ticket.pk,
+            "category": ticket.category.name,
+            "place": _place_from(chains[ticket.area_id]),
+            "text": excerpt(ticket),
+            "deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d %H:%M")
+            if ticket.deadline
+            else "—",
+        }
+        users = holders.get((ticket.handler_area_id, ticket.level), ())
+        messages.append(Message(ticket, tuple(users), subject, body, (), kind))
+    notify_many(messages)
 
 
 def notify_triagers(ticket: Ticket) -> None:

@@ -46,6 +46,7 @@ from issues.services.errors import StaleTicket, TicketError
 from issues.services.notifications import (
     excerpt,
     notify_handler,
+    notify_handlers,
     notify_open_departments,
     notify_triagers,
 )
@@ -59,7 +60,15 @@ from issues.services.rollups import (
     ticket_days_step,
     ticket_keys,
 )
-from issues.services.routing import next_route, route, time_limit_days, working_deadline
+from issues.services.routing import (
+    RouteBook,
+    holidays_after,
+    next_route,
+    route,
+    tier_policies,
+    time_limit_days,
+    working_deadline,
+)
 
 S = Ticket.State
 E = TicketEvent.Kind
@@ -150,6 +159,43 @@ def ticket_step(
     step that moves it records where it went."""
     _require_actor(actor)
     locked = ticket_lock(ticket, expected_version)
+    path, fields = _planned(
+        locked, step=step, actor=actor, note=note, then=then, plan=plan, fields=fields
+    )
+    _write(locked, actor, path, fields)
+    if any(kind == E.RESOLVE for kind, _note, _was, _becomes in path):
+        _tell_result(locked)
+    return locked
+
+
+@transaction.atomic
+def ticket_steps(
+    steps: Sequence[tuple[Ticket, str, Callable[[Ticket], Plan]]], *, actor
+) -> list[Ticket]:
+    """``ticket_step`` for many tickets at once (a job's batch): each ``(ticket, step,
+    plan)`` with its ticket locked by the caller (``select_for_update``), authorised,
+    checked and planned as ``ticket_step`` does, then all written together (``_write_many``:
+    one update, one insert of the events). Any refusal refuses the whole batch."""
+    _require_actor(actor)
+    planned = []
+    for locked, step, plan in steps:
+        path, fields = _planned(
+            locked, step=step, actor=actor, note="", then=(), plan=plan, fields={}
+        )
+        planned.append((locked, path, fields))
+    _write_many(planned, actor)
+    for locked, path, _fields in planned:
+        if any(kind == E.RESOLVE for kind, _note, _was, _becomes in path):
+            _tell_result(locked)
+    return [locked for locked, _path, _fields in planned]
+
+
+Path = list[tuple[str, str, str, str]]  # (step, note, state before, state after)
+
+
+def _planned(locked: Ticket, *, step, actor, note, then, plan, fields) -> tuple[Path, dict]:
+    """What ``ticket_step`` writes on ``locked``: authorised, checked against the table of
+    moves, the plan worked out. Raises (and writes nothing) on any refusal."""
     _authorise(actor, locked, step, tier=fields.get("tier"))
     new = _next_state(locked.state, step)
     if plan is not None:
@@ -165,10 +211,7 @@ def ticket_step(
             raise PermissionDenied
         was = path[-1][3]
         path.append((follow, follow_note, was, _next_state(was, follow)))
-    _write(locked, actor, path, fields)
-    if any(kind == E.RESOLVE for kind, _note, _was, _becomes in path):
-        _tell_result(locked)
-    return locked
+    return path, fields
 
 
 RESULT_EXCERPT = 120  # characters of the result in the SMS
@@ -197,31 +240,46 @@ def first_asker_fields(locked: Ticket, actor) -> dict:
     return {}
 
 
-def _write(ticket: Ticket, actor, path: list[tuple[str, str, str, str]], fields: dict) -> None:
+def _write(ticket: Ticket, actor, path: Path, fields: dict) -> None:
     """Save ``ticket`` (locked) with ``fields`` and the state the last step of ``path``
     leads to, the version bumped once, and append the events of ``path``."""
-    handled_before = (ticket.level, ticket.handler_area_id)
-    before = snapshot(ticket)
+    _write_many([(ticket, path, fields)], actor)
+
+
+def _write_many(steps: list[tuple[Ticket, Path, dict]], actor) -> None:
+    """``_write`` for many locked tickets at once (the overdue job's batch): one ``UPDATE``
+    for one ticket, a ``bulk_update`` for several, one insert of all their events, and
+    their day figures (none for a step that changes no figure)."""
     now = timezone.now()
-    changes = {**fields, "state": path[-1][3], "updated_at": now, "version": ticket.version + 1}
-    for name, value in changes.items():
-        setattr(ticket, name, value)
-    ticket.save(update_fields=list(changes))
-    ticket_days_step(before, ticket)
-    handled_after = (ticket.level, ticket.handler_area_id)
-    TicketEvent.objects.bulk_create(
-        _event(
-            ticket,
-            kind,
-            actor,
-            text,
-            old_state=was,
-            new_state=becomes,
-            at=now,
-            handled=handled_before if (index == 0 and _stays(kind)) else handled_after,
-        )
-        for index, (kind, text, was, becomes) in enumerate(path)
-    )
+    events, names = [], set()
+    for ticket, path, fields in steps:
+        handled_before = (ticket.level, ticket.handler_area_id)
+        before = snapshot(ticket)
+        changes = {**fields, "state": path[-1][3], "updated_at": now, "version": ticket.version + 1}
+        for name, value in changes.items():
+            setattr(ticket, name, value)
+        names.update(changes)
+        if len(steps) == 1:
+            ticket.save(update_fields=list(changes))
+        ticket_days_step(before, ticket)
+        handled_after = (ticket.level, ticket.handler_area_id)
+        events += [
+            _event(
+                ticket,
+                kind,
+                actor,
+                text,
+                old_state=was,
+                new_state=becomes,
+                at=now,
+                handled=handled_before if (index == 0 and _stays(kind)) else handled_after,
+            )
+            for index, (kind, text, was, becomes) in enumerate(path)
+        ]
+    if len(steps) > 1:
+        fields = [Ticket._meta.get_field(name).name for name in sorted(names)]
+        Ticket.objects.bulk_update([ticket for ticket, _p, _f in steps], fields)
+    TicketEvent.objects.bulk_create(events)
 
 
 def _stays(step: str) -> bool:
@@ -464,24 +522,58 @@ def ticket_escalate(
     return ticket
 
 
-def _lift(ticket: Ticket, *, note: str, as_hard: bool, overdue: bool, now: dt.datetime) -> Plan:
+@dataclass
+class Batch:
+    """What a job reads once for many problems: the settings, the tiers' time limits, the
+    holidays ahead and the routes over their places (``routing.RouteBook``)."""
+
+    config: TicketSettings
+    policies: dict
+    holidays: dict
+    book: RouteBook | None = None
+
+    @classmethod
+    def read(cls, now: dt.datetime, places=()) -> Batch:
+        return cls(
+            config=TicketSettings.current(),
+            policies=tier_policies(),
+            holidays=holidays_after(timezone.localdate(now)),
+            book=RouteBook(places) if places else None,
+        )
+
+
+def _lift(
+    ticket: Ticket,
+    *,
+    note: str,
+    as_hard: bool,
+    overdue: bool,
+    now: dt.datetime,
+    batch: Batch | None = None,
+) -> Plan:
     """Where a lift takes ``ticket`` (locked), and by when."""
     if ticket.level in (Level.COUNTY, Level.DEPARTMENT) and not as_hard:
         raise TicketError(_("the county office is the top level: put it on an assignment meeting"))
-    config = TicketSettings.current()
+    config = batch.config if batch else TicketSettings.current()
+    book = batch.book if batch else None
     if as_hard:
         start = rules.start_level(Tier.HARD, hard_via_street=config.hard_via_street)
         if rules.LEVEL_ORDER.index(start) <= rules.LEVEL_ORDER.index(ticket.level):
-            found = next_route(ticket)
+            found = next_route(ticket, book=book)
         else:
-            found = route(ticket.area, start)
+            found = route(ticket.area, start, book=book)
         tier = Tier.HARD
     else:
-        found = next_route(ticket)
+        found = next_route(ticket, book=book)
         tier = ticket.tier
-    days, rectify_days = time_limit_days(tier, ticket.category)
+    days, rectify_days = time_limit_days(
+        tier, ticket.category, policies=batch.policies if batch else None
+    )
     deadline = working_deadline(
-        now, rectify_days if overdue else days, exclude_weekends=config.exclude_weekends
+        now,
+        rectify_days if overdue else days,
+        exclude_weekends=config.exclude_weekends,
+        holidays=batch.holidays if batch else None,
     )
     fields = {
         "tier": tier,
@@ -762,47 +854,86 @@ def tickets_close_unrated(*, now: dt.datetime | None = None) -> int:
     return closed
 
 
+OVERDUE_BATCH = 200
+
+
 def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
     """Lift every overdue ticket exactly one level, put it on the rectification list with a
     new deadline and tell the new handler. Running it twice lifts nothing twice: a lifted
     ticket has a deadline in the future. At the county office and with departments there is
-    no level above: it goes on the rectification list with a reminder instead."""
+    no level above: it goes on the rectification list with a reminder instead.
+
+    In batches of ``OVERDUE_BATCH``, each its own transaction: the batch's rows locked
+    (skipping any another worker holds), the settings, limits, holidays and routes read
+    once, the tickets and their events written together and their holders told together
+    (bench/RESULTS.md: queries per escalated ticket). A part with departments goes the
+    one-by-one way: its reminder reaches each open department."""
     now = now or timezone.now()
     overdue = Ticket.objects.filter(state__in=rules.IN_HAND_STATES, deadline__lt=now)
-    count = 0
-    for pk in overdue.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            ticket = (
-                Ticket.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, state__in=rules.IN_HAND_STATES, deadline__lt=now)
-                .first()
-            )
-            if ticket is None:
-                continue  # handled meanwhile, or another worker holds it
-            if ticket.level in (Level.COUNTY, Level.DEPARTMENT):
-                _rectify_in_place(ticket, now=now)
-            else:
-                try:
-                    ticket_escalate(ticket=ticket, actor=SYSTEM, overdue=True, now=now)
-                except TicketError:
-                    _rectify_in_place(ticket, now=now)
-            count += 1
-    return count
+    ids = list(overdue.order_by("pk").values_list("pk", flat=True))
+    return sum(
+        _escalate_batch(ids[first : first + OVERDUE_BATCH], now=now)
+        for first in range(0, len(ids), OVERDUE_BATCH)
+    )
+
+
+@transaction.atomic
+def _escalate_batch(ids: list[int], *, now: dt.datetime) -> int:
+    locked = list(
+        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=ids, state__in=rules.IN_HAND_STATES, deadline__lt=now)
+        .select_related("category", "area")
+        .order_by("pk")
+    )
+    if not locked:
+        return 0
+    batch = Batch.read(now, [t.area for t in locked if t.level != Level.DEPARTMENT])
+    steps, told = [], []
+    for ticket in locked:
+        if ticket.level == Level.DEPARTMENT:
+            _rectify_in_place(ticket, now=now)
+            continue
+        try:
+            plan = _lift(ticket, note="", as_hard=False, overdue=True, now=now, batch=batch)
+            step = E.ESCALATE
+            subject = _("Problem #%(id)s was lifted to you") % {"id": ticket.pk}
+        except TicketError:  # the county office, or nobody above: rectified where it is
+            plan = _rectification(ticket, now=now, batch=batch)
+            step = E.RECTIFY
+            subject = _("Overdue: problem #%(id)s") % {"id": ticket.pk}
+        steps.append((ticket, step, lambda _locked, p=plan: p))
+        told.append((ticket, subject, "rectification"))
+    if steps:
+        ticket_steps(steps, actor=SYSTEM)
+        notify_handlers(told)
+    return len(locked)
+
+
+def _rectification(ticket: Ticket, *, now: dt.datetime, batch: Batch | None = None) -> Plan:
+    """An overdue ticket with no level above: on the rectification list, a new deadline."""
+    config = batch.config if batch else TicketSettings.current()
+    _days, rectify_days = time_limit_days(
+        ticket.tier or Tier.HARD, ticket.category, policies=batch.policies if batch else None
+    )
+    deadline = working_deadline(
+        now,
+        rectify_days,
+        exclude_weekends=config.exclude_weekends,
+        holidays=batch.holidays if batch else None,
+    )
+    return Plan(
+        fields={"on_rectification_list": True, "deadline": deadline}, note=_overdue_note(deadline)
+    )
 
 
 def _rectify_in_place(ticket: Ticket, *, now: dt.datetime) -> None:
     """An overdue ticket with no level above: on the rectification list with a new deadline,
     and a reminder to whoever holds it. ``ticket`` is locked by the caller."""
-    config = TicketSettings.current()
-    _days, rectify_days = time_limit_days(ticket.tier or Tier.HARD, ticket.category)
-    deadline = working_deadline(now, rectify_days, exclude_weekends=config.exclude_weekends)
     ticket = ticket_step(
         ticket=ticket,
         step=E.RECTIFY,
         actor=SYSTEM,
-        note=_overdue_note(deadline),
-        on_rectification_list=True,
-        deadline=deadline,
+        plan=lambda locked: _rectification(locked, now=now),
     )
     if ticket.level == Level.DEPARTMENT:
         notify_open_departments(

@@ -34,7 +34,7 @@ def _texts():
 
 def _told(callbacks):
     """The after-commit hand-overs of notification deliveries among ``callbacks``."""
-    return [c for c in callbacks if c.__qualname__.startswith("notify.")]
+    return [c for c in callbacks if c.__qualname__.startswith("notify_many.")]
 
 
 def _deliveries(ticket=None):
