@@ -21,7 +21,7 @@ import datetime as dt
 import statistics
 import time
 
-from bench.run import emit
+from bench.report import emit
 
 
 def timed(name: str, run, repeat: int = 5) -> float:
@@ -145,7 +145,10 @@ def tree_pages(places: dict) -> None:
         area = places[scope]
         client = _client(admin if scope == "city" else _head(area))
         timed(f"tree_browser_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/"))
-        timed(f"notice_board_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/board/"))
+        if scope != "city":  # a city has no notice board (grids.selectors.BOARD_KINDS)
+            timed(
+                f"notice_board_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/board/")
+            )
         timed(f"coverage_{scope}", lambda c=client: c.get("/residents/coverage/"))
         name = places["community"].name
         timed(f"area_search_{scope}", lambda c=client, n=name: c.get(f"/areas/search/?q={n}"))

@@ -17,6 +17,7 @@ import psycopg
 from django.db import connection, transaction
 
 from bench import data
+from bench.report import comment, emit
 from core.spreadsheets import ReadLimits, read_table, write_table
 from grids import services
 from grids.imports import (
@@ -32,15 +33,6 @@ from grids.rules import AreaKind
 
 HEADERS = [c.label for c in AREA_COLUMNS]
 TABLE = Area._meta.db_table
-
-
-def emit(name: str, value: float | int, digits: int = 3) -> None:
-    text = str(value) if isinstance(value, int) else f"{value:.{digits}f}"
-    print(f"{name}: {text}", flush=True)
-
-
-def comment(text: str) -> None:
-    print(f"# {text}", flush=True)
 
 
 def size_label(rows: int) -> str:

@@ -92,8 +92,9 @@ def outbox_deliver(
     module's docstring). Returns how many were sent.
 
     With ``batch``, rows are claimed ``batch`` at a time (three queries a batch; each is
-    still marked sent as soon as it left, one ``UPDATE`` by key); with ``session``, a context manager opened once per batch (one
-    SMTP connection for a hundred mails, ``django.core.mail.get_connection``), each send is
+    still marked sent as soon as it left, one ``UPDATE`` by key); with ``session``, a
+    context manager opened once per batch (one SMTP connection for a hundred mails,
+    ``django.core.mail.get_connection``), each send is
     ``send(row, connection)``. A failing row is recorded alone and never stops the others."""
     pks = list(pks)
     sent = 0

@@ -455,16 +455,21 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
         series = daily_series(tickets, clock)
         rows = child_rows(tickets, place.children, clock, rest_label=_rest_label(place))
     else:
-        figures = {**rollup_figures(nodes, clock), **open_figures(tickets, clock)}
+        key = _child_key(place.children, ROLLUP_CHILD_KEYS) if place.children else None
+        counts = open_counts(tickets, clock, key)
+        figures = {**rollup_figures(nodes, clock), **open_figures(counts)}
         series = rollup_series(nodes, clock)
-        rows = rollup_child_rows(
-            tickets,
-            nodes,
-            place.children,
-            clock,
-            rest_label=_rest_label(place),
-            known=place.members,
-        )
+        if key is None:  # children of mixed kinds, or none
+            rows = child_rows(tickets, place.children, clock, rest_label=_rest_label(place))
+        else:
+            rows = rollup_child_rows(
+                counts,
+                nodes,
+                place.children,
+                clock,
+                rest_label=_rest_label(place),
+                known=place.members,
+            )
     tiers = _tiers(figures)
     top = top_categories(tickets, clock) if nodes is None else rollup_top_categories(nodes, clock)
     categories = _with_share_of_intake(top, series)
@@ -548,20 +553,30 @@ def rollup_figures(nodes: list[int], clock: Clock) -> dict[str, int]:
     return _from_rollup({name.removeprefix("sum_"): n for name, n in row.items()})
 
 
-def open_figures(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, int]:
-    """The open problems' figures (open, overdue, open per tier): they change with the
-    clock, so they are counted, over the open problems only. One query, which PostgreSQL
-    answers from the covering index of open problems alone (issues/migrations/0016):
-    ``COUNT(area_id)``, a column of it, not ``COUNT(id)``."""
-    open_only = tickets.filter(_open())
-    counts = {
-        "open": Count("area"),
-        "overdue": Count("area", filter=Q(deadline__lt=clock.now)),
-        **{
-            f"open_{tier}": Count("area", filter=Q(tier=tier)) for tier in [*Tier.values, UNTRIAGED]
-        },
-    }
-    return open_only.aggregate(**counts)
+def open_counts(tickets: QuerySet[Ticket], clock: Clock, key: str | None) -> list[dict]:
+    """The open problems (they change with the clock, so they are counted, not rolled up)
+    grouped by tier and, with ``key``, by that key (or, above its level, their own place):
+    rows of ``bucket``, ``tier``, ``open``, ``overdue``. One query, for the KPIs and the
+    children's rows alike, which PostgreSQL can answer from the covering index of open
+    problems (issues/migrations/0016): ``COUNT(area_id)``, a column of it, not ``id``."""
+    bucket = Coalesce(key, "area_id") if key else Value(0)
+    return list(
+        tickets.filter(_open())
+        .order_by()
+        .annotate(bucket=bucket)
+        .values("bucket", "tier")
+        .annotate(open=Count("area"), overdue=Count("area", filter=Q(deadline__lt=clock.now)))
+    )
+
+
+def open_figures(counts: list[dict]) -> dict[str, int]:
+    """Open, overdue and open per tier, from ``open_counts``."""
+    figures = {"open": 0, "overdue": 0, **{f"open_{t}": 0 for t in [*Tier.values, UNTRIAGED]}}
+    for row in counts:
+        figures["open"] += row["open"]
+        figures["overdue"] += row["overdue"]
+        figures[f"open_{row['tier']}"] += row["open"]
+    return figures
 
 
 def rollup_series(nodes: list[int], clock: Clock) -> dict[str, list]:
@@ -601,7 +616,7 @@ def _child_key(children: list[Area], keys: dict[str, str]) -> str | None:
 
 
 def rollup_child_rows(
-    tickets: QuerySet[Ticket],
+    counts: list[dict],
     nodes: list[int],
     children: list[Area],
     clock: Clock,
@@ -609,16 +624,11 @@ def rollup_child_rows(
     rest_label: str,
     known: dict[int, list[int]] | None = None,
 ) -> list[Row]:
-    """``child_rows`` from the day rows (a city's districts, a district's streets, a
-    street's communities, the top level's cities and districts) and the open problems
-    grouped by the children's key, in two queries (three with a city among the children).
-    The last row (problems under no child, such as those placed at the node itself) is the
-    whole less its children."""
-    if not children:
-        return []
-    key = _child_key(children, ROLLUP_CHILD_KEYS)
-    if key is None:
-        return child_rows(tickets, children, clock, rest_label=rest_label)
+    """``child_rows`` from the day rows (a city's districts, a district's streets, the top
+    level's cities and districts) and the open problems' ``counts`` grouped by the
+    children's key (``open_counts``): one query more (two with a city among the children
+    not known yet). The last row (problems under no child, such as those placed at the
+    node itself) is the whole less its children."""
     members = rollup_members(children, known)
     child_of = {node: child for child, nodes in members.items() for node in nodes}
     sums = _day_sums(clock, window_from=clock.window_days[0])
@@ -628,17 +638,8 @@ def rollup_child_rows(
         row.pop("node_id"): {name.removeprefix("sum_"): n for name, n in row.items()}
         for row in per_node.annotate(**{f"sum_{name}": sums[name] for name in wanted})
     }
-    # A problem's bucket: its key at the children's level, or, where it lies above that
-    # level (at the node itself, at a city), its own place.
-    opened = (
-        tickets.filter(_open())
-        .order_by()
-        .annotate(bucket=Coalesce(key, "area_id"))
-        .values("bucket")
-        .annotate(open=Count("area"), overdue=Count("area", filter=Q(deadline__lt=clock.now)))
-    )
     open_of: dict[int | None, Counter] = defaultdict(Counter)
-    for row in opened:
+    for row in counts:
         open_of[child_of.get(row["bucket"])].update(open=row["open"], overdue=row["overdue"])
 
     def rolled(node_ids) -> Counter:

@@ -93,6 +93,37 @@ class Area(MPTTModel):
             raise ValidationError(errors)
 
 
+def _key(verbose_name):
+    return models.ForeignKey(
+        Area,
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+
+class AncestorKeys(models.Model):
+    """Ancestor keys (``rules.ANCESTOR_KEYS``) for a row placed at an ``area``: the ids of
+    the district, street, community and grid above it, set when the row is made
+    (``selectors.area_keys``) and kept right when a node moves (``signals.areas_moved``).
+    Scopes, dashboards and the tree browser filter and group on them through an index
+    instead of joining the rows to the whole city's tree. No FK constraint: the place
+    itself is protected through ``area``, and these are copies of its ancestors."""
+
+    district = _key(_("district"))
+    street = _key(_("street/town"))
+    community = _key(_("community/village"))
+    grid = _key(_("grid"))
+
+    class Meta:
+        abstract = True
+
+
 class Person(models.Model):
     """Someone who holds posts: a head, an officer, a worker. A login belongs to a person."""
 

@@ -152,6 +152,20 @@ def area_lineages(area_ids: Iterable[int]) -> dict[int, list[Area]]:
     }
 
 
+def keyed_rows_follow_moves(rows: QuerySet, moved: list[Area]) -> int:
+    """After ``moved`` nodes moved: the rows of ``rows`` (a model with ``AncestorKeys``)
+    under them take the keys of their new place from above each moved node (those at and
+    below its level are the subtree's own). One ``UPDATE`` per new parent — the moved nodes
+    under one parent take the same keys — and one query per 500 moved nodes for their new
+    keys, whatever the number of rows. Returns how many rows were updated."""
+    keys = area_keys_of(area.pk for area in moved)
+    by_keys: dict[tuple, Q] = {}
+    for area in moved:
+        above = tuple(sorted(keys_above(area, keys[area.pk]).items()))
+        by_keys[above] = by_keys.get(above, Q(pk__in=[])) | keyed_subtree_q(area)
+    return sum(rows.filter(q).update(**dict(above)) for above, q in by_keys.items() if above)
+
+
 def area_ancestors_q(ranges: Iterable[tuple[int, int, int]]) -> Q:
     """Nodes that hold (or are) any of the ``(tree_id, lft, rght)`` ranges: their ancestors
     inside their own trees, for many nodes in one query (a city above them is not included)."""

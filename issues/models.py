@@ -12,7 +12,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 from core.images import KINDS
 from core.outbox import OutboxRow
 from core.privacy import mask_phone
-from grids.models import Area, Department
+from grids.models import AncestorKeys, Area, Department
 from residents.models import AccessLog, Resident
 
 
@@ -143,7 +143,7 @@ class Holiday(models.Model):
         return f"{self.date} {self.name}"
 
 
-class Ticket(models.Model):
+class Ticket(AncestorKeys):
     """A resident's problem (群众反映问题) on its way through the six steps."""
 
     class State(models.TextChoices):
@@ -277,56 +277,6 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="merged",
-    )
-
-    # Ancestor keys (grids.rules.ANCESTOR_KEYS): the district, street, community and grid
-    # above ``area``, set when the problem is reported and kept right when a node moves
-    # (issues.services.keys). Scopes and dashboards filter on them through one index each
-    # instead of joining the problems to the whole city's tree. No FK constraint: the
-    # place itself is protected through ``area``, and these are copies of its ancestors.
-    district = models.ForeignKey(
-        Area,
-        verbose_name=_("district"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    street = models.ForeignKey(
-        Area,
-        verbose_name=_("street/town"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    community = models.ForeignKey(
-        Area,
-        verbose_name=_("community/village"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    grid = models.ForeignKey(
-        Area,
-        verbose_name=_("grid"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
     )
 
     created_at = models.DateTimeField(_("reported at"), default=timezone.now, db_index=True)

@@ -311,14 +311,24 @@ def _residents(scale: float) -> tuple[int, int]:
         count = min(count, max(1, left - (len(units) - i - 1)))
         plan.append((pk, count))
         left -= count
+    chains = _chains()
+    keys = ("district", "street", "community", "grid")
     doors = (
-        (unit, f"{1 + d // 2}0{1 + d % 2}", "", False, now, now)
+        (unit, *(chains[unit][k] for k in keys), f"{1 + d // 2}0{1 + d % 2}", "", False, now, now)
         for unit, count in plan
         for d in range(count)
     )
     households = _copy(
         "residents_household",
-        ("area_id", "door", "address", "in_online_group", "created_at", "updated_at"),
+        (
+            "area_id",
+            *(f"{k}_id" for k in keys),
+            "door",
+            "address",
+            "in_online_group",
+            "created_at",
+            "updated_at",
+        ),
         doors,
     )
     with connection.cursor() as cursor:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.privacy import mask_id_number, mask_phone
-from grids.models import Area, PartyOrg, Person
+from grids.models import AncestorKeys, Area, PartyOrg, Person
 from grids.rules import AreaKind
 from residents.identity import validate_id_number
 
@@ -30,7 +30,7 @@ class CareTag(models.Model):
         return self.name
 
 
-class Household(models.Model):
+class Household(AncestorKeys):
     area = models.ForeignKey(
         Area,
         verbose_name=_("area"),
@@ -52,6 +52,14 @@ class Household(models.Model):
         verbose_name_plural = _("households")
         constraints = [
             models.UniqueConstraint(fields=["area", "door"], name="household_door_unique"),
+        ]
+        # A node's households counted per child from the index alone (the tree browser):
+        # a district's by street, a street's by community, a community's by grid.
+        indexes = [
+            models.Index(fields=["district", "street"], name="household_district_street"),
+            models.Index(fields=["street", "community"], name="household_street_community"),
+            models.Index(fields=["community", "grid"], name="household_community_grid"),
+            models.Index(fields=["grid"], name="household_grid"),
         ]
 
     def __str__(self) -> str:

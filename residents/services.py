@@ -7,12 +7,15 @@ from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.ratelimit import rate_limit_take
 from grids.access import scope_for
 from grids.models import Area, Person
+from grids.selectors import area_keys, keyed_rows_follow_moves
+from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_mobile
 from residents.identity import (
     id_birth_date,
@@ -58,7 +61,11 @@ def household_create(
     try:
         with transaction.atomic():
             return Household.objects.create(
-                area=area, door=door, address=address.strip(), in_online_group=in_online_group
+                area=area,
+                **area_keys(area),
+                door=door,
+                address=address.strip(),
+                in_online_group=in_online_group,
             )
     except IntegrityError:  # the unique (area, door) constraint, also under a race
         raise ValidationError({"door": _("this door number is already registered here")}) from None
@@ -278,3 +285,14 @@ def resident_find_by_id_number(
         user_agent=user_agent,
     )
     return resident
+
+
+# --- the tree changes under the households ---------------------------------------------------
+
+
+@receiver(areas_moved, dispatch_uid="residents.households_follow_moves")
+def households_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+    """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): the
+    households under them take the ancestor keys of their new place. Set-based."""
+    moved = list(Area.objects.filter(pk__in=list(area_ids)))
+    return keyed_rows_follow_moves(Household.objects.all(), moved) if moved else 0

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from core.privacy import scrub_personal_numbers
 from grids.models import Area
-from grids.selectors import area_keys_of, keyed_subtree_q, keys_above
+from grids.selectors import keyed_rows_follow_moves, keyed_subtree_q
 from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
@@ -964,20 +964,11 @@ def tickets_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
     moved = list(Area.objects.filter(pk__in=list(area_ids)))
     if not moved:
         return 0
-    # Nodes moved under one parent take the same keys from above: one UPDATE for them all.
-    by_keys: dict[tuple, Q] = {}
-    keys = area_keys_of(area.pk for area in moved)
-    for area in moved:
-        above = tuple(sorted(keys_above(area, keys[area.pk]).items()))
-        by_keys[above] = by_keys.get(above, Q(pk__in=[])) | keyed_subtree_q(area)
     under = Q(pk__in=[])
-    for q in by_keys.values():
-        under |= q
+    for area in moved:
+        under |= keyed_subtree_q(area)
     tickets = Ticket.objects.filter(under)
     before = figures_by_keys(tickets)
-    count = 0
-    for above, q in by_keys.items():
-        if above:
-            count += Ticket.objects.filter(q).update(**dict(above))
+    count = keyed_rows_follow_moves(Ticket.objects.all(), moved)
     ticket_days_moved(before, figures_by_keys(tickets))
     return count
