@@ -124,28 +124,34 @@ def keys_above(area: Area, keys: dict[str, int | None]) -> dict[str, int | None]
     }
 
 
-def area_lineages(area_ids: Iterable[int]) -> dict[int, list[Area]]:
+LINEAGE_BATCH = 500
+
+
+def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[int, list[Area]]:
     """Area pk → its chain inside its own tree, from the root (a district) down to the area
-    itself, for many areas in one query: ``parent_id`` followed up by a recursive query of
-    primary-key lookups (at most ``rules.MAX_TREE_DEPTH`` steps), where django-mptt's
-    ``get_ancestors`` reads the nested-set index by range, from the start of the tree."""
+    itself (with ``with_city``, the city above the district first), for many areas in one
+    query per ``LINEAGE_BATCH``: ``parent_id`` (and ``upper_id``) followed up by a
+    recursive query of primary-key lookups (at most ``rules.MAX_TREE_DEPTH`` steps), where
+    a range over the nested sets (django-mptt's ``get_ancestors``, an ``OR`` of ranges)
+    reads the tree's index from its start. An area missing from the tree has no chain."""
     ids = sorted(set(area_ids))
-    if not ids:
-        return {}
     table = Area._meta.db_table
-    marks = ", ".join(["%s"] * len(ids))
-    nodes = Area.objects.raw(
-        f"WITH RECURSIVE up(start_id, node_id, depth) AS ("
-        f" SELECT id, id, 0 FROM {table} WHERE id IN ({marks})"
-        f" UNION ALL SELECT up.start_id, a.parent_id, up.depth + 1 FROM up"
-        f" JOIN {table} a ON a.id = up.node_id WHERE a.parent_id IS NOT NULL)"
-        f" SELECT a.*, up.start_id AS lineage_of, up.depth AS lineage_depth"
-        f" FROM up JOIN {table} a ON a.id = up.node_id",
-        ids,
-    )
-    chains: dict[int, list[tuple[int, Area]]] = {pk: [] for pk in ids}
-    for node in nodes:
-        chains[node.lineage_of].append((node.lineage_depth, node))
+    up = "COALESCE(a.parent_id, a.upper_id)" if with_city else "a.parent_id"
+    chains: dict[int, list[tuple[int, Area]]] = {}
+    for first in range(0, len(ids), LINEAGE_BATCH):
+        batch = ids[first : first + LINEAGE_BATCH]
+        marks = ", ".join(["%s"] * len(batch))
+        nodes = Area.objects.raw(
+            f"WITH RECURSIVE up(start_id, node_id, depth) AS ("
+            f" SELECT id, id, 0 FROM {table} WHERE id IN ({marks})"
+            f" UNION ALL SELECT up.start_id, {up}, up.depth + 1 FROM up"
+            f" JOIN {table} a ON a.id = up.node_id WHERE {up} IS NOT NULL)"
+            f" SELECT a.*, up.start_id AS lineage_of, up.depth AS lineage_depth"
+            f" FROM up JOIN {table} a ON a.id = up.node_id",
+            batch,
+        )
+        for node in nodes:
+            chains.setdefault(node.lineage_of, []).append((node.lineage_depth, node))
     return {
         pk: [node for _depth, node in sorted(found, key=lambda p: -p[0])]
         for pk, found in chains.items()
@@ -310,49 +316,14 @@ def _label_from(chain: list[Area], root: Grant | None) -> str:
     return PATH_SEPARATOR.join(a.name for a in chain[start:])
 
 
-# Places whose ancestors one query of ``area_chains`` fetches: 3 parameters each, and SQLite
-# refuses an expression nested deeper than 1000 (a chain of ORs nests one per term).
-ANCESTOR_RANGES = 250
-
-
 def area_chains(areas: Iterable[Area], *, with_city: bool = False) -> dict[int, list[Area]]:
     """Area pk → its chain from the top of its tree down to the area itself (with
-    ``with_city``, the city above a district first), for every area of a page at once.
-
-    One query for ``ANCESTOR_RANGES`` distinct places: the nodes whose nested-set range
-    holds one of them -- the areas and all their ancestors -- with the city of each
-    district joined through ``upper``. An area that lies above another of them is fetched
-    as that one's ancestor, so only the deepest are asked for. The rest of the tree is never
-    read, however large it is."""
-    areas = {a.pk: a for a in areas}
-    if not areas:
-        return {}
-    ranges = sorted({(a.tree_id, a.lft, a.rght) for a in areas.values()})
-    deepest = [
-        (tree_id, lft, rght)
-        for (tree_id, lft, rght), after in zip(ranges, [*ranges[1:], None], strict=True)
-        if after is None or after[0] != tree_id or after[1] > rght
-    ]
-    fields = ["name", "kind", "parent", "tree_id", "lft", "rght"]
-    nodes: dict[int, Area] = {}
-    for first in range(0, len(deepest), ANCESTOR_RANGES):
-        found = Area.objects.filter(area_ancestors_q(deepest[first : first + ANCESTOR_RANGES]))
-        if with_city:
-            found = found.select_related("upper").only(*fields, "upper__name", "upper__kind")
-        else:
-            found = found.only(*fields)
-        nodes.update((node.pk, node) for node in found.order_by())
-    chains = {}
-    for pk in areas:
-        chain = []
-        node = nodes.get(pk)
-        while node is not None:
-            chain.append(node)
-            if with_city and node.parent_id is None and node.upper_id is not None:
-                chain.append(node.upper)
-            node = nodes.get(node.parent_id)
-        chains[pk] = chain[::-1]
-    return chains
+    ``with_city``, the city above a district first), for every area of a page at once:
+    ``area_lineages``, one query of primary-key lookups per 500 places, whatever the size
+    of the tree."""
+    areas = list(areas)
+    chains = area_lineages((a.pk for a in areas), with_city=with_city)
+    return {a.pk: chains.get(a.pk, []) for a in areas}
 
 
 def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from core.privacy import scrub_personal_numbers
 from grids.models import Area
 from grids.rules import AreaKind
-from grids.selectors import area_ancestors_q, keyed_subtree_q
+from grids.selectors import keyed_subtree_q
 from issues import rules
 from issues.models import Ticket, TicketEvent
 from issues.selectors import tickets_visible_to
@@ -142,20 +142,13 @@ def may_merge_into(user, target: Ticket) -> bool:
     return tickets_visible_to(user).filter(pk=target.pk).exists()
 
 
-def _neighbourhood(area: Area) -> Area:
-    """Where duplicates of a report at ``area`` are looked for: its grid (or, at the grid or
-    above, the place itself), so the same unit, its neighbours in the building, the other
-    buildings of the grid. One query."""
-    if area.kind == AreaKind.GRID or area.parent_id is None:
-        return area
-    grid = (
-        Area.objects.filter(
-            area_ancestors_q([(area.tree_id, area.lft, area.rght)]), kind=AreaKind.GRID
-        )
-        .order_by("-lft")
-        .first()
-    )
-    return grid or area
+def _neighbourhood(ticket: Ticket) -> Area:
+    """Where duplicates of ``ticket`` are looked for: its grid (its ancestor key), or, at a
+    place above any grid, the place itself: the same unit, its neighbours in the building,
+    the other buildings of the grid. No query."""
+    if ticket.grid_id is not None:
+        return Area(pk=ticket.grid_id, kind=AreaKind.GRID)
+    return ticket.area
 
 
 TEXT_COMPARED = 300  # characters of each description compared
@@ -194,12 +187,12 @@ def duplicates_suggest(
     """Likely duplicates of ``ticket`` for its triager: problems the user can see at the same
     place or its neighbours in the tree (the same grid), of the same category, reported in
     the last ``DUPLICATE_DAYS`` days and still open or awaiting their rating, most alike
-    first (at most ``DUPLICATES_SHOWN``, each with its likeness, 0 to 1). Two queries
-    whatever the number of candidates (the grid, then the candidates with their place and
-    category), then a text comparison (``similarity``) of at most ``DUPLICATE_CANDIDATES``
+    first (at most ``DUPLICATES_SHOWN``, each with its likeness, 0 to 1). One query
+    whatever the number of candidates (the candidates of its grid, by the ancestor key,
+    with their place and category), then a text comparison (``similarity``) of at most ``DUPLICATE_CANDIDATES``
     of them."""
     now = now or timezone.now()
-    around = _neighbourhood(ticket.area)
+    around = _neighbourhood(ticket)
     candidates = (
         tickets_visible_to(user)
         .filter(

@@ -843,8 +843,8 @@ def test_addresses_are_right_across_trees_and_query_chunks(client, place, monkey
     for area in expected:
         report(place, area=area)
 
-    for per_query in (1, 2, grid_selectors.ANCESTOR_RANGES):
-        monkeypatch.setattr(grid_selectors, "ANCESTOR_RANGES", per_query)
+    for per_query in (1, 2, grid_selectors.LINEAGE_BATCH):
+        monkeypatch.setattr(grid_selectors, "LINEAGE_BATCH", per_query)
         rows = client.get(f"{BASE}/requests.json").json()
         got = {row["address_id"]: row["address"] for row in rows}
         assert got == {area.code: address for area, address in expected.items()}
