@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from core.replica import replica_reads
 from dashboard import tree
 from dashboard.figures import dashboard_for
 from grids import selectors
@@ -14,7 +15,8 @@ from grids.views import children_page
 @require_safe
 def home(request):
     """The worker dashboard for the user's scope, or for ``?node=<code>`` inside it."""
-    dashboard = dashboard_for(request.user, node_code=request.GET.get("node", "").strip())
+    with replica_reads():  # summaries: a replica's few seconds of lag are fine here
+        dashboard = dashboard_for(request.user, node_code=request.GET.get("node", "").strip())
     scope = scope_for(request.user)
     roles = [Role.LABELS[r] for r in Role.ORDER if r in scope.roles]
     return render(
@@ -37,6 +39,11 @@ def area_detail(request, code):
     area = selectors.get_area_for_user(request.user, code)
     now = timezone.now()
     path = selectors.area_path(area, within=selectors.scope_root_for(request.user, area))
+    with replica_reads():  # a read-only page of counts: the replica may serve it
+        return _area_detail_page(request, area, path, now)
+
+
+def _area_detail_page(request, area, path, now):
     return render(
         request,
         "dashboard/area_detail.html",

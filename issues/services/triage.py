@@ -189,8 +189,8 @@ def duplicates_suggest(
     the last ``DUPLICATE_DAYS`` days and still open or awaiting their rating, most alike
     first (at most ``DUPLICATES_SHOWN``, each with its likeness, 0 to 1). One query
     whatever the number of candidates (the candidates of its grid, by the ancestor key,
-    with their place and category), then a text comparison (``similarity``) of at most ``DUPLICATE_CANDIDATES``
-    of them."""
+    with their place and category), then a text comparison (``similarity``) of at most
+    ``DUPLICATE_CANDIDATES`` of them."""
     now = now or timezone.now()
     around = _neighbourhood(ticket)
     candidates = (
