@@ -145,13 +145,119 @@ def tree_pages(places: dict) -> None:
         area = places[scope]
         client = _client(admin if scope == "city" else _head(area))
         timed(f"tree_browser_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/"))
-        if scope != "city":  # a city has no notice board (grids.selectors.BOARD_KINDS)
-            timed(
-                f"notice_board_{scope}", lambda c=client, a=area: c.get(f"/areas/{a.code}/board/")
-            )
+
         timed(f"coverage_{scope}", lambda c=client: c.get("/residents/coverage/"))
         name = places["community"].name
         timed(f"area_search_{scope}", lambda c=client, n=name: c.get(f"/areas/search/?q={n}"))
+
+
+def notice_boards(places: dict) -> None:
+    """The notice board (便民公示牌) of a community and a grid: boards are kept from the
+    community down (grids.selectors.BOARD_KINDS), so there is none at the city or district."""
+    client = _client(_head(places["district"]))
+    for scope in ("community", "grid"):
+        area = places[scope]
+        timed(f"notice_board_{scope}", lambda a=area: client.get(f"/areas/{a.code}/board/"))
+
+
+LUA_P95 = """
+done = function(summary, latency, requests)
+  io.write(string.format("p50_us %d\\np95_us %d\\n", latency:percentile(50),
+    latency:percentile(95)))
+end
+"""
+
+
+def http(places: dict, *, seconds: int = 10, connections: int = 8) -> None:
+    """Requests per second and p50/p95 of the inbox and the dashboard under gunicorn (two
+    workers: one per core) with wrk on loopback, next to ``/healthz`` (no session, no query)
+    and the notification badge (the lightest signed-in page) on the same server. Skipped
+    with a comment when wrk is not installed."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    if shutil.which("wrk") is None:
+        print("# http: wrk not installed (Debian package wrk); skipped", flush=True)
+        return
+    user = _head(places["district"])
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    port = "18765"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1"},
+    )
+    try:
+        time.sleep(3)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(LUA_P95)
+        cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+        for name, path, headers in (
+            ("healthz", "/healthz", []),
+            # The lightest signed-in page: session, login, one count (the navbar's badge).
+            ("badge", "/notifications/badge/", ["-H", f"Cookie: {cookie}"]),
+            ("inbox_district", "/tickets/?tab=area", ["-H", f"Cookie: {cookie}"]),
+            ("dashboard_district", "/", ["-H", f"Cookie: {cookie}"]),
+        ):
+            url = f"http://127.0.0.1:{port}{path}"
+            out = subprocess.run(
+                [
+                    "wrk",
+                    "-t2",
+                    f"-c{connections}",
+                    f"-d{seconds}s",
+                    "-s",
+                    script.name,
+                    "-H",
+                    "X-Forwarded-Proto: https",
+                    *headers,
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            rate = float(
+                next(
+                    line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")
+                )
+            )
+            p50 = int(
+                next(line.split()[1] for line in out.splitlines() if line.startswith("p50_us"))
+            )
+            p95 = int(
+                next(line.split()[1] for line in out.splitlines() if line.startswith("p95_us"))
+            )
+            errors = [line for line in out.splitlines() if "Non-2xx" in line]
+            emit(f"http_{name}_requests_per_s", round(rate, 1))
+            emit(f"http_{name}_p50_ms", round(p50 / 1000, 1))
+            emit(f"http_{name}_p95_ms", round(p95 / 1000, 1))
+            if errors:
+                print(f"# http {name}: {errors[0].strip()}", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def escalation_backlog(size: int = 1_000) -> None:
@@ -291,8 +397,10 @@ def run(*, with_digests: bool = True) -> None:
     ticket_page(places)
     notification_pages(places)
     tree_pages(places)
+    notice_boards(places)
     resident_pages(places)
     escalation_backlog()
+    http(places)
     if with_digests:
         digests()
 

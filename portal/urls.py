@@ -5,8 +5,10 @@ from django.urls import include, path
 
 from dashboard import views
 from portal.auth import LoginView
+from portal.health import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("open311/v2/", include("issues.open311_urls")),
 ]
