@@ -4,8 +4,7 @@ issues, because they read all three; grids itself knows only the tree."""
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from grids.models import Area
@@ -13,6 +12,7 @@ from grids.rules import AreaKind
 from grids.selectors import (
     area_children,
     area_keys,
+    count_by_key,
     count_in_subtree,
     has_children_expr,
     keyed_subtree_q,
@@ -50,9 +50,9 @@ def area_children_with_counts(area: Area, *, now=None) -> QuerySet[Area]:
     households = Household.objects.filter(**within)
     tickets = _open_tickets().filter(**within)
     return children.annotate(
-        household_count=_count_by(households, key),
-        open_count=_count_by(tickets, key),
-        overdue_count=_count_by(tickets.filter(deadline__lt=now), key),
+        household_count=count_by_key(households, key),
+        open_count=count_by_key(tickets, key),
+        overdue_count=count_by_key(tickets.filter(deadline__lt=now), key),
         has_children=has_children_expr(),
     )
 
@@ -68,17 +68,6 @@ def _children_key(area: Area) -> str | None:
         AreaKind.TOWN: "community_id",
     }
     return below.get(area.kind)
-
-
-def _count_by(rows: QuerySet, key: str):
-    counted = (
-        rows.filter(**{key: OuterRef("pk")})
-        .order_by()
-        .values(key)
-        .annotate(n=Count("*"))
-        .values("n")[:1]
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def area_totals(area: Area, *, now=None) -> dict[str, int]:

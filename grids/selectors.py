@@ -294,17 +294,12 @@ def has_children_expr():
 
 def area_path(area: Area, *, within: Grant | None = None) -> list[Area]:
     """From the top (the city, if any) down to ``area`` itself; with ``within``, only the part
-    inside that grant. One query."""
-    q = Q(tree_id=area.tree_id, lft__lte=area.lft, rght__gte=area.rght)
-    if within is None or within.is_city:
-        city = Area.objects.filter(
-            tree_id=area.tree_id, parent__isnull=True, upper__isnull=False
-        ).values("upper_id")
-        q |= Q(pk__in=city)
-    else:
-        q &= Q(lft__gte=within.lft)
-    # The city sits in a tree of its own: it goes first, then the district's tree by lft.
-    return sorted(Area.objects.filter(q), key=lambda a: (a.tree_id == area.tree_id, a.lft))
+    inside that grant. One query of primary-key lookups up the parent links
+    (``area_lineages``), whatever the size of the tree."""
+    chain = area_lineages([area.pk], with_city=True).get(area.pk) or [area]
+    if within is not None and not within.is_city:
+        chain = [a for a in chain if a.tree_id == area.tree_id and a.lft >= within.lft]
+    return chain
 
 
 def _label_from(chain: list[Area], root: Grant | None) -> str:
@@ -378,6 +373,20 @@ def count_in_subtree(rows: QuerySet, through: str = "area__"):
     )
     counted = rows.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
+
+
+def count_by_key(rows: QuerySet, key: str):
+    """COUNT of ``rows`` (a model with ``AncestorKeys``) whose ``key`` column is the outer
+    node, as a subquery inside the one query that lists the nodes: one index count per node
+    (``household_grid`` for grids, …), where ``count_in_subtree`` joins the tree by range."""
+    counted = (
+        rows.filter(**{key: OuterRef("pk")})
+        .order_by()
+        .values(key)
+        .annotate(n=Count("*"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def area_heads(area: Area) -> list[Post]:

@@ -213,9 +213,7 @@ def test_point7_a_worker_dying_between_mailing_and_marking_mails_again_only_when
     assert digests_deliver(kind=D) == 0
     addresses = [m.to[0] for m in mail.outbox]
     assert len(addresses) == DAILY_MAILS + 1
-    assert sorted(set(addresses)) == sorted(
-        DigestDelivery.objects.values_list("email", flat=True)
-    )
+    assert sorted(set(addresses)) == sorted(DigestDelivery.objects.values_list("email", flat=True))
     again = [m for m in mail.outbox if m.to == [stuck.email]]
     assert len(again) == 2
     assert again[0].extra_headers["Message-ID"] == again[1].extra_headers["Message-ID"]
