@@ -583,8 +583,7 @@ def check(*, sample: int = 20) -> list[str]:
     # The ancestor keys are what a report would have set, and one street's day rows what
     # a recount of its problems says.
     from grids.selectors import area_keys
-    from issues.models import TicketDay
-    from issues.services.rollups import ticket_days_counted
+    from issues.services.rollups import ticket_days_counted, ticket_days_kept
 
     for ticket in Ticket.objects.select_related("area").order_by("pk")[:sample]:
         keys = {name: getattr(ticket, name) for name in area_keys(ticket.area)}
@@ -592,16 +591,12 @@ def check(*, sample: int = 20) -> list[str]:
             problems.append(f"#{ticket.pk}: keys {keys}, its place's {area_keys(ticket.area)}")
     street = Ticket.objects.exclude(street=None).order_by("pk").values("street_id").first()
     if street is not None:
-        counted = ticket_days_counted(Ticket.objects.filter(street_id=street["street_id"]))
-        counted = {k: v for k, v in counted.items() if k[0] == street["street_id"]}
-        kept = {
-            (row.node_id, row.day, row.category_id): {
-                n: getattr(row, n) for n in TicketDay.COUNTS if getattr(row, n)
-            }
-            for row in TicketDay.objects.filter(node_id=street["street_id"])
-        }
-        if counted != {k: v for k, v in kept.items() if v}:
-            problems.append(f"street {street['street_id']}: day rows differ from a recount")
+        node = street["street_id"]
+        counted = ticket_days_counted(Ticket.objects.filter(street_id=node))
+        counted = {k: v for k, v in counted.items() if k[0] == node}
+        kept = ticket_days_kept([node])
+        if counted != kept:
+            problems.append(f"street {node}: day rows differ from a recount")
     return problems
 
 

@@ -276,14 +276,18 @@ def ticket_days_counted(tickets: QuerySet[Ticket]) -> dict[tuple[int, dt.date, i
     return {k: dict(v) for k, v in counted.items() if any(v.values())}
 
 
-def ticket_days_kept() -> dict[tuple[int, dt.date, int | None], dict]:
-    """The kept rows in the shape of ``ticket_days_counted`` (zeros left out)."""
+def ticket_days_kept(nodes: list[int] | None = None) -> dict[tuple[int, dt.date, int | None], dict]:
+    """The kept rows (of ``nodes``, all by default) in the shape of ``ticket_days_counted``
+    (zeros left out)."""
     kept = {}
-    for row in TicketDay.objects.values("node_id", "day", *TicketDay.COUNTS):
+    days, categories = TicketDay.objects.all(), TicketCategoryDay.objects.all()
+    if nodes is not None:
+        days, categories = days.filter(node_id__in=nodes), categories.filter(node_id__in=nodes)
+    for row in days.values("node_id", "day", *TicketDay.COUNTS):
         counts = {name: row[name] for name in TicketDay.COUNTS if row[name]}
         if counts:
             kept[(row["node_id"], row["day"], None)] = counts
-    for row in TicketCategoryDay.objects.values("node_id", "day", "category_id", "reported"):
+    for row in categories.values("node_id", "day", "category_id", "reported"):
         if row["reported"]:
             kept[(row["node_id"], row["day"], row["category_id"])] = {"reported": row["reported"]}
     return kept
