@@ -504,8 +504,28 @@ def _sort_open_tickets(forest: Forest, per_node: dict[int, dict]) -> None:
             ticket["id"],
         )
 
+    def urgency(ticket: dict) -> tuple:
+        return (
+            not ticket["overdue"],
+            ticket["deadline"] is None,
+            ticket["deadline"] or "",
+            ticket["id"],
+        )
+
     for figures in per_node.values():
+        # A district of a city holds thousands of open problems: a digest lists the most
+        # urgent WEEKLY_LISTED of each list (overdue first, then the nearest deadline) and
+        # counts the rest (``<list>_more``), which the inbox shows in full.
+        for name in WEEKLY_LISTS:
+            rows = figures[name]
+            figures[f"{name}_more"] = max(0, len(rows) - WEEKLY_LISTED)
+            if len(rows) > WEEKLY_LISTED:
+                figures[name] = sorted(rows, key=urgency)[:WEEKLY_LISTED]
         figures["open_tickets"].sort(key=key)
+
+
+WEEKLY_LISTS = ("open_tickets", "rectification", "reopened", "unsatisfied_open")
+WEEKLY_LISTED = 200
 
 
 # --- monthly: intake, solved, rate, time, satisfaction, levels, ranking, activity -----------

@@ -8,9 +8,11 @@ import datetime as dt
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
+from core.requests import portal_url
 from dashboard.figures import LEVEL_BANDS
 from issues.models import Level, Ticket
 
@@ -90,6 +92,8 @@ def digest_context(digest: Digest) -> dict:
         context["snapshot_at"] = _moment(f.get("snapshot_at"))
         for name in ("open_tickets", "rectification", "reopened", "unsatisfied_open"):
             context[name] = [_ticket(t) for t in f.get(name, [])]
+            context[f"{name}_more"] = f.get(f"{name}_more", 0)
+        context["inbox_url"] = portal_url(reverse("issues:inbox"))
     else:
         context["as_of"] = _moment(f.get("as_of"))
         context["bands"] = _bands(f["totals"])

@@ -137,3 +137,26 @@ def test_mailed_to_the_street_and_the_county_officer(week):
     text = weekly(rhythm.street).text
     assert "莲心社区: 8 / 3 / 6 / 4 / 2 / 0" in text
     assert "还是漏水" in text
+
+
+def test_a_long_list_keeps_the_most_urgent_and_counts_the_rest(rhythm, monkeypatch):
+    """A district of a city holds thousands of open problems: each list of the weekly
+    digest keeps the most urgent (overdue first, then the nearest deadline) and says how
+    many more there are, which the inbox lists in full."""
+    from digests import figures as digest_figures
+    from digests.rendering import render_digest
+
+    monkeypatch.setattr(digest_figures, "WEEKLY_LISTED", 3)
+    rhythm.play(WEEK_BUILT)
+    digests_build(kind=W, day=dt.date(2025, 3, 5))
+    digest = weekly(rhythm.street)
+    f = digest.figures
+    t = rhythm.t
+    # Of the seven open ones, the four overdue by deadline; the three kept in community order.
+    assert [x["id"] for x in f["open_tickets"]] == [t["T6"].pk, t["T2"].pk, t["T7"].pk]
+    assert f["open_tickets_more"] == 4
+    assert f["totals"]["open"] == 7  # the counts are whole
+    assert f["rectification_more"] == 0 and len(f["rectification"]) == 2
+    text, html = render_digest(digest)
+    assert "还有 4 个" in text and "/tickets/" in text
+    assert "还有 4 个" in html and 'href="' in html
