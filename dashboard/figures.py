@@ -30,7 +30,18 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import BigIntegerField, Case, Count, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateField,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import formats, timezone
 from django.utils.functional import Promise
@@ -222,7 +233,8 @@ def dashboard_place(user, node_code: str = "") -> Place:
     if node_code:
         node = get_area_for_user(user, node_code)
     elif single_top:
-        node = Area.objects.get(pk=scope.top_grants()[0].area_id)
+        top = scope.top_grants()[0].area_id
+        node = scope.areas.get(top) or Area.objects.get(pk=top)  # read with the scope
     else:
         return Place(node=None, children=top_areas(user), crumbs=[])
 
@@ -457,8 +469,8 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
     else:
         key = _child_key(place.children, ROLLUP_CHILD_KEYS) if place.children else None
         counts = open_counts(tickets, clock, key)
-        figures = {**rollup_figures(nodes, clock), **open_figures(counts)}
-        series = rollup_series(nodes, clock)
+        totals, series = rollup_figures_and_series(nodes, clock)
+        figures = {**totals, **open_figures(counts)}
         if key is None:  # children of mixed kinds, or none
             rows = child_rows(tickets, place.children, clock, rest_label=_rest_label(place))
         else:
@@ -546,11 +558,42 @@ def _from_rollup(row: dict) -> dict[str, int]:
     return out
 
 
-def rollup_figures(nodes: list[int], clock: Clock) -> dict[str, int]:
-    """The solved, level and rating figures of ``nodes`` from their day rows. One query."""
-    sums = {f"sum_{name}": value for name, value in _day_sums(clock).items()}
-    row = TicketDay.objects.filter(node_id__in=nodes).aggregate(**sums)
-    return _from_rollup({name.removeprefix("sum_"): n for name, n in row.items()})
+def rollup_figures_and_series(nodes: list[int], clock: Clock) -> tuple[dict, dict]:
+    """The solved, level and rating figures of ``nodes`` and the window's series, from
+    their day rows in one query: the rows summed per day of the window (and of this week)
+    and, in one more group, every day before."""
+    days = clock.window_days
+    last = max(days[-1], clock.week_end.date() - dt.timedelta(days=1))
+    bucket = Case(
+        When(day__gte=days[0], day__lte=last, then=F("day")),
+        default=Value(None),
+        output_field=DateField(),
+    )
+    grouped = (
+        TicketDay.objects.filter(node_id__in=nodes)
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(**{f"sum_{name}": Sum(name) for name in TicketDay.COUNTS})
+    )
+    totals = dict.fromkeys(TicketDay.COUNTS, 0)
+    by_day: dict[dt.date, dict] = {}
+    for row in grouped:
+        sums = {name: row[f"sum_{name}"] or 0 for name in TicketDay.COUNTS}
+        for name, n in sums.items():
+            totals[name] += n
+        if row["bucket"] is not None:
+            by_day[row["bucket"]] = sums
+    monday = clock.week_start.date()
+    totals["solved_today"] = by_day.get(clock.today, {}).get("solved", 0)
+    totals["solved_week"] = sum(
+        sums["solved"] for day, sums in by_day.items() if monday <= day < monday + WEEK
+    )
+    series = {
+        "days": days,
+        "intake": [by_day.get(day, {}).get("reported", 0) for day in days],
+        "solved": [by_day.get(day, {}).get("solved", 0) for day in days],
+    }
+    return _from_rollup(totals), series
 
 
 def open_counts(tickets: QuerySet[Ticket], clock: Clock, key: str | None) -> list[dict]:
@@ -577,22 +620,6 @@ def open_figures(counts: list[dict]) -> dict[str, int]:
         figures["overdue"] += row["overdue"]
         figures[f"open_{row['tier']}"] += row["open"]
     return figures
-
-
-def rollup_series(nodes: list[int], clock: Clock) -> dict[str, list]:
-    """The window's reported and solved problems per day from the day rows. One query."""
-    days = clock.window_days
-    grouped = (
-        TicketDay.objects.filter(node_id__in=nodes, day__gte=days[0], day__lte=days[-1])
-        .values("day")
-        .annotate(intake=Sum("reported"), solved_on_day=Sum("solved"))
-    )
-    by_day = {row["day"]: row for row in grouped}
-    return {
-        "days": days,
-        "intake": [by_day.get(day, {}).get("intake", 0) for day in days],
-        "solved": [by_day.get(day, {}).get("solved_on_day", 0) for day in days],
-    }
 
 
 # The key that tells the children apart, by their kind: with day rows (a city's problems

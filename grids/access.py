@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Area, Department, Post
+from grids.models import Area, Department, Person, Post
 from grids.rules import KEY_OF_KIND, AreaKind, PostTitle
 
 
@@ -84,6 +84,7 @@ class Scope:
     department_ids: list[int] = field(default_factory=list)
     _city_trees: dict[int, list[int]] = field(default_factory=dict)
     _city_districts: dict[int, list[int]] = field(default_factory=dict)
+    areas: dict[int, Area] = field(default_factory=dict)  # the grants' nodes, as read
 
     @property
     def roles(self) -> set[str]:
@@ -196,13 +197,16 @@ def scope_for(user) -> Scope:
     scope = Scope()
     if user.is_authenticated:
         scope.is_admin = user.is_superuser
-        posts = (
+        posts = list(
             Post.objects.filter(person__user=user, ended_on__isnull=True)
-            .select_related("area")
+            .select_related("area", "person")
             .order_by("area__tree_id", "area__lft")
         )
+        if posts:  # the navbar's name (user.person) comes with the posts: no query of its own
+            Person.user.field.remote_field.set_cached_value(user, posts[0].person)
         for post in posts:
             area = post.area
+            scope.areas[area.pk] = area
             scope.person_id = post.person_id
             scope.grants.append(
                 Grant(

@@ -53,6 +53,7 @@ from issues.models import (
 from issues.permissions import WORKING_STEPS, has_worked_on
 from issues.rules import IN_HAND_STATES, SYSTEM, ReporterActor
 from issues.services.reporters import reporters_of_account, tracking_url
+from issues.services.rollups import ticket_days_recount
 from residents.demo_data import DEMO_RESIDENT_PHONE, default_communities
 from residents.models import Resident, ResidentAccount
 
@@ -143,6 +144,9 @@ def load(write) -> None:
     reference_load()
     write(f"departments: {Department.objects.count()}, categories: {Category.objects.count()}")
     made = _tickets()
+    # ``_age`` dated the demo's history back by direct updates: the day rollups the services
+    # kept are rebuilt from the problems as they now stand.
+    ticket_days_recount(Ticket.objects.all())
     write(f"tickets: {made} new ({Ticket.objects.count()} in all)")
     account = ResidentAccount.objects.filter(phone=DEMO_RESIDENT_PHONE).first()
     if account is not None:
@@ -572,7 +576,8 @@ def _via_meeting(ticket, officer, departments, category, meeting, i):
 
 def _age(pk: int, *, days: int, overdue: bool, now) -> None:
     """Shift one demo ticket's history back by ``days`` so the dashboards have 30 days to show.
-    Demo data only: real tickets are never rewritten."""
+    Demo data only: real tickets are never rewritten (``load`` recounts the day rollups
+    after)."""
     shift = dt.timedelta(days=days, hours=days % 7)
     tickets = Ticket.objects.filter(pk=pk)
     for field in ("created_at", "updated_at", "assigned_at", "resolved_at", "closed_at"):

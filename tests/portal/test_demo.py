@@ -50,6 +50,12 @@ def test_the_demo(demo):
     """One load (it takes a while), every check of it."""
     output, caplog = demo
 
+    # --- the dashboards' day rollups say what the backdated problems say ---
+    from issues.services.rollups import ticket_days_counted, ticket_days_kept
+
+    assert ticket_days_kept() == ticket_days_counted(Ticket.objects.all())
+    assert len(ticket_days_kept()) > 100
+
     # --- nothing is sent for the backdated history, and the output stays short ---
     assert TextMessage.objects.count() == 0
     assert NotificationDelivery.objects.count() == 0
