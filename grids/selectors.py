@@ -3,7 +3,7 @@ queries, whatever the size of the tree."""
 
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -86,6 +86,18 @@ def area_keys_select(where: str = "") -> str:
     return f"SELECT a1.id AS area_id, {keys} FROM {table} a1{joins}" + (
         f" WHERE {where}" if where else ""
     )
+
+
+def area_keys_fill(table: str) -> None:
+    """Set the ancestor keys of every row of ``table`` (a model with ``AncestorKeys`` and
+    ``area_id``) from its place, in one ``UPDATE … FROM`` the keys of every area: what the
+    migrations that add keys to a filled table run."""
+    assignments = ", ".join(f"{name} = k.{name}" for name in _KEY_KINDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM ({area_keys_select()}) AS k "
+            f"WHERE {table}.area_id = k.area_id"
+        )
 
 
 _KEY_KINDS = {f"{key}_id": kinds for key, kinds in rules.ANCESTOR_KEYS.items()}

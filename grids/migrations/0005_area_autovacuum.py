@@ -9,6 +9,8 @@ embedded demo) has no autovacuum to set.
 
 from django.db import migrations
 
+from core.migrations_sql import postgresql_only
+
 SET = (
     "ALTER TABLE grids_area SET (autovacuum_vacuum_scale_factor = 0.01, "
     "autovacuum_analyze_scale_factor = 0.02)"
@@ -19,17 +21,7 @@ RESET = (
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(SET)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(RESET)
-
-
 class Migration(migrations.Migration):
     dependencies = [("grids", "0004_department")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only(SET, RESET)]

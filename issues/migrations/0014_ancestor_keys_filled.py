@@ -8,28 +8,20 @@ joins), then two grouped queries per key level for the figures. The indexes on t
 come after (0015), so this update does not maintain them row by row.
 """
 
-from django.db import connection, migrations, transaction
-
-KEYS = ("district_id", "street_id", "community_id", "grid_id")
+from django.db import migrations
 
 
 def fill(apps, schema_editor):
-    from grids.selectors import area_keys_select
+    from grids.selectors import area_keys_fill
     from issues.services.rollups import ticket_days_recount
 
     Ticket = apps.get_model("issues", "Ticket")
-    TicketDay = apps.get_model("issues", "TicketDay")
     if not Ticket.objects.exists():
         return
-    assignments = ", ".join(f"{key} = k.{key}" for key in KEYS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE issues_ticket SET {assignments} FROM ({area_keys_select()}) AS k "
-            "WHERE issues_ticket.area_id = k.area_id"
-        )
+    area_keys_fill("issues_ticket")
     ticket_days_recount(
         Ticket.objects.all(),
-        days_model=TicketDay,
+        days_model=apps.get_model("issues", "TicketDay"),
         category_days_model=apps.get_model("issues", "TicketCategoryDay"),
     )
 

@@ -10,6 +10,8 @@ here as ``issues.rules.OPEN_STATES`` holds them today: a migration is frozen in 
 
 from django.db import migrations
 
+from core.migrations_sql import postgresql_only
+
 OPEN = ("reported", "assigned", "in_progress")
 CREATE = (
     "CREATE INDEX IF NOT EXISTS ticket_open_keys ON issues_ticket (district_id, street_id) "
@@ -19,17 +21,7 @@ CREATE = (
 DROP = "DROP INDEX IF EXISTS ticket_open_keys"
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("issues", "0015_ancestor_key_indexes")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgresql_only(CREATE, DROP)]

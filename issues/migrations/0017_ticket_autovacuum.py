@@ -9,6 +9,8 @@ city) and analyses after 1 %. SQLite has none to set.
 
 from django.db import migrations
 
+from core.migrations_sql import postgresql_only
+
 SET = (
     "ALTER TABLE issues_ticket SET (autovacuum_vacuum_scale_factor = 0.02, "
     "autovacuum_analyze_scale_factor = 0.01)"
@@ -19,17 +21,7 @@ RESET = (
 )
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(SET)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(RESET)
-
-
 class Migration(migrations.Migration):
     dependencies = [("issues", "0016_open_ticket_index")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only(SET, RESET)]
