@@ -169,8 +169,8 @@ def _ms(run: Callable[[], object]) -> float:
 
 
 def _first_building(tree_id: int) -> Area:
-    """The building that comes first in the tree's numbering: almost all of the district
-    lies to its right, so appending under it shifts nearly the whole district."""
+    """The building that comes first in the tree's numbering: almost all of the street lies
+    to its right, so appending under it shifts nearly the whole street."""
     buildings = Area.objects.filter(tree_id=tree_id, kind=AreaKind.BUILDING)
     return buildings.order_by("lft").first()
 
@@ -180,13 +180,18 @@ def _times(name: str, times: list[float]) -> None:
 
 
 def bench_tree_writes(workdir: Path, rows: int, repeat: int = 5) -> None:
+    """Insert and move one node in the largest street (the renumbering unit: a street is the
+    root of its own tree), and move a whole street to another district."""
     label = size_label(rows)
-    district = Area.objects.filter(kind=AreaKind.DISTRICT).order_by("tree_id").first()
-    in_district = Area.objects.filter(tree_id=district.tree_id)
-    building = _first_building(district.tree_id)
+    streets = Area.objects.filter(kind__in=(AreaKind.STREET, AreaKind.TOWN))
+    street = max(streets.order_by("tree_id"), key=lambda s: s.rght)
+    in_street = Area.objects.filter(tree_id=street.tree_id)
+    building = _first_building(street.tree_id)
+    district = Area.objects.get(pk=street.upper_id)
     emit("tree_nodes", Area.objects.count())
-    emit("district_nodes", in_district.count())
     emit("districts", Area.objects.filter(kind=AreaKind.DISTRICT).count())
+    emit("streets", streets.count())
+    emit("largest_street_nodes", in_street.count())
 
     # Insert: one unit appended under that building, through the service the UI uses.
     def insert(n: int) -> Callable[[], object]:
@@ -199,15 +204,15 @@ def bench_tree_writes(workdir: Path, rows: int, repeat: int = 5) -> None:
 
     _snapshot()
     times = [_ms(insert(0))]
-    inside, outside = _renumbered_since_snapshot(district.tree_id)
+    inside, outside = _renumbered_since_snapshot(street.tree_id)
     times += [_ms(insert(n)) for n in range(1, repeat)]
     emit(f"insert_one_node_{label}_tree_ms", statistics.median(times), 2)
     _times(f"insert_one_node_{label}_tree_ms", times)
     emit("insert_one_node_rows_renumbered", inside)
-    emit("insert_one_node_rows_renumbered_outside_district", outside)
+    emit("insert_one_node_rows_renumbered_outside_street", outside)
 
-    # Move: that building (with its units) to the last grid of the district, and back.
-    grids = in_district.filter(kind=AreaKind.GRID).order_by("lft")
+    # Move: that building (with its units) to the last grid of the street, and back.
+    grids = in_street.filter(kind=AreaKind.GRID).order_by("lft")
     home, away = building.parent_id, grids.last().pk
 
     def move(to: int) -> Callable[[], object]:
@@ -215,25 +220,41 @@ def bench_tree_writes(workdir: Path, rows: int, repeat: int = 5) -> None:
 
     _snapshot()
     times = [_ms(move(away))]
-    inside, outside = _renumbered_since_snapshot(district.tree_id)
+    inside, outside = _renumbered_since_snapshot(street.tree_id)
     times += [_ms(move(away if n % 2 == 0 else home)) for n in range(1, repeat)]
     emit(f"move_one_node_{label}_tree_ms", statistics.median(times), 2)
     _times(f"move_one_node_{label}_tree_ms", times)
     emit("move_one_node_rows_renumbered", inside)
-    emit("move_one_node_rows_renumbered_outside_district", outside)
+    emit("move_one_node_rows_renumbered_outside_street", outside)
+
+    # A whole street to another district (and back): a new link above its tree, no numbers.
+    other = Area.objects.filter(kind=AreaKind.DISTRICT).exclude(pk=district.pk).first()
+
+    def relink(to: Area) -> Callable[[], object]:
+        return lambda: services.area_move(area=Area(pk=street.pk), parent=Area(pk=to.pk))
+
+    _snapshot()
+    times = [_ms(relink(other))]
+    inside, outside = _renumbered_since_snapshot(street.tree_id)
+    times += [_ms(relink(other if n % 2 == 0 else district)) for n in range(1, repeat)]
+    emit(f"move_one_street_{label}_tree_ms", statistics.median(times), 2)
+    _times(f"move_one_street_{label}_tree_ms", times)
+    emit("move_one_street_rows_renumbered", inside + outside)
+    if Area.objects.get(pk=street.pk).upper_id != district.pk:
+        services.area_move(area=Area(pk=street.pk), parent=Area(pk=district.pk))
 
     # The same one-unit insert, but as a one-row spreadsheet through areas_import.
-    parent = _first_building(district.tree_id)
+    parent = _first_building(street.tree_id)
     path = workdir / "one_row.csv"
     write_table(path, "csv", HEADERS, [["UBENCHFILE1", "新增单元", "单元", parent.code, "", "20"]])
     _snapshot()
     report, seconds, _ = timed_import(path)
-    inside, outside = _renumbered_since_snapshot(district.tree_id)
+    inside, outside = _renumbered_since_snapshot(street.tree_id)
     if report.created != 1:
         raise AssertionError(f"one-row import: {report.summary()}")
     emit(f"import_one_row_{label}_tree_seconds", seconds)
     emit("import_one_row_rows_renumbered", inside)
-    emit("import_one_row_rows_renumbered_outside_district", outside)
+    emit("import_one_row_rows_renumbered_outside_street", outside)
 
 
 def bench_export(path: Path) -> None:

@@ -96,6 +96,7 @@ class Node:
     tree_id: int
     lft: int
     rght: int
+    upper_id: int | None = None  # a tree root's node above (a street's district)
 
     @property
     def layer(self) -> str:
@@ -110,18 +111,27 @@ class Node:
 
 class Forest:
     """The bucketing nodes of a run, and which of them holds a place. No query after
-    ``load``."""
+    ``load``. A place's street holds it by range (a street is the root of its own tree);
+    the district above by the street's ``upper`` link."""
 
     def __init__(self, nodes: Iterable[Node]):
         self.nodes = sorted(nodes, key=lambda n: (n.tree_id, n.lft))
         self.by_pk = {n.pk: n for n in self.nodes}
         self._layers: dict[str, dict[int, tuple[list[int], list[Node]]]] = {}
+        # Tree id → the loaded node its root hangs from; node pk → the roots hung below it.
+        self._hung_from: dict[int, Node] = {}
+        self._hanging: dict[int, list[Node]] = {}
+        self._roots = {n.tree_id: n for n in self.nodes if n.lft == 1}
         for node in self.nodes:
             lfts, members = self._layers.setdefault(node.layer, {}).setdefault(
                 node.tree_id, ([], [])
             )
             lfts.append(node.lft)
             members.append(node)
+            above = self.by_pk.get(node.upper_id)
+            if above is not None:
+                self._hung_from[node.tree_id] = above
+                self._hanging.setdefault(above.pk, []).append(node)
 
     @classmethod
     def load(cls, root: Area | None = None) -> Forest:
@@ -129,7 +139,7 @@ class Forest:
         areas = Area.objects.filter(kind__in=list(LAYER_OF_KIND))
         if root is not None:
             areas = areas.filter(area_subtree_q(root))
-        rows = areas.values_list("pk", "code", "name", "kind", "tree_id", "lft", "rght")
+        rows = areas.values_list("pk", "code", "name", "kind", "tree_id", "lft", "rght", "upper_id")
         return cls(Node(*row) for row in rows)
 
     def holder(self, layer: str, tree_id: int, lft: int) -> Node | None:
@@ -138,14 +148,28 @@ class Forest:
         i = bisect.bisect_right(lfts, lft) - 1
         if i >= 0 and members[i].holds(tree_id, lft):
             return members[i]
+        above = self._hung_from.get(tree_id)
+        while above is not None:
+            if above.layer == layer:
+                return above
+            above = self._hung_from.get(above.tree_id)
         return None
 
     def under(self, layer: str, node: Node) -> list[Node]:
-        """The nodes of ``layer`` in ``node``'s subtree, in tree order."""
-        lfts, members = self._layers.get(layer, {}).get(node.tree_id, ([], []))
-        first = bisect.bisect_left(lfts, node.lft)
-        last = bisect.bisect_right(lfts, node.rght)
-        return list(members[first:last])
+        """The nodes of ``layer`` in ``node``'s subtree, in tree order (the trees hung below
+        a district in the order of their ids)."""
+        found = []
+        ranges = [(node.tree_id, node.lft, node.rght)]
+        while ranges:
+            tree_id, lft, rght = ranges.pop(0)
+            lfts, members = self._layers.get(layer, {}).get(tree_id, ([], []))
+            first = bisect.bisect_left(lfts, lft)
+            last = bisect.bisect_right(lfts, rght)
+            found += members[first:last]
+            root = self._roots.get(tree_id) if lft == 1 else None
+            if root is not None:  # a whole tree: the trees hung below its root come next
+                ranges += [(r.tree_id, r.lft, r.rght) for r in self._hanging.get(root.pk, [])]
+        return found
 
     def digest_nodes(self, kind: str) -> list[Node]:
         return [n for n in self.nodes if n.layer in DIGEST_LAYERS[kind]]

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Area, Department, Person, Post
-from grids.rules import KEY_OF_KIND, AreaKind, PostTitle
+from grids.rules import KEY_OF_KIND, UPPER_KINDS, AreaKind, PostTitle
 
 
 class Role:
@@ -64,14 +64,23 @@ class Grant:
     tree_id: int
     lft: int
     rght: int
-    is_city: bool
 
-    def covers(self, area: Area, city_of_tree: dict[int, int | None] | None = None) -> bool:
-        if self.is_city:
-            if area.pk == self.area_id:
-                return True
-            return (city_of_tree or {}).get(area.tree_id) == self.area_id
-        return area.tree_id == self.tree_id and self.lft <= area.lft <= self.rght
+    @property
+    def is_city(self) -> bool:
+        return self.kind == AreaKind.CITY
+
+    @property
+    def holds_trees(self) -> bool:
+        """Whether other trees hang below this node through ``Area.upper`` (a city's
+        districts, a district's streets: ``rules.UPPER_KINDS``)."""
+        return self.kind in UPPER_KINDS
+
+    def covers(self, area: Area, hung: dict[int, frozenset[int]] | None = None) -> bool:
+        """Whether ``area`` lies in this grant's subtree: in its own tree's range, or (for a
+        city or a district) in one of the trees ``hung`` below it (``Scope.hung_trees``)."""
+        if area.tree_id == self.tree_id and self.lft <= area.lft <= self.rght:
+            return True
+        return self.holds_trees and area.tree_id in (hung or {}).get(self.area_id, ())
 
 
 @dataclass
@@ -82,9 +91,9 @@ class Scope:
     grants: list[Grant] = field(default_factory=list)
     person_id: int | None = None
     department_ids: list[int] = field(default_factory=list)
-    _city_trees: dict[int, list[int]] = field(default_factory=dict)
-    _city_districts: dict[int, list[int]] = field(default_factory=dict)
     areas: dict[int, Area] = field(default_factory=dict)  # the grants' nodes, as read
+    _hung: dict[int, frozenset[int]] | None = None
+    _city_districts: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def roles(self) -> set[str]:
@@ -101,25 +110,22 @@ class Scope:
 
     def area_q(self, prefix: str = "", roles: set[str] | frozenset[str] | None = None) -> Q:
         """A filter that keeps rows whose area (reached through ``prefix``) is in scope; with
-        ``roles``, only the part of the scope held through one of those roles."""
+        ``roles``, only the part of the scope held through one of those roles. No query: a
+        city's or a district's grant carries the trees hung below it as a subquery."""
         if self.is_admin and (roles is None or Role.ADMIN in roles):
             return Q()
         grants = [g for g in self.grants if roles is None or g.role in roles]
         if not grants:
             return Q(pk__in=[])
-        # grids.selectors builds on this module, so its range helper is imported late.
-        from grids.selectors import tree_range_q
+        # grids.selectors builds on this module, so its helpers are imported late.
+        from grids.selectors import hung_tree_ids, tree_range_q
 
         q = Q()
+        holding = sorted({g.area_id for g in grants if g.holds_trees})
         for grant in grants:
-            if grant.is_city:
-                q |= Q(**{f"{prefix}pk": grant.area_id})
-                trees = self._city_trees.get(grant.area_id, [])
-                q |= Q(**{f"{prefix}tree_id__in": trees})
-            else:
-                q |= tree_range_q(
-                    tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=prefix
-                )
+            q |= tree_range_q(tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=prefix)
+        if holding:
+            q |= Q(**{f"{prefix}tree_id__in": hung_tree_ids(holding)})
         return q
 
     def keyed_q(self, prefix: str = "", roles: set[str] | frozenset[str] | None = None) -> Q:
@@ -154,26 +160,41 @@ class Scope:
         return q
 
     @property
-    def city_of_tree(self) -> dict[int, int]:
-        """For each district tree under a city the user holds: that city's id."""
-        return {t: c for c, trees in self._city_trees.items() for t in trees}
+    def hung_trees(self) -> dict[int, frozenset[int]]:
+        """For each grant on a city or a district: the ids of the trees hung below it (its
+        streets'; a city's districts' and theirs). One query, the first time it is asked."""
+        if self._hung is None:
+            from grids.selectors import hung_trees_of
+
+            self._hung = hung_trees_of([g.area_id for g in self.grants if g.holds_trees])
+        return self._hung
+
+    def _needs_hung(self, area: Area) -> bool:
+        """Whether telling the grants that cover ``area`` needs the trees hung below a city
+        or district grant: only when such a grant does not hold it by range."""
+        return any(
+            g.holds_trees and not (g.tree_id == area.tree_id and g.lft <= area.lft <= g.rght)
+            for g in self.grants
+        )
 
     def grants_covering(self, area: Area) -> list[Grant]:
-        """The grants whose subtree holds ``area``. No query."""
-        city_of_tree = self.city_of_tree
-        return [g for g in self.grants if g.covers(area, city_of_tree)]
+        """The grants whose subtree holds ``area``. No query, but the first time a city or
+        district grant is asked about a node below it (``hung_trees``)."""
+        hung = self.hung_trees if self._needs_hung(area) else None
+        return [g for g in self.grants if g.covers(area, hung)]
 
     def top_grants(self) -> list[Grant]:
         """One grant per top node of the scope: those no other grant holds (a community
-        worker who is also a unit head there has one top). No query."""
+        worker who is also a unit head there has one top). No query, but ``hung_trees`` when
+        a city or district grant sits beside others."""
         unique = list({g.area_id: g for g in self.grants}.values())
-        city_of_tree = self.city_of_tree
+        holding = len(unique) > 1 and any(g.holds_trees for g in unique)
+        hung = self.hung_trees if holding else None
         tops = []
         for grant in unique:
             node = Area(pk=grant.area_id, tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght)
             if not any(
-                other.area_id != grant.area_id and other.covers(node, city_of_tree)
-                for other in unique
+                other.area_id != grant.area_id and other.covers(node, hung) for other in unique
             ):
                 tops.append(grant)
         return tops
@@ -216,17 +237,15 @@ def scope_for(user) -> Scope:
                     tree_id=area.tree_id,
                     lft=area.lft,
                     rght=area.rght,
-                    is_city=area.kind == AreaKind.CITY,
                 )
             )
         departments = Department.objects.filter(handlers__user=user)
         scope.department_ids = list(departments.values_list("pk", flat=True))
         cities = [g.area_id for g in scope.grants if g.is_city]
         if cities:
-            for city_id, tree_id, district_id in Area.objects.filter(
-                upper_id__in=cities
-            ).values_list("upper_id", "tree_id", "pk"):
-                scope._city_trees.setdefault(city_id, []).append(tree_id)
+            for city_id, district_id in Area.objects.filter(upper_id__in=cities).values_list(
+                "upper_id", "pk"
+            ):
                 scope._city_districts.setdefault(city_id, []).append(district_id)
     user._portal_scope = scope
     return scope

@@ -236,18 +236,18 @@ class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
     actions = None  # deleting subtrees in bulk is never what a worker meant
 
     def get_queryset(self, request):
-        # A district is level 0 of its own tree; indent it under its city all the same.
-        under_city = Area.objects.filter(tree_id=OuterRef("tree_id"), level=0, upper__isnull=False)
+        # A street is level 0 of its own tree, hung below its district, and a district below
+        # its city (``upper``): indent each node by the links above its tree's root too.
+        root = Area.objects.filter(tree_id=OuterRef("tree_id"), lft=1)
+        hops = [root.filter(upper__isnull=False), root.filter(upper__upper__isnull=False)]
+        number = IntegerField()
         return (
             super()
             .get_queryset(request)
             .annotate(
                 depth=F("level")
-                + Case(
-                    When(Exists(under_city), then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                )
+                + Case(When(Exists(hops[0]), then=Value(1)), default=Value(0), output_field=number)
+                + Case(When(Exists(hops[1]), then=Value(1)), default=Value(0), output_field=number)
             )
             .order_by("tree_id", "lft")
         )
@@ -283,7 +283,7 @@ class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
             services.area_move(area=current, parent=parent)
 
     def has_delete_permission(self, request, obj=None):
-        # No service deletes a node: django-mptt's delete would renumber the district
+        # No service deletes a node: django-mptt's delete would renumber the street
         # outside the tree lock that every write through grids.services takes.
         return False
 

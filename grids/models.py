@@ -14,9 +14,10 @@ from grids.validators import validate_area_code, validate_phone
 class Area(MPTTModel):
     """One node of the area tree: city, district, street … building, unit.
 
-    Nested-set numbering is kept per district/county (``rules.TREE_ROOT_KINDS``): a district
-    is the root of its own MPTT tree and points at its city through ``upper``. Adding or
-    moving a node therefore renumbers at most one district, never the whole city.
+    Nested-set numbering is kept per street/town (``rules.TREE_ROOT_KINDS``): a street is
+    the root of its own MPTT tree and points at its district through ``upper``, as a
+    district points at its city. Adding or moving a node therefore renumbers at most one
+    street (two when it moves across), never its district or the city.
     """
 
     # Unique through Meta.constraints, not unique=True: on PostgreSQL the field option also

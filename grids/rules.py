@@ -57,10 +57,20 @@ ALLOWED_PARENT_KINDS: dict[str, frozenset[str | None]] = {
     K.UNIT: frozenset({K.BUILDING}),
 }
 
-# Kinds that start a tree of their own in the nested-set numbering. A district/county is
-# the unit of renumbering: adding or moving a node shifts numbers inside one district only,
-# never across the city. Its link to the city above is kept in ``Area.upper``.
-TREE_ROOT_KINDS: frozenset[str] = frozenset({K.CITY, K.DISTRICT})
+# Kinds that start a tree of their own in the nested-set numbering. A street/town is the
+# unit of renumbering: adding or moving a node shifts numbers inside one street only (a few
+# thousand rows at a city's size), never across its district or the city. The link of such a
+# root to the node above it (a street's district, a district's city) is kept in
+# ``Area.upper``; moving a street or a district only changes that link.
+TREE_ROOT_KINDS: frozenset[str] = frozenset({K.CITY, K.DISTRICT, K.STREET, K.TOWN})
+# Kinds whose children are all roots of trees of their own, hung below them through
+# ``upper``: a city's districts, a district's streets and towns.
+UPPER_KINDS: frozenset[str] = frozenset(
+    parent
+    for kind in TREE_ROOT_KINDS
+    for parent in ALLOWED_PARENT_KINDS[kind]
+    if parent is not None
+)
 
 # Which titles may be held on which kinds of node.
 ALLOWED_TITLE_KINDS: dict[str, frozenset[str]] = {
@@ -196,14 +206,13 @@ KEY_DEPTH: dict[str, int] = {key: KIND_DEPTH[min(kinds)] for key, kinds in ANCES
 
 
 def _longest_chain(kind: str) -> int:
-    """How many nodes a chain from ``kind`` up to the root of its tree can hold at most."""
-    parents = [
-        p for p in ALLOWED_PARENT_KINDS[kind] if p is not None and kind not in TREE_ROOT_KINDS
-    ]
+    """How many nodes a chain from ``kind`` up to the top (following a root's ``upper``
+    link too) can hold at most."""
+    parents = [p for p in ALLOWED_PARENT_KINDS[kind] if p is not None]
     return 1 + max((_longest_chain(p) for p in parents), default=0)
 
 
-# The most nodes from any node up to the root of its nested-set tree (a unit, its building,
-# grid, compound, community, street and district: 7): how many parent links a set-based
-# ancestor lookup must follow.
+# The most nodes from any node up to the top of the tree, across the ``upper`` links (a
+# unit, its building, grid, compound, community, street, district and city: 8): how many
+# links a set-based ancestor lookup must follow.
 MAX_TREE_DEPTH: int = max(_longest_chain(kind) for kind in ALLOWED_PARENT_KINDS)

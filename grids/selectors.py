@@ -42,12 +42,42 @@ def tree_range_q(*, tree_id: int, lft: int, rght: int, prefix: str = "") -> Q:
 
 def area_subtree_q(area: Area, prefix: str = "") -> Q:
     """A filter for ``area`` and everything under it, for any model that points at an Area
-    through ``prefix`` (e.g. ``"area__"`` for posts). Any node, a city included."""
-    if area.kind == AreaKind.CITY:
-        # A city is its own one-node tree; its districts are trees of their own.
-        district_trees = Area.objects.filter(upper=area).values("tree_id")
-        return Q(**{f"{prefix}pk": area.pk}) | Q(**{f"{prefix}tree_id__in": district_trees})
-    return tree_range_q(tree_id=area.tree_id, lft=area.lft, rght=area.rght, prefix=prefix)
+    through ``prefix`` (e.g. ``"area__"`` for posts). Any node: a city or a district holds
+    its own one-node tree and the trees hung below it (``hung_tree_ids``)."""
+    q = tree_range_q(tree_id=area.tree_id, lft=area.lft, rght=area.rght, prefix=prefix)
+    if area.kind in rules.UPPER_KINDS:
+        q |= Q(**{f"{prefix}tree_id__in": hung_tree_ids([area.pk])})
+    return q
+
+
+def _holders(area_ids: Iterable[int]) -> QuerySet[Area]:
+    """The nodes that trees hang from, below and at ``area_ids``: the nodes themselves and a
+    city's districts (the upper links are at most two deep: city, district, street)."""
+    ids = sorted(set(area_ids))
+    return Area.objects.filter(Q(pk__in=ids) | Q(upper_id__in=ids, kind__in=rules.UPPER_KINDS))
+
+
+def hung_tree_ids(area_ids: Iterable[int]) -> QuerySet[Area]:
+    """A subquery of the ids of the trees hung below ``area_ids`` (cities and districts)
+    through ``Area.upper``: a district's streets, a city's districts and their streets. Two
+    index lookups on ``upper`` inside the query that uses it, never a scan of the tree."""
+    return Area.objects.filter(upper_id__in=_holders(area_ids).values("pk")).values("tree_id")
+
+
+def hung_trees_of(area_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """``hung_tree_ids`` for each of ``area_ids`` apart, in Python: node pk → the ids of the
+    trees below it. One query (none without ids)."""
+    ids = set(area_ids)
+    hung: dict[int, set[int]] = {pk: set() for pk in ids}
+    if ids:
+        rows = Area.objects.filter(upper_id__in=_holders(ids).values("pk")).values_list(
+            "upper_id", "upper__upper_id", "tree_id"
+        )
+        for upper, above, tree_id in rows:
+            for holder in (upper, above):
+                if holder in hung:
+                    hung[holder].add(tree_id)
+    return {pk: frozenset(trees) for pk, trees in hung.items()}
 
 
 def keyed_subtree_q(area: Area, prefix: str = "") -> Q:
@@ -68,13 +98,15 @@ def keyed_subtree_q(area: Area, prefix: str = "") -> Q:
 def area_keys_select(where: str = "") -> str:
     """SQL of ``(area_id, district_id, street_id, community_id, grid_id)`` for every area
     (or those ``where`` keeps, written on ``a1``, the area itself): its ancestor keys found
-    by following ``parent_id`` up to the root of its tree (``rules.MAX_TREE_DEPTH`` links,
-    each a primary-key join), never by a range over the nested sets, whose index a range
-    reads from the start of the tree. The same SQL on PostgreSQL and SQLite."""
+    by following ``parent_id`` (and a tree root's ``upper_id``) up to the top
+    (``rules.MAX_TREE_DEPTH`` links, each a primary-key join), never by a range over the
+    nested sets, whose index a range reads from the start of the tree. The same SQL on
+    PostgreSQL and SQLite."""
     table = Area._meta.db_table
     depth = rules.MAX_TREE_DEPTH
     joins = "".join(
-        f" LEFT JOIN {table} a{i} ON a{i}.id = a{i - 1}.parent_id" for i in range(2, depth + 1)
+        f" LEFT JOIN {table} a{i} ON a{i}.id = COALESCE(a{i - 1}.parent_id, a{i - 1}.upper_id)"
+        for i in range(2, depth + 1)
     )
 
     def key(kinds: frozenset[str]) -> str:
@@ -140,15 +172,16 @@ LINEAGE_BATCH = 500
 
 
 def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[int, list[Area]]:
-    """Area pk → its chain inside its own tree, from the root (a district) down to the area
-    itself (with ``with_city``, the city above the district first), for many areas in one
-    query per ``LINEAGE_BATCH``: ``parent_id`` (and ``upper_id``) followed up by a
-    recursive query of primary-key lookups (at most ``rules.MAX_TREE_DEPTH`` steps), where
-    a range over the nested sets (django-mptt's ``get_ancestors``, an ``OR`` of ranges)
-    reads the tree's index from its start. An area missing from the tree has no chain."""
+    """Area pk → its chain from its district down to the area itself (with ``with_city``,
+    from the city above), for many areas in one query per ``LINEAGE_BATCH``: ``parent_id``
+    and a tree root's ``upper_id`` followed up by a recursive query of primary-key lookups
+    (at most ``rules.MAX_TREE_DEPTH`` steps), where a range over the nested sets
+    (django-mptt's ``get_ancestors``, an ``OR`` of ranges) reads the tree's index from its
+    start and stops at the root of the area's own tree. An area missing from the tree has
+    no chain."""
     ids = sorted(set(area_ids))
     table = Area._meta.db_table
-    up = "COALESCE(a.parent_id, a.upper_id)" if with_city else "a.parent_id"
+    up = "COALESCE(a.parent_id, a.upper_id)"
     chains: dict[int, list[tuple[int, Area]]] = {}
     for first in range(0, len(ids), LINEAGE_BATCH):
         batch = ids[first : first + LINEAGE_BATCH]
@@ -163,7 +196,8 @@ def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[i
             batch,
         )
         for node in nodes:
-            chains.setdefault(node.lineage_of, []).append((node.lineage_depth, node))
+            if with_city or node.kind != AreaKind.CITY or node.pk == node.lineage_of:
+                chains.setdefault(node.lineage_of, []).append((node.lineage_depth, node))
     return {
         pk: [node for _depth, node in sorted(found, key=lambda p: -p[0])]
         for pk, found in chains.items()
@@ -184,30 +218,21 @@ def keyed_rows_follow_moves(rows: QuerySet, moved: list[Area]) -> int:
     return sum(rows.filter(q).update(**dict(above)) for above, q in by_keys.items() if above)
 
 
-def area_ancestors_q(ranges: Iterable[tuple[int, int, int]]) -> Q:
-    """Nodes that hold (or are) any of the ``(tree_id, lft, rght)`` ranges: their ancestors
-    inside their own trees, for many nodes in one query (a city above them is not included)."""
-    holds = Q()
-    for tree_id, lft, rght in ranges:
-        holds |= Q(tree_id=tree_id, lft__lte=lft, rght__gte=rght)
-    return holds
-
-
 def area_subtree(area: Area) -> QuerySet[Area]:
     return Area.objects.filter(area_subtree_q(area)).order_by("tree_id", "lft")
 
 
 def area_ancestors(area: Area, *, include_self: bool = False) -> list[Area]:
-    """From the top (the city, if any) down to ``area``'s parent (or ``area``). Two queries."""
-    chain = list(area.get_ancestors(include_self=include_self))
-    root = chain[0] if chain else area
-    if root.upper_id:
-        chain.insert(0, Area.objects.get(pk=root.upper_id))
-    return chain
+    """From the top (the city, if any) down to ``area``'s parent (or ``area``). One query
+    (``area_lineages``)."""
+    chain = area_lineages([area.pk], with_city=True).get(area.pk) or [area]
+    return chain if include_self else chain[:-1]
 
 
 def area_children(area: Area) -> QuerySet[Area]:
-    if area.kind == AreaKind.CITY:
+    """The nodes right under ``area``: a city's districts and a district's streets are roots
+    of their own trees, hung below it through ``upper``, in code order."""
+    if area.kind in rules.UPPER_KINDS:
         return Area.objects.filter(upper=area).order_by("code")
     return Area.objects.filter(parent=area).order_by("tree_id", "lft")
 
@@ -274,8 +299,9 @@ def scope_root_for(user, area: Area) -> Grant | None:
     covering = scope.grants_covering(area)
     if not covering:
         return None
-    # All covering grants hold the node, so the one that starts furthest left is the widest.
-    return min(covering, key=lambda g: (not g.is_city, g.lft))
+    # All covering grants hold the node: the one of the highest kind (then the one that
+    # starts furthest left in a tree) is the widest.
+    return min(covering, key=lambda g: (rules.KIND_DEPTH[g.kind], g.lft))
 
 
 def scope_root_areas(user) -> list[Area]:
@@ -296,9 +322,13 @@ def scope_root_areas(user) -> list[Area]:
 
 
 def has_children_expr():
-    """Whether a node has anything under it: a city through ``upper``, others in their tree."""
+    """Whether a node has anything under it: a city or a district through ``upper``, others
+    in their tree."""
     return Case(
-        When(kind=AreaKind.CITY, then=Exists(Area.objects.filter(upper=OuterRef("pk")))),
+        When(
+            kind__in=sorted(rules.UPPER_KINDS),
+            then=Exists(Area.objects.filter(upper=OuterRef("pk"))),
+        ),
         default=Q(rght__gt=F("lft") + 1),
         output_field=BooleanField(),
     )
@@ -309,8 +339,9 @@ def area_path(area: Area, *, within: Grant | None = None) -> list[Area]:
     inside that grant. One query of primary-key lookups up the parent links
     (``area_lineages``), whatever the size of the tree."""
     chain = area_lineages([area.pk], with_city=True).get(area.pk) or [area]
-    if within is not None and not within.is_city:
-        chain = [a for a in chain if a.tree_id == area.tree_id and a.lft >= within.lft]
+    if within is not None:
+        top = next((i for i, a in enumerate(chain) if a.pk == within.area_id), 0)
+        chain = chain[top:]
     return chain
 
 
@@ -318,7 +349,7 @@ def _label_from(chain: list[Area], root: Grant | None) -> str:
     """The name path a picker shows: from the community (or the district when the node is
     above any community), never from above the user's own scope root."""
     start = next((i for i, a in enumerate(chain) if a.kind in COMMUNITY_KINDS), 0)
-    if root is not None and not root.is_city:
+    if root is not None:
         start = max(start, next((i for i, a in enumerate(chain) if a.pk == root.area_id), 0))
     return PATH_SEPARATOR.join(a.name for a in chain[start:])
 
@@ -343,11 +374,9 @@ def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:
 
 
 def area_label(area: Area, *, path: list[Area], user) -> str:
-    """The picker label of ``area`` from already fetched ancestors (``path`` of it or of its
-    parent; other trees in it are ignored). No query."""
-    chain = [
-        a for a in path if a.tree_id == area.tree_id and a.lft <= area.lft and a.rght >= area.rght
-    ]
+    """The picker label of ``area`` from already fetched ancestors (``path``, top down, of it
+    or of its parent). No query."""
+    chain = list(path)
     if not chain or chain[-1].pk != area.pk:
         chain.append(area)
     return _label_from(chain, scope_root_for(user, area))
@@ -374,8 +403,9 @@ def area_search(user, *, q: str, kind: str = "", limit: int = 20) -> list[Area]:
 
 def count_in_subtree(rows: QuerySet, through: str = "area__"):
     """COUNT of ``rows`` whose area lies in the outer node's subtree, as a subquery evaluated
-    inside the one query that lists the nodes. A district's subtree is its whole tree, so this
-    holds for a city's children too."""
+    inside the one query that lists the nodes. For nodes inside one street's tree (a
+    community's compounds and grids, a grid's buildings): a city's or a district's children
+    are trees of their own, counted by their keys (``count_by_key``)."""
     rows = rows.filter(
         **{
             f"{through}tree_id": OuterRef("tree_id"),

@@ -104,7 +104,7 @@ def area_create(
         households=households,
     )
     _place(area, parent)
-    area.save()  # django-mptt appends it as the last child: only this district is shifted
+    area.save()  # django-mptt appends it as the last child: only this street is shifted
     return area
 
 
@@ -149,15 +149,18 @@ def area_move(*, area: Area, parent: Area | None) -> Area:
             )
     _check_parent(area.kind, parent)
     if area.kind in rules.TREE_ROOT_KINDS:
+        # A street (or district) is the root of its own tree: it moves by its link to the
+        # node above, and no nested-set number changes anywhere.
         area.upper = parent
         area.updated_at = timezone.now()
         area.save(update_fields=["upper", "updated_at"])
     else:
-        area.move_to(parent, "last-child")
+        area.move_to(parent, "last-child")  # renumbers the one or two streets involved
         Area.objects.filter(pk=area.pk).update(updated_at=timezone.now())
         area.refresh_from_db()
-        # Rows that copy their place's ancestors (problems) follow, in this transaction.
-        areas_moved.send(sender=Area, area_ids=[area.pk])
+    # Rows that copy their place's ancestors (problems, households) follow, in this
+    # transaction.
+    areas_moved.send(sender=Area, area_ids=[area.pk])
     return area
 
 

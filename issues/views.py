@@ -207,8 +207,9 @@ ACTION_LABELS = {
 
 
 def _county_meetings(user, ticket: Ticket):
-    county = ticket.handler_area or ticket.area
-    return Meeting.objects.filter(area__tree_id=county.tree_id).order_by("-held_on", "-pk")
+    # Meetings are held by county offices: those of the problem's district.
+    county = ticket.district_id or (ticket.handler_area or ticket.area).pk
+    return Meeting.objects.filter(area_id=county).order_by("-held_on", "-pk")
 
 
 def _reporter_rows(ticket: Ticket, *, may_see: bool) -> list[dict]:
@@ -643,7 +644,6 @@ def meeting_list(request):
     counties = _county_scope(request.user)
     if not counties:
         raise PermissionDenied
-    trees = [c.tree_id for c in counties]
     form = forms.MeetingForm(
         request.POST or None, initial={"held_on": timezone.localdate()}, counties=counties
     )
@@ -656,7 +656,7 @@ def meeting_list(request):
         )
         messages.success(request, _("Meeting opened."))
         return redirect("issues:meeting_detail", pk=meeting.pk)
-    meetings = Meeting.objects.filter(area__tree_id__in=trees).select_related("area")
+    meetings = Meeting.objects.filter(area__in=counties).select_related("area")
     waiting = _waiting_at_county(request.user)
     return render(
         request,
@@ -673,11 +673,7 @@ def meeting_list(request):
 @require_GET
 def meeting_detail(request, pk):
     counties = _county_scope(request.user)
-    meeting = (
-        Meeting.objects.filter(pk=pk, area__tree_id__in=[c.tree_id for c in counties])
-        .select_related("area")
-        .first()
-    )
+    meeting = Meeting.objects.filter(pk=pk, area__in=counties).select_related("area").first()
     if meeting is None:
         raise Http404
     tasks = meeting.tasks.select_related("department", "ticket__category", "ticket__area")

@@ -466,27 +466,31 @@ def _fate(h: int) -> str:
 
 def _chains() -> dict[int, dict[str, int]]:
     """Unit pk → the pks of its building, grid, community, street and district (from the
-    nested sets, one query: every unit's ancestors by range within its own tree)."""
-    rows = list(Area.objects.exclude(kind=K.CITY).values_list("pk", "kind", "tree_id", "lft"))
+    nested sets, one query: every unit's ancestors by range within its street's tree, and
+    the street's district through its ``upper`` link)."""
+    rows = list(
+        Area.objects.exclude(kind__in=(K.CITY, K.DISTRICT)).values_list(
+            "pk", "kind", "tree_id", "lft", "upper_id"
+        )
+    )
     rows.sort(key=lambda r: (r[2], r[3]))
     rung = {
-        K.DISTRICT: "district",
-        K.STREET: "street",
-        K.TOWN: "street",
         K.COMMUNITY: "community",
         K.VILLAGE: "community",
         K.GRID: "grid",
         K.BUILDING: "building",
     }
+    order = ("district", "street", "community", "grid", "building")
     chains, current = {}, {}
-    for pk, kind, _tree, _lft in rows:  # tree order: each node after its ancestors
+    for pk, kind, _tree, _lft, upper in rows:  # tree order: each node after its ancestors
         if kind == K.UNIT:
             chains[pk] = {**current, "unit": pk}
-            continue
-        level = rung[kind]
-        order = ("district", "street", "community", "grid", "building")
-        current = {k: v for k, v in current.items() if order.index(k) < order.index(level)}
-        current[level] = pk
+        elif kind in (K.STREET, K.TOWN):  # the root of its own tree
+            current = {"district": upper, "street": pk}
+        else:
+            level = rung[kind]
+            current = {k: v for k, v in current.items() if order.index(k) < order.index(level)}
+            current[level] = pk
     return chains
 
 

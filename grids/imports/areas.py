@@ -39,7 +39,7 @@ from core.importing import (
 from core.spreadsheets import CellError, ColumnMap, Table, map_columns
 from grids import rules
 from grids.imports.columns import AREA_COLUMNS, GRID_TYPE_LOOKUP, KIND_LOOKUP, KIND_NAMES
-from grids.imports.numbering import number_districts
+from grids.imports.numbering import number_trees
 from grids.imports.sql import (
     AREA_FIELDS,
     CHANGED_COLUMNS,
@@ -265,10 +265,11 @@ class _AreaPlan:
         self.cols = cols
         self.errors = errors
         self.numbers: dict[str, tuple[int, int, int, int]] = {}  # code -> tree_id, lft, ...
-        self.tree_pks: dict[str, int] = {}  # code -> pk of every row of a renumbered district
+        self.tree_pks: dict[str, int] = {}  # code -> pk of every row of a renumbered tree
         self.codes_in_file: set[str] = set()
         self.renumbered: set[str] = set()
         self.moved: set[str] = set()  # existing rows the file gives another parent
+        self.relinked: set[str] = set()  # existing tree roots it hangs below another node
         self.preview: list[tuple[int, str, str, str]] = []
         self.new_codes: list[str] = []
         self.changed: dict[str, list[str]] = {}  # code -> names of fields that change
@@ -381,7 +382,7 @@ class _AreaPlan:
             .values_list("pk", "code", "kind", "parent_id", *TREE_FIELDS)
         )
         # Plain tuples in TreeRow and Placement order: 100,000s of named tuples cost time.
-        numbering = number_districts(
+        numbering = number_trees(
             tree_rows=tree_rows,
             placements={code: (row.kind, row.parent_code) for code, row in self.rows.items()},
             existing_codes=self.existing,
@@ -421,6 +422,8 @@ class _AreaPlan:
                 diffs.append("parent")
                 if row.kind not in rules.TREE_ROOT_KINDS:
                     moved.add(code)
+                else:
+                    self.relinked.add(code)  # a new ``upper``: no numbers change
             if diffs:
                 self.changed[code] = diffs
                 self._preview(row, "update", ", ".join(diffs))
@@ -478,9 +481,11 @@ class _AreaPlan:
         # row's id for its parent_id. No constraint cares about the order of the two writes.
         self._create(pks, now, progress)
         self._update(pks, now, progress)
-        if self.moved:
-            # Rows that copy their place's ancestors (problems) follow the moved nodes.
-            areas_moved.send(sender=Area, area_ids=sorted(pks[code] for code in self.moved))
+        if self.moved or self.relinked:
+            # Rows that copy their place's ancestors (problems, households) follow the moved
+            # nodes, a street hung below another district included.
+            moved = self.moved | self.relinked
+            areas_moved.send(sender=Area, area_ids=sorted(pks[code] for code in moved))
 
     def _create(self, pks: dict[str, int], now: dt.datetime, progress: Progress) -> None:
         # New rows, shallowest first, so every parent has its id before its children.
@@ -542,7 +547,7 @@ class _AreaPlan:
                     *numbers,
                 )
             )
-        # Rows only shifted by the renumbering (a one-row insert shifts a whole district):
+        # Rows only shifted by the renumbering (a one-row insert shifts its whole street):
         # nothing but their numbers changes.
         shifted = [
             (self.tree_pks[code], *self.numbers[code])

@@ -1,12 +1,13 @@
-"""The nested-set numbers of every district an area import touches: a pure function.
+"""The nested-set numbers of every tree an area import touches: a pure function.
 
-Plain data in (the rows of the districts to renumber, where the file puts its rows, the
+Plain data in (the rows of the trees to renumber, where the file puts its rows, the
 codes that exist, the next free tree id), plain data out; no database. The import reads the
-rows and writes the numbers; how a district is numbered is decided here alone.
+rows and writes the numbers; how a tree is numbered is decided here alone.
 
-Every district that gains, loses or reorders a node is numbered whole, from 1, depth first.
+A tree is a street's or a town's (or a lone district's or city's: ``TREE_ROOT_KINDS``).
+Every tree that gains, loses or reorders a node is numbered whole, from 1, depth first.
 Its existing nodes keep their order; a node the file adds, or moves in from elsewhere, comes
-after its old siblings, in code order. A new district (or city) gets a tree of its own,
+after its old siblings, in code order. A new street (district, city) gets a tree of its own,
 new ones in code order.
 """
 
@@ -25,7 +26,7 @@ Numbers = tuple[int, int, int, int]
 
 
 class TreeRow(NamedTuple):
-    """An existing row of a district being renumbered, as the database holds it. Any tuple
+    """An existing row of a tree being renumbered, as the database holds it. Any tuple
     in this order will do (``values_list`` rows are passed as they come)."""
 
     pk: int
@@ -40,7 +41,8 @@ class TreeRow(NamedTuple):
 
 class Placement(NamedTuple):
     """Where the file puts a row: its kind and its logical parent's code ("" for none; a
-    district's city counts as its parent). Any pair in this order will do."""
+    street's district and a district's city count as its parent). Any pair in this order
+    will do."""
 
     kind: str
     parent_code: str
@@ -49,7 +51,7 @@ class Placement(NamedTuple):
 @dataclass
 class Numbering:
     """``numbers``: code -> (tree_id, lft, rght, level) of every node that hangs from a root
-    of the renumbered districts, new ones included. ``renumbered``: the existing codes whose
+    of the renumbered trees, new ones included. ``renumbered``: the existing codes whose
     numbers change. ``unreached``: placed codes that hang from no root, because their
     parents form a cycle through existing areas."""
 
@@ -69,18 +71,18 @@ class _Node:
 _ORDER = attrgetter("order")
 
 
-def number_districts(
+def number_trees(
     *,
     tree_rows: Iterable[TreeRow],
     placements: Mapping[str, Placement],
     existing_codes: Container[str],
     next_tree_id: int,
 ) -> Numbering:
-    """Number the districts whose rows are ``tree_rows`` (every row of each, in
+    """Number the trees whose rows are ``tree_rows`` (every row of each, in
     ``(tree_id, lft)`` order) once the file's ``placements`` (code -> kind and parent code)
     are applied.
 
-    A placed code in ``existing_codes`` that is not among ``tree_rows`` lives in a district
+    A placed code in ``existing_codes`` that is not among ``tree_rows`` lives in a tree
     the file does not restructure, and is left out. New roots are numbered from
     ``next_tree_id`` on."""
     nodes = _nodes(tree_rows, placements, existing_codes)
@@ -90,7 +92,7 @@ def number_districts(
             children[None].append(node)
         elif node.parent in nodes:
             children[node.parent].append(node)
-        # else: a parent outside the loaded districts can only be a node we do not reshape
+        # else: a parent outside the loaded trees can only be a node we do not reshape
 
     result = Numbering()
     for root in sorted(children[None], key=_root_order):
@@ -112,7 +114,7 @@ def number_districts(
 def _nodes(
     tree_rows: Iterable[TreeRow], placements: Mapping[str, Placement], existing_codes
 ) -> dict[str, _Node]:
-    """The nodes of the loaded districts with the file's parents and kinds applied, and a
+    """The nodes of the loaded trees with the file's parents and kinds applied, and a
     node for each new row."""
     nodes: dict[str, _Node] = {}
     code_of: dict[int, str] = {}
@@ -128,7 +130,7 @@ def _nodes(
         node = nodes.get(code)
         if node is None:
             if code in existing_codes:
-                continue  # lives in a district this file does not restructure
+                continue  # lives in a tree this file does not restructure
             node = nodes[code] = _Node(code, kind, None, (1, code), None)
         elif node.parent != (parent_code or None):
             node.order = (1, code)

@@ -17,6 +17,7 @@ from digests.services import digests_build, digests_deliver
 from grids import services as grid_services
 from grids.rules import AreaKind as A
 from grids.rules import PostTitle as T
+from grids.selectors import area_subtree_q
 from issues import services
 from issues.models import Ticket
 
@@ -116,7 +117,7 @@ def test_the_figures_of_many_communities_are_right(rhythm):
     large = grow(rhythm, "369932", 8)
     digests_build(kind="daily", day=DAY, node=large)
     communities = Digest.objects.filter(
-        kind="daily", node__kind=A.COMMUNITY, node__tree_id=large.tree_id
+        area_subtree_q(large, "node__"), kind="daily", node__kind=A.COMMUNITY
     )
     assert communities.count() == 8
     for digest in communities:

@@ -19,7 +19,6 @@ from openpyxl import Workbook
 
 from grids import rules
 from grids.models import Area
-from grids.rules import AreaKind
 
 # A small county in three districts, in spreadsheet order (parents first):
 # code, name, kind, logical parent code, grid type, households.
@@ -71,9 +70,9 @@ def tree_errors() -> list[str]:
 
     Per tree: the lft/rght values are exactly 1..2n, there is one root, intervals nest
     (walking nodes in lft order, the innermost open interval is the node's parent), and
-    ``level`` is the parent's + 1. Roots are cities or districts at level 0; a district's
-    ``upper`` is a city; no non-root carries an ``upper``; every parent/child pair obeys
-    ``rules.ALLOWED_PARENT_KINDS``.
+    ``level`` is the parent's + 1. Roots are cities, districts and streets/towns at level 0;
+    a root's ``upper`` is a city or district its kind may sit under; no non-root carries an
+    ``upper``; every parent/child pair obeys ``rules.ALLOWED_PARENT_KINDS``.
     """
     nodes = [
         _Row(*values)
@@ -155,11 +154,13 @@ def _root_errors(node: _Row, by_pk: dict[int, _Row]) -> list[str]:
     upper = by_pk.get(node.upper_id) if node.upper_id else None
     if node.upper_id and upper is None:
         errors.append(f"{node.code}: upper {node.upper_id} does not exist")
+    if node.upper_id is None and (message := rules.parent_kind_error(node.kind, None)):
+        errors.append(f"{node.code}: {message}")
     if upper is not None:
-        if node.kind != AreaKind.DISTRICT:
-            errors.append(f"{node.code}: a {node.kind} with an upper ({upper.code})")
-        elif upper.kind != AreaKind.CITY:
-            errors.append(f"{node.code}: upper {upper.code} is a {upper.kind}, not a city")
+        if message := rules.parent_kind_error(node.kind, upper.kind):
+            errors.append(f"{node.code}: upper {upper.code}: {message}")
+        if upper.kind not in rules.UPPER_KINDS:
+            errors.append(f"{node.code}: a {node.kind} hung below a {upper.kind}")
         if upper.parent_id is not None:
             errors.append(f"{node.code}: upper {upper.code} is not a root")
     return errors

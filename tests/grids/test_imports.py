@@ -550,7 +550,8 @@ def test_the_file_order_of_siblings_is_kept_for_new_rows(db, tmp_path):
 
     cm1 = Area.objects.get(code="CM1")
     assert [a.code for a in cm1.get_children()] == ["G1", "G2", "Z1"]
-    assert Area.objects.get(code="D1").get_descendant_count() == 17
+    assert Area.objects.get(code="T1").get_descendant_count() == 14
+    assert Area.objects.get(code="D1").get_descendant_count() == 0  # its towns: trees of their own
 
 
 # -- re-import and changes --------------------------------------------------------------------
@@ -606,10 +607,10 @@ def test_changed_rows_update_by_code(loaded, tmp_path):
     assert b3.get_ancestors().filter(code="CM1").count() == 0
 
 
-def test_a_move_across_districts_renumbers_only_those_two(loaded, tmp_path):
+def test_a_move_across_districts_renumbers_only_those_two_towns(loaded, tmp_path):
     rows = county_rows_zh()
     next(r for r in rows if r[0] == "V1")[3] = "T2"  # the village and its grid move to D2
-    untouched = trees_of("D3", "C")
+    untouched = trees_of("C", "D1", "D2", "D3", "S1", "T3")
     before = tree_snapshot()
 
     report = import_areas(csv_file(tmp_path, AREA_HEADERS, rows, name="moved.csv"))
@@ -617,31 +618,30 @@ def test_a_move_across_districts_renumbers_only_those_two(loaded, tmp_path):
     assert counts(report) == (0, 1, len(COUNTY_ROWS) - 1)
     after = tree_snapshot()
     assert {c: after[c] for c in untouched} == {c: before[c] for c in untouched}
-    d2 = Area.objects.get(code="D2")
-    assert {a.code for a in Area.objects.filter(tree_id=d2.tree_id)} == {
-        "D2",
+    t2 = Area.objects.get(code="T2")
+    assert {a.code for a in Area.objects.filter(tree_id=t2.tree_id)} == {
         "T2",
         "V2",
         "G6",
         "V1",
         "G5",
     }
-    assert Area.objects.get(code="G5").level == 3
+    assert Area.objects.get(code="G5").level == 2
     assert tree_errors() == []
 
 
-def test_a_new_row_renumbers_only_its_own_district(county, tmp_path):
+def test_a_new_row_renumbers_only_its_own_street(county, tmp_path):
     rows = [["G9", "东门第1网格", "网格", "CM3", "基础网格", 300]]
-    others = trees_of("D2", "D3", "C")
+    others = trees_of("C", "D1", "D2", "D3", "T1", "T2", "T3")
     before = tree_snapshot()
 
     report = import_areas(csv_file(tmp_path, AREA_HEADERS, rows))
 
     assert report.created == 1
-    # CM3 is the last subtree of D1: only it and its ancestors S1 and D1 widen.
+    # CM3 is the last subtree of S1: only it and S1 widen.
     after = tree_snapshot()
-    assert report.renumbered == 3
-    assert {c for c in before if after[c] != before[c]} == {"CM3", "S1", "D1"}
+    assert report.renumbered == 2
+    assert {c for c in before if after[c] != before[c]} == {"CM3", "S1"}
     assert {c: after[c] for c in others} == {c: before[c] for c in others}
     assert tree_errors() == []
 

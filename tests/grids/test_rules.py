@@ -115,8 +115,17 @@ def test_an_unknown_kind_is_refused_with_its_name():
     assert "hamlet" in message
 
 
-def test_only_cities_and_districts_start_a_tree_of_their_own():
-    assert {"city", "district"} == rules.TREE_ROOT_KINDS
+def test_cities_districts_streets_and_towns_start_a_tree_of_their_own():
+    assert {"city", "district", "street", "town"} == rules.TREE_ROOT_KINDS
+
+
+def test_everything_under_a_city_or_a_district_is_a_tree_of_its_own():
+    # A city's and a district's children hang below them through ``upper``, never in their
+    # nested sets: the renumbering unit is a street.
+    assert {"city", "district"} == rules.UPPER_KINDS
+    for kind, parents in rules.ALLOWED_PARENT_KINDS.items():
+        if parents & rules.UPPER_KINDS:
+            assert kind in rules.TREE_ROOT_KINDS, kind
 
 
 # -- titles -----------------------------------------------------------------------------------

@@ -50,10 +50,11 @@ def test_area_create_under_each_level(county, kind, parent_code, grid_type):
     area.refresh_from_db()
     assert area.name == "新节点"
     assert area.grid_type == grid_type
-    if kind == "district":
-        # A district is the root of a new tree of its own and points at its city.
+    if kind in ("district", "street", "town"):
+        # The root of a new tree of its own, hung below its city or district.
         assert (area.parent, area.upper, area.level, area.lft) == (None, parent, 0, 1)
         assert area.tree_id not in set(Area.objects.exclude(pk=area.pk).values_list("tree_id"))
+        assert area in list(area_children(parent))
     else:
         assert (area.parent, area.upper) == (parent, None)
         assert area.tree_id == parent.tree_id
@@ -117,9 +118,9 @@ def test_area_create_refusal_names_both_kinds(county):
     assert str(AreaKind.COMMUNITY.label) in message
 
 
-def test_inserting_shifts_numbers_only_inside_its_own_district(county):
-    others = trees_of("D2", "D3", "C")
-    own = trees_of("D1")
+def test_inserting_shifts_numbers_only_inside_its_own_street(county):
+    others = trees_of("C", "D1", "D2", "D3", "S1", "T2", "T3")
+    own = trees_of("T1")
     before_others, before_own = tree_snapshot(others), tree_snapshot(own)
 
     services.area_create(code="B9", name="9栋", kind="building", parent=county["G1"])
@@ -127,9 +128,9 @@ def test_inserting_shifts_numbers_only_inside_its_own_district(county):
 
     assert tree_snapshot(others) == before_others
     after_own = tree_snapshot(own)
-    # The insert did shift its own district (so the check above is not vacuous).
-    assert after_own["D1"][2] == before_own["D1"][2] + 4
-    assert after_own["S1"][1] == before_own["S1"][1] + 4
+    # The insert did shift its own town (so the check above is not vacuous).
+    assert after_own["T1"][2] == before_own["T1"][2] + 4
+    assert after_own["CM2"][1] == before_own["CM2"][1] + 4
     assert tree_errors() == []
 
 
@@ -186,18 +187,32 @@ def test_area_move_within_a_district(county):
 
 
 def test_area_move_across_districts(county):
-    untouched = tree_snapshot(trees_of("D3", "C"))
-    d2 = county.fresh("D2")
+    untouched = tree_snapshot(trees_of("C", "D1", "D2", "D3", "S1", "T3"))
+    t2 = county.fresh("T2")
 
     services.area_move(area=county["V1"], parent=county["T2"])
 
     village, grid = county.fresh("V1"), county.fresh("G5")
-    assert (village.tree_id, grid.tree_id) == (d2.tree_id, d2.tree_id)
-    assert (village.level, grid.level) == (2, 3)
+    assert (village.tree_id, grid.tree_id) == (t2.tree_id, t2.tree_id)
+    assert (village.level, grid.level) == (1, 2)
     assert codes(area_subtree(county.fresh("T2"))) == ["T2", "V2", "G6", "V1", "G5"]
     assert "G5" not in codes(area_subtree(county.fresh("D1")))
+    assert "G5" in codes(area_subtree(county.fresh("D2")))
     assert codes(area_ancestors(grid)) == ["C", "D2", "T2", "V1"]
-    assert tree_snapshot(trees_of("D3", "C")) == untouched
+    assert tree_snapshot(trees_of("C", "D1", "D2", "D3", "S1", "T3")) == untouched
+    assert tree_errors() == []
+
+
+def test_a_town_moved_to_another_district_renumbers_nothing(county):
+    before = {code: numbers[:4] for code, numbers in tree_snapshot().items()}
+
+    services.area_move(area=county["T1"], parent=county["D2"])
+
+    assert {code: numbers[:4] for code, numbers in tree_snapshot().items()} == before
+    assert codes(area_ancestors(county.fresh("G1"))) == ["C", "D2", "T1", "CM1"]
+    assert "G1" in codes(area_subtree(county.fresh("D2")))
+    assert "G1" not in codes(area_subtree(county.fresh("D1")))
+    assert codes(area_children(county.fresh("D2"))) == ["T1", "T2"]
     assert tree_errors() == []
 
 

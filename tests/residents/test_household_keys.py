@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from dashboard import tree
 from grids import services as grid_services
-from grids.selectors import area_keys, count_in_subtree
+from grids.selectors import area_keys, area_subtree_q
 from residents import services
 from residents.models import Household
 from tests.dashboard.test_dashboard import clock, maker, tickets  # noqa: F401
@@ -48,13 +48,19 @@ def test_households_follow_a_grid_moved_to_another_community(world):
 
 
 def _by_range(area):
+    """The same counts through each child's subtree filter (nested-set ranges, and the
+    trees hung below a city or district), one query per child and figure."""
     now = timezone.now()
-    rows = tree.area_children(area).annotate(
-        household_count=count_in_subtree(Household.objects.all()),
-        open_count=count_in_subtree(tree._open_tickets()),
-        overdue_count=count_in_subtree(tree._open_tickets().filter(deadline__lt=now)),
-    )
-    return {a.pk: (a.household_count, a.open_count, a.overdue_count) for a in rows}
+    counts = {}
+    for child in tree.area_children(area):
+        households = Household.objects.filter(area_subtree_q(child, "area__"))
+        open_ = tree._open_tickets().filter(area_subtree_q(child, "area__"))
+        counts[child.pk] = (
+            households.count(),
+            open_.count(),
+            open_.filter(deadline__lt=now).count(),
+        )
+    return counts
 
 
 def test_the_tree_browser_counts_by_key_as_by_range(world, tickets):
