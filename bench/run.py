@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import cProfile
 import io
+import json
+import os
 import platform
 import pstats
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -257,6 +261,40 @@ def bench_tree_writes(workdir: Path, rows: int, repeat: int = 5) -> None:
     emit("import_one_row_rows_renumbered_outside_street", outside)
 
 
+def _child(step: str, scale: float) -> dict:
+    """One step of ``bench.imports`` in a process of its own (its peak memory is its own)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.imports", step, str(scale)],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_city_imports(scale: float) -> None:
+    """The city's tree and heads (``seed_city``'s tables at ``scale``) through the imports an
+    administrator uses, each next to plain ``bulk_create`` of the same rows: rows/s and the
+    peak resident memory of the process."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'TRUNCATE "{TABLE}", grids_person RESTART IDENTITY CASCADE')
+    areas = _child("areas", scale)
+    emit("import_areas_city_rows", areas["rows"])
+    emit("import_areas_city_rows_per_s", areas["rows"] / areas["seconds"], 0)
+    emit("import_areas_city_peak_mb", areas["peak_mb"], 0)
+    bulk = _child("bulk_heads", scale)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE grids_person RESTART IDENTITY CASCADE")
+    heads = _child("heads", scale)
+    emit("import_heads_city_rows", heads["rows"])
+    emit("import_heads_city_rows_per_s", heads["rows"] / heads["seconds"], 0)
+    emit("import_heads_city_seconds", heads["seconds"], 1)
+    emit("import_heads_city_peak_mb", heads["peak_mb"], 0)
+    emit("bulk_create_heads_city_rows_per_s", bulk["rows"] / bulk["seconds"], 0)
+    emit("bulk_create_heads_city_peak_mb", bulk["peak_mb"], 0)
+
+
 def bench_export(path: Path) -> None:
     started = time.perf_counter()
     count = write_table(path, "csv", area_export_headers(), area_export_rows())
@@ -266,7 +304,7 @@ def bench_export(path: Path) -> None:
     emit(f"export_areas_{label}_seconds", seconds)
 
 
-def main(workdir: Path, rows: int, tree_rows: int, profile: bool) -> None:
+def main(workdir: Path, rows: int, tree_rows: int, profile: bool, city_scale: float = 1.0) -> None:
     comment(
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"django-mptt {mptt.__version__}, psycopg {psycopg.__version__}"
@@ -287,3 +325,4 @@ def main(workdir: Path, rows: int, tree_rows: int, profile: bool) -> None:
     analyze()  # as autovacuum would have done by the time anyone edits the tree
     bench_tree_writes(workdir, tree_rows)
     bench_export(workdir / "export.csv")
+    bench_city_imports(city_scale)

@@ -7,9 +7,11 @@ class GridsConfig(AppConfig):
     verbose_name = _("Areas and heads")
 
     def ready(self) -> None:
-        from django.db.models import CharField
+        from django.db.models import CharField, ForeignKey
 
         from core.lookups import AnyOf
 
-        # code__any=[...]: the imports look up a whole file's codes in one query.
+        # code__any=[...], area__any=[...]: the imports look up a whole file's codes (and
+        # the posts of its areas) in one query.
         CharField.register_lookup(AnyOf)
+        ForeignKey.register_lookup(AnyOf)

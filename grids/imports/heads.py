@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,13 +33,13 @@ from core.importing import (
 from core.spreadsheets import CellError, ColumnMap, Table, map_columns
 from grids import rules
 from grids.imports.columns import HEAD_COLUMNS, TITLE_LOOKUP, TITLE_NAMES
-from grids.imports.sql import areas_by_code
+from grids.imports.sql import WRITE_BATCH, areas_by_code, insert_persons, insert_posts
 from grids.models import ImportRun, Person, Post
 from grids.services import import_run_record, post_hand_over
 from grids.validators import normalize_phone, validate_phone, validate_post_start
 
 
-@dataclass
+@dataclass(slots=True)  # 100,000s of them in one import
 class _HeadRow:
     line: int
     area_code: str
@@ -70,7 +70,7 @@ def heads_import(
     progress("read", len(rows), len(table.rows))
 
     with transaction.atomic():
-        areas = areas_by_code(r.area_code for r in rows)
+        areas = areas_by_code((r.area_code for r in rows), fields=("pk", "code", "kind"))
         persons = _load_persons({r.phone for r in rows})
         _check_head_rows(rows, areas, cols, report.errors)
         if report.errors:
@@ -95,12 +95,13 @@ def heads_import(
 
 def _parse_head_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> list[_HeadRow]:
     rows: list[_HeadRow] = []
+    today = timezone.localdate()
     for line, cells in table.rows:
 
         def bad(key: str, message: str, line=line) -> None:
             errors.append(CellError(line, cols.label(key), message))
 
-        row = _parse_head_row(line, cells, cols, bad)
+        row = _parse_head_row(line, cells, cols, bad, today)
         # A row with a usable area and title still takes part in the checks across rows, so
         # that one upload reports every problem at once; the write needs every row clean.
         if row is not None:
@@ -108,7 +109,9 @@ def _parse_head_rows(table: Table, cols: ColumnMap, errors: list[CellError]) -> 
     return rows
 
 
-def _parse_head_row(line: int, cells: list[str], cols: ColumnMap, bad) -> _HeadRow | None:
+def _parse_head_row(
+    line: int, cells: list[str], cols: ColumnMap, bad, today: dt.date
+) -> _HeadRow | None:
     area_code = cols.get(cells, "area_code")
     if not area_code:
         bad("area_code", _("the area code is empty"))
@@ -142,9 +145,9 @@ def _parse_head_row(line: int, cells: list[str], cols: ColumnMap, bad) -> _HeadR
         started_on = parse_date(text)
         if started_on is None:
             bad("started_on", _("“%(v)s” is not a date (YYYY-MM-DD)") % {"v": text})
-        else:
+        elif started_on > today:  # the rule post_assign checks (validate_post_start)
             try:
-                validate_post_start(started_on)  # the rule post_assign checks
+                validate_post_start(started_on)
             except ValidationError as exc:
                 bad("started_on", exc.messages[0])
     if not (area_code and title):
@@ -199,12 +202,19 @@ def _check_head_rows(
             )
 
 
-def _load_persons(phones: set[str]) -> dict[str, Person]:
-    found: dict[str, Person] = {}
-    for chunk in chunks(sorted(phones), LOOKUP_CHUNK):
-        for person in Person.objects.filter(phone__in=chunk):
-            found[person.phone] = person
+def _any_of(queryset, field: str, values: list) -> list:
+    """The rows of ``queryset`` whose ``field`` is one of ``values``: one query with one array
+    parameter on PostgreSQL (``__any``), ``__in`` chunks elsewhere."""
+    if connection.vendor == "postgresql":
+        return list(queryset.filter(**{f"{field}__any": values})) if values else []
+    found = []
+    for chunk in chunks(values, LOOKUP_CHUNK):
+        found += queryset.filter(**{f"{field}__in": chunk})
     return found
+
+
+def _load_persons(phones: set[str]) -> dict[str, Person]:
+    return {p.phone: p for p in _any_of(Person.objects.order_by(), "phone", sorted(phones))}
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -214,7 +224,8 @@ class _HeadPlan:
     def __init__(self, rows: list[_HeadRow], areas: dict[str, dict], persons: dict[str, Person]):
         self.rows, self.areas, self.persons = rows, areas, persons
         self.preview: list[tuple[int, str, str, str]] = []
-        self.new_persons: dict[str, Person] = {}
+        # New people by phone: just their names (no model instance per row).
+        self.new_persons: dict[str, str] = {}
         self.renamed: list[Person] = []
         self.to_create: list[tuple[_HeadRow, int]] = []
         self.to_update: list[Post] = []
@@ -222,9 +233,7 @@ class _HeadPlan:
         self.unchanged = 0
         self._today = timezone.localdate()
         area_ids = [a["pk"] for a in areas.values()]
-        current: list[Post] = []
-        for chunk in chunks(area_ids, LOOKUP_CHUNK):
-            current += Post.objects.filter(area_id__in=chunk, ended_on__isnull=True)
+        current = _any_of(Post.objects.filter(ended_on__isnull=True).order_by(), "area", area_ids)
         # The posts still held, per area and title, as the rows before have left them: each
         # row is one post_assign, in file order. Posts the file creates are not added: the
         # row checks (one principal per post, a person once per post) leave no later row
@@ -235,12 +244,13 @@ class _HeadPlan:
         for row in rows:
             self._plan_row(row)
 
-    def _person_for(self, row: _HeadRow) -> Person:
-        """The person with the row's phone, renamed as the row says; a new one if none."""
-        person = self.persons.get(row.phone) or self.new_persons.get(row.phone)
+    def _person_for(self, row: _HeadRow) -> Person | None:
+        """The person with the row's phone, renamed as the row says; None for one the import
+        creates (``new_persons``)."""
+        person = self.persons.get(row.phone)
         if person is None:
-            person = self.new_persons[row.phone] = Person(name=row.name, phone=row.phone)
-        elif person.pk and person.name != row.name:
+            self.new_persons.setdefault(row.phone, row.name)
+        elif person.name != row.name:
             person.name = row.name
             self.renamed.append(person)
         return person
@@ -248,11 +258,10 @@ class _HeadPlan:
     def _plan_row(self, row: _HeadRow) -> None:
         person = self._person_for(row)
         area_id = self.areas[row.area_code]["pk"]
-        label = f"{row.area_code} {TITLE_NAMES[row.title][0]} {row.name}"
         held = self._held[(area_id, row.title)]
         hand_over = post_hand_over(
             current=held,
-            person_id=person.pk,
+            person_id=person.pk if person is not None else None,
             is_deputy=row.deputy,
             started_on=row.started_on or self._today,
         )
@@ -263,41 +272,44 @@ class _HeadPlan:
         post = hand_over.same
         if post is None:
             self.to_create.append((row, area_id))
-            self._preview(row.line, "new", label)
+            self._preview(row, "new")
         elif (post.is_public, post.is_deputy) != (row.public, row.deputy) or (
             person in self.renamed
         ):
             post.is_public, post.is_deputy = row.public, row.deputy
             self.to_update.append(post)
-            self._preview(row.line, "update", label)
+            self._preview(row, "update")
         else:
             self.unchanged += 1
-            self._preview(row.line, "unchanged", label)
+            self._preview(row, "unchanged")
 
-    def _preview(self, line: int, action: str, what: str) -> None:
+    def _preview(self, row: _HeadRow, action: str) -> None:
         if len(self.preview) < PREVIEW_ROWS:
-            self.preview.append((line, action, what, ""))
+            label = f"{row.area_code} {TITLE_NAMES[row.title][0]} {row.name}"
+            self.preview.append((row.line, action, label, ""))
 
     def counts(self) -> tuple[int, int, int]:
         return len(self.to_create), len(self.to_update), self.unchanged
 
     def write(self) -> None:
-        for chunk in chunks(list(self.new_persons.values()), BATCH):
-            Person.objects.bulk_create(chunk)
+        person_ids = {phone: person.pk for phone, person in self.persons.items()}
+        new = sorted(self.new_persons.items())
+        for chunk in chunks(new, WRITE_BATCH):
+            person_ids.update(insert_persons(chunk, timezone.now()))
         Person.objects.bulk_update(self.renamed, ["name"], batch_size=BATCH)
         Post.objects.bulk_update(self.to_end, ["ended_on"], batch_size=BATCH)
         Post.objects.bulk_update(self.to_update, ["is_public", "is_deputy"], batch_size=BATCH)
         today = timezone.localdate()
         posts = [
-            Post(
-                person=self.persons.get(row.phone) or self.new_persons[row.phone],
-                area_id=area_id,
-                title=row.title,
-                is_deputy=row.deputy,
-                is_public=row.public,
-                started_on=row.started_on or today,
+            (
+                person_ids[row.phone],
+                area_id,
+                row.title,
+                row.deputy,
+                row.public,
+                row.started_on or today,
             )
             for row, area_id in self.to_create
         ]
-        for chunk in chunks(posts, BATCH):
-            Post.objects.bulk_create(chunk)
+        for chunk in chunks(posts, WRITE_BATCH):
+            insert_posts(chunk)
