@@ -24,7 +24,7 @@ class DigestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("node__name", "node__code")
     list_select_related = ("node",)
     fields = ("kind", "node", "period_start", "period_end", "created_at", "built_at", "text")
-    readonly_fields = fields
+    readonly_fields = fields  # the text is rendered from the figures (Digest.mail)
     inlines = [DeliveryInline]
 
 

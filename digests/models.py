@@ -1,12 +1,14 @@
 """The rhythm (每日一汇总、每周一督促、每月一调度): one stored digest per (kind, node, period),
-holding its figures and the content rendered from them, and one delivery row per recipient so
-that nothing is ever mailed twice."""
+holding its figures, and one delivery row per recipient so that nothing is ever mailed twice.
+The mail (text and HTML) is rendered from the figures when it is sent, as the portal page is
+when it is read: building a whole city's digests renders nothing."""
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core.outbox import OutboxRow
@@ -26,8 +28,6 @@ class Digest(models.Model):
     period_start = models.DateField(_("first day"))
     period_end = models.DateField(_("last day"))
     figures = models.JSONField(_("figures"), default=dict, encoder=DjangoJSONEncoder)
-    text = models.TextField(_("text"), blank=True, default="")
-    html = models.TextField(_("HTML"), blank=True, default="")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     built_at = models.DateTimeField(
         _("figures computed at"),
@@ -51,6 +51,22 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.node_id} {self.period_start:%Y-%m-%d}"
+
+    @cached_property
+    def mail(self) -> tuple[str, str]:
+        """The e-mail's text and HTML, rendered from the figures (``rendering.render_digest``)
+        once per instance."""
+        from digests.rendering import render_digest  # rendering reads this module
+
+        return render_digest(self)
+
+    @property
+    def text(self) -> str:
+        return self.mail[0]
+
+    @property
+    def html(self) -> str:
+        return self.mail[1]
 
 
 class DigestDelivery(OutboxRow):

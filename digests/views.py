@@ -31,7 +31,7 @@ def digest_list(request):
     digests = (
         digests_visible_to(request.user)
         .select_related("node")
-        .defer("figures", "text", "html")
+        .defer("figures")
         .order_by("-period_start", "kind", "node__tree_id", "node__lft")
     )
     if kind:

@@ -24,7 +24,7 @@ DAILY_MAILS = 3  # A's worker, G1's head, B's secretary (G2 and G3 have nobody i
 def snapshot():
     digests = list(
         Digest.objects.order_by("pk").values_list(
-            "pk", "kind", "node_id", "period_start", "figures", "text", "html", "built_at"
+            "pk", "kind", "node_id", "period_start", "figures", "built_at"
         )
     )
     deliveries = list(
@@ -148,22 +148,22 @@ def test_a_worker_dying_while_building_leaves_one_digest_per_node(rhythm, monkey
     digests_run_due(kind=D)
     rhythm.play(THURSDAY_EVENING)
 
-    real_render, rendered = services.render_digest, []
+    real_digest, made = services._digest, []
 
-    def dies_on_the_seventh(digest):
-        rendered.append(digest.node.pk)
-        if len(rendered) == DAILY_NODES + 2:  # the 2nd node of the 2nd missed day
+    def dies_on_the_seventh(period, node, figures, now):
+        made.append(node.pk)
+        if len(made) == DAILY_NODES + 2:  # the 2nd node of the 2nd missed day
             raise WorkerLost
-        return real_render(digest)
+        return real_digest(period, node, figures, now)
 
-    monkeypatch.setattr(services, "render_digest", dies_on_the_seventh)
+    monkeypatch.setattr(services, "_digest", dies_on_the_seventh)
     with pytest.raises(WorkerLost):
         tasks.run_due_digests("daily")
     # Tuesday was built and committed; Wednesday's transaction was rolled back whole
     assert sorted(Digest.objects.filter(kind=D).values_list("period_start", flat=True)) == (
         [dt.date(2025, 3, 3)] * DAILY_NODES + [dt.date(2025, 3, 4)] * DAILY_NODES
     )
-    monkeypatch.setattr(services, "render_digest", real_render)
+    monkeypatch.setattr(services, "_digest", real_digest)
 
     result = tasks.run_due_digests("daily")  # the retry
     assert result["created"] == 2 * DAILY_NODES
@@ -345,3 +345,26 @@ def test_a_worker_back_after_midnight_builds_yesterday_not_today(rhythm):
     assert thursday.figures["as_of"] == local(2025, 3, 7).isoformat()
     rhythm.play(FRIDAY_EVENING)
     assert digests_run_due(kind=D).created == DAILY_NODES  # Friday's, at its hour
+
+
+def test_building_renders_no_mail_and_sending_renders_each_once(rhythm, monkeypatch):
+    from digests import rendering
+
+    real_render, rendered = rendering.render_digest, []
+
+    def counted(digest):
+        rendered.append(digest.pk)
+        return real_render(digest)
+
+    monkeypatch.setattr(rendering, "render_digest", counted)
+    rhythm.play(THURSDAY_EVENING)
+    result = digests_build(kind=D, day=THURSDAY)
+    assert result.created == DAILY_NODES
+    assert rendered == []  # figures only: a mail is rendered when it is sent
+
+    assert digests_deliver(kind=D) == DAILY_MAILS
+    mailed = set(
+        DigestDelivery.objects.filter(sent_at__isnull=False).values_list("digest", flat=True)
+    )
+    assert sorted(rendered) == sorted(mailed)  # once per digest mailed, none for the others
+    assert all(message.body.strip() for message in mail.outbox)
