@@ -529,7 +529,7 @@ def rollup_nodes_for(user, place: Place) -> list[int] | None:
     scope = scope_for(user)
     if place.node is not None:
         tops = [place.node]
-    elif scope.department_ids and not scope.is_admin:
+    elif not scope.is_admin and scope.department_ids:
         return None
     else:
         tops = place.children  # the top level: its rows are the areas the figures cover

@@ -25,7 +25,7 @@ def home(request):
         {
             "dash": dashboard,
             "roles": roles,
-            "department_only": bool(scope.department_ids) and scope.is_empty,
+            "department_only": scope.is_empty and bool(scope.department_ids),
             "chart_data": dashboard.chart_data,
         },
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Area, Department, Person, Post
@@ -85,15 +85,33 @@ class Grant:
 
 @dataclass
 class Scope:
-    """What one user may reach. Built once per request from one query."""
+    """What one user may reach. Built once per request from one query (the departments a
+    head also handles for, and the trees below a city or district, when first asked)."""
 
     is_admin: bool = False
     grants: list[Grant] = field(default_factory=list)
     person_id: int | None = None
-    department_ids: list[int] = field(default_factory=list)
+    user_id: int | None = None
+    _department_ids: list[int] | None = None
     areas: dict[int, Area] = field(default_factory=dict)  # the grants' nodes, as read
     _hung: dict[int, frozenset[int]] | None = None
     _city_districts: dict[int, list[int]] = field(default_factory=dict)
+
+    @property
+    def department_ids(self) -> list[int]:
+        """The departments the user handles for: read the first time it is asked (one query),
+        as most pages of most users never ask."""
+        if self._department_ids is None:
+            self._department_ids = (
+                list(
+                    Department.objects.filter(handlers__user_id=self.user_id).values_list(
+                        "pk", flat=True
+                    )
+                )
+                if self.user_id is not None
+                else []
+            )
+        return self._department_ids
 
     @property
     def roles(self) -> set[str]:
@@ -110,22 +128,28 @@ class Scope:
 
     def area_q(self, prefix: str = "", roles: set[str] | frozenset[str] | None = None) -> Q:
         """A filter that keeps rows whose area (reached through ``prefix``) is in scope; with
-        ``roles``, only the part of the scope held through one of those roles. No query: a
-        city's or a district's grant carries the trees hung below it as a subquery."""
+        ``roles``, only the part of the scope held through one of those roles. No query, but
+        for a city's or a district's grant the ids of the trees hung below it, once per
+        request (``hung_trees``)."""
         if self.is_admin and (roles is None or Role.ADMIN in roles):
             return Q()
         grants = [g for g in self.grants if roles is None or g.role in roles]
         if not grants:
             return Q(pk__in=[])
         # grids.selectors builds on this module, so its helpers are imported late.
-        from grids.selectors import hung_tree_ids, tree_range_q
+        from grids.selectors import tree_range_q
 
         q = Q()
-        holding = sorted({g.area_id for g in grants if g.holds_trees})
+        trees: set[int] = set()
         for grant in grants:
-            q |= tree_range_q(tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=prefix)
-        if holding:
-            q |= Q(**{f"{prefix}tree_id__in": hung_tree_ids(holding)})
+            if grant.holds_trees:  # a root: its own tree whole, and the trees below it
+                trees |= {grant.tree_id, *self.hung_trees.get(grant.area_id, ())}
+            else:
+                q |= tree_range_q(
+                    tree_id=grant.tree_id, lft=grant.lft, rght=grant.rght, prefix=prefix
+                )
+        if trees:
+            q |= Q(**{f"{prefix}tree_id__in": sorted(trees)})
         return q
 
     def keyed_q(self, prefix: str = "", roles: set[str] | frozenset[str] | None = None) -> Q:
@@ -218,11 +242,24 @@ def scope_for(user) -> Scope:
     scope = Scope()
     if user.is_authenticated:
         scope.is_admin = user.is_superuser
+        # Whether the person also handles for a department rides along (most do not: then
+        # ``department_ids`` costs no query of its own).
+        handles = Department.handlers.through.objects.filter(person_id=OuterRef("person_id"))
         posts = list(
             Post.objects.filter(person__user=user, ended_on__isnull=True)
             .select_related("area", "person")
+            .annotate(handles=Exists(handles))
             .order_by("area__tree_id", "area__lft")
         )
+        if posts and not any(post.handles for post in posts):
+            scope._department_ids = []
+        if not posts:
+            # An administrator, a department handler: the person, if any, with the
+            # departments handled (one row per department), in one query.
+            rows = list(Person.objects.filter(user=user).annotate(department=F("departments")))
+            person = rows[0] if rows else None
+            Person.user.field.remote_field.set_cached_value(user, person)  # None: no person
+            scope._department_ids = sorted({r.department for r in rows if r.department})
         if posts:  # the navbar's name (user.person) comes with the posts: no query of its own
             Person.user.field.remote_field.set_cached_value(user, posts[0].person)
         for post in posts:
@@ -239,8 +276,7 @@ def scope_for(user) -> Scope:
                     rght=area.rght,
                 )
             )
-        departments = Department.objects.filter(handlers__user=user)
-        scope.department_ids = list(departments.values_list("pk", flat=True))
+        scope.user_id = user.pk
         cities = [g.area_id for g in scope.grants if g.is_city]
         if cities:
             for city_id, district_id in Area.objects.filter(upper_id__in=cities).values_list(
