@@ -21,8 +21,9 @@ How each part is written:
   householder of the unit), its events and, once closed, its rating (by the resident, or on
   a return call by the community secretary): ``COPY`` as well, in the shapes
   ``issues.services`` writes them (states, tiers, levels, handlers at the tier's rung,
-  deadlines, the version counted per step). Assignment meetings and departments' parts are
-  not generated yet.
+  deadlines, the version counted per step); half of the problems lifted to a county office
+  go to its monthly assignment meeting (交办会), which hands them to one or two of the
+  departments (``issues_departmenttask``), who report back and resolve them.
 
 Nothing here is random at run time: a name, a number, a size comes from the index of the
 row through ``_h``, so two runs at one scale build the same city.
@@ -252,9 +253,13 @@ def seed(*, scale: float = 1.0, progress: Progress = lambda stage, n: None) -> d
     tickets, events = _tickets(scale)
     progress("tickets", tickets)
     progress("events", events)
+    from issues.models import DepartmentTask, Meeting
+
     return {
         "tickets": tickets,
         "events": events,
+        "meetings": Meeting.objects.count(),
+        "departments' parts": DepartmentTask.objects.count(),
         "areas": len(nodes),
         "heads": len(heads.rows),
         "logins": logins,
@@ -523,16 +528,19 @@ def _tickets(scale: float) -> tuple[int, int]:
     ):
         reporters.setdefault(unit, (rid, name, phone))
     categories = list(
-        Category.objects.filter(children__isnull=True).order_by("code").values_list("pk", "name")
+        Category.objects.filter(children__isnull=True)
+        .order_by("code")
+        .values_list("pk", "name", "default_department_id")
     )
     count = max(1, round(TICKETS * scale))
     now = timezone.now().replace(microsecond=0)
+    meetings = _meetings(now, holders)
     events = reporter_rows = 0
     # In chunks, so memory stays flat however big the city: a chunk's problems are written,
     # their ids read back (in the order COPY inserted them), then their events and reporters.
     for first in range(0, count, CHUNK):
         plans = [
-            _plan(i, units, chains, holders, reporters, categories, now)
+            _plan(i, units, chains, holders, reporters, categories, now, meetings)
             for i in range(first, min(count, first + CHUNK))
         ]
         with connection.cursor() as cursor:
@@ -552,6 +560,11 @@ def _tickets(scale: float) -> tuple[int, int]:
             REPORTER_COLUMNS,
             ((ids[i], ids[i], *p["reporter"]) for i, p in enumerate(plans)),
         )
+        _copy(
+            "issues_departmenttask",
+            TASK_COLUMNS,
+            ((ids[i], *task) for i, p in enumerate(plans) for task in p["tasks"]),
+        )
     assert reporter_rows == count
     with connection.cursor() as cursor:  # a resident's own rating names their reporter row
         cursor.execute(
@@ -563,6 +576,60 @@ def _tickets(scale: float) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return count, events
+
+
+TASK_COLUMNS = (
+    "ticket_id",
+    "meeting_id",
+    "department_id",
+    "instructions",
+    "deadline",
+    "status",
+    "report",
+    "reported_at",
+)
+
+
+def _meetings(now: dt.datetime, holders: dict[int, int]) -> dict[int, list[CityMeeting]]:
+    """Each district's monthly assignment meeting (交办会) over the two years, on the 5th at
+    9:00, opened by its county officer, with the departments it assigns to (Guangchang: 12
+    departments). District pk → its meetings in date order."""
+    from grids.models import Area, Department
+    from issues.models import Meeting
+
+    departments = tuple(Department.objects.order_by("code").values_list("pk", "name"))
+    if not departments:
+        return {}
+    first = (now - dt.timedelta(days=DAYS)).date().replace(day=1)
+    months = []
+    while first <= now.date():
+        months.append(first)
+        first = (first + dt.timedelta(days=32)).replace(day=1)
+    tz = timezone.get_current_timezone()
+    rows = []
+    for district in (
+        Area.objects.filter(kind=K.DISTRICT).order_by("pk").values_list("pk", flat=True)
+    ):
+        for month in months:
+            at = dt.datetime.combine(month.replace(day=5), dt.time(9), tzinfo=tz)
+            if at < now and holders.get(district):
+                rows.append(
+                    Meeting(
+                        title=f"{month:%Y年%-m月}交办会",
+                        held_on=at.date(),
+                        area_id=district,
+                        created_by_id=holders[district],
+                        created_at=at,
+                    )
+                )
+    made = Meeting.objects.bulk_create(rows, batch_size=2000)
+    meetings: dict[int, list[CityMeeting]] = {}
+    for meeting in made:
+        at = dt.datetime.combine(meeting.held_on, dt.time(9), tzinfo=tz)
+        meetings.setdefault(meeting.area_id, []).append(
+            CityMeeting(meeting.pk, meeting.title, at, departments)
+        )
+    return meetings
 
 
 def check(*, sample: int = 20) -> list[str]:
@@ -601,16 +668,34 @@ def check(*, sample: int = 20) -> list[str]:
         kept = ticket_days_kept([node])
         if counted != kept:
             problems.append(f"street {node}: day rows differ from a recount")
+    # Problems at a meeting: as meeting_assign and department_report leave them, a part for
+    # each department named, open parts only while in hand, every step in order.
+    from issues.models import DepartmentTask
+
+    at_department = Ticket.objects.filter(level="department")
+    for ticket in at_department.prefetch_related("tasks", "events").order_by("pk")[:sample]:
+        parts = list(ticket.tasks.all())
+        open_parts = [p for p in parts if p.status == DepartmentTask.Status.OPEN]
+        steps = [e.kind for e in sorted(ticket.events.all(), key=lambda e: (e.at, e.pk))]
+        reports = steps.count("department_report")
+        if not parts or "meeting" not in steps:
+            problems.append(f"#{ticket.pk}: at the departments without a meeting's parts")
+        elif ticket.state in rules.SOLVED_STATES and open_parts:
+            problems.append(f"#{ticket.pk}: solved with {len(open_parts)} part(s) open")
+        elif reports != len(parts) - len(open_parts):
+            problems.append(f"#{ticket.pk}: {reports} reports for {len(parts)} parts")
+        elif ticket.version != len(steps):
+            problems.append(f"#{ticket.pk}: version {ticket.version}, {len(steps)} steps")
     return problems
 
 
-def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
+def _plan(i, units, chains, holders, reporters, categories, now, meetings=None) -> dict:
     """One problem: its row, its events and its reporter, as the services would write them."""
     h = _h("ticket", i)
     unit = units[h % len(units)]
     chain = chains[unit]
     rid, name, phone = reporters.get(unit, (None, name_of(i, "caller"), str(180_0000_0000 + i)))
-    category, category_name = categories[(h >> 8) % len(categories)]
+    category, category_name, department = categories[(h >> 8) % len(categories)]
     tier = TIERS[(h >> 16) % 100]
     fate = _fate(h >> 24)
     created = now - dt.timedelta(minutes=(h >> 32) % (DAYS * 24 * 60))
@@ -692,6 +777,14 @@ def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
             assigned_at=at,
             deadline=at + dt.timedelta(days=TIER_DAYS[tier]),
         )
+        # Half of the lifted problems go to the county's next monthly assignment meeting
+        # (交办会), which hands them to one or two departments.
+        meeting = _meeting_for(meetings, chain["district"], at) if lifted and h >> 41 & 1 else None
+        # Only when the parts it leads to lie in the past (the generated city ends now).
+        room = dt.timedelta(days=25 if fate in rules.SOLVED_STATES else 8)
+        if meeting is not None and meeting.at + room < now:
+            caller = holders.get(chain["community"])
+            return _plan_at_meeting(i, h, row, events, fate, meeting, department, caller)
         if fate != "assigned":
             step(
                 "accept", "assigned", "in_progress", who=actor, minutes=120, lvl=level, area=handler
@@ -737,13 +830,114 @@ def _plan(i, units, chains, holders, reporters, categories, now) -> dict:
             step("close", "resolved", "closed", minutes=0, lvl=level, area=handler)
             row.update(rating=value, rating_source=source, closed_at=at)
             rating = (value, "", source, at, caller)
+    return _finished(i, row, events, (rid, name, phone), rating, created, at)
+
+
+def _finished(i, row, events, reporter, rating, created, at, tasks=()) -> dict:
     row.update(updated_at=at, version=len(events))
     token = hashlib.blake2b(f"city-token-{i}".encode(), digest_size=16).hexdigest()
     return {
         "row": tuple(row[c] for c in TICKET_COLUMNS),
-        "events": [
-            (kind, old, new, who, t, note, lvl, area)
-            for kind, old, new, who, t, note, lvl, area in events
-        ],
-        "reporter": (rid, name, phone, token, *rating, created),
+        "events": events,
+        "reporter": (*reporter, token, *rating, created),
+        "tasks": list(tasks),
     }
+
+
+@dataclass(frozen=True)
+class CityMeeting:
+    pk: int
+    title: str
+    at: dt.datetime
+    departments: tuple[tuple[int, str], ...]
+
+
+def _meeting_for(meetings, district: int, after: dt.datetime) -> CityMeeting | None:
+    """The district's first monthly meeting on or after ``after`` (None past the last)."""
+    held = (meetings or {}).get(district, [])
+    return next((m for m in held if m.at >= after), None)
+
+
+def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> dict:
+    """A lifted problem assigned at ``meeting`` to one or two departments, as
+    ``issues.services.meeting_assign`` and ``department_report`` write it: the meeting step
+    (level ``department``, the deadline the parts'), then the departments' reports, the last
+    one resolving it; open parts while it is in hand."""
+    at = meeting.at
+    chosen = [d for d in meeting.departments if d[0] == department] or [meeting.departments[0]]
+    if h >> 42 & 1:
+        other = meeting.departments[(h >> 12) % len(meeting.departments)]
+        if other not in chosen:
+            chosen.append(other)
+    deadline = at + dt.timedelta(days=15)
+    names = "、".join(name for _pk, name in chosen)
+    county = row["handler_area_id"]
+    events.append(
+        (
+            "meeting",
+            "assigned",
+            "assigned",
+            None,
+            at,
+            f"{meeting.title}: 交办{names}",
+            "department",
+            county,
+        )
+    )
+    row.update(level="department", tier="hard", deadline=deadline, assigned_at=at)
+    solved = fate in rules.SOLVED_STATES
+    reports = len(chosen) if solved else (1 if fate != "assigned" and len(chosen) > 1 else 0)
+    tasks = []
+    if fate != "assigned":
+        at += dt.timedelta(days=1)
+        events.append(("accept", "assigned", "in_progress", None, at, "", "department", county))
+    for n, (pk, name) in enumerate(chosen):
+        done = n < reports
+        if done:
+            at += dt.timedelta(days=2 + (h >> (50 + n)) % 5)
+            events.append(
+                (
+                    "department_report",
+                    "in_progress",
+                    "in_progress",
+                    None,
+                    at,
+                    f"{name}: 已按交办要求处理完毕",
+                    "department",
+                    county,
+                )
+            )
+        tasks.append(
+            (
+                meeting.pk,
+                pk,
+                "按交办会要求限期办结",
+                deadline,
+                "done" if done else "open",
+                "已按交办要求处理完毕" if done else "",
+                at if done else None,
+            )
+        )
+    rating = ("", "", "", None, None)
+    if solved:
+        feedback = "\n".join(f"{name}: 已按交办要求处理完毕" for _pk, name in chosen)
+        events.append(
+            ("resolve", "in_progress", "resolved", None, at, feedback, "department", county)
+        )
+        row.update(resolved_at=at, resolved_level="department", feedback=feedback)
+    if fate == "closed":
+        at += dt.timedelta(days=1)
+        events.append(("rate", "resolved", "resolved", caller, at, "满意", "department", county))
+        events.append(("close", "resolved", "closed", None, at, "", "department", county))
+        row.update(rating="satisfied", rating_source="return_call", closed_at=at)
+        rating = ("satisfied", "", "return_call", at, caller)
+    return _finished(
+        i,
+        row,
+        events,
+        (row["reporter_id"], row["reporter_name"], row["reporter_phone"]),
+        rating,
+        row["created_at"],
+        at,
+        tasks,
+    )

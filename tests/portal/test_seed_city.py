@@ -9,7 +9,7 @@ from django.db.models import F
 
 from grids.models import Area, Person, Post
 from grids.rules import AreaKind as K
-from issues.models import Ticket, TicketEvent, TicketReporter
+from issues.models import DepartmentTask, Meeting, Ticket, TicketEvent, TicketReporter
 from portal import city
 from residents.identity import validate_id_number
 from residents.models import Household, Resident
@@ -86,6 +86,13 @@ def test_seed_city_builds_the_city_through_the_imports(monkeypatch):
                 ticket=event.ticket, actor_id=event.actor_id, kind="resolve"
             ).exists()
     assert TicketEvent.objects.filter(kind="escalate").exists()
-    assert city.check(sample=50) == []
+    # The county's monthly assignment meetings, and the parts they handed to departments.
+    assert Meeting.objects.filter(area__kind=K.DISTRICT).count() >= 24
+    at_meeting = Ticket.objects.filter(level="department")
+    assert at_meeting.exists()
+    assert not at_meeting.filter(tasks__isnull=True).exists()
+    assert DepartmentTask.objects.filter(status="done").exists()
+    assert set(at_meeting.values_list("resolved_level", flat=True)) <= {"", "department"}
+    assert city.check(sample=500) == []
     with pytest.raises(CommandError, match="already holds areas"):
         call_command("seed_city", scale=SCALE, verbosity=0)

@@ -30,6 +30,5 @@ class Command(BaseCommand):
                 f"city at scale {scale}: "
                 + ", ".join(f"{n:,} {what}" for what, n in built.items())
                 + f" in {time.monotonic() - started:.1f} s."
-                + " Meetings and departments' parts are not generated yet."
             )
         )
