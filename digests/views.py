@@ -5,6 +5,7 @@ Every read goes through the scoping selectors."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from core.spreadsheets import spreadsheet_response
+from grids.access import scope_for
 
 from .models import Digest
 from .rendering import chart_data, digest_context
@@ -25,6 +27,9 @@ PAGE_SIZE = 30
 @login_required
 @require_safe
 def digest_list(request):
+    scope = scope_for(request.user)
+    if not scope.is_admin and not scope.grants:
+        raise PermissionDenied  # digests are per area: a department's handler has none
     kind = request.GET.get("kind", "")
     if kind and kind not in K.values:
         raise Http404

@@ -9,6 +9,7 @@ answers GET (and HEAD) only.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from grids import selectors
+from grids.access import scope_for
 from grids.rules import AreaKind
 
 CHILDREN_PAGE_SIZE = 100
@@ -30,7 +32,11 @@ def children_page(request, queryset):
 @require_safe
 @login_required
 def area_root(request):
-    """Where the user's part of the tree starts: one node → its page; several → a list."""
+    """Where the user's part of the tree starts: one node → its page; several → a list. A
+    login in no post (a department's handler) has no part of the tree."""
+    scope = scope_for(request.user)
+    if not scope.is_admin and not scope.grants:
+        raise PermissionDenied
     roots = selectors.scope_root_areas(request.user)
     if len(roots) == 1:
         return redirect("dashboard:area_detail", code=roots[0].code)

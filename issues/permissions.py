@@ -206,6 +206,20 @@ def triage_tiers(user, area) -> set[str]:
     return set()
 
 
+def may_report(user) -> bool:
+    """Whether ``user`` may report a problem from the portal: a head or worker in post over
+    some area, or an administrator (a department only takes assigned parts)."""
+    scope = scope_for(user)
+    return scope.is_admin or bool(scope.grants)
+
+
+def holds_meetings(user) -> bool:
+    """Whether ``user`` may hold assignment meetings somewhere (a county office's people,
+    an administrator): the meeting pages and their link."""
+    scope = scope_for(user)
+    return scope.is_admin or any(role_may(g.role, MEETING) for g in scope.grants)
+
+
 def may_hold_meetings(user, area) -> bool:
     if user is SYSTEM:
         return False

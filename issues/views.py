@@ -586,7 +586,7 @@ def _report_submit(request, form, scope, visit):
 @require_http_methods(["GET", "POST"])
 def report(request):
     scope = scope_for(request.user)
-    if not scope.grants and not scope.is_admin:
+    if not perm.may_report(request.user):
         raise PermissionDenied
     initial, visit, household = _report_visit(request)
     tiers = set().union(
@@ -641,7 +641,7 @@ def _waiting_at_county(user):
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_list(request):
-    counties = _county_scope(request.user)
+    counties = _county_scope(request.user) if perm.holds_meetings(request.user) else []
     if not counties:
         raise PermissionDenied
     form = forms.MeetingForm(

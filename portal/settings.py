@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "issues.context_processors.notifications",  # the navbar's unread count
+                "portal.menu.menu",  # the navbar's links, by role
             ],
         },
     },

@@ -6,10 +6,11 @@ from django.urls import include, path
 from dashboard import views
 from portal.auth import LoginView
 from portal.health import healthz
+from portal.language import set_language
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("open311/v2/", include("issues.open311_urls")),
 ]
 urlpatterns += i18n_patterns(

@@ -4,7 +4,7 @@ Out of scope is always 404 (the object does not exist for that user); in scope b
 allowed for the role is 403.
 """
 
-from grids.access import Role
+from grids.access import Role, scope_for
 
 LIST = "list"
 DETAIL = "detail"
@@ -30,6 +30,12 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 def role_may(role: str | None, action: str) -> bool:
     return role is not None and action in ALLOWED.get(role, frozenset())
+
+
+def user_may(user, action: str) -> bool:
+    """Whether ``user`` may take ``action`` somewhere: through at least one of their roles
+    (the lists, exports and imports; the navbar shows a page only then)."""
+    return any(role_may(role, action) for role in scope_for(user).roles)
 
 
 def may_see_birth_date(role: str | None) -> bool:

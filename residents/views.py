@@ -45,6 +45,7 @@ from residents.permissions import (
     may_see_birth_date,
     role_may,
     roles_allowed,
+    user_may,
 )
 from residents.selectors import (
     get_household_for_user,
@@ -59,7 +60,7 @@ PAGE_SIZE = 50
 
 def _require_any(user, action: str) -> None:
     """Lists, exports and imports need the action through at least one of the user's roles."""
-    if not any(role_may(role, action) for role in scope_for(user).roles):
+    if not user_may(user, action):
         raise PermissionDenied
 
 

@@ -70,6 +70,16 @@ def test_language_switch_turns_the_dashboard_into_english(sessions, world):
     page.wait_for_url(sessions.url("/en/tickets/"))
     expect(page.locator("main h1")).to_have_text("Problems")
 
+    # And back: 简体中文 on an English page returns to the same page in Chinese.
+    page.locator(".language-select").select_option("zh-hans")
+    page.wait_for_url(sessions.url("/tickets/"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator(".language-select")).to_have_value("zh-hans")
+    expect(page.locator("main h1")).to_have_text(_("Problems"))
+    page.get_by_role("link", name=_("Dashboard"), exact=True).click()
+    page.wait_for_url(sessions.url("/"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
 
 def test_reveal_the_id_number_with_htmx(sessions, world):
     resident = world.residents["U1"]

@@ -134,3 +134,36 @@ def test_healthz_answers_without_a_session_or_a_query(db, client, django_assert_
         response = client.get("/healthz")
     assert (response.status_code, response.content) == (200, b"ok\n")
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name, query",
+    [("home", ""), ("issues:inbox", "?tab=area&page=2"), ("digests:digest_list", "")],
+)
+def test_switching_back_to_chinese_returns_to_the_same_page_in_chinese(
+    world, login_as, name, query
+):
+    client = login_as("community")
+    english = _english(name) + query
+    response = client.post(
+        reverse("set_language"), {"language": "en", "next": _url("zh-hans", name) + query}
+    )
+    assert response.status_code == 302 and response["Location"] == english
+    assert client.get(english).status_code == 200
+
+    response = client.post(reverse("set_language"), {"language": "zh-hans", "next": english})
+
+    assert response.status_code == 302
+    assert response["Location"] == _url("zh-hans", name) + query  # no /en/ left
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and page.headers["Content-Language"] == "zh-hans"
+    assert HAN.search(page.content.decode())
+
+
+@pytest.mark.django_db
+def test_the_language_menu_names_each_language_in_itself(world, login_as):
+    for language in ("zh-hans", "en"):
+        page = login_as("community").get(_url(language, "home")).content.decode()
+        assert '<option value="zh-hans" lang="zh-hans"' in page
+        assert ">简体中文</option>" in page and ">English</option>" in page

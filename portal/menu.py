@@ -1,0 +1,58 @@
+"""The navbar by role: each page's link shows only to those the page lets in, decided by the
+same predicate the page's view checks (a hidden link is a 403 page, tested one by one in
+tests/portal/test_menu.py). No query beyond the user's scope, which the page reads anyway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
+
+from grids.access import scope_for
+from issues.permissions import holds_meetings, may_report
+from residents.permissions import LIST, user_may
+
+
+@dataclass(frozen=True)
+class Link:
+    url_name: str
+    label: str
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+def in_post(user) -> bool:
+    """A head, worker or officer over some area, or an administrator: the tree, its pages
+    and its digests (a department handler sees only the parts assigned to it)."""
+    scope = scope_for(user)
+    return scope.is_admin or bool(scope.grants)
+
+
+# In navbar order: the link, and who may follow it.
+LINKS = (
+    (Link("home", _("Dashboard")), lambda user: True),
+    (Link("issues:inbox", _("Problems")), lambda user: True),
+    (Link("issues:report", _("Report a problem")), may_report),
+    (Link("grids:area_root", _("Areas")), in_post),
+    (Link("residents:resident_list", _("Residents")), lambda user: user_may(user, LIST)),
+    (Link("residents:household_list", _("Households")), lambda user: user_may(user, LIST)),
+    (Link("residents:coverage", _("Visit coverage")), lambda user: user_may(user, LIST)),
+    (Link("issues:meeting_list", _("Assignment meetings")), holds_meetings),
+    (Link("digests:digest_list", _("Digests")), in_post),
+    (Link("admin:index", _("Admin")), lambda user: user.is_staff),
+)
+
+
+def menu_for(user) -> list[Link]:
+    if not user.is_authenticated:
+        return []
+    return [link for link, may in LINKS if may(user)]
+
+
+def menu(request) -> dict:
+    """Context processor: ``menu``, the links of the signed-in user's navbar."""
+    return {"menu": SimpleLazyObject(lambda: menu_for(request.user))}
