@@ -373,6 +373,18 @@ def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:
     return {area.pk: _label_from(chains[area.pk], scope_root_for(user, area)) for area in areas}
 
 
+def set_places(objects: Iterable, *, user) -> list:
+    """Give each of ``objects`` (anything with an ``area``: problems, households) its
+    ``place``: the path of its area from the community down, never from above the user's
+    own scope (``莲心社区 › 1栋 › 2单元`` where the bare name of a unit says nothing). One
+    query for all of them (``area_labels``). Returns them as a list."""
+    objects = list(objects)
+    labels = area_labels([o.area for o in objects], user=user)
+    for obj in objects:
+        obj.place = labels.get(obj.area_id, obj.area.name)
+    return objects
+
+
 def area_label(area: Area, *, path: list[Area], user) -> str:
     """The picker label of ``area`` from already fetched ancestors (``path``, top down, of it
     or of its parent). No query."""

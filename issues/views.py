@@ -23,7 +23,7 @@ from core.privacy import mask_name, mask_phone
 from core.requests import client_facts
 from grids.access import Role, scope_for
 from grids.models import Area
-from grids.selectors import area_labels, get_area_for_user, keyed_subtree_q
+from grids.selectors import get_area_for_user, keyed_subtree_q, set_places
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -76,13 +76,8 @@ def _mine_q(user) -> Q:
 
 
 def with_places(user, tickets) -> None:
-    """Give each ticket its ``place``: its area with the grid and the building above it
-    ("第1网格 › 7号楼 › 2单元", from the community or the user's own scope down), one query
-    for all of them."""
-    tickets = list(tickets)
-    labels = area_labels([t.area for t in tickets], user=user)
-    for ticket in tickets:
-        ticket.place = labels[ticket.area_id]
+    """Give each ticket its ``place`` (``grids.selectors.set_places``), one query for all."""
+    set_places(tickets, user=user)
 
 
 def deadline_class(ticket: Ticket, now) -> str:
@@ -627,15 +622,21 @@ def _county_scope(user) -> list[Area]:
     return list(Area.objects.filter(pk__in=ids))
 
 
+def _placed_entries(user, entries: dict) -> list[dict]:
+    set_places((entry["ticket"] for entry in entries.values()), user=user)
+    return list(entries.values())
+
+
 def _waiting_at_county(user):
     """Hard problems at the county office, not yet handed to departments: the meeting's
     agenda. Soonest deadline first."""
-    return (
+    waiting = (
         tickets_visible_to(user)
         .filter(level=Level.COUNTY, state__in=IN_HAND_STATES)
         .select_related("category", "area")
         .order_by("deadline")[:50]
     )
+    return set_places(waiting, user=user)
 
 
 @login_required
@@ -687,7 +688,7 @@ def meeting_detail(request, pk):
         "issues/meeting_detail.html",
         {
             "meeting": meeting,
-            "entries": list(tickets.values()),
+            "entries": _placed_entries(request.user, tickets),
             "waiting": waiting,
         },
     )

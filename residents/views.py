@@ -22,7 +22,7 @@ from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_facts
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids.access import scope_for
-from grids.selectors import area_subtree_q, get_area_for_user
+from grids.selectors import area_subtree_q, get_area_for_user, set_places
 from residents import services
 from residents.forms import (
     CoverageForm,
@@ -68,6 +68,11 @@ def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _placed(user, households) -> None:
+    """Each household with its ``place`` (``grids.selectors.set_places``)."""
+    set_places(households, user=user)
+
+
 def _filter_area(user, queryset, code: str, prefix: str):
     if not code:
         return queryset
@@ -104,6 +109,7 @@ def resident_list(request):
         .prefetch_related("care_tags")
         .order_by("household__area__tree_id", "household__area__lft", "household__door", "pk"),
     )
+    _placed(request.user, (resident.household for resident in page.object_list))
     return render(request, "residents/resident_list.html", {"form": form, "page": page})
 
 
@@ -137,6 +143,7 @@ def resident_find(request):
 @require_safe
 def resident_detail(request, pk):
     resident = get_resident_for_user(request.user, pk, DETAIL)
+    _placed(request.user, [resident.household])
     role = scope_for(request.user).role_for(resident.household.area)
     return render(
         request,
@@ -258,6 +265,7 @@ def household_list(request):
         request,
         households.select_related("area").order_by("area__tree_id", "area__lft", "door"),
     )
+    _placed(request.user, page.object_list)
     return render(request, "residents/household_list.html", {"form": form, "page": page})
 
 
@@ -265,6 +273,7 @@ def household_list(request):
 @require_safe
 def household_detail(request, pk):
     household = get_household_for_user(request.user, pk, DETAIL)
+    _placed(request.user, [household])
     role = scope_for(request.user).role_for(household.area)
     return render(
         request,
@@ -285,6 +294,7 @@ def household_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def household_edit(request, pk):
     household = get_household_for_user(request.user, pk, EDIT)
+    _placed(request.user, [household])
     form = HouseholdEditForm(
         request.POST or None,
         initial={"address": household.address, "in_online_group": household.in_online_group},
@@ -300,6 +310,7 @@ def household_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 def visit_create(request, pk):
     household = get_household_for_user(request.user, pk, VISIT)
+    _placed(request.user, [household])
     person = getattr(request.user, "person", None)
     if person is None:
         raise PermissionDenied

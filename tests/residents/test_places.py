@@ -1,0 +1,33 @@
+"""Households and residents read as the path of their place below the viewer's own scope
+(``莲心社区 › 第1网格 › 1栋 › 1单元``), never as a unit's bare name."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+U1_PATH = "莲心社区 › 第1网格 › 1栋 › 1单元"
+
+
+@pytest.mark.parametrize(
+    "persona, shown",
+    [
+        ("community", U1_PATH),
+        ("county", U1_PATH),  # from the community down, however high the viewer
+        ("grid_head", "第1网格 › 1栋 › 1单元"),  # never from above the viewer's own grid
+    ],
+)
+def test_the_household_list_shows_each_place_as_its_path(world, login_as, persona, shown):
+    page = login_as(persona).get(reverse("residents:household_list")).content.decode()
+    assert shown in page
+
+
+def test_a_household_and_its_residents_show_the_path(world, login_as):
+    client = login_as("community")
+    household = world.households["U1"]
+    for url in (
+        reverse("residents:household_detail", args=[household.pk]),
+        reverse("residents:resident_list"),
+        reverse("residents:resident_detail", args=[world.residents["U1"].pk]),
+    ):
+        assert U1_PATH in client.get(url).content.decode(), url
