@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Q, When
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,7 +16,10 @@ from django.views.decorators.http import require_safe
 
 from core.spreadsheets import spreadsheet_response
 from grids.access import scope_for
+from grids.models import Area
+from grids.selectors import area_subtree_q, scope_root_areas, set_places
 
+from .forms import DigestFilterForm
 from .models import Digest
 from .rendering import chart_data, digest_context
 from .selectors import digests_visible_to, get_digest_for_user
@@ -33,20 +37,38 @@ def digest_list(request):
     kind = request.GET.get("kind", "")
     if kind and kind not in K.values:
         raise Http404
+    form = DigestFilterForm(request.GET or None, areas=_filter_areas(request.user))
+    # The person's own nodes first (their own level's digests), then the newest.
+    own = [g.area_id for g in scope.grants]
     digests = (
         digests_visible_to(request.user)
         .select_related("node")
         .defer("figures")
-        .order_by("-period_start", "kind", "node__tree_id", "node__lft")
+        .annotate(own=Case(When(node_id__in=own, then=0), default=1, output_field=IntegerField()))
+        .order_by("own", "-period_start", "kind", "node__tree_id", "node__lft")
     )
     if kind:
         digests = digests.filter(kind=kind)
+    if form.is_valid():
+        if day := form.cleaned_data["day"]:
+            digests = digests.filter(period_start__lte=day, period_end__gte=day)
+        if area := form.cleaned_data["area"]:
+            digests = digests.filter(area_subtree_q(area, "node__"))
     page = Paginator(digests, PAGE_SIZE).get_page(request.GET.get("page"))
+    set_places(page.object_list, user=request.user, attr="node")
     return render(
         request,
         "digests/digest_list.html",
-        {"page": page, "kind": kind, "kinds": K.choices},
+        {"page": page, "kind": kind, "kinds": K.choices, "form": form},
     )
+
+
+def _filter_areas(user) -> list[Area]:
+    """The areas a digest list can be narrowed to: the user's top nodes and the nodes right
+    under them (a street officer's communities, a county officer's streets). Two queries."""
+    tops = scope_root_areas(user)
+    children = list(Area.objects.filter(Q(parent__in=tops) | Q(upper__in=tops)).order_by("code"))
+    return [*tops, *children]
 
 
 @login_required

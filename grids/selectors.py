@@ -373,15 +373,16 @@ def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:
     return {area.pk: _label_from(chains[area.pk], scope_root_for(user, area)) for area in areas}
 
 
-def set_places(objects: Iterable, *, user) -> list:
-    """Give each of ``objects`` (anything with an ``area``: problems, households) its
-    ``place``: the path of its area from the community down, never from above the user's
-    own scope (``莲心社区 › 1栋 › 2单元`` where the bare name of a unit says nothing). One
-    query for all of them (``area_labels``). Returns them as a list."""
+def set_places(objects: Iterable, *, user, attr: str = "area") -> list:
+    """Give each of ``objects`` (anything with an area in ``attr``: problems, households,
+    digests' nodes) its ``place``: the path of that area from the community down, never from
+    above the user's own scope (``莲心社区 › 1栋 › 2单元`` where the bare name of a unit says
+    nothing). One query for all of them (``area_labels``). Returns them as a list."""
     objects = list(objects)
-    labels = area_labels([o.area for o in objects], user=user)
+    labels = area_labels([getattr(o, attr) for o in objects], user=user)
     for obj in objects:
-        obj.place = labels.get(obj.area_id, obj.area.name)
+        area = getattr(obj, attr)
+        obj.place = labels.get(area.pk, area.name)
     return objects
 
 

@@ -65,7 +65,6 @@ COUNTY = {("weekly", "莲溪县"), ("monthly", "莲溪县")}
         ("county", DAILY_A | DAILY_B | STREET | COUNTY),
         ("admin", DAILY_A | DAILY_B | STREET | COUNTY),
         ("unit_head", set()),
-        ("department", set()),
     ],
 )
 def test_the_list_holds_what_the_user_may_read(built, client, persona, expected):
@@ -77,9 +76,30 @@ def test_the_list_holds_what_the_user_may_read(built, client, persona, expected)
 def test_the_list_needs_a_login_a_known_kind_and_a_safe_method(built, client):
     url = reverse("digests:digest_list")
     assert client.get(url).status_code == 302
+    login(client, built, "department")
+    assert client.get(url).status_code == 403  # digests are per area: a department has none
     login(client, built, "community")
     assert client.get(url, {"kind": "hourly"}).status_code == 404
     assert client.post(url).status_code == 405
+
+
+def test_the_list_puts_the_own_level_first_says_the_full_place_and_filters(built, client):
+    login(client, built, "street")
+    rows = client.get(reverse("digests:digest_list")).context["page"].object_list
+    own = [d for d in rows if d.node.name == "莲城街道"]
+    assert own and rows[: len(own)] == own  # the street officer's own digests lead
+    page = client.get(reverse("digests:digest_list")).content.decode()
+    assert "莲心社区 › 第1网格" in page and "旴江社区 › 第1网格" in page  # not two bare 第1网格
+
+    friday = THURSDAY + dt.timedelta(days=1)
+    assert listed(client, day=THURSDAY.isoformat()) == DAILY_A | DAILY_B | STREET
+    assert {kind for kind, _n in listed(client, day=friday.isoformat())} == {"weekly", "monthly"}
+    community_a = built.world.community_a.code
+    assert listed(client, area=community_a) == DAILY_A
+    assert listed(client, area=community_a, kind="weekly") == set()
+    response = client.get(reverse("digests:digest_list"), {"area": "nowhere", "day": "soon"})
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"area", "day"}  # said, not a 404
 
 
 def test_the_list_costs_the_same_for_few_and_many(built, client):
