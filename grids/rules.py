@@ -117,6 +117,12 @@ def _labels(kinds) -> str:
     return "、".join(sorted(names))
 
 
+def area_code_error(code: str) -> str:
+    """Why a list cannot be narrowed to the area with ``code``: there is none in the user's
+    part of the tree (missing or out of scope: the two are not told apart)."""
+    return str(_("no area with the code “%(code)s” in your part of the tree")) % {"code": code}
+
+
 def parent_kind_error(kind: str, parent_kind: str | None) -> str | None:
     """Why ``kind`` may not sit under ``parent_kind`` (None: the node is a root), or None."""
     allowed = ALLOWED_PARENT_KINDS.get(kind)

@@ -281,6 +281,16 @@ def _title_rank(post: Post) -> tuple:
     return (rank, post.is_deputy, post.person.name)
 
 
+def filter_area_for_user(user, code: str, form, field: str = "area") -> Area | None:
+    """The node a list is narrowed to by its code, if the user may see it; otherwise None,
+    and the form's ``field`` says so (``rules.area_code_error``), for the list to show
+    nothing with the reason rather than a 404 page. One query."""
+    area = Area.objects.filter(scope_for(user).area_q(), code=code).first() if code else None
+    if code and area is None:
+        form.add_error(field, rules.area_code_error(code))
+    return area
+
+
 def get_area_for_user(user, code: str) -> Area:
     """The node with ``code`` if it lies in the user's scope; 404 whether it is missing or
     out of scope (an admin reaches every node). One query."""

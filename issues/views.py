@@ -23,7 +23,7 @@ from core.privacy import mask_name, mask_phone
 from core.requests import client_facts
 from grids.access import Role, scope_for
 from grids.models import Area
-from grids.selectors import get_area_for_user, keyed_subtree_q, set_places
+from grids.selectors import filter_area_for_user, keyed_subtree_q, set_places
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -118,8 +118,8 @@ def inbox(request):
             if data[name]:
                 tickets = tickets.filter(**{name: data[name]})
         if code := data["area"].strip():
-            area = get_area_for_user(request.user, code)
-            tickets = tickets.filter(keyed_subtree_q(area))
+            area = filter_area_for_user(request.user, code, form)
+            tickets = tickets.filter(keyed_subtree_q(area)) if area else tickets.none()
         if data["since"]:
             tickets = tickets.filter(created_at__date__gte=data["since"])
         if data["until"]:

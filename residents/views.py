@@ -22,7 +22,7 @@ from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_facts
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids.access import scope_for
-from grids.selectors import area_subtree_q, get_area_for_user, set_places
+from grids.selectors import area_subtree_q, filter_area_for_user, set_places
 from residents import services
 from residents.forms import (
     CoverageForm,
@@ -73,10 +73,12 @@ def _placed(user, households) -> None:
     set_places(households, user=user)
 
 
-def _filter_area(user, queryset, code: str, prefix: str):
+def _filter_area(user, queryset, form, prefix: str):
+    code = form.cleaned_data["area"].strip()
     if not code:
         return queryset
-    return queryset.filter(area_subtree_q(get_area_for_user(user, code), prefix))
+    area = filter_area_for_user(user, code, form)
+    return queryset.filter(area_subtree_q(area, prefix)) if area else queryset.none()
 
 
 def _residents_filtered(request):
@@ -92,7 +94,7 @@ def _residents_filtered(request):
                 )
             else:
                 residents = residents.filter(name__contains=q)
-        residents = _filter_area(request.user, residents, data["area"].strip(), "household__area__")
+        residents = _filter_area(request.user, residents, form, "household__area__")
         if data["tag"]:
             residents = residents.filter(care_tags=data["tag"])
     return form, residents
@@ -258,7 +260,7 @@ def household_list(request):
             households = households.filter(door__contains=q) | households.filter(
                 address__contains=q
             )
-        households = _filter_area(request.user, households, data["area"].strip(), "area__")
+        households = _filter_area(request.user, households, form, "area__")
         if data["in_online_group"] is not None:
             households = households.filter(in_online_group=data["in_online_group"])
     page = _page(

@@ -160,10 +160,14 @@ def test_household_pages_follow_the_same_scope(world, login_as):
     assert own.door in html and other.door not in html
 
 
-def test_area_filter_out_of_scope_is_404(world, login_as):
+def test_area_filter_out_of_scope_says_so_and_lists_nothing(world, login_as):
+    # Issue 13: a wrong or foreign code is a message on the list, not a 404 page; it reads as
+    # a code that does not exist, and nothing of the other community is listed.
     client = login_as("grid_head")
     response = client.get(reverse("residents:resident_list"), {"area": world.community_b.code})
-    assert response.status_code == 404
+    assert response.status_code == 200
+    assert list(response.context["page"].object_list) == []
+    assert list(response.context["form"].errors) == ["area"]
 
 
 def test_wrong_method_is_405(world, login_as):

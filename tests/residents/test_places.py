@@ -31,3 +31,18 @@ def test_a_household_and_its_residents_show_the_path(world, login_as):
         reverse("residents:resident_detail", args=[world.residents["U1"].pk]),
     ):
         assert U1_PATH in client.get(url).content.decode(), url
+
+
+@pytest.mark.parametrize(
+    "url_name", ["issues:inbox", "residents:household_list", "residents:resident_list"]
+)
+def test_a_wrong_area_code_is_a_message_not_a_404(world, login_as, url_name):
+    client = login_as("community")
+    response = client.get(reverse(url_name), {"area": "NOSUCH"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="filter-errors"' in page and "NOSUCH" in page
+    # A place outside the worker's part of the tree reads the same: nothing is told apart.
+    outside = world.community_b.code
+    response = client.get(reverse(url_name), {"area": outside})
+    assert response.status_code == 200 and outside in response.content.decode()
