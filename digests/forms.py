@@ -12,7 +12,7 @@ class DigestFilterForm(forms.Form):
     day = forms.DateField(
         label=_("Period holding the day"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
     )
     area = forms.ModelChoiceField(
         label=_("Area"), queryset=Area.objects.none(), required=False, to_field_name="code"
@@ -23,3 +23,4 @@ class DigestFilterForm(forms.Form):
         field = self.fields["area"]
         field.queryset = Area.objects.filter(pk__in=[a.pk for a in areas]).order_by("code")
         field.label_from_instance = lambda area: f"{area.name} · {area.get_kind_display()}"
+        field.widget.attrs["class"] = "form-select form-select-sm"

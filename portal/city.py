@@ -858,6 +858,10 @@ def _meeting_for(meetings, district: int, after: dt.datetime) -> CityMeeting | N
     return next((m for m in held if m.at >= after), None)
 
 
+INSTRUCTIONS = "按交办会要求限期办结"
+REPORTED = "已按交办要求处理完毕"
+
+
 def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> dict:
     """A lifted problem assigned at ``meeting`` to one or two departments, as
     ``issues.services.meeting_assign`` and ``department_report`` write it: the meeting step
@@ -872,63 +876,34 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
     deadline = at + dt.timedelta(days=15)
     names = "、".join(name for _pk, name in chosen)
     county = row["handler_area_id"]
-    events.append(
-        (
-            "meeting",
-            "assigned",
-            "assigned",
-            None,
-            at,
-            f"{meeting.title}: 交办{names}",
-            "department",
-            county,
-        )
-    )
+
+    def step(kind, old, new, when, note="", who=None):
+        events.append((kind, old, new, who, when, note, "department", county))
+
+    step("meeting", "assigned", "assigned", at, f"{meeting.title}: 交办{names}")
     row.update(level="department", tier="hard", deadline=deadline, assigned_at=at)
     solved = fate in rules.SOLVED_STATES
     reports = len(chosen) if solved else (1 if fate != "assigned" and len(chosen) > 1 else 0)
     tasks = []
     if fate != "assigned":
         at += dt.timedelta(days=1)
-        events.append(("accept", "assigned", "in_progress", None, at, "", "department", county))
+        step("accept", "assigned", "in_progress", at)
     for n, (pk, name) in enumerate(chosen):
         done = n < reports
         if done:
             at += dt.timedelta(days=2 + (h >> (50 + n)) % 5)
-            events.append(
-                (
-                    "department_report",
-                    "in_progress",
-                    "in_progress",
-                    None,
-                    at,
-                    f"{name}: 已按交办要求处理完毕",
-                    "department",
-                    county,
-                )
-            )
-        tasks.append(
-            (
-                meeting.pk,
-                pk,
-                "按交办会要求限期办结",
-                deadline,
-                "done" if done else "open",
-                "已按交办要求处理完毕" if done else "",
-                at if done else None,
-            )
-        )
+            step("department_report", "in_progress", "in_progress", at, f"{name}: {REPORTED}")
+        status, report = ("done", REPORTED) if done else ("open", "")
+        tasks.append((meeting.pk, pk, INSTRUCTIONS, deadline, status, report, at if done else None))
     rating = ("", "", "", None, None)
     if solved:
-        feedback = "\n".join(f"{name}: 已按交办要求处理完毕" for _pk, name in chosen)
-        events.append(
-            ("resolve", "in_progress", "resolved", None, at, feedback, "department", county)
-        )
+        feedback = "\n".join(f"{name}: {REPORTED}" for _pk, name in chosen)
+        step("resolve", "in_progress", "resolved", at, feedback)
         row.update(resolved_at=at, resolved_level="department", feedback=feedback)
     if fate == "closed":
         at += dt.timedelta(days=1)
-        events.append(("rate", "resolved", "resolved", caller, at, "满意", "department", county))
-        events.append(("close", "resolved", "closed", None, at, "", "department", county))
+        step("rate", "resolved", "resolved", at, "满意", who=caller)
+        step("close", "resolved", "closed", at)
         row.update(rating="satisfied", rating_source="return_call", closed_at=at)
         rating = ("satisfied", "", "return_call", at, caller)
     return _finished(
