@@ -15,7 +15,11 @@ class DigestFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
     )
     area = forms.ModelChoiceField(
-        label=_("Area"), queryset=Area.objects.none(), required=False, to_field_name="code"
+        label=_("Area"),
+        queryset=Area.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All"),
     )
 
     def __init__(self, *args, areas: list[Area], **kwargs):
