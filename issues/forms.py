@@ -259,7 +259,14 @@ class MeetingForm(Form):
 
 
 class InboxFilterForm(Form):
-    q = forms.CharField(label=_("Search"), required=False)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        # What issues.selectors.inbox_search finds.
+        widget=forms.TextInput(
+            attrs={"placeholder": _("number, name, mobile, place or text"), "type": "search"}
+        ),
+    )
     tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", "—"), *Tier.choices])
     state = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", "—"), *Ticket.State.choices]

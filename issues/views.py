@@ -35,7 +35,12 @@ from issues.models import (
     Tier,
 )
 from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
-from issues.selectors import get_photo_for_user, get_ticket_for_user, tickets_visible_to
+from issues.selectors import (
+    get_photo_for_user,
+    get_ticket_for_user,
+    inbox_search,
+    tickets_visible_to,
+)
 from issues.services import rated_this_round
 from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
@@ -111,9 +116,10 @@ def inbox(request):
     if form.is_valid():
         data = form.cleaned_data
         if q := data["q"].strip():
-            tickets = tickets.filter(
-                Q(pk=int(q.lstrip("#"))) if q.lstrip("#").isdigit() else Q(description__contains=q)
-            )
+            found, why = inbox_search(request.user, q)
+            tickets = tickets.filter(found)
+            if why:
+                form.add_error("q", why)
         for name in ("tier", "state", "category", "channel"):
             if data[name]:
                 tickets = tickets.filter(**{name: data[name]})
