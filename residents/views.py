@@ -112,7 +112,17 @@ def resident_list(request):
         .order_by("household__area__tree_id", "household__area__lft", "household__door", "pk"),
     )
     _placed(request.user, (resident.household for resident in page.object_list))
-    return render(request, "residents/resident_list.html", {"form": form, "page": page})
+    return render(
+        request,
+        "residents/resident_list.html",
+        {
+            "form": form,
+            "page": page,
+            # The buttons show only to those the pages let in (the same check as theirs).
+            "may_export": user_may(request.user, EXPORT),
+            "may_import": user_may(request.user, IMPORT),
+        },
+    )
 
 
 @sensitive_post_parameters("id_number")

@@ -54,3 +54,28 @@ def test_the_menu_of_each_role(world, client, persona):
 def test_the_administrator_has_every_page(world, client):
     client.force_login(world.users["admin"])
     assert _linked(client) == {link.url_name for link, _may in LINKS}
+
+
+@pytest.mark.parametrize(
+    "persona, export, import_",
+    [
+        ("unit_head", False, False),
+        ("building_head", False, False),
+        ("grid_head", True, False),
+        ("community", True, True),
+        ("street", True, False),
+        ("county", True, False),
+        ("admin", True, True),
+    ],
+)
+def test_the_resident_list_offers_export_and_import_only_to_those_allowed(
+    world, client, persona, export, import_
+):
+    client.force_login(world.users[persona])
+    page = client.get(reverse("residents:resident_list")).content.decode()
+    buttons = (("residents:resident_export", export), ("residents:resident_import", import_))
+    for url_name, shown in buttons:
+        url = reverse(url_name)
+        assert (f'href="{url}' in page) is shown, (persona, url_name)
+        response = client.get(url, {"format": "csv"} if "export" in url_name else {})
+        assert (response.status_code == 403) is not shown, (persona, url_name, response.status_code)
