@@ -17,3 +17,14 @@ def postgresql_only(forwards: str, backwards: str) -> migrations.RunPython:
         return operation
 
     return migrations.RunPython(run(forwards), run(backwards))
+
+
+def autovacuum(table: str, *, vacuum: float, analyze: float) -> migrations.RunPython:
+    """Autovacuum and autoanalyse of ``table`` after the given shares of changed rows (and,
+    unapplied, back to the server's defaults): PostgreSQL only."""
+    factors = "autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor"
+    return postgresql_only(
+        f"ALTER TABLE {table} SET (autovacuum_vacuum_scale_factor = {vacuum}, "
+        f"autovacuum_analyze_scale_factor = {analyze})",
+        f"ALTER TABLE {table} RESET ({factors})",
+    )

@@ -80,11 +80,6 @@ def _mine_q(user) -> Q:
     return q
 
 
-def with_places(user, tickets) -> None:
-    """Give each ticket its ``place`` (``grids.selectors.set_places``), one query for all."""
-    set_places(tickets, user=user)
-
-
 def deadline_class(ticket: Ticket, now) -> str:
     if not ticket.is_open or ticket.deadline is None:
         return ""
@@ -141,7 +136,7 @@ def inbox(request):
     )
     for ticket in page:
         ticket.deadline_class = deadline_class(ticket, now)
-    with_places(request.user, page)
+    set_places(page, user=request.user)
     query = request.GET.copy()
     for name in ("tab", "after", "before"):
         query.pop(name, None)
@@ -281,7 +276,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
     suggested = [
         o for _a, _l, f in action_forms if isinstance(f, forms.MergeForm) for o, _s in f.suggestions
     ]
-    with_places(request.user, [ticket, *suggested])
+    set_places([ticket, *suggested], user=request.user)
     events = ticket.events.select_related("actor__person", "handler_area", "reporter").order_by(
         "at", "pk"
     )

@@ -68,11 +68,6 @@ def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _placed(user, households) -> None:
-    """Each household with its ``place`` (``grids.selectors.set_places``)."""
-    set_places(households, user=user)
-
-
 def _filter_area(user, queryset, form, prefix: str):
     code = form.cleaned_data["area"].strip()
     if not code:
@@ -111,7 +106,7 @@ def resident_list(request):
         .prefetch_related("care_tags")
         .order_by("household__area__tree_id", "household__area__lft", "household__door", "pk"),
     )
-    _placed(request.user, (resident.household for resident in page.object_list))
+    set_places((resident.household for resident in page.object_list), user=request.user)
     return render(
         request,
         "residents/resident_list.html",
@@ -155,7 +150,7 @@ def resident_find(request):
 @require_safe
 def resident_detail(request, pk):
     resident = get_resident_for_user(request.user, pk, DETAIL)
-    _placed(request.user, [resident.household])
+    set_places([resident.household], user=request.user)
     role = scope_for(request.user).role_for(resident.household.area)
     return render(
         request,
@@ -277,7 +272,7 @@ def household_list(request):
         request,
         households.select_related("area").order_by("area__tree_id", "area__lft", "door"),
     )
-    _placed(request.user, page.object_list)
+    set_places(page.object_list, user=request.user)
     return render(request, "residents/household_list.html", {"form": form, "page": page})
 
 
@@ -285,7 +280,7 @@ def household_list(request):
 @require_safe
 def household_detail(request, pk):
     household = get_household_for_user(request.user, pk, DETAIL)
-    _placed(request.user, [household])
+    set_places([household], user=request.user)
     role = scope_for(request.user).role_for(household.area)
     return render(
         request,
@@ -306,7 +301,7 @@ def household_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def household_edit(request, pk):
     household = get_household_for_user(request.user, pk, EDIT)
-    _placed(request.user, [household])
+    set_places([household], user=request.user)
     form = HouseholdEditForm(
         request.POST or None,
         initial={"address": household.address, "in_online_group": household.in_online_group},
@@ -322,7 +317,7 @@ def household_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 def visit_create(request, pk):
     household = get_household_for_user(request.user, pk, VISIT)
-    _placed(request.user, [household])
+    set_places([household], user=request.user)
     person = getattr(request.user, "person", None)
     if person is None:
         raise PermissionDenied

@@ -9,19 +9,10 @@ city) and analyses after 1 %. SQLite has none to set.
 
 from django.db import migrations
 
-from core.migrations_sql import postgresql_only
-
-SET = (
-    "ALTER TABLE issues_ticket SET (autovacuum_vacuum_scale_factor = 0.02, "
-    "autovacuum_analyze_scale_factor = 0.01)"
-)
-RESET = (
-    "ALTER TABLE issues_ticket RESET (autovacuum_vacuum_scale_factor, "
-    "autovacuum_analyze_scale_factor)"
-)
+from core.migrations_sql import autovacuum
 
 
 class Migration(migrations.Migration):
     dependencies = [("issues", "0016_open_ticket_index")]
 
-    operations = [postgresql_only(SET, RESET)]
+    operations = [autovacuum("issues_ticket", vacuum=0.02, analyze=0.01)]
