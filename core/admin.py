@@ -112,8 +112,9 @@ class PortalAdminSite(admin.AdminSite):
     """The admin, titled as the portal. Every model admin registered on it, and each of its
     inlines, gets ``TextIntakeMixin``: one place, so no admin of any app can forget it."""
 
-    site_header = gettext_lazy("Grid Governance Portal")
-    site_title = gettext_lazy("Grid Governance Portal")
+    site_header = gettext_lazy("Grid Governance Portal administration")
+    site_title = gettext_lazy("Grid Governance Portal administration")
+    index_title = gettext_lazy("Portal administration")
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = _with_text_intake(admin_class or admin.ModelAdmin)

@@ -33,11 +33,12 @@ Numbers are normalised before they reach any backend: mainland mobile numbers (1
 starting 13–19, optionally written with ``+86``/``0086``/``86``, spaces or dashes) become
 ``+86…``; anything else is refused with a ``ValueError``.
 
-Nothing sends directly: ``sms_queue`` writes a ``core.models.TextMessage`` outbox row in
-the caller's transaction and a worker sends it after commit (``sms_send_rows``), the sweep
-whatever was left behind (``sms_sweep``), each at least once with the same id. Rows sent or
-given up are deleted after ``settings.TEXT_MESSAGE_KEEP_DAYS`` days (default 90;
-``text_messages_prune``, daily): the outbox holds residents' numbers and what they were told.
+Nothing sends directly: ``sms_queue`` (``sms_queue_many`` for a batch) writes a
+``core.models.TextMessage`` outbox row in the caller's transaction and a worker sends it
+after commit (``sms_send_rows``), the sweep whatever was left behind (``sms_sweep``), each
+at least once with the same id. Rows sent or given up are deleted after
+``settings.TEXT_MESSAGE_KEEP_DAYS`` days (default 90; ``text_messages_prune``, daily): the
+outbox holds residents' numbers and what they were told.
 """
 
 from __future__ import annotations
@@ -241,6 +242,30 @@ def sms_queue(number: str, text: str, *, purpose: str):
     )
     transaction.on_commit(lambda: _queue([row.pk]))
     return row
+
+
+# Rows handed to one worker task by ``sms_queue_many``.
+QUEUE_BATCH = 500
+
+
+def sms_queue_many(messages: list[tuple[str, str]], *, purpose: str) -> list:
+    """``sms_queue`` for many messages, ``(number, text)`` each: one ``bulk_create`` (in the
+    caller's transaction) and, after commit, one worker task per ``QUEUE_BATCH`` rows. A
+    number that is not a mainland mobile raises ``ValueError`` before anything is written."""
+    from django.db import transaction
+
+    from core.models import TextMessage
+
+    rows = [
+        TextMessage(number=sms_number_normalise(number), text=str(text), purpose=purpose)
+        for number, text in messages
+    ]
+    rows = TextMessage.objects.bulk_create(rows, batch_size=2000)
+    ids = [row.pk for row in rows]
+    for start in range(0, len(ids), QUEUE_BATCH):
+        batch = ids[start : start + QUEUE_BATCH]
+        transaction.on_commit(lambda batch=batch: _queue(batch))
+    return rows
 
 
 def _queue(ids: list[int]) -> None:

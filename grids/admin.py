@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +35,7 @@ from grids.imports import (
     head_export_rows,
     heads_import,
 )
+from grids.imports.logins import LoginDelivery
 from grids.models import Area, Department, ImportRun, PartyOrg, Person, Post
 from grids.selectors import area_ancestors
 from grids.validators import validate_post_start
@@ -53,6 +55,26 @@ class ImportForm(forms.Form):
         return upload
 
 
+class HeadsImportForm(ImportForm):
+    logins = forms.ChoiceField(
+        label=gettext_lazy("Logins"),
+        choices=LoginDelivery.choices,
+        required=False,
+        initial=LoginDelivery.NONE,
+        widget=forms.RadioSelect,
+        help_text=gettext_lazy(
+            "Logins for the people of the file who have none: the username is their mobile "
+            "number, the first password a one-time password they must change when they first "
+            "sign in. Someone who already has a login keeps it."
+        ),
+    )
+
+
+# The options of each previewed upload (its token -> the form's options), so that the
+# confirmation runs the import exactly as it was previewed.
+_IMPORT_OPTIONS = "spreadsheet-import-options"
+
+
 class SpreadsheetAdminMixin:
     """Adds 导入 (with a dry-run preview) and 导出 to a changelist.
 
@@ -62,6 +84,7 @@ class SpreadsheetAdminMixin:
     """
 
     import_service = None
+    import_form_class = ImportForm
     export_headers = None
     export_rows = None
     spreadsheet_name = ""
@@ -82,8 +105,12 @@ class SpreadsheetAdminMixin:
             *super().get_urls(),
         ]
 
-    def _import_run(self, request):
-        return partial(type(self).import_service, user=request.user)
+    def _import_run(self, request, options: dict):
+        return partial(type(self).import_service, user=request.user, **options)
+
+    def import_options(self, data: dict) -> dict:
+        """What of the import form's ``cleaned_data`` goes to the import service."""
+        return {}
 
     def import_view(self, request):
         if not self.has_add_permission(request):
@@ -92,25 +119,34 @@ class SpreadsheetAdminMixin:
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Import %(what)s") % {"what": self.opts.verbose_name_plural},
-            "form": ImportForm(),
+            "form": self.import_form_class(),
         }
         if request.method == "POST" and request.POST.get("token"):
             return self._confirm(request)
         if request.method == "POST":
-            form = ImportForm(request.POST, request.FILES)
+            form = self.import_form_class(request.POST, request.FILES)
             context["form"] = form
             if form.is_valid():
-                step = import_preview(form.cleaned_data["file"], run=self._import_run(request))
+                options = self.import_options(form.cleaned_data)
+                step = import_preview(
+                    form.cleaned_data["file"], run=self._import_run(request, options)
+                )
+                if step.token:
+                    request.session.setdefault(_IMPORT_OPTIONS, {})[step.token] = options
+                    request.session.modified = True
                 context.update(step.context())
         return TemplateResponse(request, "admin/grids/spreadsheet_import.html", context)
 
     def _confirm(self, request):
         changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        token = request.POST["token"]
+        options = request.session.get(_IMPORT_OPTIONS, {}).pop(token, {})
+        request.session.modified = True
         step = import_confirm(
-            request.POST["token"],
-            filename=request.POST.get("filename"),
-            run=self._import_run(request),
+            token, filename=request.POST.get("filename"), run=self._import_run(request, options)
         )
+        if step.ok and getattr(step.report, "passwords", None):
+            return self._passwords_page(request, step, changelist)
         if step.expired:
             messages.error(request, UPLOAD_EXPIRED)
         elif step.errors:
@@ -120,6 +156,21 @@ class SpreadsheetAdminMixin:
         else:
             messages.success(request, step.imported_message())
         return redirect(changelist)
+
+    def _passwords_page(self, request, step, changelist):
+        """The one-time passwords of the logins the import made, shown this once: they
+        are in no record, and this answer is not cached."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("One-time passwords"),
+            "summary": step.imported_message(),
+            "passwords": step.report.passwords,
+            "changelist": changelist,
+        }
+        response = TemplateResponse(request, "admin/grids/import_passwords.html", context)
+        add_never_cache_headers(response)
+        return response
 
     def export_view(self, request):
         if not self.has_view_permission(request):
@@ -322,10 +373,12 @@ class PostAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
 
     form = PostForm
     import_service = heads_import
+    import_form_class = HeadsImportForm
     export_headers = head_export_headers
     export_rows = head_export_rows
     spreadsheet_name = "heads"
     change_list_template = "admin/grids/spreadsheet_change_list.html"
+
     list_display = (
         "person",
         "title",
@@ -342,6 +395,9 @@ class PostAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     actions = None
+
+    def import_options(self, data: dict) -> dict:
+        return {"logins": data.get("logins") or LoginDelivery.NONE}
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:

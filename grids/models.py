@@ -140,6 +140,11 @@ class Person(models.Model):
         on_delete=models.SET_NULL,
         related_name="person",
     )
+    # Set when the portal gave the login a one-time password (the heads import); cleared
+    # when its holder sets their own. Until then they may only change it or sign out.
+    password_change_required = models.BooleanField(
+        _("must change password at next sign-in"), default=False
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

@@ -3,7 +3,10 @@ DATABASE_URL and REDIS_URL); everything else is made fast and quiet."""
 
 from portal.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "core.passwords.OneTimePasswordHasher",
+]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "core.sms.LocmemBackend"
 # Tests drive tasks synchronously; tests that need the real broker say so explicitly.

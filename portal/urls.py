@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import views
+from portal import auth
 from portal.auth import LoginView
 from portal.health import healthz
 from portal.language import set_language
@@ -17,6 +18,25 @@ urlpatterns += i18n_patterns(
     path("", views.home, name="home"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        auth.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path("accounts/password/reset/", auth.password_reset, name="password_reset"),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="registration/password_reset_sent.html"
+        ),
+        name="password_reset_done",
+    ),
+    path("accounts/password/reset/code/", auth.password_reset_code, name="password_reset_code"),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("residents/", include("residents.urls")),
     path("areas/", include("grids.urls")),
     path("areas/", include("dashboard.urls")),

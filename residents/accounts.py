@@ -83,10 +83,13 @@ def check_limit_message() -> str:
 
 
 @transaction.atomic
-def sign_in_code_send(*, phone: str, ip: str | None = None) -> SignInCode:
+def sign_in_code_send(*, phone: str, ip: str | None = None, text: str = "") -> SignInCode:
     """Send a new sign-in code to ``phone`` by SMS (after commit). Raises
     ``ValidationError`` for a number that is not a mainland mobile and
-    ``core.ratelimit.RateLimited`` when the number or the address asked too often."""
+    ``core.ratelimit.RateLimited`` when the number or the address asked too often.
+
+    ``text`` is the message, with ``%(code)s`` and ``%(minutes)s`` (by default the resident
+    pages' own): a worker resetting their password gets the same code, told what it is for."""
     phone = phone_normalise(phone)
     now = timezone.now()
     # The one-a-minute gap, read from the codes themselves: a refusal here counts nothing
@@ -112,10 +115,11 @@ def sign_in_code_send(*, phone: str, ip: str | None = None) -> SignInCode:
         ip=ip or None,
     )
     minutes = max(1, code_ttl() // 60)
-    text = _(
+    text = text or _(
         "【Grid Governance】Your sign-in code is %(code)s, valid for %(minutes)s minutes. "
         "If you did not ask for it, ignore this message."
-    ) % {"code": code, "minutes": minutes}
+    )
+    text = text % {"code": code, "minutes": minutes}
     sms_queue(phone, text, purpose=TextMessage.Purpose.SIGN_IN)
     return row
 
@@ -132,6 +136,18 @@ def sign_in_code_check(*, phone: str, code: str, ip: str | None = None) -> Resid
     first sign-in. Raises ``ValidationError`` (a wrong try is counted, and kept even though
     the sign-in fails) and ``RateLimited``."""
     phone = phone_normalise(phone)
+    return _code_use(phone, code, ip, then=lambda now: _account_for(phone, now=now))
+
+
+def phone_code_check(*, phone: str, code: str, ip: str | None = None) -> None:
+    """``sign_in_code_check`` without the resident account: that ``code`` proves ``phone``
+    (a worker resetting their password). Raises the same errors; the code is used up."""
+    _code_use(phone_normalise(phone), code, ip, then=lambda now: None)
+
+
+def _code_use(phone: str, code: str, ip: str | None, *, then):
+    """Check ``code`` against the newest code of ``phone`` and use it up; ``then(now)``
+    runs under the code's lock when it is right, and its answer is returned."""
     limits = {f"phone:{phone}": CHECK_PER_PHONE}
     if ip:
         limits[f"ip:{ip}"] = CHECK_PER_ADDRESS
@@ -160,10 +176,10 @@ def sign_in_code_check(*, phone: str, code: str, ip: str | None = None) -> Resid
             SignInCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
         else:
             SignInCode.objects.filter(pk=row.pk).update(used_at=now)
-            account = _account_for(phone, now=now)
+            answer = then(now)
     if wrong:
         raise _wrong()
-    return account
+    return answer
 
 
 SIGN_IN_CODE_RETENTION = dt.timedelta(days=1)

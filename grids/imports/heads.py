@@ -4,6 +4,10 @@ Each row is handed over as ``grids.services.post_assign`` would, in file order, 
 rule (``post_hand_over``): a row whose post already has another current principal ends that
 holder's post (the history stays) and starts the new one. Posts that are not in the file
 are left alone: a partial file never removes anybody. All or nothing, like the area import.
+
+With ``logins``, the people of the file get logins too, in the same transaction
+(``grids.imports.logins``: username the mobile number, a one-time password by SMS or shown
+once to the importer).
 """
 
 from __future__ import annotations
@@ -11,16 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.importing import (
     BATCH,
-    LOOKUP_CHUNK,
     PREVIEW_ROWS,
     ImportReport,
     Progress,
@@ -33,7 +36,14 @@ from core.importing import (
 from core.spreadsheets import CellError, ColumnMap, Table, map_columns
 from grids import rules
 from grids.imports.columns import HEAD_COLUMNS, TITLE_LOOKUP, TITLE_NAMES
-from grids.imports.sql import WRITE_BATCH, areas_by_code, insert_persons, insert_posts
+from grids.imports.logins import LoginDelivery, OneTimePassword, logins_plan, logins_write
+from grids.imports.sql import (
+    WRITE_BATCH,
+    areas_by_code,
+    insert_persons,
+    insert_posts,
+    rows_any_of,
+)
 from grids.models import ImportRun, Person, Post
 from grids.services import import_run_record, post_hand_over
 from grids.validators import normalize_phone, validate_phone, validate_post_start
@@ -51,6 +61,31 @@ class _HeadRow:
     started_on: dt.date | None
 
 
+@dataclass
+class HeadImportReport(ImportReport):
+    """An ``ImportReport`` with the logins the import made (``logins`` asked for them)."""
+
+    logins: str = LoginDelivery.NONE
+    logins_created: int = 0
+    logins_linked: int = 0
+    # The new logins' one-time passwords when they are to be shown once (``LoginDelivery.
+    # SHOW``): held here only, for the page that answers the import, never written down.
+    passwords: list[OneTimePassword] = field(default_factory=list, repr=False)
+
+    def summary(self) -> str:
+        text = super().summary()
+        if self.logins:
+            text += _("; logins: %(created)s new, %(linked)s existing linked") % {
+                "created": self.logins_created,
+                "linked": self.logins_linked,
+            }
+            if self.logins == LoginDelivery.SMS:
+                text += _(" (one-time passwords by SMS)")
+            else:
+                text += _(" (one-time passwords shown once, after the import)")
+        return text
+
+
 def heads_import(
     *,
     table: Table,
@@ -58,12 +93,19 @@ def heads_import(
     source: str = "",
     user=None,
     progress: Progress = no_progress,
-) -> ImportReport:
-    """Put the heads in ``table`` into their posts (see the module's docstring). Raises
-    ``ImportFailed``; then nothing was written."""
+    logins: str = LoginDelivery.NONE,
+) -> HeadImportReport:
+    """Put the heads in ``table`` into their posts (see the module's docstring), and with
+    ``logins`` (a ``LoginDelivery``) give them logins. Raises ``ImportFailed``; then nothing
+    was written and nothing sent."""
     started = time.monotonic()
-    report = ImportReport(
-        target="heads", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
+    logins = LoginDelivery(logins)
+    report = HeadImportReport(
+        target="heads",
+        dry_run=dry_run,
+        rows=len(table.rows),
+        encoding=table.encoding,
+        logins=logins,
     )
     cols = map_columns(table, HEAD_COLUMNS)
     rows = _parse_head_rows(table, cols, report.errors)
@@ -73,14 +115,20 @@ def heads_import(
         areas = areas_by_code((r.area_code for r in rows), fields=("pk", "code", "kind"))
         persons = _load_persons({r.phone for r in rows})
         _check_head_rows(rows, areas, cols, report.errors)
+        login_plan = logins_plan(rows, persons, cols, report.errors) if logins else None
         if report.errors:
             raise import_failed(report, started)
         plan = _HeadPlan(rows, areas, persons)
         report.created, report.updated, report.unchanged = plan.counts()
         report.ended = len(plan.to_end)
         report.preview = plan.preview
+        if login_plan is not None:
+            report.logins_created = len(login_plan.create)
+            report.logins_linked = len(login_plan.link)
         if not dry_run:
             plan.write()
+            if login_plan is not None:
+                report.passwords = logins_write(login_plan, delivery=logins)
             progress("written", len(rows), len(rows))
             report.seconds = time.monotonic() - started
             import_run_record(
@@ -202,19 +250,8 @@ def _check_head_rows(
             )
 
 
-def _any_of(queryset, field: str, values: list) -> list:
-    """The rows of ``queryset`` whose ``field`` is one of ``values``: one query with one array
-    parameter on PostgreSQL (``__any``), ``__in`` chunks elsewhere."""
-    if connection.vendor == "postgresql":
-        return list(queryset.filter(**{f"{field}__any": values})) if values else []
-    found = []
-    for chunk in chunks(values, LOOKUP_CHUNK):
-        found += queryset.filter(**{f"{field}__in": chunk})
-    return found
-
-
 def _load_persons(phones: set[str]) -> dict[str, Person]:
-    return {p.phone: p for p in _any_of(Person.objects.order_by(), "phone", sorted(phones))}
+    return {p.phone: p for p in rows_any_of(Person.objects.order_by(), "phone", sorted(phones))}
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -233,7 +270,8 @@ class _HeadPlan:
         self.unchanged = 0
         self._today = timezone.localdate()
         area_ids = [a["pk"] for a in areas.values()]
-        current = _any_of(Post.objects.filter(ended_on__isnull=True).order_by(), "area", area_ids)
+        held_now = Post.objects.filter(ended_on__isnull=True).order_by()
+        current = rows_any_of(held_now, "area", area_ids)
         # The posts still held, per area and title, as the rows before have left them: each
         # row is one post_assign, in file order. Posts the file creates are not added: the
         # row checks (one principal per post, a person once per post) leave no later row

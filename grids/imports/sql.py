@@ -71,6 +71,17 @@ def areas_by_code(codes: Iterable[str], fields: tuple[str, ...] = AREA_VALUES) -
     return found
 
 
+def rows_any_of(queryset, field: str, values: list) -> list:
+    """The rows of ``queryset`` whose ``field`` is one of ``values``: one query with one array
+    parameter on PostgreSQL (``__any``), ``__in`` chunks elsewhere."""
+    if connection.vendor == "postgresql":
+        return list(queryset.filter(**{f"{field}__any": values})) if values else []
+    found = []
+    for chunk in chunks(values, LOOKUP_CHUNK):
+        found += queryset.filter(**{f"{field}__in": chunk})
+    return found
+
+
 def pg_arrays(columns: tuple[str, ...], rows: list[tuple]) -> list[str]:
     """The values of ``rows``, column by column, each as one PostgreSQL array literal such as
     ``{1,NULL,3}`` or ``{"a","b \\"c\\""}``, to pass as a text parameter cast to its array type.

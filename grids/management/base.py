@@ -95,6 +95,10 @@ class ImportCommand(BaseCommand):
             f"{self.what} {path} ({mode}{encoding}): {report.summary()} "
             f"in {report.seconds:.2f}s ({report.rows / max(report.seconds, 1e-6):.0f} rows/s)"
         )
+        self.report_done(report)
+
+    def report_done(self, report) -> None:
+        """What a command prints after the summary of a finished import."""
 
     def _fail(self, path, errors):
         for error in errors:

@@ -13,7 +13,7 @@ PROJECT_APPS = {"core", "grids", "residents", "issues", "digests", "dashboard", 
 
 def test_the_admin_is_the_portals_own_site():
     assert isinstance(admin.site, PortalAdminSite)
-    assert str(admin.site.site_header) == "网格治理门户"
+    assert str(admin.site.site_header) == "网格治理门户 管理"
 
 
 def test_point9_every_project_admin_and_inline_checks_its_text_fields():
