@@ -42,6 +42,7 @@ _PG_ARRAY_TYPES = {
     # grids_person and grids_post (the heads import)
     "phone": "text",
     "created_at": "timestamptz",
+    "password_change_required": "boolean",
     "person_id": "bigint",
     "area_id": "bigint",
     "title": "text",
@@ -122,7 +123,7 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple], returning: str =
         return cursor.fetchall() if returning else []
 
 
-PERSON_COLUMNS = ("name", "phone", "created_at")
+PERSON_COLUMNS = ("name", "phone", "created_at", "password_change_required")
 POST_COLUMNS = ("person_id", "area_id", "title", "is_deputy", "is_public", "started_on")
 
 
@@ -134,7 +135,7 @@ def insert_persons(rows: list[tuple[str, str]], now: dt.datetime) -> dict[str, i
             [Person(name=name, phone=phone, created_at=now) for phone, name in rows]
         )
         return {person.phone: person.pk for person in made}
-    values = [(name, phone, now) for phone, name in rows]
+    values = [(name, phone, now, False) for phone, name in rows]
     # RETURNING promises no order: match the ids up by phone (unique).
     return {phone: pk for pk, phone in _insert(Person, PERSON_COLUMNS, values, "id, phone")}
 
