@@ -178,6 +178,12 @@ def test_the_login_page_links_to_the_reset(client, db):
     assert reverse("password_reset").encode() in client.get(reverse("login")).content
 
 
+def test_the_navbar_links_to_the_change(client, world):
+    client.force_login(world.users["grid_head"])
+
+    assert f'href="{reverse("password_change")}"' in client.get(reverse("home")).content.decode()
+
+
 def test_the_change_page_needs_a_sign_in(client, db):
     response = client.get(reverse("password_change"))
 
