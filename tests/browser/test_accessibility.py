@@ -1,0 +1,254 @@
+"""WCAG 2.1 AA in Chromium: axe-core (vendored under tests/browser/vendor/axe-core/) run on
+the portal's main pages, each with real content — a problem with its history, an assignment
+meeting with a department's part, digests with figures — in Chinese and in English, on a
+desktop (1366 px) and a phone (390 px). A failure names each rule broken, its impact, what to
+do and the first elements it was found on.
+
+No axe rule is turned off: the run is the four WCAG 2.x A/AA tag sets, as they come."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+from playwright.sync_api import Page, expect
+
+from digests.models import Digest
+from digests.services import digests_build
+from issues import services
+from issues.models import Category, Ticket, TicketSettings
+from issues.services import Part
+
+from .support import PHONE, Sessions
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+LANGUAGES = ["zh-hans", "en"]
+WIDE = {"width": 1366, "height": 900}
+MEETING = "第1次交办会"
+# The violations, each with the first elements it was found on and what is wrong with the first.
+RUN_AXE = r"""tags => axe.run(document, {runOnly: {type: "tag", values: tags}}).then(result =>
+    result.violations.map(v => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.slice(0, 4).map(n => n.target.join(" ")),
+        why: v.nodes[0].failureSummary.split("\n").slice(1, 2).join("").trim(),
+        count: v.nodes.length,
+    })))"""
+MISSING_IDS = r"""() => {
+    const named = {
+        for: "label[for]",
+        "aria-describedby": "[aria-describedby]",
+        "aria-labelledby": "[aria-labelledby]",
+        "aria-controls": "[aria-controls]",
+    };
+    const missing = [];
+    for (const [attr, selector] of Object.entries(named)) {
+        for (const el of document.querySelectorAll(selector)) {
+            for (const id of el.getAttribute(attr).split(/\s+/).filter(Boolean)) {
+                if (!document.getElementById(id)) {
+                    missing.push(`<${el.localName}> ${attr}="${id}"`);
+                }
+            }
+        }
+    }
+    return missing;
+}"""
+
+
+@pytest.fixture
+def sessions(browser, browser_context_args, live_server):
+    opened = Sessions(browser, browser_context_args, live_server.url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def scene(world):
+    """Problems in several states, through the services: one the grid head is working on, one
+    reported up as hard and assigned at a county meeting to the housing department, one solved
+    and rated; then the county's digests of today built from them."""
+    TicketSettings.objects.create(hard_via_street=False)
+    repair = Category.objects.create(
+        code="repair", name="公共设施维修", default_department=world.department
+    )
+    grid_head, county = world.users["grid_head"], world.users["county"]
+
+    def report(description: str, tier: str, area=world.g1) -> Ticket:
+        return services.ticket_report(
+            area=area,
+            category=repair,
+            channel=Ticket.Channel.VISIT,
+            description=description,
+            reporter=world.residents["U1"],
+            actor=grid_head,
+            tier=tier,
+        )
+
+    working = report("楼道灯坏了，晚上看不清台阶", "complex")
+    services.ticket_accept(ticket=working, actor=grid_head)
+    services.ticket_progress(ticket=working, actor=grid_head, note="已联系物业更换灯泡")
+
+    hard = report("三楼卫生间天花板渗水，墙面发霉", "complex")
+    services.ticket_escalate(
+        ticket=hard, actor=grid_head, note="屋面防水层老化，需住建部门处置", as_hard=True
+    )
+    meeting = services.meeting_open(area=world.county, title=MEETING, actor=county)
+    deadline = timezone.now() + dt.timedelta(days=10)
+    services.meeting_assign(
+        meeting=meeting,
+        ticket=Ticket.objects.get(pk=hard.pk),
+        parts=[Part(department=world.department, deadline=deadline, instructions="查屋面防水")],
+        actor=county,
+    )
+
+    solved = report("小区门口路灯不亮", "simple", area=world.u1)
+    services.ticket_resolve(
+        ticket=Ticket.objects.get(pk=solved.pk), actor=world.users["unit_head"], feedback="已修好"
+    )
+    services.ticket_rate(
+        ticket=Ticket.objects.get(pk=solved.pk), actor=world.users["community"], rating="satisfied"
+    )
+
+    today = timezone.localdate()
+    for kind in (Digest.Kind.DAILY, Digest.Kind.WEEKLY, Digest.Kind.MONTHLY):
+        digests_build(kind=kind, day=today, deliver=False)
+    world.tickets = {"working": working, "hard": hard, "solved": solved}
+    world.meeting = meeting
+    county_digests = Digest.objects.filter(node=world.county)
+    world.digests = {d.kind: ("county", d) for d in county_digests}
+    daily = Digest.objects.get(kind=Digest.Kind.DAILY, node=world.community_a)
+    world.digests[Digest.Kind.DAILY] = ("community", daily)
+    assert set(world.digests) == set(Digest.Kind.values)
+    return world
+
+
+def submit_blank(page: Page) -> None:
+    """Send the main form as it stands, past the browser's own checks: the page comes back
+    with the form's errors beside their fields."""
+    form = page.locator("main form[method=post]").first
+    form.evaluate("form => { form.noValidate = true; }")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    expect(page.locator("main .invalid-feedback, main .alert-danger").first).to_be_visible()
+
+
+def wrong_password(page: Page) -> None:
+    page.fill("#id_username", "grid_head")
+    page.fill("#id_password", "not-the-password")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    expect(page.locator("main .alert-danger, main .invalid-feedback").first).to_be_visible()
+
+
+def pages(world) -> list[tuple[str, str | None, str, Callable[[Page], None] | None]]:
+    """(name, persona or None for nobody logged in, path in the current language, what is
+    done on the page before it is checked) of every page checked."""
+    working, hard = world.tickets["working"].pk, world.tickets["hard"].pk
+    digests = [
+        (f"digest {kind}", persona, reverse("digests:digest_detail", args=[d.pk]), None)
+        for kind, (persona, d) in sorted(world.digests.items())
+    ]
+    return [
+        ("login", None, reverse("login"), None),
+        ("login, wrong password", None, reverse("login"), wrong_password),
+        ("dashboard", "county", reverse("home"), None),
+        ("inbox", "grid_head", reverse("issues:inbox"), None),
+        ("inbox, area tab", "community", reverse("issues:inbox") + "?tab=area", None),
+        ("ticket, its handler", "grid_head", reverse("issues:ticket_detail", args=[working]), None),
+        ("ticket at a meeting", "county", reverse("issues:ticket_detail", args=[hard]), None),
+        (
+            "ticket, its department",
+            "department",
+            reverse("issues:ticket_detail", args=[hard]),
+            None,
+        ),
+        ("report form", "grid_head", reverse("issues:report"), None),
+        ("report form, errors", "grid_head", reverse("issues:report"), submit_blank),
+        ("residents", "community", reverse("residents:resident_list"), None),
+        ("digests", "county", reverse("digests:digest_list"), None),
+        *digests,
+        ("meetings", "county", reverse("issues:meeting_list"), None),
+        ("meeting", "county", reverse("issues:meeting_detail", args=[world.meeting.pk]), None),
+    ]
+
+
+def open_everything(page: Page) -> None:
+    """What a click shows is checked too: the phone's navbar menu, the inbox's filters (each
+    through its own toggle button) and every <details>."""
+    for toggle in page.locator("[data-bs-toggle=collapse]").all():
+        target = page.locator(toggle.get_attribute("data-bs-target"))
+        if toggle.is_visible() and not target.is_visible():
+            toggle.click()
+            expect(target).to_have_class(re.compile(r"\bshow\b"))
+            expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+
+
+def axe_violations(page: Page) -> list[dict]:
+    open_everything(page)
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(RUN_AXE, WCAG_21_AA)
+
+
+def broken_references(page: Page) -> list[dict]:
+    """Attributes naming an element by id (a label's for, aria-describedby, aria-labelledby,
+    aria-controls) that no element on the page has: axe leaves these to review by hand."""
+    missing = page.evaluate(MISSING_IDS)
+    if not missing:
+        return []
+    return [
+        {
+            "id": "idref-missing",
+            "impact": "serious",
+            "help": "An id named by another element exists on the page",
+            "why": "no element has that id",
+            "targets": missing[:4],
+            "count": len(missing),
+        }
+    ]
+
+
+def report_of(found: dict[str, list[dict]]) -> str:
+    lines = []
+    for name, violations in found.items():
+        for v in violations:
+            lines.append(f"{name}: {v['id']} ({v['impact']}) {v['help']} — {v['count']} element(s)")
+            lines.append(f"    first: {v['why']}")
+            lines.extend(f"    {target}" for target in v["targets"])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1366px", "390px"])
+def test_main_pages_have_no_wcag_violations(sessions, scene, viewport):
+    """Each persona logs in once; the same tabs then read every page in both languages."""
+    anonymous = sessions.browser.new_context(**sessions.context_args, viewport=viewport)
+    tabs: dict[str | None, Page] = {None: anonymous.new_page()}
+    found: dict[str, list[dict]] = {}
+    try:
+        for language in LANGUAGES:
+            with translation.override(language):
+                checked = pages(scene)
+            for name, persona, path, then in checked:
+                if persona not in tabs:
+                    tabs[persona] = sessions.login(persona, viewport=viewport)
+                page = tabs[persona]
+                response = page.goto(sessions.url(path))
+                assert response.status == 200, f"{name}: {path} answered {response.status}"
+                assert page.locator("html").get_attribute("lang") == language
+                if then is not None:
+                    then(page)
+                found[f"{language} {name}"] = axe_violations(page) + broken_references(page)
+    finally:
+        anonymous.close()
+
+    found = {name: violations for name, violations in found.items() if violations}
+    assert not found, f"WCAG 2.1 AA at {viewport['width']} px:\n" + report_of(found)
