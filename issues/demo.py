@@ -456,9 +456,9 @@ def _settle_notifications(now) -> None:
             return ticket.state == Ticket.State.REPORTED
         if ticket.state not in IN_HAND_STATES:
             return False
-        if note.kind == Notification.Kind.MEETING_TASK:
+        if note.kind in (Notification.Kind.MEETING_TASK, Notification.Kind.SENT_BACK):
             return ticket.level == Level.DEPARTMENT
-        if not ticket.handler_area_id:
+        if not ticket.handler_area_id or ticket.level == Level.DEPARTMENT:
             return False
         post = (ticket.handler_area_id, ticket.level)
         if post not in holders:
@@ -557,18 +557,44 @@ def _via_meeting(ticket, officer, departments, category, meeting, i):
         )
     first = category.default_department or departments["housing"]
     second = departments["urban"] if first.code != "urban" else departments["police"]
-    deadline = timezone.now() + dt.timedelta(days=10)
+    now = timezone.now()
     services.meeting_assign(
         meeting=meeting,
         ticket=ticket,
         actor=officer,
-        parts=[services.Part(first, deadline, "牵头处理"), services.Part(second, deadline, "配合")],
+        parts=[
+            services.Part(
+                first, now + dt.timedelta(days=10), f"牵头处理：{category.name}，限期办结并反馈"
+            ),
+            services.Part(second, now + dt.timedelta(days=7), "配合牵头单位现场核查，提供执法支持"),
+        ],
     )
-    for task in DepartmentTask.objects.filter(ticket=ticket).select_related("department"):
+    parts = DepartmentTask.objects.filter(ticket=ticket).select_related("department")
+    for task in parts.order_by("pk"):
         handler = task.department.handlers.exclude(user=None).first()
         # A department with no login: the demo reports for it.
         actor = handler.user if handler else SYSTEM
-        services.department_report(task=task, actor=actor, report="已现场核查并处理")
+        services.department_report(
+            task=task, actor=actor, report=f"{task.department.name}已现场核查并处理"
+        )
+    ticket.refresh_from_db()
+    # The county office's review: most accepted in its own words; some sent back (a part open
+    # again, with the reason); some still waiting for the review.
+    if i % 11 == 0:
+        late = parts.order_by("pk").last()
+        services.part_send_back(
+            ticket=ticket,
+            task=late,
+            actor=officer,
+            reason="现场复核仍未整改到位，请重新处理",
+            deadline=now + dt.timedelta(days=3),
+        )
+    elif i % 13 != 0:
+        services.ticket_review(
+            ticket=ticket,
+            actor=officer,
+            feedback=f"经县交办办核查，{first.name}、{second.name}已处理完毕，问题已解决。",
+        )
     ticket.refresh_from_db()
     ticket._meeting = meeting
     return ticket

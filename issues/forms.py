@@ -1,8 +1,9 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import Form
-from grids.models import Area, Department
+from grids.models import Area
 from issues.models import Category, Ticket, Tier
 from issues.services.triage import DECLINE_REASONS
 
@@ -217,20 +218,64 @@ class ReturnVisitLogForm(Form):
 
 
 class MeetingAssignForm(Form):
-    meeting = forms.ModelChoiceField(label=_("Meeting"), queryset=None)
-    departments = forms.ModelMultipleChoiceField(
-        label=_("Departments"),
-        queryset=Department.objects.all(),
-        widget=forms.CheckboxSelectMultiple,
-    )
-    deadline = forms.DateField(label=_("Deadline"), widget=DateInput())
-    instructions = forms.CharField(
-        label=_("What to do"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    """Put a problem on a meeting: each department chosen gets its own instructions (办理要求)
+    and its own deadline. ``cleaned_data["parts"]``: (department, deadline date,
+    instructions) for each."""
 
-    def __init__(self, *args, meetings=None, **kwargs):
+    meeting = forms.ModelChoiceField(label=_("Meeting"), queryset=None)
+
+    def __init__(self, *args, meetings=None, departments=(), default_deadline=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["meeting"].queryset = meetings
+        self.departments = list(departments)
+        for department in self.departments:
+            key = department.pk
+            self.fields[f"part_{key}"] = forms.BooleanField(label=department.name, required=False)
+            self.fields[f"deadline_{key}"] = forms.DateField(
+                label=_("Deadline for %(department)s") % {"department": department.name},
+                required=False,
+                initial=default_deadline,
+                widget=DateInput(),
+            )
+            self.fields[f"instructions_{key}"] = forms.CharField(
+                label=_("What %(department)s is to do") % {"department": department.name},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def part_rows(self):
+        """For the template: (chosen, deadline, instructions) bound fields per department."""
+        return [
+            (self[f"part_{d.pk}"], self[f"deadline_{d.pk}"], self[f"instructions_{d.pk}"])
+            for d in self.departments
+        ]
+
+    def clean(self):
+        data = super().clean()
+        parts = []
+        for department in self.departments:
+            key = department.pk
+            if not data.get(f"part_{key}"):
+                continue
+            deadline = data.get(f"deadline_{key}")
+            instructions = (data.get(f"instructions_{key}") or "").strip()
+            if deadline is None and f"deadline_{key}" not in self.errors:
+                self.add_error(
+                    f"deadline_{key}",
+                    _("give %(department)s a deadline") % {"department": department.name},
+                )
+            elif deadline is not None and deadline < timezone.localdate():
+                self.add_error(f"deadline_{key}", _("the deadline must not be in the past"))
+            if not instructions:
+                self.add_error(
+                    f"instructions_{key}",
+                    _("say what %(department)s is to do") % {"department": department.name},
+                )
+            parts.append((department, deadline, instructions))
+        if not parts:
+            raise forms.ValidationError(_("choose at least one department"))
+        data["parts"] = parts
+        return data
 
 
 class DepartmentReportForm(Form):
@@ -238,6 +283,41 @@ class DepartmentReportForm(Form):
     report = forms.CharField(
         label=_("What the department did"), widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class ReviewForm(Form):
+    """The county office accepts the departments' reports and says, in its own words, what
+    the reporter is told."""
+
+    feedback = forms.CharField(
+        label=_("What the reporter is told"),
+        help_text=_("In the office's own words: the departments' reports stay on this page."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class SendBackForm(Form):
+    """The county office sends one department's report back, with the reason and a new
+    deadline."""
+
+    task = forms.TypedChoiceField(label=_("Department"), coerce=int)
+    reason = forms.CharField(
+        label=_("Why it is sent back"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    deadline = forms.DateField(label=_("New deadline"), widget=DateInput())
+
+    def __init__(self, *args, parts=(), default_deadline=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task"].choices = [(p.pk, p.department.name) for p in parts]
+        if len(parts) == 1:
+            self.fields["task"].initial = parts[0].pk
+        self.fields["deadline"].initial = default_deadline
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data["deadline"]
+        if deadline < timezone.localdate():
+            raise forms.ValidationError(_("the deadline must not be in the past"))
+        return deadline
 
 
 class MeetingForm(Form):

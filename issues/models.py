@@ -561,6 +561,8 @@ class TicketEvent(models.Model):
         RECTIFY = "rectify", _("put on the rectification list")
         MEETING = "meeting", _("assigned at a meeting")
         DEPARTMENT_REPORT = "department_report", _("department reported back")
+        REVIEW = "review", _("the county office accepted the departments' reports")
+        SEND_BACK = "send_back", _("a department's part sent back")
         RESOLVE = "resolve", _("resolved, result told to the reporter")
         RATE = "rate", _("rated")
         REOPEN = "reopen", _("reopened")
@@ -652,11 +654,14 @@ class Meeting(models.Model):
 
 
 class DepartmentTask(models.Model):
-    """One department's part of a hard problem, assigned at a meeting."""
+    """One department's part of a hard problem, assigned at a meeting: its own instructions
+    (办理要求) and deadline. The department reports back; the county office then accepts
+    the reports (the part is done) or sends the part back with a reason (open again)."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
-        DONE = "done", _("done")
+        REPORTED = "reported", _("reported, awaiting the county office's review")
+        DONE = "done", _("accepted by the county office")
 
     meeting = models.ForeignKey(
         Meeting, verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="tasks"
@@ -682,6 +687,12 @@ class DepartmentTask(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The county office's review of the report.
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    sent_back_count = models.PositiveSmallIntegerField(_("times sent back"), default=0)
+    sent_back_reason = models.TextField(_("why it was sent back"), blank=True, default="")
+    # Overdue: reminded, the county office told, a new deadline (as a problem is lifted).
+    overdue_count = models.PositiveSmallIntegerField(_("times overdue"), default=0)
 
     class Meta:
         verbose_name = _("department task")
@@ -693,9 +704,23 @@ class DepartmentTask(models.Model):
                 name="task_one_open_per_dept",
             ),
         ]
+        indexes = [
+            # A department's list of its parts, and the overdue job's open parts by deadline.
+            models.Index(fields=["department", "status", "deadline"], name="task_dept_status"),
+            models.Index(
+                fields=["deadline"], name="task_open_deadline", condition=Q(status="open")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.department} · #{self.ticket_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    def is_overdue(self, now=None) -> bool:
+        return self.is_open and self.deadline < (now or timezone.now())
 
 
 class ReturnVisit(models.Model):
@@ -757,6 +782,8 @@ class Notification(models.Model):
         REMINDER = "reminder", _("reminder")
         RECTIFICATION = "rectification", _("on the rectification list")
         MEETING_TASK = "meeting_task", _("meeting task")
+        REVIEW = "review", _("departments' reports to review")
+        SENT_BACK = "sent_back", _("a part sent back")
         REOPENED = "reopened", _("reopened: rated unsatisfied")
         OTHER = "other", _("other")
 

@@ -27,6 +27,8 @@ RESOLVE = "resolve"
 REMIND = "remind"
 MEETING = "meeting"
 DEPARTMENT_REPORT = "department_report"
+REVIEW = "review"
+SEND_BACK = "send_back"
 RATE = "rate"
 RETURN_VISIT = "return_visit"
 DECLINE = "decline"
@@ -41,6 +43,8 @@ ACTIONS = (
     REMIND,
     MEETING,
     DEPARTMENT_REPORT,
+    REVIEW,
+    SEND_BACK,
     RATE,
     RETURN_VISIT,
     DECLINE,
@@ -52,13 +56,15 @@ ACTION_OF_STEP = {E.REPORT_UP: ESCALATE}
 # What each role may do to a ticket at all; the state, the level and the user's capacity
 # towards the ticket then narrow it.
 HANDLING = frozenset({ACCEPT, PROGRESS, RESOLVE, ESCALATE})
+# The county office reviews what the departments it assigned reported back.
+REVIEWING = frozenset({REVIEW, SEND_BACK})
 # Triage (受理/核实): give it a tier, or decline it, or merge a duplicate into another.
 TRIAGE = frozenset({ASSIGN, DECLINE, MERGE})
 # RATE is a return call logged for the reporter, by someone who took no step on it but
 # recording the report (``has_worked_on``).
 ALLOWED: dict[str, frozenset[str]] = {
-    Role.ADMIN: HANDLING | TRIAGE | {REMIND, MEETING, RATE, RETURN_VISIT},
-    Role.COUNTY: HANDLING | TRIAGE | {REMIND, MEETING, RATE, RETURN_VISIT},
+    Role.ADMIN: HANDLING | TRIAGE | REVIEWING | {REMIND, MEETING, RATE, RETURN_VISIT},
+    Role.COUNTY: HANDLING | TRIAGE | REVIEWING | {REMIND, MEETING, RATE, RETURN_VISIT},
     Role.STREET: HANDLING | TRIAGE | {REMIND, RATE, RETURN_VISIT},
     Role.COMMUNITY: HANDLING | TRIAGE | {REMIND, RATE, RETURN_VISIT},
     Role.GRID: HANDLING | TRIAGE | {REMIND, RATE, RETURN_VISIT},
@@ -94,6 +100,8 @@ TAKEN_AS: dict[str, tuple[str, ...]] = {
     REMIND: (SUPERVISOR,),
     MEETING: (OFFICE,),
     DEPARTMENT_REPORT: (DEPARTMENT,),
+    REVIEW: (OFFICE,),
+    SEND_BACK: (OFFICE,),
     RATE: (PLACE,),
     RETURN_VISIT: (PLACE,),
 }
@@ -108,7 +116,12 @@ AT_LEVELS: dict[str, frozenset[str]] = {
     ESCALATE: ON_THE_LADDER - {Level.COUNTY},
     MEETING: frozenset({Level.COUNTY}),
     DEPARTMENT_REPORT: frozenset({Level.DEPARTMENT}),
+    REVIEW: frozenset({Level.COUNTY}),
+    SEND_BACK: frozenset({Level.COUNTY}),
 }
+# While the departments' reports await the county office's review, the office reviews them
+# (and may note progress): it neither resolves the problem itself nor assigns it again.
+UNDER_REVIEW = frozenset({PROGRESS}) | REVIEWING
 
 ROLE_LEVEL = {
     Role.UNIT: Level.UNIT,
@@ -192,6 +205,17 @@ def open_tasks_for(user, ticket: Ticket, tasks=None) -> list[DepartmentTask]:
     return [t for t in tasks if t.department_id in departments and t.status == t.Status.OPEN]
 
 
+def awaiting_review(ticket: Ticket, tasks=None) -> bool:
+    """Are departments' reports on ``ticket`` waiting for the county office's review (every
+    part reported, back with the office)? ``tasks``: its parts, when the caller has them;
+    otherwise one query, asked only of a problem with the county office."""
+    if ticket.level != Level.COUNTY:
+        return False
+    if tasks is None:
+        return ticket.tasks.filter(status=DepartmentTask.Status.REPORTED).exists()
+    return any(t.status == t.Status.REPORTED for t in tasks)
+
+
 def triage_tiers(user, area) -> set[str]:
     """The tiers ``user`` may give a problem at ``area``: anyone from the grid up triages
     fully; a unit or building head, as first asker, may keep a simple problem or pass a
@@ -268,6 +292,8 @@ def ticket_actions(user, ticket: Ticket, tasks=None) -> set[str]:
             actions.add(action)
     if RATE in actions and has_worked_on(user, ticket):
         actions.discard(RATE)
+    if actions & (REVIEWING | {RESOLVE, MEETING}):
+        actions = actions & UNDER_REVIEW if awaiting_review(ticket, tasks) else actions - REVIEWING
     return actions
 
 

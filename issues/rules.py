@@ -73,6 +73,10 @@ MOVES: dict[str, tuple[frozenset[str], str | None]] = {
     E.REMIND: (IN_HAND_STATES, STAY),
     E.RECTIFY: (IN_HAND_STATES, STAY),
     E.DEPARTMENT_REPORT: (IN_HAND_STATES, STAY),
+    # the county office's review of the departments' reports: accepted (the resolve follows
+    # in the same write) or one part sent back to its department
+    E.REVIEW: (IN_HAND_STATES, STAY),
+    E.SEND_BACK: (IN_HAND_STATES, STAY),
     E.RATE: (AWAITING_RATING_STATES, STAY),
     E.RETURN_VISIT: (SOLVED_STATES, STAY),
     E.MERGED_IN: (MERGE_TARGET_STATES, STAY),

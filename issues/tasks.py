@@ -26,7 +26,7 @@ def notifications_sweep() -> int:
 def escalate_overdue() -> int:
     from issues import services
 
-    return services.tickets_escalate_overdue()
+    return services.tickets_escalate_overdue() + services.parts_escalate_overdue()
 
 
 @shared_task

@@ -22,6 +22,7 @@ urlpatterns = [
         views.return_visit_log,
         name="return_visit_log",
     ),
+    path("parts/", views.department_parts, name="department_parts"),
     path("meetings/", views.meeting_list, name="meeting_list"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
 ]

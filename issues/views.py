@@ -9,7 +9,8 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,7 +23,7 @@ from core.keyset import keyset_page, page_size
 from core.privacy import mask_name, mask_phone
 from core.requests import client_facts
 from grids.access import Role, scope_for
-from grids.models import Area
+from grids.models import Area, Department
 from grids.selectors import filter_area_for_user, keyed_subtree_q, set_places
 from issues import forms, services
 from issues import permissions as perm
@@ -32,6 +33,7 @@ from issues.models import (
     Meeting,
     ReturnVisit,
     Ticket,
+    TicketSettings,
     Tier,
 )
 from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
@@ -46,6 +48,7 @@ from residents.models import Visit
 from residents.selectors import get_household_for_user, residents_visible_to
 
 S = Ticket.State
+REPORTED = DepartmentTask.Status.REPORTED
 PAGE_SIZE = 25
 TABS = {
     "mine": gettext_lazy("Mine"),
@@ -171,8 +174,12 @@ ACTION_FORMS = {
     perm.RETURN_VISIT: forms.ReturnVisitForm,
     perm.DEPARTMENT_REPORT: forms.DepartmentReportForm,
     perm.MEETING: forms.MeetingAssignForm,
+    perm.REVIEW: forms.ReviewForm,
+    perm.SEND_BACK: forms.SendBackForm,
 }
 ACTION_ORDER = (
+    perm.REVIEW,
+    perm.SEND_BACK,
     perm.ASSIGN,
     perm.MERGE,
     perm.DECLINE,
@@ -199,7 +206,27 @@ ACTION_LABELS = {
     perm.RETURN_VISIT: gettext_lazy("Schedule a return visit"),
     perm.DEPARTMENT_REPORT: gettext_lazy("Report back for the department"),
     perm.MEETING: gettext_lazy("Assign at a meeting"),
+    perm.REVIEW: gettext_lazy("Accept the reports and tell the reporter"),
+    perm.SEND_BACK: gettext_lazy("Send a department's report back"),
 }
+
+
+def _action_label(action: str, my_tasks) -> str:
+    """The action's button: a department reports as itself ("Report back as 住建局")."""
+    if action == perm.DEPARTMENT_REPORT and my_tasks:
+        return _("Report back as %(department)s") % {"department": my_tasks[0].department.name}
+    return ACTION_LABELS[action]
+
+
+def _part_deadline(ticket: Ticket, *, review: bool = False) -> dt.date:
+    """The deadline a form offers for a department's part: the hard tier's time limit from
+    today, or its rectification limit for a part sent back."""
+    days, rectify_days = services.time_limit_days(Tier.HARD, ticket.category)
+    config = TicketSettings.current()
+    deadline = services.working_deadline(
+        timezone.now(), rectify_days if review else days, exclude_weekends=config.exclude_weekends
+    )
+    return timezone.localtime(deadline).date()
 
 
 def _county_meetings(user, ticket: Ticket):
@@ -250,14 +277,38 @@ def _action_form(action, user, ticket, data=None, tasks=(), reporters=None):
         choices = _return_call_choices(ticket, reporters)
         return forms.RateForm(data, reporters=choices, prefix=action)
     if action == perm.MEETING:
-        return forms.MeetingAssignForm(data, meetings=_county_meetings(user, ticket), prefix=action)
+        return forms.MeetingAssignForm(
+            data,
+            meetings=_county_meetings(user, ticket),
+            departments=Department.objects.order_by("name"),
+            default_deadline=_part_deadline(ticket),
+            prefix=action,
+        )
     if action == perm.DEPARTMENT_REPORT:
         initial = {"task": tasks[0].pk} if tasks else None
         return forms.DepartmentReportForm(data, prefix=action, initial=initial)
+    if action == perm.SEND_BACK:
+        reported = [t for t in ticket.tasks.select_related("department") if t.status == REPORTED]
+        return forms.SendBackForm(
+            data,
+            parts=reported,
+            default_deadline=_part_deadline(ticket, review=True),
+            prefix=action,
+        )
     form = ACTION_FORMS[action](data, prefix=action)
     if action == perm.ESCALATE and Tier.HARD not in perm.triage_tiers(user, ticket.area):
         del form.fields["as_hard"]
     return form
+
+
+def _tasks_shown(user, tasks: list[DepartmentTask]) -> list[DepartmentTask]:
+    """The parts a user sees on the problem's page: every part for the tree's people and
+    the administrator; a department's handler only its own department's (its instructions
+    and deadline, not the others')."""
+    scope = scope_for(user)
+    if scope.is_admin or scope.grants:
+        return tasks
+    return [t for t in tasks if t.department_id in set(scope.department_ids)]
 
 
 def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
@@ -272,7 +323,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
             form = (bound or {}).get(action) or _action_form(
                 action, request.user, ticket, tasks=my_tasks, reporters=reporters
             )
-            action_forms.append((action, ACTION_LABELS[action], form))
+            action_forms.append((action, _action_label(action, my_tasks), form))
     suggested = [
         o for _a, _l, f in action_forms if isinstance(f, forms.MergeForm) for o, _s in f.suggestions
     ]
@@ -285,7 +336,8 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
     return {
         "ticket": ticket,
         "events": events,
-        "tasks": tasks,
+        "tasks": _tasks_shown(request.user, tasks),
+        "now": timezone.now(),
         "photos": ticket.photos.all(),
         "action_forms": action_forms,
         "return_visits": return_visits,
@@ -401,14 +453,37 @@ def _run(action, request, ticket, data):
             raise Http404
         services.department_report(task=task, actor=user, report=data["report"])
     elif action == perm.MEETING:
-        deadline = timezone.make_aware(dt.datetime.combine(data["deadline"], dt.time(23, 59, 59)))
         services.meeting_assign(
             meeting=data["meeting"],
             ticket=ticket,
             actor=user,
             expected_version=version,
-            parts=[services.Part(d, deadline, data["instructions"]) for d in data["departments"]],
+            parts=[
+                services.Part(department, _end_of(day), instructions)
+                for department, day, instructions in data["parts"]
+            ],
         )
+    elif action == perm.REVIEW:
+        services.ticket_review(
+            ticket=ticket, actor=user, feedback=data["feedback"], expected_version=version
+        )
+    elif action == perm.SEND_BACK:
+        task = DepartmentTask.objects.filter(pk=data["task"], ticket=ticket).first()
+        if task is None:
+            raise Http404
+        services.part_send_back(
+            ticket=ticket,
+            task=task,
+            actor=user,
+            reason=data["reason"],
+            deadline=_end_of(data["deadline"]),
+            expected_version=version,
+        )
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    """A deadline given as a day: the end of that day, local time."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
 
 
 def _version(request) -> int | None:
@@ -614,6 +689,48 @@ def report(request):
 
 # --- assignment meetings -----------------------------------------------------------------------
 
+PART_TABS = {
+    DepartmentTask.Status.OPEN: gettext_lazy("To do"),
+    DepartmentTask.Status.REPORTED: gettext_lazy("Reported, in review"),
+    DepartmentTask.Status.DONE: gettext_lazy("Accepted"),
+}
+
+
+@login_required
+@require_GET
+def department_parts(request):
+    """A department's parts of problems: what each is to do and by when, soonest first, the
+    overdue marked; those reported and awaiting the county office's review; those accepted.
+    For the handlers of a department only."""
+    departments = scope_for(request.user).department_ids
+    if not departments:
+        raise PermissionDenied
+    status = request.GET.get("status", DepartmentTask.Status.OPEN)
+    if status not in PART_TABS:
+        raise Http404
+    mine = DepartmentTask.objects.filter(department_id__in=departments)
+    counts = dict(
+        mine.values_list("status").annotate(n=Count("pk")).order_by().values_list("status", "n")
+    )
+    order = ("-reviewed_at", "-pk") if status == DepartmentTask.Status.DONE else ("deadline", "pk")
+    parts = (
+        mine.filter(status=status)
+        .select_related("department", "meeting", "ticket__category", "ticket__area")
+        .order_by(*order)
+    )
+    page = Paginator(parts, PAGE_SIZE).get_page(request.GET.get("page"))
+    set_places([part.ticket for part in page], user=request.user)
+    return render(
+        request,
+        "issues/department_parts.html",
+        {
+            "page": page,
+            "status": status,
+            "tabs": [(key, label, counts.get(key, 0)) for key, label in PART_TABS.items()],
+            "now": timezone.now(),
+        },
+    )
+
 
 def _county_scope(user) -> list[Area]:
     scope = scope_for(user)
@@ -691,5 +808,6 @@ def meeting_detail(request, pk):
             "meeting": meeting,
             "entries": _placed_entries(request.user, tickets),
             "waiting": waiting,
+            "now": timezone.now(),
         },
     )

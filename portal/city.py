@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.spreadsheets import Table
@@ -587,6 +588,10 @@ TASK_COLUMNS = (
     "status",
     "report",
     "reported_at",
+    "reviewed_at",
+    "sent_back_count",
+    "sent_back_reason",
+    "overdue_count",
 )
 
 
@@ -672,8 +677,9 @@ def check(*, sample: int = 20) -> list[str]:
     # each department named, open parts only while in hand, every step in order.
     from issues.models import DepartmentTask
 
-    at_department = Ticket.objects.filter(level="department")
-    for ticket in at_department.prefetch_related("tasks", "events").order_by("pk")[:sample]:
+    assigned = DepartmentTask.objects.filter(ticket=OuterRef("pk"))
+    at_meetings = Ticket.objects.filter(Exists(assigned))
+    for ticket in at_meetings.prefetch_related("tasks", "events").order_by("pk")[:sample]:
         parts = list(ticket.tasks.all())
         open_parts = [p for p in parts if p.status == DepartmentTask.Status.OPEN]
         steps = [e.kind for e in sorted(ticket.events.all(), key=lambda e: (e.at, e.pk))]
@@ -682,6 +688,8 @@ def check(*, sample: int = 20) -> list[str]:
             problems.append(f"#{ticket.pk}: at the departments without a meeting's parts")
         elif ticket.state in rules.SOLVED_STATES and open_parts:
             problems.append(f"#{ticket.pk}: solved with {len(open_parts)} part(s) open")
+        elif ticket.state in rules.SOLVED_STATES and "review" not in steps:
+            problems.append(f"#{ticket.pk}: solved with no review of the reports")
         elif reports != len(parts) - len(open_parts):
             problems.append(f"#{ticket.pk}: {reports} reports for {len(parts)} parts")
         elif ticket.version != len(steps):
@@ -860,6 +868,8 @@ def _meeting_for(meetings, district: int, after: dt.datetime) -> CityMeeting | N
 
 INSTRUCTIONS = "按交办会要求限期办结"
 REPORTED = "已按交办要求处理完毕"
+REVIEWED = "反馈已审核通过"
+FEEDBACK = "经县交办办审核，相关部门已按要求处理完毕，问题已解决。"
 
 
 def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> dict:
@@ -877,8 +887,8 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
     names = "、".join(name for _pk, name in chosen)
     county = row["handler_area_id"]
 
-    def step(kind, old, new, when, note="", who=None):
-        events.append((kind, old, new, who, when, note, "department", county))
+    def step(kind, old, new, when, note="", who=None, level="department"):
+        events.append((kind, old, new, who, when, note, level, county))
 
     step("meeting", "assigned", "assigned", at, f"{meeting.title}: 交办{names}")
     row.update(level="department", tier="hard", deadline=deadline, assigned_at=at)
@@ -893,13 +903,20 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
         if done:
             at += dt.timedelta(days=2 + (h >> (50 + n)) % 5)
             step("department_report", "in_progress", "in_progress", at, f"{name}: {REPORTED}")
-        status, report = ("done", REPORTED) if done else ("open", "")
-        tasks.append((meeting.pk, pk, INSTRUCTIONS, deadline, status, report, at if done else None))
+        # reported parts wait for the county office's review; accepted, they are done
+        status, report = (("done" if solved else "reported"), REPORTED) if done else ("open", "")
+        tasks.append([meeting.pk, pk, INSTRUCTIONS, deadline, status, report, at if done else None])
+    reviewed = at + dt.timedelta(days=1) if solved else None
+    tasks = [(*task, reviewed if task[4] == "done" else None, 0, "", 0) for task in tasks]
     rating = ("", "", "", None, None)
     if solved:
-        feedback = "\n".join(f"{name}: {REPORTED}" for _pk, name in chosen)
-        step("resolve", "in_progress", "resolved", at, feedback)
-        row.update(resolved_at=at, resolved_level="department", feedback=feedback)
+        # Every part reported: back with the county office, which accepts the reports and
+        # tells the reporter in its own words (issues.services.ticket_review).
+        at += dt.timedelta(days=1)
+        step("review", "in_progress", "in_progress", at, f"{names}: {REVIEWED}", level="county")
+        row.update(level="county")
+        step("resolve", "in_progress", "resolved", at, FEEDBACK, level="county")
+        row.update(resolved_at=at, resolved_level="department", feedback=FEEDBACK)
     if fate == "closed":
         at += dt.timedelta(days=1)
         step("rate", "resolved", "resolved", at, "满意", who=caller)

@@ -32,6 +32,11 @@ def in_post(user) -> bool:
     return scope.is_admin or bool(scope.grants)
 
 
+def in_department(user) -> bool:
+    """A handler of a department: the list of its parts of problems."""
+    return bool(scope_for(user).department_ids)
+
+
 # In navbar order: the link, and who may follow it.
 LINKS = (
     (Link("home", _("Dashboard")), lambda user: True),
@@ -41,6 +46,7 @@ LINKS = (
     (Link("residents:resident_list", _("Residents")), lambda user: user_may(user, LIST)),
     (Link("residents:household_list", _("Households")), lambda user: user_may(user, LIST)),
     (Link("residents:coverage", _("Visit coverage")), lambda user: user_may(user, LIST)),
+    (Link("issues:department_parts", _("Our parts")), in_department),
     (Link("issues:meeting_list", _("Assignment meetings")), holds_meetings),
     (Link("digests:digest_list", _("Digests")), in_post),
     (Link("admin:index", _("Admin")), lambda user: user.is_staff),

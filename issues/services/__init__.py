@@ -26,7 +26,15 @@ from issues.services.contact import (
     ticket_reporter_phone_reveal,
 )
 from issues.services.errors import StaleTicket, TicketError
-from issues.services.meetings import Part, department_report, meeting_assign, meeting_open
+from issues.services.meetings import (
+    Part,
+    department_report,
+    meeting_assign,
+    meeting_open,
+    part_send_back,
+    parts_escalate_overdue,
+    ticket_review,
+)
 from issues.services.notifications import (
     delivery_channels,
     notification_deliver,
@@ -104,6 +112,9 @@ __all__ = [
     "api_key_check",
     "api_key_create",
     "department_report",
+    "part_send_back",
+    "parts_escalate_overdue",
+    "ticket_review",
     "description_has_numbers",
     "holders_of",
     "may_call_reporter",

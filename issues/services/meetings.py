@@ -3,26 +3,57 @@ departments, each reports back on its part, and the last report resolves it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import Area, Department
 from grids.rules import AreaKind
 from issues import permissions as perm
-from issues.models import DepartmentTask, Level, Meeting, Ticket, TicketEvent, Tier
+from issues import rules
+from issues.models import (
+    DepartmentTask,
+    Level,
+    Meeting,
+    Notification,
+    Ticket,
+    TicketEvent,
+    TicketSettings,
+    Tier,
+)
 from issues.rules import SYSTEM
 from issues.services.errors import TicketError
-from issues.services.notifications import department_users, excerpt, notify
-from issues.services.workflow import Plan, resolution, ticket_step
+from issues.services.notifications import (
+    Message,
+    department_handlers,
+    department_users,
+    excerpt,
+    notify,
+    notify_handler,
+    notify_many,
+)
+from issues.services.routing import holders_at, time_limit_days, working_deadline
+from issues.services.workflow import (
+    Batch,
+    Plan,
+    rectification,
+    resolution,
+    ticket_step,
+    ticket_steps,
+    tickets_locked,
+)
 
 S = Ticket.State
 E = TicketEvent.Kind
 OPEN = DepartmentTask.Status.OPEN
+REPORTED = DepartmentTask.Status.REPORTED
+DONE = DepartmentTask.Status.DONE
 
 
 @transaction.atomic
@@ -101,8 +132,9 @@ def meeting_assign(
 
 @transaction.atomic
 def department_report(*, task: DepartmentTask, actor, report: str) -> DepartmentTask:
-    """A department reports back on its part; the last part done resolves the ticket (in the
-    same step, as the department: accepted on the way if nobody had yet)."""
+    """A department reports back on its part. The last part reported takes the problem back
+    to the county office that held the meeting, which reviews the reports
+    (``ticket_review``, ``part_send_back``) before the reporter is told anything."""
     report = report.strip()
     if not report:
         raise ValidationError({"report": _("say what the department did")})
@@ -116,27 +148,231 @@ def department_report(*, task: DepartmentTask, actor, report: str) -> Department
             raise PermissionDenied
         if part.status != OPEN:
             raise TicketError(_("this part has already been reported"))
-        part.status, part.report, part.reported_at = DepartmentTask.Status.DONE, report, now
+        part.status, part.report, part.reported_at = REPORTED, report, now
         part.reported_by = None if actor is SYSTEM else actor
         part.save(update_fields=["status", "report", "reported_at", "reported_by"])
         reported.append(part)
         then = [(E.ACCEPT, "")] if locked.state == S.ASSIGNED else []
         fields = {}
         if not locked.tasks.filter(status=OPEN).exists():
-            feedback = _feedback(locked)
-            then.append((E.RESOLVE, feedback))
-            fields = resolution(feedback=feedback, level=locked.level, now=now)
+            fields = {"level": Level.COUNTY, "deadline": _review_deadline(locked, now)}
         return Plan(note=f"{part.department.name}: {report}", then=then, fields=fields)
 
-    ticket_step(ticket=Ticket(pk=task.ticket_id), step=E.DEPARTMENT_REPORT, actor=actor, plan=plan)
+    ticket = ticket_step(
+        ticket=Ticket(pk=task.ticket_id), step=E.DEPARTMENT_REPORT, actor=actor, plan=plan
+    )
+    if ticket.level == Level.COUNTY:
+        notify_handler(
+            ticket,
+            _("Every department has reported on problem #%(id)s: review the reports")
+            % {"id": ticket.pk},
+            kind=Notification.Kind.REVIEW,
+        )
     return reported[0]
 
 
-def _feedback(ticket: Ticket) -> str:
-    """What the reporter is told when the last part is done: every department's report."""
-    reports = (
-        ticket.tasks.filter(status=DepartmentTask.Status.DONE)
-        .select_related("department")
+def _review_deadline(ticket: Ticket, now: dt.datetime) -> dt.datetime:
+    """By when the county office reviews the reports: the rectification time limit of the
+    problem's tier (the short one), in working days."""
+    config = TicketSettings.current()
+    _days, review_days = time_limit_days(ticket.tier or Tier.HARD, ticket.category)
+    return working_deadline(now, review_days, exclude_weekends=config.exclude_weekends)
+
+
+@transaction.atomic
+def ticket_review(
+    *, ticket: Ticket, actor, feedback: str, expected_version: int | None = None
+) -> Ticket:
+    """The county office accepts the departments' reports: their parts are done, and the
+    problem is resolved with what the office approved to tell the reporter (``feedback``, in
+    its own words; the departments' reports stay on the problem's page)."""
+    feedback = feedback.strip()
+    if not feedback:
+        raise ValidationError({"feedback": _("say what the reporter is told")})
+    now = timezone.now()
+
+    def plan(locked: Ticket) -> Plan:
+        parts = list(
+            DepartmentTask.objects.select_for_update()
+            .filter(ticket=locked)
+            .exclude(status=DONE)
+            .select_related("department")
+            .order_by("pk")
+        )
+        if not parts or any(p.status == OPEN for p in parts):
+            raise TicketError(_("no departments' reports await review on this problem"))
+        for part in parts:
+            part.status, part.reviewed_at = DONE, now
+        DepartmentTask.objects.bulk_update(parts, ["status", "reviewed_at"])
+        names = "、".join(p.department.name for p in parts)
+        return Plan(
+            note=_("reports of %(departments)s accepted") % {"departments": names},
+            then=[(E.RESOLVE, feedback)],
+            fields=resolution(feedback=feedback, level=Level.DEPARTMENT, now=now),
+        )
+
+    return ticket_step(
+        ticket=ticket, step=E.REVIEW, actor=actor, expected_version=expected_version, plan=plan
+    )
+
+
+@transaction.atomic
+def part_send_back(
+    *,
+    ticket: Ticket,
+    task: DepartmentTask,
+    actor,
+    reason: str,
+    deadline: dt.datetime,
+    expected_version: int | None = None,
+) -> DepartmentTask:
+    """The county office sends one department's report back: the part is open again with
+    the reason and a new deadline, and the problem is with the departments again."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("say why the report is sent back")})
+    now = timezone.now()
+    if deadline <= now:
+        raise ValidationError({"deadline": _("the new deadline must be in the future")})
+    sent: list[DepartmentTask] = []
+
+    def plan(locked: Ticket) -> Plan:
+        part = DepartmentTask.objects.select_for_update().select_related("department")
+        part = part.filter(pk=task.pk, ticket=locked).first()
+        if part is None or part.status != REPORTED:
+            raise TicketError(_("only a part reported and not yet accepted can be sent back"))
+        part.status, part.deadline, part.reviewed_at = OPEN, deadline, now
+        part.sent_back_count += 1
+        part.sent_back_reason = reason
+        part.save(
+            update_fields=[
+                "status",
+                "deadline",
+                "reviewed_at",
+                "sent_back_count",
+                "sent_back_reason",
+            ]
+        )
+        sent.append(part)
+        return Plan(
+            note=f"{part.department.name}: {reason}",
+            fields={"level": Level.DEPARTMENT, "deadline": deadline},
+        )
+
+    ticket = ticket_step(
+        ticket=ticket, step=E.SEND_BACK, actor=actor, expected_version=expected_version, plan=plan
+    )
+    part = sent[0]
+    notify(
+        ticket=ticket,
+        users=department_users(part.department),
+        subject=_("Sent back to %(dept)s: problem #%(id)s")
+        % {"dept": part.department.name, "id": ticket.pk},
+        body=_("%(reason)s\nNew deadline: %(deadline)s")
+        % {"reason": reason, "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")},
+        emails=[part.department.email],
+        kind=Notification.Kind.SENT_BACK,
+    )
+    return part
+
+
+# --- overdue parts ------------------------------------------------------------------------------
+
+OVERDUE_BATCH = 200
+
+
+def parts_escalate_overdue(*, now: dt.datetime | None = None) -> int:
+    """Every open part past its deadline, as an overdue problem is lifted: the problem on
+    the rectification list, the part a new deadline (the rectification time limit), its
+    department reminded and the county office that assigned it told. Running it twice does
+    nothing twice: an escalated part's deadline is in the future.
+
+    In batches of ``OVERDUE_BATCH`` problems, each its own transaction: the problems locked
+    first (as a department's report locks them, skipping any another worker holds), then
+    their parts; the settings, limits and holidays read once; the problems' steps written
+    together and everyone told together. Returns how many parts went overdue."""
+    now = now or timezone.now()
+    ids = list(
+        DepartmentTask.objects.filter(status=OPEN, deadline__lt=now)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+        .order_by("ticket_id")
+    )
+    return sum(
+        _parts_batch(ids[first : first + OVERDUE_BATCH], now=now)
+        for first in range(0, len(ids), OVERDUE_BATCH)
+    )
+
+
+@transaction.atomic
+def _parts_batch(ids: list[int], *, now: dt.datetime) -> int:
+    tickets = tickets_locked(
+        Q(pk__in=ids, state__in=rules.IN_HAND_STATES, level=Level.DEPARTMENT),
+        related=("category",),
+    )
+    if not tickets:
+        return 0
+    parts = list(
+        DepartmentTask.objects.select_for_update(of=("self",))
+        .filter(ticket__in=tickets, status=OPEN)
+        .select_related("department", "meeting")
         .order_by("pk")
     )
-    return "\n".join(f"{t.department.name}: {t.report}" for t in reports)
+    by_ticket: dict[int, list[DepartmentTask]] = {}
+    for part in parts:
+        by_ticket.setdefault(part.ticket_id, []).append(part)
+    batch = Batch.read(now)
+    steps, overdue, messages = [], [], []
+    for ticket in tickets:
+        late = [p for p in by_ticket.get(ticket.pk, []) if p.deadline < now]
+        if not late:
+            continue
+        plan = rectification(ticket, now=now, batch=batch)
+        deadline = plan.fields["deadline"]
+        for part in late:
+            part.deadline = deadline
+            part.overdue_count += 1
+        overdue += late
+        names = "、".join(p.department.name for p in late)
+        note = _("overdue part of %(departments)s: new deadline %(deadline)s") % {
+            "departments": names,
+            "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),
+        }
+        latest = max(p.deadline for p in by_ticket[ticket.pk])
+        fields = {**plan.fields, "deadline": latest}
+        steps.append((ticket, E.RECTIFY, lambda _l, f=fields, n=note: Plan(fields=f, note=n)))
+        messages += [
+            Message(
+                ticket,
+                (),
+                _("Overdue: %(dept)s's part of problem #%(id)s")
+                % {"dept": part.department.name, "id": ticket.pk},
+                f"{part.instructions}\n{note}".strip(),
+                (part.department.email,),
+                Notification.Kind.RECTIFICATION,
+            )
+            for part in late
+        ]
+    if not steps:
+        return 0
+    DepartmentTask.objects.bulk_update(overdue, ["deadline", "overdue_count"])
+    ticket_steps(steps, actor=SYSTEM)
+    notify_many(_with_recipients(messages, overdue))
+    return len(overdue)
+
+
+def _with_recipients(messages: list[Message], parts: list[DepartmentTask]) -> list[Message]:
+    """Each overdue part's message, to its department's handlers and to the county office
+    that assigned it. Two queries for the batch."""
+    handlers = department_handlers({p.department_id for p in parts})
+    office = holders_at([(p.meeting.area_id, Level.COUNTY) for p in parts])
+    return [
+        dataclasses.replace(
+            message,
+            users=(
+                *handlers.get(part.department_id, ()),
+                *office.get((part.meeting.area_id, Level.COUNTY), ()),
+            ),
+        )
+        for message, part in zip(messages, parts, strict=True)
+    ]

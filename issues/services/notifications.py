@@ -326,6 +326,18 @@ def notify_open_departments(
         )
 
 
+def department_handlers(department_ids) -> dict[int, list]:
+    """``department_users`` for many departments: department id → active logins. One
+    query."""
+    handlers: dict[int, list] = {}
+    rows = Department.handlers.through.objects.filter(
+        department_id__in=department_ids, person__user__is_active=True
+    ).select_related("person__user")
+    for row in rows:
+        handlers.setdefault(row.department_id, []).append(row.person.user)
+    return handlers
+
+
 def department_users(department: Department):
     from django.contrib.auth import get_user_model
 

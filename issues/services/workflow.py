@@ -857,19 +857,30 @@ def tickets_close_unrated(*, now: dt.datetime | None = None) -> int:
 OVERDUE_BATCH = 200
 
 
+def tickets_locked(where: Q, *, related: Sequence[str] = ()) -> list[Ticket]:
+    """A job's batch: the tickets ``where`` says, locked for the rest of its transaction, in
+    id order (as every step locks them), skipping any another worker holds; ``related``
+    read with them."""
+    tickets = Ticket.objects.filter(where).select_related(*related)
+    return list(tickets.select_for_update(skip_locked=True, of=("self",)).order_by("pk"))
+
+
 def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
     """Lift every overdue ticket exactly one level, put it on the rectification list with a
     new deadline and tell the new handler. Running it twice lifts nothing twice: a lifted
-    ticket has a deadline in the future. At the county office and with departments there is
-    no level above: it goes on the rectification list with a reminder instead.
+    ticket has a deadline in the future. At the county office there is no level above: it
+    goes on the rectification list with a reminder instead. A problem with the departments
+    is overdue by its parts, each with its own deadline
+    (``issues.services.meetings.parts_escalate_overdue``).
 
     In batches of ``OVERDUE_BATCH``, each its own transaction: the batch's rows locked
     (skipping any another worker holds), the settings, limits, holidays and routes read
     once, the tickets and their events written together and their holders told together
-    (bench/RESULTS.md: queries per escalated ticket). A part with departments goes the
-    one-by-one way: its reminder reaches each open department."""
+    (bench/RESULTS.md: queries per escalated ticket)."""
     now = now or timezone.now()
-    overdue = Ticket.objects.filter(state__in=rules.IN_HAND_STATES, deadline__lt=now)
+    overdue = Ticket.objects.filter(state__in=rules.IN_HAND_STATES, deadline__lt=now).exclude(
+        level=Level.DEPARTMENT
+    )
     ids = list(overdue.order_by("pk").values_list("pk", flat=True))
     return sum(
         _escalate_batch(ids[first : first + OVERDUE_BATCH], now=now)
@@ -879,26 +890,22 @@ def tickets_escalate_overdue(*, now: dt.datetime | None = None) -> int:
 
 @transaction.atomic
 def _escalate_batch(ids: list[int], *, now: dt.datetime) -> int:
-    locked = list(
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=ids, state__in=rules.IN_HAND_STATES, deadline__lt=now)
-        .select_related("category", "area")
-        .order_by("pk")
+    locked = tickets_locked(
+        Q(pk__in=ids, state__in=rules.IN_HAND_STATES, deadline__lt=now)
+        & ~Q(level=Level.DEPARTMENT),
+        related=("category", "area"),
     )
     if not locked:
         return 0
-    batch = Batch.read(now, [t.area for t in locked if t.level != Level.DEPARTMENT])
+    batch = Batch.read(now, [t.area for t in locked])
     steps, told = [], []
     for ticket in locked:
-        if ticket.level == Level.DEPARTMENT:
-            _rectify_in_place(ticket, now=now)
-            continue
         try:
             plan = _lift(ticket, note="", as_hard=False, overdue=True, now=now, batch=batch)
             step = E.ESCALATE
             subject = _("Problem #%(id)s was lifted to you") % {"id": ticket.pk}
         except TicketError:  # the county office, or nobody above: rectified where it is
-            plan = _rectification(ticket, now=now, batch=batch)
+            plan = rectification(ticket, now=now, batch=batch)
             step = E.RECTIFY
             subject = _("Overdue: problem #%(id)s") % {"id": ticket.pk}
         steps.append((ticket, step, lambda _locked, p=plan: p))
@@ -909,7 +916,7 @@ def _escalate_batch(ids: list[int], *, now: dt.datetime) -> int:
     return len(locked)
 
 
-def _rectification(ticket: Ticket, *, now: dt.datetime, batch: Batch | None = None) -> Plan:
+def rectification(ticket: Ticket, *, now: dt.datetime, batch: Batch | None = None) -> Plan:
     """An overdue ticket with no level above: on the rectification list, a new deadline."""
     config = batch.config if batch else TicketSettings.current()
     _days, rectify_days = time_limit_days(
@@ -924,29 +931,6 @@ def _rectification(ticket: Ticket, *, now: dt.datetime, batch: Batch | None = No
     return Plan(
         fields={"on_rectification_list": True, "deadline": deadline}, note=_overdue_note(deadline)
     )
-
-
-def _rectify_in_place(ticket: Ticket, *, now: dt.datetime) -> None:
-    """An overdue ticket with no level above: on the rectification list with a new deadline,
-    and a reminder to whoever holds it. ``ticket`` is locked by the caller."""
-    ticket = ticket_step(
-        ticket=ticket,
-        step=E.RECTIFY,
-        actor=SYSTEM,
-        plan=lambda locked: _rectification(locked, now=now),
-    )
-    if ticket.level == Level.DEPARTMENT:
-        notify_open_departments(
-            ticket,
-            _("Overdue: problem #%(id)s") % {"id": ticket.pk},
-            excerpt(ticket),
-            to_address=True,
-            kind="rectification",
-        )
-    else:
-        notify_handler(
-            ticket, _("Overdue: problem #%(id)s") % {"id": ticket.pk}, kind="rectification"
-        )
 
 
 # --- the tree changes under the problems ------------------------------------------------------

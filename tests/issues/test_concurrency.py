@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from issues import services
-from issues.models import Ticket, TicketEvent
+from issues.models import Level, Notification, Ticket, TicketEvent
 from issues.rules import SYSTEM
 from issues.services import Part, StaleTicket, TicketError
 
@@ -211,7 +211,7 @@ def test_the_overdue_job_racing_a_resolve_never_lifts_a_resolved_ticket(t):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_departments_reporting_at_once_resolve_the_ticket_exactly_once(t):
+def test_two_departments_reporting_at_once_hand_it_to_the_review_exactly_once(t):
     t.settings(hard_via_street=False)
     ticket = t.report("U1", tier="hard")
     county = t.user("county")
@@ -242,7 +242,10 @@ def test_two_departments_reporting_at_once_resolve_the_ticket_exactly_once(t):
 
     assert housing.error is None and water.error is None
     ticket.refresh_from_db()
-    assert ticket.state == S.RESOLVED
-    assert sorted(ticket.feedback.splitlines()) == ["住建局: 屋顶已修", "水务局: 水管已换"]
-    assert len(events(ticket, E.RESOLVE)) == 1
-    assert len(events(ticket, E.DEPARTMENT_REPORT)) == 2
+    # Whichever came second saw the other's part reported: the problem went back to the
+    # county office for review once, and nobody was told a result yet.
+    assert (ticket.state, ticket.level) == (S.IN_PROGRESS, Level.COUNTY)
+    assert set(ticket.tasks.values_list("status", flat=True)) == {"reported"}
+    assert len(events(ticket, E.DEPARTMENT_REPORT)) == 2 and not events(ticket, E.RESOLVE)
+    reviews = Notification.objects.filter(ticket=ticket, kind="review")
+    assert list(reviews.values_list("recipient", flat=True)) == [t.users["county"].pk]

@@ -9,7 +9,15 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from issues import services
-from issues.models import Holiday, Level, Notification, Ticket, TicketEvent, TierPolicy
+from issues.models import (
+    DepartmentTask,
+    Holiday,
+    Level,
+    Notification,
+    Ticket,
+    TicketEvent,
+    TierPolicy,
+)
 from issues.services import Part, working_deadline
 
 from .helpers import end_of, events, local
@@ -158,7 +166,8 @@ def test_with_nobody_above_the_street_it_is_rectified_in_place(t, freeze):
     assert not events(ticket, E.ESCALATE) and len(events(ticket, E.RECTIFY)) == 1
 
 
-def test_departments_past_their_deadline_are_reminded_in_place(t, freeze):
+def _two_parts(t, freeze):
+    """A hard problem at a meeting: housing's part due in 5 days, water's in 10."""
     t.settings(hard_via_street=False)
     with freeze(MONDAY):
         ticket = t.report("U1", tier="hard")
@@ -169,30 +178,68 @@ def test_departments_past_their_deadline_are_reminded_in_place(t, freeze):
             ticket=ticket,
             parts=[
                 Part(department=t.housing, deadline=MONDAY + dt.timedelta(days=5)),
-                Part(department=t.water, deadline=MONDAY + dt.timedelta(days=7)),
+                Part(department=t.water, deadline=MONDAY + dt.timedelta(days=10)),
             ],
             actor=county,
         )
-        (housing_task,) = ticket.tasks.filter(department=t.housing)
-        services.department_report(task=housing_task, actor=t.user("department"), report="已修")
+    ticket.refresh_from_db()
+    return ticket, {task.department: task for task in ticket.tasks.all()}
 
+
+def test_a_part_past_its_own_deadline_is_reminded_and_the_county_office_told(t, freeze):
+    ticket, parts = _two_parts(t, freeze)
+    assert ticket.deadline == MONDAY + dt.timedelta(days=10)
     already = Notification.objects.count()
-    with freeze(MONDAY + dt.timedelta(days=8)):
-        assert services.tickets_escalate_overdue() == 1
+    later = MONDAY + dt.timedelta(days=6)  # housing's part late, water's not yet
 
+    with freeze(later):
+        assert services.tickets_escalate_overdue() == 0  # the problem's own deadline is ahead
+        assert services.parts_escalate_overdue() == 1
+        assert services.parts_escalate_overdue() == 0  # nothing twice
+
+    housing, water = (DepartmentTask.objects.get(pk=parts[d].pk) for d in (t.housing, t.water))
+    assert housing.overdue_count == 1 and housing.status == DepartmentTask.Status.OPEN
+    _days, rectify_days = services.time_limit_days(ticket.tier, ticket.category)
+    assert housing.deadline == services.working_deadline(later, rectify_days)
+    assert (water.overdue_count, water.deadline) == (0, MONDAY + dt.timedelta(days=10))
     ticket.refresh_from_db()
     assert (ticket.level, ticket.on_rectification_list) == (Level.DEPARTMENT, True)
-    assert len(events(ticket, E.RECTIFY)) == 1
-    reminders = Notification.objects.order_by("pk")[already:]
-    # only the department whose part is still open, its handler and its office address
+    assert ticket.deadline == max(housing.deadline, water.deadline)
+    (rectified,) = events(ticket, E.RECTIFY)
+    assert "住建局" in rectified.note and "水务局" not in rectified.note
     told = {
         (n.recipient_id, n.kind, tuple(d.address for d in n.deliveries.filter(channel="email")))
-        for n in reminders
+        for n in Notification.objects.order_by("pk")[already:]
     }
+    # the late department (its handler and its office address) and the county office
     assert told == {
-        (t.users["water"].pk, "rectification", (t.users["water"].email,)),
-        (None, "rectification", (t.water.email,)),
+        (t.users["department"].pk, "rectification", (t.users["department"].email,)),
+        (None, "rectification", (t.housing.email,)),
+        (t.users["county"].pk, "rectification", (t.users["county"].email,)),
     }
+
+
+def test_a_reported_part_is_never_overdue(t, freeze):
+    ticket, parts = _two_parts(t, freeze)
+    with freeze(MONDAY + dt.timedelta(days=1)):
+        services.department_report(task=parts[t.housing], actor=t.user("department"), report="已修")
+    with freeze(MONDAY + dt.timedelta(days=11)):
+        assert services.parts_escalate_overdue() == 1  # water's only
+    ticket.refresh_from_db()
+    (rectified,) = events(ticket, E.RECTIFY)
+    assert "水务局" in rectified.note and "住建局" not in rectified.note
+
+
+def test_the_overdue_task_runs_both_jobs(t, freeze):
+    from issues.tasks import escalate_overdue
+
+    ticket, _parts = _two_parts(t, freeze)
+    with freeze(MONDAY):
+        plain = t.report("U2", tier="simple")
+    with freeze(MONDAY + dt.timedelta(days=30)):
+        assert escalate_overdue() == 3  # the plain problem lifted, both parts late
+    plain.refresh_from_db()
+    assert plain.escalation_count == 1
 
 
 # --- working days --------------------------------------------------------------------------

@@ -271,8 +271,12 @@ class TestMeetings:
             {
                 "version": Ticket.objects.get(pk=ticket.pk).version,
                 "meeting-meeting": meeting.pk,
-                "meeting-departments": [world.department.pk, water.pk],
-                "meeting-deadline": "2026-12-31",
+                f"meeting-part_{world.department.pk}": "on",
+                f"meeting-deadline_{world.department.pk}": "2099-12-31",
+                f"meeting-instructions_{world.department.pk}": "牵头处理",
+                f"meeting-part_{water.pk}": "on",
+                f"meeting-deadline_{water.pk}": "2099-12-20",
+                f"meeting-instructions_{water.pk}": "配合处理",
             },
         )
         assert response.status_code == 302

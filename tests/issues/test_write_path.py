@@ -50,7 +50,8 @@ def steps(monkeypatch):
 
     for module in (workflow, meetings, return_visits):
         monkeypatch.setattr(module, "ticket_step", counting)
-    monkeypatch.setattr(workflow, "ticket_steps", counting_many)
+    for module in (workflow, meetings):
+        monkeypatch.setattr(module, "ticket_steps", counting_many)
     return calls
 
 
@@ -161,6 +162,43 @@ def _prepare_department_report(t, freeze):
     )
 
 
+def _reported(t):
+    ticket = _on_a_meeting(t)
+    (task,) = ticket.tasks.all()
+    services.department_report(task=task, actor=t.user("department"), report="已修好")
+    ticket.refresh_from_db()
+    return ticket, task
+
+
+def _prepare_review(t, freeze):
+    ticket, _task = _reported(t)
+    return ticket, lambda: services.ticket_review(
+        ticket=ticket, actor=t.user("county"), feedback="经核查已修复"
+    )
+
+
+def _prepare_send_back(t, freeze):
+    ticket, task = _reported(t)
+    return ticket, lambda: services.part_send_back(
+        ticket=ticket,
+        task=task,
+        actor=t.user("county"),
+        reason="仍有渗漏",
+        deadline=timezone.now() + dt.timedelta(days=3),
+    )
+
+
+def _prepare_part_overdue(t, freeze):
+    ticket = _on_a_meeting(t)
+    (task,) = ticket.tasks.all()
+
+    def act():
+        with freeze(task.deadline + dt.timedelta(days=1)):
+            assert services.parts_escalate_overdue() == 1
+
+    return ticket, act
+
+
 def _prepare_lift_overdue(t, freeze):
     ticket = ticket_in(t, S.ASSIGNED)
 
@@ -200,10 +238,10 @@ ACTS = {
     "schedule a return visit": (_prepare_schedule_visit, [E.RETURN_VISIT]),
     "log a return visit": (_prepare_log_visit, [E.RETURN_VISIT]),
     "assignment meeting": (_prepare_meeting, [E.MEETING]),
-    "the last department report": (
-        _prepare_department_report,
-        [E.DEPARTMENT_REPORT, E.ACCEPT, E.RESOLVE],
-    ),
+    "the last department report": (_prepare_department_report, [E.DEPARTMENT_REPORT, E.ACCEPT]),
+    "the county office accepts the reports": (_prepare_review, [E.REVIEW, E.RESOLVE]),
+    "the county office sends a part back": (_prepare_send_back, [E.SEND_BACK]),
+    "the overdue job rectifies a late part": (_prepare_part_overdue, [E.RECTIFY]),
     "the overdue job lifts": (_prepare_lift_overdue, [E.ESCALATE, E.RECTIFY]),
     "the overdue job rectifies in place": (_prepare_rectify_in_place, [E.RECTIFY]),
     "the rating job closes": (_prepare_close_unrated, [E.CLOSE]),
