@@ -9,6 +9,7 @@ from django.db.models import F
 
 from grids.models import Area, Person, Post
 from grids.rules import AreaKind as K
+from issues import rules
 from issues.models import DepartmentTask, Meeting, Ticket, TicketEvent, TicketReporter
 from portal import city
 from residents.identity import validate_id_number
