@@ -9,6 +9,7 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("<int:pk>/photos/<int:photo_pk>/", views.ticket_photo, name="ticket_photo"),
+    path("<int:pk>/do/", views.ticket_do, name="ticket_do"),
     path("<int:pk>/do/<str:action>/", views.ticket_act, name="ticket_act"),
     path("<int:pk>/reporter-phone/", views.reporter_phone_reveal, name="reporter_phone"),
     path(

@@ -268,6 +268,14 @@ def _return_call_choices(ticket: Ticket, reporters: list[dict]) -> list:
 
 
 def _action_form(action, user, ticket, data=None, tasks=(), reporters=None):
+    form = _action_form_for(action, user, ticket, data, tasks, reporters)
+    # One form carries every action offered: a field of an action not chosen may be blank,
+    # so none is required in the browser (the chosen action's form says what is missing).
+    form.use_required_attribute = False
+    return form
+
+
+def _action_form_for(action, user, ticket, data, tasks, reporters):
     if action == perm.MERGE:
         suggestions = services.duplicates_suggest(ticket, user=user)
         return forms.MergeForm(data, suggestions=suggestions, prefix=action)
@@ -484,6 +492,13 @@ def _run(action, request, ticket, data):
 def _end_of(day: dt.date) -> dt.datetime:
     """A deadline given as a day: the end of that day, local time."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+
+
+@login_required
+@require_POST
+def ticket_do(request, pk):
+    """The action bar: the action chosen on it, taken as ``ticket_act`` takes it."""
+    return ticket_act(request, pk, request.POST.get("action", ""))
 
 
 def _version(request) -> int | None:

@@ -48,3 +48,17 @@ class Sessions:
 
 def no_sideways_scroll(page: Page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def choose_action(page: Page, action: str) -> None:
+    """Choose ``action`` on the ticket page's action bar: its fields show."""
+    page.locator(f"#action-bar label[for=act-{action}]").click()
+    expect(page.locator(f"#form-{action}")).to_be_visible()
+
+
+def take_action(page: Page, action: str) -> int:
+    """Send the action bar with ``action`` chosen; the answer's status (302 when done)."""
+    expect(page.locator(f"#act-{action}")).to_be_checked()
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("#action-bar button[type=submit]").click()
+    return answer.value.status

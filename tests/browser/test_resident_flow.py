@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from core import sms
 from issues.models import Category, Ticket, TicketEvent, TicketReporter
 
-from .support import PHONE, Sessions, no_sideways_scroll
+from .support import PHONE, Sessions, choose_action, no_sideways_scroll, take_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,10 +75,9 @@ def code_sent_to(number: str) -> str:
 
 
 def act(page: Page, action: str) -> None:
-    """Submit the worker page's action card ``action`` and land back on the ticket."""
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator(f"#form-{action} button[type=submit]").click()
-    assert answer.value.status == 302, f"{action} refused ({answer.value.status})"
+    """Send the worker page's action bar with ``action`` chosen; land back on the ticket."""
+    status = take_action(page, action)
+    assert status == 302, f"{action} refused ({status})"
     expect(page.locator(".alert-success")).to_be_visible()
 
 
@@ -151,6 +150,7 @@ def test_resident_reports_rates_unsatisfied_then_satisfied(sessions, story, shot
     grid.goto(ticket_url)
     grid.locator("#form-assign input[name=assign-tier][value=complex]").check()
     act(grid, "assign")
+    choose_action(grid, "resolve")
     grid.fill("#id_resolve-feedback", "已更换楼道灯泡，请您查看")
     act(grid, "resolve")
     expect(grid.locator("h1 ~ [data-state]")).to_have_attribute("data-state", S.RESOLVED)
@@ -185,6 +185,7 @@ def test_resident_reports_rates_unsatisfied_then_satisfied(sessions, story, shot
     # --- resolved again; rated satisfied, it closes ------------------------------------------
     grid.goto(ticket_url)
     expect(grid.locator("h1 ~ [data-state]")).to_have_attribute("data-state", S.IN_PROGRESS)
+    choose_action(grid, "resolve")
     grid.fill("#id_resolve-feedback", "已更换整条线路和灯具")
     act(grid, "resolve")
     expect(grid.locator("#form-rate")).to_have_count(0)

@@ -1,8 +1,10 @@
 """The issue's story, end to end in Chromium: a unit head knocks on a door and reports a leak,
 the grid head reports it up as a hard problem, the county office assigns it to two departments
-at a meeting, both report back, the community worker records the reporter's rating, and the
-county dashboard counts it solved. Every step goes through the real pages, each persona in its
-own browser context, logged in through the login form.
+at a meeting (each its own instructions and deadline, each seeing only its own), both report
+back, the county office sends one part back and then accepts the reports in its own words, the
+community worker records the reporter's rating, and the county dashboard counts it solved.
+Every step goes through the real pages, each persona in its own browser context, logged in
+through the login form.
 
 Labels are compared with what the zh-hans catalogue says (``gettext`` under the tests'
 Chinese override), so the checks follow the translations as they are filled in."""
@@ -24,7 +26,7 @@ from grids.models import Department
 from issues.models import Category, Ticket, TicketEvent, TicketSettings
 from residents.models import Visit
 
-from .support import DESKTOP, PHONE, Sessions, no_sideways_scroll
+from .support import DESKTOP, PHONE, Sessions, choose_action, no_sideways_scroll, take_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,14 +69,12 @@ def state_badge(page: Page):
 
 
 def submit(page: Page, action: str) -> None:
-    """Submit the action card ``action`` on the ticket page and land back on the ticket."""
-    form = page.locator(f"#form-{action}")
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        form.locator("button[type=submit]").click()
-    if answer.value.status != 302:  # 400: the form came back with its errors
+    """Send the action bar with ``action`` chosen and land back on the ticket."""
+    status = take_action(page, action)
+    if status != 302:  # 400: the form came back with its errors
         page.wait_for_load_state()
         errors = page.locator(f"#form-{action} .alert, #form-{action} .invalid-feedback")
-        pytest.fail(f"{action} refused ({answer.value.status}): {errors.all_inner_texts()}")
+        pytest.fail(f"{action} refused ({status}): {errors.all_inner_texts()}")
     expect(page.locator(".alert-success")).to_be_visible()
 
 
@@ -167,6 +167,7 @@ def test_door_knock_to_county_meeting_to_satisfied(sessions, story, artifacts):
     grid = sessions.login("grid_head")
     open_from_inbox(grid, sessions, pk)
     expect(state_badge(grid)).to_have_attribute("data-state", Ticket.State.ASSIGNED)
+    choose_action(grid, "escalate")
     grid.fill("#id_escalate-note", "屋面防水层老化，需住建、水务联合处置")
     grid.check("#id_escalate-as_hard")
     submit(grid, "escalate")
@@ -198,44 +199,86 @@ def test_door_knock_to_county_meeting_to_satisfied(sessions, story, artifacts):
     county.wait_for_url(ticket_url(sessions, pk))
 
     deadline = timezone.localdate() + dt.timedelta(days=10)
+    sooner = timezone.localdate() + dt.timedelta(days=5)
+    housing_dept, water_dept = world.department, world.water
+    choose_action(county, "meeting")
     form = county.locator("#form-meeting")
     form.locator("#id_meeting-meeting").select_option(label=MEETING)
     form.get_by_label("住建局", exact=True).check()
+    form.locator(f"#id_meeting-deadline_{housing_dept.pk}").fill(deadline.isoformat())
+    form.locator(f"#id_meeting-instructions_{housing_dept.pk}").fill("牵头查修屋面防水")
     form.get_by_label("水务局", exact=True).check()
-    form.locator("#id_meeting-deadline").fill(deadline.isoformat())
-    form.locator("#id_meeting-instructions").fill("住建局查屋面防水，水务局查供水管道，限期办结")
+    form.locator(f"#id_meeting-deadline_{water_dept.pk}").fill(sooner.isoformat())
+    form.locator(f"#id_meeting-instructions_{water_dept.pk}").fill("配合查修供水立管")
     submit(county, "meeting")
     expect(state_badge(county)).to_have_attribute("data-state", Ticket.State.ASSIGNED)
-    tasks = county.locator("main li.list-group-item:has([data-task-status])")
-    expect(tasks).to_have_count(2)
-    expect(tasks.filter(has_text="住建局").locator("[data-task-status]")).to_have_attribute(
+    parts = county.locator("#parts [data-task-status]")
+    expect(parts).to_have_count(2)
+    expect(county.locator("#parts [data-part=housing]")).to_have_attribute(
         "data-task-status", "open"
     )
-    expect(tasks.filter(has_text="水务局")).to_contain_text(MEETING)
-    expect(tasks.first).to_contain_text(f"{deadline.month}月{deadline.day}日")
+    expect(county.locator("#parts [data-part=housing]")).to_contain_text("牵头查修屋面防水")
+    expect(county.locator("#parts [data-part=water]")).to_contain_text(MEETING)
+    expect(county.locator("#parts [data-part=water]")).to_contain_text(
+        f"{sooner.month}月{sooner.day}日"
+    )
 
-    # --- 5. each department reports back; the second report resolves it ------------------------
+    # --- 5. each department sees its own part and reports as itself --------------------------
     housing = sessions.login("department")
+    housing.get_by_role("link", name=_("Our parts")).click()
+    expect(housing.locator("#parts-list")).to_contain_text("牵头查修屋面防水")
+    expect(housing.locator("#parts-list")).not_to_contain_text("配合查修供水立管")
     open_from_inbox(housing, sessions, pk)
+    expect(housing.locator("#parts")).to_contain_text("牵头查修屋面防水")
+    expect(housing.locator("#parts")).to_contain_text(f"{deadline.month}月{deadline.day}日")
+    expect(housing.locator("#parts")).not_to_contain_text("配合查修供水立管")
+    expect(housing.locator("#parts [data-part=water]")).to_have_count(0)
+    expect(housing.locator("label[for=act-department_report]")).to_have_text(
+        _("Report back as %(department)s") % {"department": "住建局"}
+    )
     housing.fill("#id_department_report-report", "已更换屋面防水卷材")
     submit(housing, "department_report")
     expect(state_badge(housing)).to_have_attribute("data-state", Ticket.State.IN_PROGRESS)
-    expect(housing.locator("[data-task-status=done]")).to_have_count(1)
-    expect(housing.locator("[data-task-status=open]")).to_have_count(1)
-    expect(housing.locator("#form-department_report")).to_have_count(0)
+    expect(housing.locator("#parts [data-task-status=reported]")).to_have_count(1)
+    expect(housing.locator("#action-bar")).to_have_count(0)
 
     water = sessions.login("water")
     open_from_inbox(water, sessions, pk)
-    water.fill("#id_department_report-report", "已修复楼内渗漏的供水立管")
+    expect(water.locator("#parts")).not_to_contain_text("牵头查修屋面防水")
+    water.fill("#id_department_report-report", "已查看供水立管")
     submit(water, "department_report")
-    expect(state_badge(water)).to_have_attribute("data-state", Ticket.State.RESOLVED)
-    expect(water.locator("[data-task-status=done]")).to_have_count(2)
-    expect(water.locator("[data-task-status=open]")).to_have_count(0)
-    expect(water.locator("main dl.fields")).to_contain_text("住建局: 已更换屋面防水卷材")
+    expect(state_badge(water)).to_have_attribute("data-state", Ticket.State.IN_PROGRESS)
+    expect(water.locator("#parts [data-task-status=reported]")).to_have_count(1)
+
+    # --- 5b. the county office sends water's part back, then accepts the reports --------------
+    county.reload()
+    expect(county.locator("#parts [data-task-status=reported]")).to_have_count(2)
+    expect(county.locator("#act-review")).to_be_checked()  # the review comes first
+    expect(county.locator("label[for=act-resolve]")).to_have_count(0)
+    choose_action(county, "send_back")
+    county.locator("#id_send_back-task").select_option(label="水务局")
+    county.fill("#id_send_back-reason", "立管仍在渗水，请更换后再报")
+    county.fill("#id_send_back-deadline", sooner.isoformat())
+    submit(county, "send_back")
+    expect(county.locator("#parts [data-part=water]")).to_have_attribute("data-task-status", "open")
+    water.reload()
+    expect(water.locator("#parts [data-part=water]")).to_contain_text("立管仍在渗水")
+    water.fill("#id_department_report-report", "已更换楼内渗漏的供水立管")
+    submit(water, "department_report")
+
+    county.reload()
+    approved = "经县里核查，屋面防水和供水立管均已修复，请您查看。"
+    county.fill("#id_review-feedback", approved)
+    submit(county, "review")
+    expect(state_badge(county)).to_have_attribute("data-state", Ticket.State.RESOLVED)
+    expect(county.locator("#parts [data-task-status=done]")).to_have_count(2)
+    expect(county.locator("main dl.fields")).to_contain_text(approved)
+    expect(county.locator("main dl.fields")).not_to_contain_text("已更换屋面防水卷材")
 
     # --- 6. the community worker (on a phone) records the reporter's rating ---------------------
     community = sessions.login("community", viewport=PHONE)
     open_from_inbox(community, sessions, pk, tab="rating")
+    choose_action(community, "rate")
     community.check("#form-rate input[name=rate-rating][value=satisfied]")
     community.fill("#id_rate-comment", "维修及时，住户满意")
     submit(community, "rate")
@@ -254,6 +297,9 @@ def test_door_knock_to_county_meeting_to_satisfied(sessions, story, artifacts):
         E.DEPARTMENT_REPORT,
         E.ACCEPT,  # the first department's report starts the work
         E.DEPARTMENT_REPORT,
+        E.SEND_BACK,
+        E.DEPARTMENT_REPORT,
+        E.REVIEW,
         E.RESOLVE,
         E.RATE,
         E.CLOSE,
@@ -290,6 +336,6 @@ def test_door_knock_to_county_meeting_to_satisfied(sessions, story, artifacts):
     community.screenshot(path=artifacts / "inbox-390.png", full_page=True)
     assert no_sideways_scroll(community), "the inbox scrolls sideways at 390 px"
     community.goto(ticket_url(sessions, pk))
-    expect(community.locator("#timeline li")).to_have_count(10)
+    expect(community.locator("#timeline li")).to_have_count(13)
     community.screenshot(path=artifacts / "ticket-390.png", full_page=True)
     assert no_sideways_scroll(community), "the ticket page scrolls sideways at 390 px"

@@ -65,10 +65,10 @@ def test_the_chains_of_many_places_cost_one_query(t, django_assert_num_queries):
     assert [a.name for a in chains[t.g1.pk]][-1:] == ["第1网格"]
 
 
-def test_the_triage_buttons_put_assign_first_and_merge_and_decline_second(t, login_as):
-    """Three red buttons read alike: assigning is the primary one, merging and declining
-    outlined; the reveal links and the radios are thumb-sized (44 px, ``.btn-tap`` and
-    ``.form-check-tap`` in the portal's stylesheet)."""
+def test_the_triage_actions_put_assign_first_and_merge_and_decline_second(t, login_as):
+    """Three actions read alike: assigning comes first and is chosen, merging and declining
+    outlined in grey after it; the reveal links and the radios are thumb-sized (44 px,
+    ``.btn-tap`` and ``.form-check-tap`` in the portal's stylesheet)."""
     import re
     from pathlib import Path
 
@@ -79,15 +79,14 @@ def test_the_triage_buttons_put_assign_first_and_merge_and_decline_second(t, log
     html = login_as("grid_head").get(reverse("issues:ticket_detail", args=[ticket.pk]))
     html = html.content.decode()
 
-    def button(action):
-        (found,) = re.findall(
-            rf'<button type="submit" class="([^"]*)" data-action="{action}"', html
-        )
-        return found.split()
-
-    assert "btn-danger" in button("assign")
-    for action in ("merge", "decline"):
-        assert "btn-outline-danger" in button(action) and "btn-danger" not in button(action)
+    chips = re.findall(
+        r'<label class="btn btn-sm ([^"]*) action-chip" [^>]*data-action="(\w+)"', html
+    )
+    assert [action for _css, action in chips][:3] == ["assign", "merge", "decline"]
+    css = {action: classes for classes, action in chips}
+    assert css["assign"] == "btn-outline-danger"
+    assert css["merge"] == css["decline"] == "btn-outline-secondary"
+    assert re.search(r'id="act-assign" autocomplete="off" checked', html)
     reveals = re.findall(
         r'hx-target="#(?:reporter-phone-\d+|description-cell)"[^>]*>.{0,300}?'
         r'<button type="submit" class="([^"]*)"',
