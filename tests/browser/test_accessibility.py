@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from django.urls import reverse
@@ -21,7 +22,7 @@ from playwright.sync_api import Page, expect
 from digests.models import Digest
 from digests.services import digests_build
 from issues import services
-from issues.models import Category, Ticket, TicketSettings
+from issues.models import Category, Ticket, TicketReporter, TicketSettings
 from issues.services import Part
 
 from .support import PHONE, Sessions
@@ -75,7 +76,8 @@ def sessions(browser, browser_context_args, live_server):
 def scene(world):
     """Problems in several states, through the services: one the grid head is working on, one
     reported up as hard and assigned at a county meeting to the housing department, one solved
-    and rated; then the county's digests of today built from them."""
+    and rated, one solved and awaiting its reporter's rating (through the tracking link); then
+    the digests of today built from them."""
     TicketSettings.objects.create(hard_via_street=False)
     repair = Category.objects.create(
         code="repair", name="公共设施维修", default_department=world.department
@@ -118,10 +120,16 @@ def scene(world):
         ticket=Ticket.objects.get(pk=solved.pk), actor=world.users["community"], rating="satisfied"
     )
 
+    awaiting = report("2单元门禁坏了", "simple", area=world.u1)
+    services.ticket_resolve(
+        ticket=Ticket.objects.get(pk=awaiting.pk), actor=world.users["unit_head"], feedback="已换新"
+    )
+    world.tracking = TicketReporter.objects.filter(ticket=awaiting).get().token
+
     today = timezone.localdate()
     for kind in (Digest.Kind.DAILY, Digest.Kind.WEEKLY, Digest.Kind.MONTHLY):
         digests_build(kind=kind, day=today, deliver=False)
-    world.tickets = {"working": working, "hard": hard, "solved": solved}
+    world.tickets = {"working": working, "hard": hard, "solved": solved, "awaiting": awaiting}
     world.meeting = meeting
     county_digests = Digest.objects.filter(node=world.county)
     world.digests = {d.kind: ("county", d) for d in county_digests}
@@ -149,35 +157,60 @@ def wrong_password(page: Page) -> None:
     expect(page.locator("main .alert-danger, main .invalid-feedback").first).to_be_visible()
 
 
-def pages(world) -> list[tuple[str, str | None, str, Callable[[Page], None] | None]]:
-    """(name, persona or None for nobody logged in, path in the current language, what is
-    done on the page before it is checked) of every page checked."""
-    working, hard = world.tickets["working"].pk, world.tickets["hard"].pk
+class Check(NamedTuple):
+    """A page to check: who opens it (None: nobody signed in), its path in the current
+    language, and what is done on it first."""
+
+    name: str
+    persona: str | None
+    path: str
+    then: Callable[[Page], None] | None = None
+
+
+def pages(world) -> list[Check]:
+    """The main pages, checked in both languages."""
+    ticket = reverse("issues:ticket_detail", args=[world.tickets["working"].pk])
+    hard = reverse("issues:ticket_detail", args=[world.tickets["hard"].pk])
+    report = reverse("issues:report")
     digests = [
-        (f"digest {kind}", persona, reverse("digests:digest_detail", args=[d.pk]), None)
+        Check(f"digest {kind}", persona, reverse("digests:digest_detail", args=[d.pk]))
         for kind, (persona, d) in sorted(world.digests.items())
     ]
     return [
-        ("login", None, reverse("login"), None),
-        ("login, wrong password", None, reverse("login"), wrong_password),
-        ("dashboard", "county", reverse("home"), None),
-        ("inbox", "grid_head", reverse("issues:inbox"), None),
-        ("inbox, area tab", "community", reverse("issues:inbox") + "?tab=area", None),
-        ("ticket, its handler", "grid_head", reverse("issues:ticket_detail", args=[working]), None),
-        ("ticket at a meeting", "county", reverse("issues:ticket_detail", args=[hard]), None),
-        (
-            "ticket, its department",
-            "department",
-            reverse("issues:ticket_detail", args=[hard]),
-            None,
-        ),
-        ("report form", "grid_head", reverse("issues:report"), None),
-        ("report form, errors", "grid_head", reverse("issues:report"), submit_blank),
-        ("residents", "community", reverse("residents:resident_list"), None),
-        ("digests", "county", reverse("digests:digest_list"), None),
+        Check("login", None, reverse("login")),
+        Check("login, wrong password", None, reverse("login"), wrong_password),
+        Check("dashboard", "county", reverse("home")),
+        Check("inbox", "grid_head", reverse("issues:inbox")),
+        Check("inbox, area tab", "community", reverse("issues:inbox") + "?tab=area"),
+        Check("ticket, its handler", "grid_head", ticket),
+        Check("ticket at a meeting", "county", hard),
+        Check("ticket, its department", "department", hard),
+        Check("report form", "grid_head", report),
+        Check("report form, errors", "grid_head", report, submit_blank),
+        Check("residents", "community", reverse("residents:resident_list")),
+        Check("digests", "county", reverse("digests:digest_list")),
         *digests,
-        ("meetings", "county", reverse("issues:meeting_list"), None),
-        ("meeting", "county", reverse("issues:meeting_detail", args=[world.meeting.pk]), None),
+        Check("meetings", "county", reverse("issues:meeting_list")),
+        Check("meeting", "county", reverse("issues:meeting_detail", args=[world.meeting.pk])),
+    ]
+
+
+def more_pages(world) -> list[Check]:
+    """The other pages a worker or a resident opens, checked in Chinese."""
+    household, resident = world.households["U1"].pk, world.residents["U1"].pk
+    return [
+        Check("resident sign-in", None, reverse("citizens:sign_in")),
+        Check("tracking link", None, reverse("citizens:track", args=[world.tracking])),
+        Check("households", "community", reverse("residents:household_list")),
+        Check("household", "community", reverse("residents:household_detail", args=[household])),
+        Check("visit form", "community", reverse("residents:visit_create", args=[household])),
+        Check("resident", "community", reverse("residents:resident_detail", args=[resident])),
+        Check("resident edit", "community", reverse("residents:resident_edit", args=[resident])),
+        Check("coverage", "community", reverse("residents:coverage")),
+        Check("areas", "community", reverse("grids:area_root")),
+        Check("area", "community", reverse("dashboard:area_detail", args=[world.g1.code])),
+        Check("notice board", "community", reverse("grids:notice_board", args=[world.g1.code])),
+        Check("notifications", "county", reverse("notifications:list")),
     ]
 
 
@@ -236,7 +269,7 @@ def test_main_pages_have_no_wcag_violations(sessions, scene, viewport):
     try:
         for language in LANGUAGES:
             with translation.override(language):
-                checked = pages(scene)
+                checked = pages(scene) + (more_pages(scene) if language == "zh-hans" else [])
             for name, persona, path, then in checked:
                 if persona not in tabs:
                     tabs[persona] = sessions.login(persona, viewport=viewport)
