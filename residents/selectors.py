@@ -8,7 +8,7 @@ and authorise in one step (404 out of scope, 403 for a role that may not).
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -75,4 +75,29 @@ def grid_coverage(user, *, root: Area | None = None, days: int = 30, now=None) -
         household_count=count_by_key(Household.objects.all(), "grid_id"),
         visited_count=count_by_key(visited, "grid_id"),
         online_count=count_by_key(Household.objects.filter(in_online_group=True), "grid_id"),
+    )
+
+
+def households_not_visited(user, *, grid: Area, days: int = 30, now=None) -> QuerySet[Household]:
+    """The households of ``grid`` in the user's scope that nobody visited in the last
+    ``days`` days, each with its last visit before ``now`` (``last_visited_at``, None when
+    never) and its householders (``heads``, a list). One query for the households: the
+    grid's through their key (index ``household_grid``), the last visit of each one index
+    lookup on ``visit_household_at``; and one for the householders of a page."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=days)
+    last = (
+        Visit.objects.filter(household=OuterRef("pk"), visited_at__lte=now)
+        .order_by("-visited_at")
+        .values("visited_at")[:1]
+    )
+    heads = Resident.objects.filter(is_householder=True).order_by("pk")
+    return (
+        households_visible_to(user)
+        .filter(grid_id=grid.pk)
+        .annotate(last_visited_at=Subquery(last))
+        .filter(Q(last_visited_at__lt=since) | Q(last_visited_at__isnull=True))
+        .select_related("area")
+        .prefetch_related(Prefetch("residents", queryset=heads, to_attr="heads"))
+        .order_by("area__tree_id", "area__lft", "door", "pk")
     )

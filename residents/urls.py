@@ -17,4 +17,5 @@ urlpatterns = [
     path("households/<int:pk>/edit/", views.household_edit, name="household_edit"),
     path("households/<int:pk>/visits/new/", views.visit_create, name="visit_create"),
     path("coverage/", views.coverage, name="coverage"),
+    path("coverage/<str:code>/unvisited/", views.households_unvisited, name="unvisited"),
 ]

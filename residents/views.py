@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,14 @@ from core.ratelimit import RateLimited, too_many_requests
 from core.requests import client_facts
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids.access import scope_for
-from grids.selectors import area_subtree_q, filter_area_for_user, set_places
+from grids.rules import AreaKind
+from grids.selectors import (
+    area_labels,
+    area_subtree_q,
+    filter_area_for_user,
+    get_area_for_user,
+    set_places,
+)
 from residents import services
 from residents.forms import (
     CoverageForm,
@@ -51,6 +59,7 @@ from residents.selectors import (
     get_household_for_user,
     get_resident_for_user,
     grid_coverage,
+    households_not_visited,
     households_visible_to,
     residents_visible_to,
 )
@@ -337,7 +346,53 @@ def visit_create(request, pk):
 def coverage(request):
     _require_any(request.user, LIST)
     form = CoverageForm(request.GET or None)
-    days = (form.cleaned_data.get("days") if form.is_valid() else None) or 30
+    days = _coverage_days(form)
     grids = grid_coverage(request.user, days=days)
     page = _page(request, grids)
+    labels = area_labels(page.object_list, user=request.user)
+    for grid in page.object_list:
+        grid.place = labels.get(grid.pk, grid.name)
+        grid.unvisited_count = grid.household_count - grid.visited_count
     return render(request, "residents/coverage.html", {"form": form, "page": page, "days": days})
+
+
+# The windows the list of households not visited switches between (the coverage page's own
+# window, when another, is kept as a third).
+UNVISITED_WINDOWS = (30, 90)
+
+
+def _coverage_days(form) -> int:
+    return (form.cleaned_data.get("days") if form.is_valid() else None) or 30
+
+
+@login_required
+@require_safe
+def households_unvisited(request, code):
+    """The households of one grid nobody visited in the last 30 (or 90, or the coverage
+    page's) days, with their place, householder, last visit and, where the viewer may, a
+    link to log a visit. A grid outside the viewer's scope is a 404, as every page here."""
+    _require_any(request.user, LIST)
+    grid = get_area_for_user(request.user, code)
+    if grid.kind != AreaKind.GRID:
+        raise Http404
+    scope = scope_for(request.user)
+    if not role_may(scope.role_for(grid), LIST):
+        raise PermissionDenied
+    form = CoverageForm(request.GET or None)
+    days = _coverage_days(form)
+    page = _page(request, households_not_visited(request.user, grid=grid, days=days))
+    households = set_places(page.object_list, user=request.user)
+    may_log = getattr(request.user, "person", None) is not None
+    for household in households:
+        household.may_visit = may_log and role_may(scope.role_for(household.area), VISIT)
+    (grid.place,) = area_labels([grid], user=request.user).values()
+    return render(
+        request,
+        "residents/unvisited.html",
+        {
+            "grid": grid,
+            "page": page,
+            "days": days,
+            "windows": sorted({*UNVISITED_WINDOWS, days}),
+        },
+    )

@@ -159,18 +159,24 @@ def test_the_page_shows_the_figures(visited, login_as):
     response = client.get(reverse("residents:coverage"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert _row_text(html, visited.g1.code) == f"第1网格 {visited.g1.code} 4 1 (25%) 2 (50%)"
-    assert _row_text(html, visited.g2.code) == f"第2网格 {visited.g2.code} 1 1 (100%) 0 (0%)"
+    assert _row_text(html, visited.g1.code) == (
+        f"莲心社区 › 第1网格 {visited.g1.code} 4 1 (25%) 2 (50%) 3户"
+    )
+    assert _row_text(html, visited.g2.code) == (
+        f"莲心社区 › 第2网格 {visited.g2.code} 1 1 (100%) 0 (0%) 0户"
+    )
     assert visited.g3.code not in html
 
 
 def test_the_page_takes_the_window_in_days(visited, login_as):
     client = login_as("community")
     html = client.get(reverse("residents:coverage"), {"days": 60}).content.decode()
-    assert _row_text(html, visited.g1.code) == f"第1网格 {visited.g1.code} 4 2 (50%) 2 (50%)"
+    assert _row_text(html, visited.g1.code) == (
+        f"莲心社区 › 第1网格 {visited.g1.code} 4 2 (50%) 2 (50%) 2户"
+    )
     # A value out of range falls back to 30 days.
     html = client.get(reverse("residents:coverage"), {"days": 9999}).content.decode()
-    assert _row_text(html, visited.g1.code).split()[3] == "1"
+    assert _row_text(html, visited.g1.code).split()[5] == "1"
 
 
 def test_the_page_for_a_unit_head_says_there_is_no_grid(visited, login_as):
