@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from grids.selectors import set_places
 from issues.selectors import get_notification_for_user, notifications_for
 from issues.services.notifications import notification_read, notifications_read_all
 
@@ -22,7 +23,10 @@ HTMX_STOP_POLLING = 286
 @login_required
 @require_GET
 def notification_list(request):
-    page = Paginator(notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = notifications_for(request.user).select_related("ticket__area")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Each problem's place as the viewer's path, for the page's rows in one query.
+    set_places((note.ticket for note in page.object_list if note.ticket_id), user=request.user)
     return render(request, "issues/notifications.html", {"page": page})
 
 

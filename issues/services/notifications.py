@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -21,7 +21,7 @@ from core.sms import send_sms, sms_number_or_none
 from core.webhook import webhook_post
 from grids.models import Department, Person
 from grids.rules import AreaKind
-from grids.selectors import area_chains
+from grids.selectors import area_chains, area_lineages
 from issues import rules
 from issues.models import (
     DepartmentTask,
@@ -50,6 +50,10 @@ class Message:
     body: str
     emails: tuple[str, ...] = ()
     kind: str = K.OTHER
+    # Whether ``body`` names the problem's place already; if not, ``notify_many`` adds it
+    # last (``place_label``): the text goes out by SMS and e-mail, where a problem number
+    # alone says nothing of where to go.
+    placed: bool = False
 
 
 def notify(
@@ -74,10 +78,18 @@ def notify(
 
 
 def notify_many(messages: Iterable[Message]) -> list[Notification]:
-    """``notify`` for many messages at once (a job's batch): four queries however many."""
+    """``notify`` for many messages at once (a job's batch): five queries however many
+    (the places of their problems read together)."""
+    messages = list(messages)
+    places = _places_of(m.ticket for m in messages if m.ticket is not None and not m.placed)
     notes, owners, boxes = [], [], []
     everyone: dict[int, object] = {}
     for message in messages:
+        if message.ticket is not None and not message.placed:
+            place = places.get(message.ticket.area_id)
+            if place:
+                text = _("Place: %(place)s") % {"place": place}
+                message = replace(message, body=f"{message.body}\n{text}".strip(), placed=True)
         users = list({user.pk: user for user in message.users}.values())
         everyone.update((user.pk, user) for user in users)
         mailboxes = list(dict.fromkeys(email for email in message.emails if email))
@@ -252,6 +264,15 @@ def place_label(area) -> str:
     return _place_from(area_chains([area])[area.pk])
 
 
+def _places_of(tickets: Iterable[Ticket]) -> dict[int, str]:
+    """Area pk → ``place_label`` for the places of ``tickets``: one query for them all
+    (none without tickets)."""
+    ids = {ticket.area_id for ticket in tickets if ticket.area_id}
+    if not ids:
+        return {}
+    return {pk: _place_from(chain) for pk, chain in area_lineages(ids).items()}
+
+
 def _place_from(chain: list) -> str:
     grids = [i for i, node in enumerate(chain) if node.kind == AreaKind.GRID]
     start = grids[0] if grids else max(0, len(chain) - 2)
@@ -285,7 +306,7 @@ def notify_handlers(items: Iterable[tuple[Ticket, str, str]]) -> None:
             else "—",
         }
         users = holders.get((ticket.handler_area_id, ticket.level), ())
-        messages.append(Message(ticket, tuple(users), subject, body, (), kind))
+        messages.append(Message(ticket, tuple(users), subject, body, (), kind, placed=True))
     notify_many(messages)
 
 

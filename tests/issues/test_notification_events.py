@@ -160,3 +160,42 @@ def test_the_place_in_a_notification_names_its_grid_and_building(t):
     assert place_label(unit) == expected and expected.count(" › ") == 2
     (note,) = Notification.objects.filter(ticket=ticket, kind=Notification.Kind.ASSIGNED)
     assert expected in note.body
+
+
+def test_every_notification_about_a_problem_names_its_place(t):
+    """A text that did not say where (a problem to triage, a reminder to a department)
+    says it in its last line, from the grid down; one that did says it once."""
+    from issues.models import Notification
+
+    ticket = t.report("U2")  # untriaged: the grid head and the community are told
+    (note, *_others) = Notification.objects.filter(ticket=ticket, kind=Notification.Kind.TRIAGE)
+    assert note.body.endswith("\n地点：第1网格 › 1栋 › 2单元")
+    assert ticket.description in note.body
+    assigned = t.report("U1", tier="simple")
+    (note,) = Notification.objects.filter(ticket=assigned, kind=Notification.Kind.ASSIGNED)
+    assert note.body.count("第1网格 › 1栋 › 1单元") == 1
+
+
+def test_a_batch_of_messages_reads_their_places_in_one_query(t):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from issues.services.notifications import Message, notify_many
+
+    tickets = [t.report(key) for key in ("U1", "U2", "U3", "U4")]
+    user = t.users["community"]
+
+    def sent(items):
+        with CaptureQueriesContext(connection) as captured:
+            notes = notify_many(Message(ticket, (user,), "主题", "正文") for ticket in items)
+        return notes, len(captured)
+
+    one, few = sent(tickets[:1])
+    many, more = sent(tickets * 3)
+    assert more == few
+    assert [n.body.split("\n")[-1] for n in many[:4]] == [
+        "地点：第1网格 › 1栋 › 1单元",
+        "地点：第1网格 › 1栋 › 2单元",
+        "地点：第2网格 › 2栋 › 1单元",
+        "地点：第1网格 › 1栋 › 1单元",
+    ]

@@ -6,6 +6,8 @@ Every notification is its recipient's only: no role is refused, anyone else gets
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from issues.models import Notification
@@ -75,10 +77,41 @@ def test_the_list_reads_a_fixed_number_of_queries(t, login_as, size, django_asse
     ticket = t.report("U1", tier="simple")
     _tell(t.users["unit_head"], size, ticket=ticket)
     client = login_as("unit_head")
-    # session, user, person (navbar name), page count, page rows, unread count
-    with django_assert_max_num_queries(6):
+    # session, user, person (navbar name), page count, page rows, the problems' places,
+    # unread count
+    with django_assert_max_num_queries(7):
         response = client.get(LIST)
     assert response.status_code == 200
+
+
+def _places(response) -> list[str]:
+    html = response.content.decode()
+    return [" ".join(p.split()) for p in re.findall(r"<span[^>]*data-place>(.*?)</span>", html)]
+
+
+def test_each_problem_is_named_by_its_place_below_the_viewers_scope(t, login_as):
+    ticket = t.report("U2", tier="simple")
+    _tell(t.users["community"], ticket=ticket)
+    _tell(t.users["grid_head"], ticket=ticket)
+    _tell(t.users["community"], subject="无关问题")  # about no problem: no place
+    assert _places(login_as("community").get(LIST)) == ["地点: 莲心社区 › 第1网格 › 1栋 › 2单元"]
+    assert _places(login_as("grid_head").get(LIST)) == ["地点: 第1网格 › 1栋 › 2单元"]
+
+
+def test_the_places_of_a_page_are_read_in_one_query(t, login_as, django_assert_num_queries):
+    tickets = [t.report(key, tier="simple") for key in ("U1", "U2", "U3")]
+    client = login_as("community")
+    _tell(t.users["community"], ticket=tickets[0])
+    client.get(LIST)  # the session warmed
+    with CaptureQueriesContext(connection) as one:
+        client.get(LIST)
+    for ticket in tickets * 5:
+        _tell(t.users["community"], ticket=ticket)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(LIST)
+    about_problems = Notification.objects.filter(recipient=t.users["community"]).count()
+    assert len(_places(response)) == about_problems >= 16
+    assert len(many) == len(one)
 
 
 # --- opening one, and all read -----------------------------------------------------------------
