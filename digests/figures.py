@@ -8,7 +8,9 @@ in Python — no query per node, and no ``CASE`` with one branch per node either
 thousands of grids: that many branches would pass the databases' parameter limits).
 
 * daily: 1 query (tickets touched during the day, flags computed in the database);
-* weekly: 1 query (open tickets, and those reported, solved or reopened during the week);
+* weekly: 1 query (open tickets, and those reported, solved or reopened during the week),
+  for every community (its rectification list, grid by grid) as for every street and
+  district;
 * monthly: 4 queries (tickets reported, solved, closed or reopened during the month; visits;
   people acting on tickets; heads in post). The median is taken in Python from the solved
   tickets' durations.
@@ -40,9 +42,9 @@ from core.privacy import scrub_personal_numbers
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
 from dashboard.figures import percent, wilson_lower_bound
 from grids.models import Area, Post
-from grids.rules import ANCESTOR_KEYS, KEY_OF_KIND, AreaKind
+from grids.rules import ANCESTOR_KEYS, KEY_OF_KIND, KIND_DEPTH, AreaKind
 from grids.rules import PostTitle as T
-from grids.selectors import area_subtree_q, keyed_subtree_q
+from grids.selectors import PATH_SEPARATOR, area_subtree_q, keyed_subtree_q
 from issues.models import Ticket, TicketEvent
 from issues.rules import OPEN_STATES, SATISFIED, SOLVED_STATES, TAKEN_ON_STATES
 from residents.models import Visit
@@ -63,7 +65,9 @@ LAYER_OF_KIND = KEY_OF_KIND
 # Which layers get a digest of each kind.
 DIGEST_LAYERS = {
     K.DAILY: (COMMUNITY, GRID),
-    K.WEEKLY: (STREET, DISTRICT),
+    # 每周一督促: the county office's list of every community, and each community its own
+    # rectification list (整改清单).
+    K.WEEKLY: (COMMUNITY, STREET, DISTRICT),
     K.MONTHLY: (STREET, DISTRICT),
 }
 
@@ -191,6 +195,27 @@ def _place(row: dict) -> str:
     if row["area__kind"] == AreaKind.UNIT and row["area__parent__name"]:
         return f"{row['area__parent__name']} {row['area__name']}"
     return row["area__name"]
+
+
+# A place's own kind and name and those of the nodes up to three levels above it: enough to
+# name it from below its community (a unit's building, grid and compound).
+PATH_FIELDS = tuple(
+    f"area__{'parent__' * up}{name}" for up in range(1, 4) for name in ("name", "kind")
+)
+BELOW_COMMUNITY = KIND_DEPTH[AreaKind.COMMUNITY]
+
+
+def _path(row: dict) -> str:
+    """A ticket's place from below its community down ("第1网格 › 1栋 › 1单元"), read from
+    the ``PATH_FIELDS`` of its row; "" for a place at a community or above."""
+    names = []
+    for up in range(4):
+        prefix = f"area__{'parent__' * up}"
+        kind = row[f"{prefix}kind"]
+        if kind is None or KIND_DEPTH.get(kind, 0) <= BELOW_COMMUNITY:
+            break
+        names.append(row[f"{prefix}name"])
+    return PATH_SEPARATOR.join(reversed(names))
 
 
 TICKET_FIELDS = (
@@ -395,30 +420,34 @@ WEEKLY_COUNTS = ("new", "solved", "open", "overdue", "rectification", "reopened"
 def weekly_figures(
     forest: Forest, period: Period, *, now: dt.datetime, root: Area | None = None
 ) -> dict[int, dict]:
-    """The weekly figures of every street and district of ``forest``. One query.
+    """The weekly figures of every community, street and district of ``forest``. One query.
 
     *new*, *solved* and *reopened* count what happened during the week; *open*, *overdue*
     and the rectification list are a snapshot taken when the digest is built
-    (``snapshot_at``): a ticket's state at a past moment is not kept."""
+    (``snapshot_at``): a ticket's state at a past moment is not kept. A street's or a
+    district's table has a row per community (a district's, per street too); a community's,
+    a row per grid."""
     start, end = period.starts_at, period.ends_at
     rows = _weekly_tickets(start, end, root)
     per_node = {n.pk: _weekly_empty(forest, n, now) for n in forest.digest_nodes(K.WEEKLY)}
-    # node → {community or street code: its row}
+    # node → {grid, community or street code: its row}
     rows_of = {
-        pk: {r["code"]: r for r in f["streets"] + f["communities"]} for pk, f in per_node.items()
+        pk: {r["code"]: r for r in f["streets"] + f["communities"] + f["grids"]}
+        for pk, f in per_node.items()
     }
     for row in rows:
         flags = _weekly_flags(row, start, end, now)
         where = forest.buckets(row["area__tree_id"], row["area__lft"])
-        community, street = where[COMMUNITY], where[STREET]
+        grid, community, street = where[GRID], where[COMMUNITY], where[STREET]
         item = _weekly_item(row, community, street, overdue=flags["overdue"])
         lists = _weekly_lists(flags, row["rating"])
-        for node in (street, where[DISTRICT]):
+        for node in (community, street, where[DISTRICT]):
             if node is None or node.pk not in per_node:
                 continue
             figures, own_rows = per_node[node.pk], rows_of[node.pk]
-            _count_in(figures, flags, own_rows.get(community.code) if community else None)
-            if street is not None and street is not node:
+            below = grid if node is community else community
+            _count_in(figures, flags, own_rows.get(below.code) if below else None)
+            if street is not None and node.layer == DISTRICT:
                 _add(own_rows[street.code], flags)
             for name in lists:
                 figures[name].append(item)
@@ -440,6 +469,7 @@ def _weekly_tickets(start: dt.datetime, end: dt.datetime, root: Area | None):
         .annotate(reopens_in_week=_reopens_between(start, end))
         .values(
             *TICKET_FIELDS,
+            *(f for f in PATH_FIELDS if f not in TICKET_FIELDS),
             "handler_area__name",
             "on_rectification_list",
             "escalation_count",
@@ -453,13 +483,17 @@ def _weekly_tickets(start: dt.datetime, end: dt.datetime, root: Area | None):
 
 
 def _weekly_empty(forest: Forest, node: Node, now: dt.datetime) -> dict:
-    """A street's or district's weekly figures before any ticket is counted."""
-    streets, communities = _streets_and_communities(forest, node)
+    """A community's, street's or district's weekly figures before any ticket is counted."""
+    if node.layer == COMMUNITY:
+        streets, communities, grids = [], [], forest.under(GRID, node)
+    else:
+        (streets, communities), grids = _streets_and_communities(forest, node), []
     return {
         "snapshot_at": _iso(now),
         "totals": _zero(WEEKLY_COUNTS),
         "streets": [{**n.ref(), **_zero(WEEKLY_COUNTS)} for n in streets],
         "communities": [_community_row(forest, n, _zero(WEEKLY_COUNTS)) for n in communities],
+        "grids": [{**n.ref(), **_zero(WEEKLY_COUNTS)} for n in grids],
         "rest": _zero(WEEKLY_COUNTS),
         "open_tickets": [],
         "rectification": [],
@@ -488,6 +522,9 @@ def _weekly_item(row: dict, community: Node | None, street: Node | None, *, over
         "id": row["pk"],
         "category": row["category__name"],
         "place": _place(row),
+        # below the community: "第1网格 › 1栋 › 1单元" (its community's own digest has no
+        # community column to say the rest)
+        "path": _path(row),
         "community": community.name if community else "",
         "community_code": community.code if community else "",
         "street": street.name if street else "",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.requests import portal_url
 from dashboard.figures import LEVEL_BANDS
+from grids.selectors import COMMUNITY_KINDS
 from issues.models import Level, Ticket
 
 from .models import Digest
@@ -94,6 +95,9 @@ def digest_context(digest: Digest) -> dict:
             context[name] = [_ticket(t) for t in f.get(name, [])]
             context[f"{name}_more"] = f.get(f"{name}_more", 0)
         context["inbox_url"] = portal_url(reverse("issues:inbox"))
+        # A community's own digest: its rectification list grid by grid, no community column.
+        context["is_community"] = digest.node.kind in COMMUNITY_KINDS
+        context["show_community"] = not context["is_community"]
     else:
         context["as_of"] = _moment(f.get("as_of"))
         context["bands"] = _bands(f["totals"])

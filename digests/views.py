@@ -90,7 +90,8 @@ def _local(moment) -> str:
 
 
 def _rectification_sheet(digest: Digest) -> tuple[str, list, list[list]]:
-    """The weekly digest's rectification list: its file name, headers and rows."""
+    """The weekly digest's rectification list (a community's, a street's or the county's):
+    its file name, headers and rows, each place named from below its community."""
     headers = [
         _("Street"),
         _("Community"),
@@ -109,7 +110,7 @@ def _rectification_sheet(digest: Digest) -> tuple[str, list, list[list]]:
             t["community"],
             t["id"],
             t["category"],
-            t["place"],
+            t.get("path") or t["place"],
             t["level_label"],
             t["handler"],
             _local(t["deadline"]),

@@ -51,6 +51,8 @@ def listed(client, **params) -> set[tuple[str, str]]:
 
 DAILY_A = {("daily", "莲心社区"), ("daily", "第1网格"), ("daily", "第2网格")}
 DAILY_B = {("daily", "旴江社区"), ("daily", "第1网格")}
+WEEKLY_A = {("weekly", "莲心社区")}  # the community's own rectification list
+WEEKLY_B = {("weekly", "旴江社区")}
 STREET = {("weekly", "莲城街道"), ("monthly", "莲城街道")}
 COUNTY = {("weekly", "莲溪县"), ("monthly", "莲溪县")}
 
@@ -58,12 +60,12 @@ COUNTY = {("weekly", "莲溪县"), ("monthly", "莲溪县")}
 @pytest.mark.parametrize(
     "persona, expected",
     [
-        ("community", DAILY_A),
-        ("outsider", DAILY_B),
+        ("community", DAILY_A | WEEKLY_A),
+        ("outsider", DAILY_B | WEEKLY_B),
         ("grid_head", {("daily", "第1网格")}),
-        ("street", DAILY_A | DAILY_B | STREET),
-        ("county", DAILY_A | DAILY_B | STREET | COUNTY),
-        ("admin", DAILY_A | DAILY_B | STREET | COUNTY),
+        ("street", DAILY_A | DAILY_B | WEEKLY_A | WEEKLY_B | STREET),
+        ("county", DAILY_A | DAILY_B | WEEKLY_A | WEEKLY_B | STREET | COUNTY),
+        ("admin", DAILY_A | DAILY_B | WEEKLY_A | WEEKLY_B | STREET | COUNTY),
         ("unit_head", set()),
     ],
 )
@@ -92,11 +94,12 @@ def test_the_list_puts_the_own_level_first_says_the_full_place_and_filters(built
     assert "莲心社区 › 第1网格" in page and "旴江社区 › 第1网格" in page  # not two bare 第1网格
 
     friday = THURSDAY + dt.timedelta(days=1)
-    assert listed(client, day=THURSDAY.isoformat()) == DAILY_A | DAILY_B | STREET
+    weeks = WEEKLY_A | WEEKLY_B
+    assert listed(client, day=THURSDAY.isoformat()) == DAILY_A | DAILY_B | weeks | STREET
     assert {kind for kind, _n in listed(client, day=friday.isoformat())} == {"weekly", "monthly"}
     community_a = built.world.community_a.code
-    assert listed(client, area=community_a) == DAILY_A
-    assert listed(client, area=community_a, kind="weekly") == set()
+    assert listed(client, area=community_a) == DAILY_A | WEEKLY_A
+    assert listed(client, area=community_a, kind="weekly") == WEEKLY_A
     response = client.get(reverse("digests:digest_list"), {"area": "nowhere", "day": "soon"})
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"area", "day"}  # said, not a 404
@@ -194,7 +197,7 @@ def test_the_rectification_list_exports_to_xlsx(built, client):
     assert rows[0][:2] == ["莲城街道", "莲心社区"]
     assert rows[0][3:] == [
         "公共设施维修",
-        "1栋 1单元",
+        "第1网格 › 1栋 › 1单元",  # from below the community
         str(Level.BUILDING.label),
         "1栋",
         "2025-03-11 23:59",

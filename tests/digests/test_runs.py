@@ -129,13 +129,13 @@ def test_catching_up_goes_back_at_most_31_days(rhythm):
 
 def test_weekly_and_monthly_runs_build_the_last_full_period(rhythm):
     rhythm.play(local(2025, 3, 10, 8, 0))  # Monday morning
-    assert digests_run_due(kind="weekly").created == 2
+    assert digests_run_due(kind="weekly").created == 4  # two communities, street, county
     assert set(Digest.objects.filter(kind="weekly").values_list("period_start", flat=True)) == {
         dt.date(2025, 3, 3)
     }
     rhythm.play(local(2025, 4, 1, 8, 30))
     assert digests_run_due(kind="monthly").created == 2
-    assert digests_run_due(kind="weekly").created == 6  # catching up on 10, 17 and 24 March
+    assert digests_run_due(kind="weekly").created == 12  # catching up on 10, 17 and 24 March
     assert sorted(m.to[0] for m in mail.outbox).count("street@grid.example.org") == 5
 
 

@@ -72,7 +72,7 @@ def test_the_ticket_itself_keeps_the_comment(week):
 
 
 def test_nothing_leaks_in_the_mail_or_the_page(week, client):
-    assert digests_deliver(kind=W) == 2
+    assert digests_deliver(kind=W) == 4  # the street, the county, the two communities
     for message in mail.outbox:
         bodies = [message.body] + [content for content, _type in message.alternatives]
         for body in bodies:

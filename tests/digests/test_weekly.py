@@ -54,11 +54,16 @@ B = counts(new=1, open=1, reopened=1)
 ALL = counts(new=9, solved=3, open=7, overdue=4, rectification=2, reopened=1)
 
 
-def test_one_per_street_and_county(week):
+def test_one_per_community_street_and_county(week):
     rhythm, result = week
     digests = Digest.objects.filter(kind=W)
-    assert {d.node for d in digests} == {rhythm.street, rhythm.county}
-    assert result.created == 2
+    assert {d.node for d in digests} == {
+        rhythm.community_a,
+        rhythm.world.community_b,
+        rhythm.street,
+        rhythm.county,
+    }
+    assert result.created == 4
     digest = weekly(rhythm.street)
     assert (digest.period_start, digest.period_end) == (MONDAY, dt.date(2025, 3, 9))
     assert digest.figures["snapshot_at"] == WEEK_BUILT.isoformat()
@@ -127,11 +132,13 @@ def test_the_county_office_sees_the_same_by_street(week):
     assert len(f["open_tickets"]) == 7 and len(f["rectification"]) == 2
 
 
-def test_mailed_to_the_street_and_the_county_officer(week):
+def test_mailed_to_the_communities_the_street_and_the_county_officer(week):
     rhythm, _result = week
-    assert digests_deliver(kind=W) == 2
+    assert digests_deliver(kind=W) == 4
     assert sorted(m.to[0] for m in mail.outbox) == [
+        "community@grid.example.org",  # community A's secretary: A's own list
         "county@grid.example.org",
+        "outsider@grid.example.org",  # community B's secretary: B's
         "street@grid.example.org",
     ]
     text = weekly(rhythm.street).text
