@@ -530,8 +530,11 @@ def write_table(
     fmt: str,
     headers: Sequence[str],
     rows: Iterable[Sequence],
+    *,
+    preamble: Sequence[Sequence] = (),
 ) -> int:
-    """Write a header row and ``rows``; returns the number of data rows written."""
+    """Write ``preamble`` (lines above the table: a ledger's title and filters), a header
+    row and ``rows``; returns the number of data rows written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     count = 0
@@ -540,6 +543,8 @@ def write_table(
         if fmt == "csv":
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
             writer = csv.writer(text)
+            for line in preamble:
+                writer.writerow([escape_cell(v) for v in line])
             writer.writerow([escape_cell(h) for h in headers])
             for row in rows:
                 writer.writerow([escape_cell(v) for v in row])
@@ -565,6 +570,8 @@ def write_table(
                     cells.append(cell)
                 return cells
 
+            for line in preamble:
+                sheet.append(text_cells(line))
             sheet.append(text_cells(headers))
             for row in rows:
                 sheet.append(text_cells(row))
@@ -587,11 +594,19 @@ def spreadsheet_format(requested: str | None) -> str:
     return requested if requested in FORMATS else "xlsx"
 
 
-def spreadsheet_response(filename: str, fmt: str, headers: Sequence[str], rows: Iterable[Sequence]):
-    """A download of ``rows`` as ``filename`` (no extension) in ``fmt``."""
+def spreadsheet_response(
+    filename: str,
+    fmt: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    preamble: Sequence[Sequence] = (),
+):
+    """A download of ``rows`` as ``filename`` (no extension) in ``fmt``, ``preamble`` lines
+    above its header."""
     from django.http import HttpResponse
 
     response = HttpResponse(content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
-    write_table(response, fmt, headers, rows)
+    write_table(response, fmt, headers, rows, preamble=preamble)
     return response

@@ -6,6 +6,9 @@ app_name = "issues"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("ledger.xlsx", views.inbox_ledger, name="inbox_ledger"),
+    path("ledger/print/", views.inbox_print, name="inbox_print"),
+    path("bulk/", views.inbox_bulk, name="inbox_bulk"),
     path("report/", views.report, name="report"),
     path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("<int:pk>/photos/<int:photo_pk>/", views.ticket_photo, name="ticket_photo"),

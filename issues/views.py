@@ -5,14 +5,17 @@ through the services."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import models
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,11 +23,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.images import image_response
 from core.keyset import keyset_page, page_size
-from core.privacy import mask_name, mask_phone
+from core.privacy import mask_name, mask_phone, scrub_personal_numbers
 from core.requests import client_facts
+from core.spreadsheets import spreadsheet_response
 from grids.access import Role, scope_for
 from grids.models import Area, Department
-from grids.selectors import filter_area_for_user, keyed_subtree_q, set_places
+from grids.selectors import area_labels, filter_area_for_user, keyed_subtree_q, set_places
 from issues import forms, services
 from issues import permissions as perm
 from issues.models import (
@@ -93,9 +97,20 @@ def deadline_class(ticket: Ticket, now) -> str:
     return "ok"
 
 
-@login_required
-@require_GET
-def inbox(request):
+@dataclass
+class InboxQuery:
+    """The inbox's list as the request asks for it: the tab, the filter form (bound and
+    checked), the problems it leaves and their order. The page, the ledger's XLSX and its
+    print all read the list through ``_inbox_query``."""
+
+    tab: str
+    form: forms.InboxFilterForm
+    tickets: QuerySet
+    sort: str
+    area: Area | None = None
+
+
+def _inbox_query(request) -> InboxQuery:
     tab = request.GET.get("tab", "mine")
     if tab not in TABS:
         raise Http404
@@ -109,8 +124,11 @@ def inbox(request):
         tickets = tickets.filter(on_rectification_list=True, state__in=OPEN_STATES)
     elif tab == "rating":
         tickets = tickets.filter(state__in=AWAITING_RATING_STATES)
-    form = forms.InboxFilterForm(request.GET or None)
-    sort = "-created_at"
+    filters = request.GET.copy()
+    for name in ("tab", "after", "before", "size", "page"):
+        filters.pop(name, None)
+    form = forms.InboxFilterForm(filters or None)
+    sort, area = "-created_at", None
     if form.is_valid():
         data = form.cleaned_data
         if q := data["q"].strip():
@@ -130,9 +148,48 @@ def inbox(request):
             tickets = tickets.filter(created_at__date__lte=data["until"])
         sort = data["sort"] or sort
     tickets = tickets.select_related("category", "area", "handler_area")
+    return InboxQuery(tab=tab, form=form, tickets=tickets, sort=sort, area=area)
+
+
+def _filters_shown(request, query: InboxQuery) -> list[tuple[str, str]]:
+    """The list's filters in words, for the ledger's heading: (label, value) pairs."""
+    shown = [(str(_("List")), str(TABS[query.tab]))]
+    form = query.form
+    if not form.is_bound or not hasattr(form, "cleaned_data"):
+        return shown
+    for name, field in form.fields.items():
+        value = form.cleaned_data.get(name)
+        if value in (None, "") or (name == "sort" and value == "-created_at"):
+            continue
+        if name == "area":
+            if query.area is None:
+                continue
+            value = area_labels([query.area], user=request.user).get(query.area.pk, value)
+        elif hasattr(field, "choices") and not isinstance(value, models.Model):
+            value = dict(field.choices).get(value, value)
+        shown.append((str(field.label), str(value)))
+    return shown
+
+
+def _may_act_in_bulk(user) -> dict[str, bool]:
+    """Which bulk acts the inbox offers: triage to those whose role triages, reminders to
+    those whose role reminds (each problem is still checked when the act is taken)."""
+    scope = scope_for(user)
+    roles = {g.role for g in scope.grants} | ({Role.ADMIN} if scope.is_admin else set())
+    return {
+        "assign": any(perm.role_may(r, perm.ASSIGN) for r in roles),
+        "remind": any(perm.role_may(r, perm.REMIND) for r in roles),
+    }
+
+
+@login_required
+@require_GET
+def inbox(request):
+    query = _inbox_query(request)
+    now = timezone.now()
     page = keyset_page(
-        tickets,
-        order=sort,
+        query.tickets,
+        order=query.sort,
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         size=page_size(request.GET.get("size")),
@@ -140,23 +197,183 @@ def inbox(request):
     for ticket in page:
         ticket.deadline_class = deadline_class(ticket, now)
     set_places(page, user=request.user)
-    query = request.GET.copy()
+    params = request.GET.copy()
     for name in ("tab", "after", "before"):
-        query.pop(name, None)
-    unsized = query.copy()
+        params.pop(name, None)
+    unsized = params.copy()
     unsized.pop("size", None)
+    unsorted = params.copy()
+    unsorted.pop("sort", None)
+    bulk = _may_act_in_bulk(request.user)
     return render(
         request,
         "issues/inbox.html",
         {
             "tabs": TABS,
-            "tab": tab,
-            "form": form,
+            "tab": query.tab,
+            "form": query.form,
+            "filtering": bool(unsized),
             "page": page,
-            "query": query.urlencode(),
+            "query": params.urlencode(),
             "unsized_query": unsized.urlencode(),
+            "unsorted_query": unsorted.urlencode(),
+            "sort": query.sort,
+            "bulk": bulk if any(bulk.values()) else None,
+            "tiers": Tier.choices,
         },
     )
+
+
+# --- the ledger (台账): the inbox's list as filtered, as XLSX and for print -----------------------
+
+LEDGER_ROWS = 5_000  # rows in one XLSX; a longer list is cut and says so
+PRINT_ROWS = 500  # rows on one printed ledger
+
+
+def _ledger_rows(request, query: InboxQuery, limit: int) -> tuple[list[Ticket], bool]:
+    name = query.sort.lstrip("-")
+    field = (
+        F(name).desc(nulls_last=True)
+        if query.sort.startswith("-")
+        else F(name).asc(nulls_last=True)
+    )
+    tickets = list(query.tickets.order_by(field, "pk")[: limit + 1])
+    cut = len(tickets) > limit
+    tickets = set_places(tickets[:limit], user=request.user)
+    return tickets, cut
+
+
+LEDGER_HEADERS = (
+    gettext_lazy("Number"),
+    gettext_lazy("Category"),
+    gettext_lazy("Place"),
+    gettext_lazy("Area code"),
+    gettext_lazy("State"),
+    gettext_lazy("Tier"),
+    gettext_lazy("Handled at"),
+    gettext_lazy("Deadline"),
+    gettext_lazy("Reported at"),
+    gettext_lazy("Channel"),
+    gettext_lazy("Description"),
+)
+
+
+def _ledger_line(ticket: Ticket) -> list:
+    local = timezone.localtime
+    handled = " · ".join(
+        filter(None, [getattr(ticket.handler_area, "name", ""), ticket.get_level_display()])
+    )
+    return [
+        ticket.pk,
+        ticket.category.name,
+        ticket.place,
+        ticket.area.code,
+        ticket.get_state_display(),
+        ticket.get_tier_display(),
+        handled,
+        local(ticket.deadline).strftime("%Y-%m-%d %H:%M") if ticket.deadline else "",
+        local(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
+        ticket.get_channel_display(),
+        scrub_personal_numbers(ticket.description),
+    ]
+
+
+def _ledger_heading(request, query: InboxQuery, count: int, cut: bool, limit: int) -> list[str]:
+    who = getattr(getattr(request.user, "person", None), "name", "") or request.user.username
+    lines = ["; ".join(f"{label}: {value}" for label, value in _filters_shown(request, query))]
+    lines.append(
+        _("%(n)s problems · made %(at)s by %(who)s")
+        % {"n": count, "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"), "who": who}
+    )
+    if cut:
+        lines.append(
+            _("Only the first %(n)s rows: narrow the filters for the rest.") % {"n": limit}
+        )
+    return lines
+
+
+@login_required
+@require_GET
+def inbox_ledger(request):
+    """The inbox's list, filtered as shown, as an XLSX ledger (台账): a heading with the
+    filters, then a row per problem (its place as a path, the description's numbers
+    masked)."""
+    query = _inbox_query(request)
+    tickets, cut = _ledger_rows(request, query, LEDGER_ROWS)
+    title = str(_("Problem ledger"))
+    heading = _ledger_heading(request, query, len(tickets), cut, LEDGER_ROWS)
+    return spreadsheet_response(
+        f"ledger-{timezone.localdate():%Y%m%d}",
+        "xlsx",
+        [str(h) for h in LEDGER_HEADERS],
+        (_ledger_line(t) for t in tickets),
+        preamble=[[title], *([line] for line in heading), []],
+    )
+
+
+@login_required
+@require_GET
+def inbox_print(request):
+    """The same ledger laid out for A4, its filters in the heading."""
+    query = _inbox_query(request)
+    tickets, cut = _ledger_rows(request, query, PRINT_ROWS)
+    params = request.GET.copy()
+    for name in ("after", "before", "size", "page"):
+        params.pop(name, None)
+    return render(
+        request,
+        "issues/inbox_print.html",
+        {
+            "tickets": tickets,
+            "heading": _ledger_heading(request, query, len(tickets), cut, PRINT_ROWS),
+            "query": params.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def inbox_bulk(request):
+    """Bulk triage or reminders on the problems selected in the inbox; back to the list as
+    it was, saying what was done and what was refused, and why."""
+    act = request.POST.get("act", "")
+    asked = [int(i) for i in request.POST.getlist("ticket") if i.isdigit()][: services.BULK_MAX]
+    # What the user cannot see is "not found", as its page would be.
+    ids = list(tickets_visible_to(request.user).filter(pk__in=asked).values_list("pk", flat=True))
+    unseen = [pk for pk in asked if pk not in set(ids)]
+    back = request.POST.get("back", "")
+    back = back if back.startswith("?") else ""
+    try:
+        if not ids and not unseen:
+            raise ValidationError(_("choose at least one problem"))
+        if act == "assign":
+            result = services.tickets_assign_many(
+                ids=ids, tier=request.POST.get("tier", ""), actor=request.user
+            )
+        elif act == "remind":
+            result = services.tickets_remind_many(
+                ids=ids, actor=request.user, note=request.POST.get("note", "")
+            )
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("issues:inbox") + back)
+    for pk in unseen:
+        result.refused[pk] = _("not found")
+    if result.done:
+        messages.success(
+            request,
+            _("Done for %(n)s problems: %(ids)s")
+            % {"n": len(result.done), "ids": " ".join(f"#{pk}" for pk in result.done)},
+        )
+    if result.refused:
+        messages.warning(
+            request,
+            _("Not done: %(list)s")
+            % {"list": "; ".join(f"#{pk} {why}" for pk, why in sorted(result.refused.items()))},
+        )
+    return redirect(reverse("issues:inbox") + back)
 
 
 # --- the ticket page ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ names below are its public face.
 
 from issues.rules import SYSTEM
 from issues.services.api_keys import api_key_check, api_key_create
+from issues.services.bulk import BULK_MAX, BulkResult, tickets_assign_many, tickets_remind_many
 from issues.services.contact import (
     CALL_BACK_ACTIONS,
     description_has_numbers,
@@ -115,6 +116,10 @@ __all__ = [
     "part_send_back",
     "parts_escalate_overdue",
     "ticket_review",
+    "BULK_MAX",
+    "BulkResult",
+    "tickets_assign_many",
+    "tickets_remind_many",
     "description_has_numbers",
     "holders_of",
     "may_call_reporter",
