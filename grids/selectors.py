@@ -383,16 +383,19 @@ def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:
     return {area.pk: _label_from(chains[area.pk], scope_root_for(user, area)) for area in areas}
 
 
-def set_places(objects: Iterable, *, user, attr: str = "area") -> list:
+def set_places(objects: Iterable, *, user, attr: str = "area", into: str = "place") -> list:
     """Give each of ``objects`` (anything with an area in ``attr``: problems, households,
-    digests' nodes) its ``place``: the path of that area from the community down, never from
+    digests' nodes, a ticket's events by their ``handler_area``) its ``place`` (or the
+    attribute ``into`` names): the path of that area from the community down, never from
     above the user's own scope (``莲心社区 › 1栋 › 2单元`` where the bare name of a unit says
-    nothing). One query for all of them (``area_labels``). Returns them as a list."""
+    nothing). One query for all of them (``area_labels``); an object with no area gets
+    none. Returns them as a list."""
     objects = list(objects)
-    labels = area_labels([getattr(o, attr) for o in objects], user=user)
+    areas = [area for o in objects if (area := getattr(o, attr)) is not None]
+    labels = area_labels(areas, user=user)
     for obj in objects:
         area = getattr(obj, attr)
-        obj.place = labels.get(area.pk, area.name)
+        setattr(obj, into, labels.get(area.pk, area.name) if area is not None else "")
     return objects
 
 

@@ -99,3 +99,45 @@ def test_the_triage_actions_put_assign_first_and_merge_and_decline_second(t, log
     css = (Path(__file__).resolve().parents[2] / "static/portal/portal.css").read_text()
     assert re.search(r"\.btn-tap \{[^}]*min-height: 44px", css)
     assert re.search(r"\.form-check-tap \{[^}]*min-height: 44px", css)
+
+
+def _handled(html: str) -> tuple[str, list[str]]:
+    import re
+
+    field = re.search(r'<dd id="handled-at">(.*?)</dd>', html, flags=re.S).group(1)
+    steps = re.findall(r"<span data-handled-at>(.*?)</span>", html)
+    return " ".join(field.split()), steps
+
+
+def test_where_it_was_handled_reads_as_a_path_on_the_page_and_in_the_timeline(t, login_as):
+    from issues import services
+    from issues.rules import SYSTEM
+
+    ticket = t.report("U2", tier="simple")
+    services.ticket_escalate(ticket=ticket, actor=SYSTEM, note="楼栋长处理不了")
+    url = reverse("issues:ticket_detail", args=[ticket.pk])
+    ticket.refresh_from_db()
+    handler = ticket.handler_area
+    field, steps = _handled(login_as("community").get(url).content.decode())
+    paths = {"unit": "莲心社区 › 第1网格 › 1栋 › 2单元", "building": "莲心社区 › 第1网格 › 1栋"}
+    paths["grid"] = "莲心社区 › 第1网格"
+    assert field.startswith(f"{paths[handler.kind]} · ")
+    assert steps and set(steps) <= set(paths.values())
+    assert len(set(steps)) == 2  # where it was first and where it went
+    assert all(" › " in step for step in steps)  # never the bare name
+
+
+def test_the_places_of_the_timeline_cost_one_query_however_many_steps(t, login_as):
+    from issues import services
+
+    ticket = t.report("U1", tier="simple")
+    client = login_as("grid_head")
+    url = reverse("issues:ticket_detail", args=[ticket.pk])
+    few, html = _queries(client, url)
+    steps = len(_handled(html)[1])
+    for n in range(6):
+        services.ticket_remind(ticket=ticket, actor=t.users["community"], note=f"催办{n}")
+    many, html = _queries(client, url)
+    assert len(_handled(html)[1]) >= steps + 6
+    assert many == few
+    assert set(_handled(html)[1]) == {"第1网格 › 1栋 › 1单元"}
