@@ -5,8 +5,10 @@ before it, and Django's ``Paginator`` also counts the whole list on every page; 
 district's hundred thousand problems both grow with the district (bench/RESULTS.md).
 
 The count is capped: up to ``COUNT_CAP`` rows are counted, and a longer list says "more
-than 1,000". A cursor is only a position in the list (its sort value and id, base64): a
-tampered one moves the reader in the same list, which is filtered by scope as before.
+than 1,000". A list within the cap also has numbered pages (``number``): an OFFSET of at most
+``COUNT_CAP`` rows, as cheap as the count; beyond the cap the pages are by cursor only. A
+cursor is only a position in the list (its sort value and id, base64): a tampered one moves
+the reader in the same list, which is filtered by scope as before.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class KeysetPage:
     previous_cursor: str | None = None
     is_first: bool = True
     sizes: tuple[int, ...] = field(default=SIZES)
+    number: int | None = None  # the page's number, for a list within the count's cap
 
     def __iter__(self):
         return iter(self.object_list)
@@ -57,6 +60,27 @@ class KeysetPage:
     @property
     def has_other_pages(self) -> bool:
         return self.has_next or self.has_previous or not self.is_first
+
+    @property
+    def num_pages(self) -> int | None:
+        """How many pages, for a list within the cap (None past it)."""
+        if self.count_capped:
+            return None
+        return max(1, -(-self.count // self.size))
+
+    def page_numbers(self, around: int = 2) -> list[int | None]:
+        """The numbers the pager links: the first, the last and ``around`` either side of
+        this one, ``None`` where numbers are left out."""
+        if self.number is None or self.num_pages is None:
+            return []
+        last = self.num_pages
+        shown = {1, last, *range(self.number - around, self.number + around + 1)}
+        numbers: list[int | None] = []
+        for n in sorted(n for n in shown if 1 <= n <= last):
+            if numbers and n - numbers[-1] > 1:
+                numbers.append(None)
+            numbers.append(n)
+        return numbers
 
 
 def _encode(value, pk: int) -> str:
@@ -91,11 +115,13 @@ def keyset_page(
     after: str | None = None,
     before: str | None = None,
     size: int = SIZES[0],
+    number: int | None = None,
 ) -> KeysetPage:
     """One page of ``rows`` ordered by ``order`` (a field name, ``-`` for descending; ties
     broken by the primary key the same way; a nullable field's empty values last): the
-    first, the one ``after`` a cursor or the one ``before`` it. Three queries at most: the
-    capped count, the page and, going back, whether there is a page before it."""
+    first, the one ``after`` a cursor, the one ``before`` it, or page ``number`` of a list
+    within the count's cap. Three queries at most: the capped count, the page and, going
+    back, whether there is a page before it."""
     name = order.lstrip("-")
     descending = order.startswith("-")
     model_field = rows.model._meta.get_field(name)
@@ -127,6 +153,22 @@ def keyset_page(
         return q & Q(**{f"{name}__isnull": False}) if backwards and nullable else q
 
     count = rows.order_by()[: COUNT_CAP + 1].count()
+    within = count <= COUNT_CAP
+    if within and not after and not before:
+        last = max(1, -(-count // size))
+        number = min(max(number or 1, 1), last)
+        offset = (number - 1) * size
+        found = list(rows.order_by(*ordering(False))[offset : offset + size + 1])
+        more = len(found) > size
+        found = found[:size]
+        page = KeysetPage(
+            object_list=found, size=size, count=count, is_first=number == 1, number=number
+        )
+        if more:
+            page.next_cursor = _encode(getattr(found[-1], name), found[-1].pk)
+        if number > 1 and found:
+            page.previous_cursor = _encode(getattr(found[0], name), found[0].pk)
+        return page
     position = _decode(before, is_datetime) if before else None
     if position is not None:
         found = list(rows.filter(beyond(position, True)).order_by(*ordering(True))[: size + 1])

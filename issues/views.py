@@ -182,6 +182,10 @@ def _may_act_in_bulk(user) -> dict[str, bool]:
     }
 
 
+def _page_number(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and 0 < int(text) < 10_000 else None
+
+
 @login_required
 @require_GET
 def inbox(request):
@@ -193,12 +197,13 @@ def inbox(request):
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         size=page_size(request.GET.get("size")),
+        number=_page_number(request.GET.get("page")),
     )
     for ticket in page:
         ticket.deadline_class = deadline_class(ticket, now)
     set_places(page, user=request.user)
     params = request.GET.copy()
-    for name in ("tab", "after", "before"):
+    for name in ("tab", "after", "before", "page"):
         params.pop(name, None)
     unsized = params.copy()
     unsized.pop("size", None)

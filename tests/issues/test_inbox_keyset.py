@@ -10,9 +10,10 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from core import keyset
-from core.keyset import keyset_page
+from core.keyset import COUNT_CAP, keyset_page
 from issues import services
 from issues.models import Category, Ticket
 from issues.rules import SYSTEM
@@ -126,3 +127,45 @@ def test_the_inbox_walks_its_pages_with_the_same_queries(login_as, many):
     shown = [int(pk) for pk in re.findall(r'href="/tickets/(\d+)/"', response.content.decode())]
     assert list(dict.fromkeys(shown)) == _expected("-created_at")[10:]
     assert 'rel="prev"' in response.content.decode()
+
+
+def test_a_list_within_the_cap_has_numbered_pages(t):
+    tickets = [t.report("U1") for _ in range(12)]
+    newest_first = [x.pk for x in reversed(tickets)]
+    pages = [
+        keyset_page(Ticket.objects.all(), order="-created_at", size=5, number=n) for n in (1, 2, 3)
+    ]
+    assert [[x.pk for x in p] for p in pages] == [
+        newest_first[:5],
+        newest_first[5:10],
+        newest_first[10:],
+    ]
+    assert [p.number for p in pages] == [1, 2, 3] and pages[0].num_pages == 3
+    assert pages[1].page_numbers() == [1, 2, 3]
+    # past the end: the last page
+    assert keyset_page(Ticket.objects.all(), order="-created_at", size=5, number=9).number == 3
+    # a cursor from a numbered page goes on from it
+    after = keyset_page(
+        Ticket.objects.all(), order="-created_at", size=5, after=pages[0].next_cursor
+    )
+    assert [x.pk for x in after] == newest_first[5:10]
+
+
+def test_page_numbers_leave_gaps_far_from_the_current_page(t):
+    page = keyset_page(Ticket.objects.none(), order="-created_at", size=5)
+    page.count, page.number = 100, 10  # 20 pages
+    assert page.page_numbers() == [1, None, 8, 9, 10, 11, 12, None, 20]
+    page.count = COUNT_CAP + 1
+    assert page.num_pages is None and page.page_numbers() == []
+
+
+def test_the_inbox_links_its_pages_by_number(t, client):
+    for _ in range(30):
+        t.report("U1")
+    client.force_login(t.user("community"))
+    html = client.get(reverse("issues:inbox"), {"tab": "area"}).content.decode()
+    assert 'aria-current="page"><span class="page-link">1</span>' in html
+    assert "page=2" in html
+    html = client.get(reverse("issues:inbox"), {"tab": "area", "page": "2"}).content.decode()
+    assert 'aria-current="page"><span class="page-link">2</span>' in html
+    assert html.count('<tr data-ticket="') == 5
