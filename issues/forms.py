@@ -357,7 +357,9 @@ class InboxFilterForm(Form):
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", "—"), *Ticket.Channel.choices]
     )
-    area = forms.CharField(label=_("Area code"), required=False)
+    # Picked from the tree (templates/grids/_area_picker.html); a code typed into the URL
+    # works too, and one outside the user's scope is a message (grids.rules.area_code_error).
+    area = forms.CharField(label=_("Area"), required=False, widget=forms.HiddenInput)
     since = forms.DateField(label=_("From"), required=False, widget=DateInput())
     until = forms.DateField(label=_("To"), required=False, widget=DateInput())
     sort = forms.ChoiceField(

@@ -223,6 +223,9 @@ def inbox(request):
             "unsized_query": unsized.urlencode(),
             "unsorted_query": unsorted.urlencode(),
             "sort": query.sort,
+            "area_label": area_labels([query.area], user=request.user)[query.area.pk]
+            if query.area
+            else "",
             "bulk": bulk if any(bulk.values()) else None,
             "tiers": Tier.choices,
         },

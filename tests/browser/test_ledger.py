@@ -102,6 +102,33 @@ def test_search_then_ledger_then_bulk_triage(sessions, world, problems, artifact
     assert problems["li"].state == S.REPORTED
 
 
+def test_the_area_filter_is_picked_from_the_tree(sessions, world, problems):
+    page = sessions.login("community")
+    page.goto(sessions.url(reverse("issues:inbox")) + "?tab=area")
+    picker = page.locator("#inbox-filters [data-area-picker]")
+    expect(picker.locator("[data-area-chosen]")).to_have_text("全部区域")
+    picker.get_by_role("button", name="或逐级查找").click()  # walk from one's own area
+    picker.locator("button", has_text="下一级").first.click()  # into the community
+    row = picker.locator(".list-group-item", has_text="第2网格")
+    row.get_by_role("button", name="选择", exact=True).click()
+    expect(picker.locator("[data-area-chosen]")).to_contain_text("第2网格")
+    page.locator("#inbox-filters button[type=submit]").click()
+    page.wait_for_load_state()
+    assert rows_shown(page) == [problems["li"].pk]
+    expect(page.locator("[data-area-chosen]")).to_contain_text("莲心社区 › 第2网格")
+
+    # by name, and cleared again
+    picker = page.locator("#inbox-filters [data-area-picker]")
+    picker.locator("input[type=search]").fill("1栋")
+    picker.locator("[data-area-code]").first.click()
+    expect(picker.locator("[data-area-chosen]")).to_contain_text("1栋")
+    picker.locator("[data-area-clear]").click()
+    expect(picker.locator("[data-area-chosen]")).to_have_text("全部区域")
+    page.locator("#inbox-filters button[type=submit]").click()
+    page.wait_for_load_state()
+    assert len(rows_shown(page)) == 3
+
+
 def test_on_a_phone_the_actions_come_before_the_timeline(sessions, world, problems, artifacts):
     page = sessions.login("grid_head", viewport=PHONE)
     page.goto(sessions.url(reverse("issues:ticket_detail", args=[problems["wang"].pk])))
