@@ -37,7 +37,7 @@ from grids.imports import (
 )
 from grids.imports.logins import LoginDelivery
 from grids.models import Area, Department, ImportRun, PartyOrg, Person, Post
-from grids.selectors import area_ancestors
+from grids.selectors import PATH_SEPARATOR, area_ancestors, area_labels, set_places
 from grids.validators import validate_post_start
 
 
@@ -184,6 +184,53 @@ class SpreadsheetAdminMixin:
         )
 
 
+def _follow(row, through: list[str]):
+    for name in through:
+        row = getattr(row, name, None)
+        if row is None:
+            return None
+    return row
+
+
+class PlaceColumnMixin:
+    """A change list column ``place``: each row's place as its path below the viewer's scope
+    (``莲心社区 › 1栋 › 2单元``; ``grids.selectors.set_places``), read for the rows of the
+    page in one query however many; and a search that takes such a path (its separators
+    read as spaces, so each name in it must match). ``place_of``: the row's area through
+    relations (``"household__area"``; ``""`` for an area itself), in
+    ``list_select_related``."""
+
+    place_of = "area"
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        rows = list(changelist.result_list)
+        if self.place_of:
+            *through, attr = self.place_of.split("__")
+            holders = [h for h in (_follow(row, through) for row in rows) if h is not None]
+            set_places(holders, user=request.user, attr=attr)
+        else:
+            labels = area_labels(rows, user=request.user)
+            for area in rows:
+                area.place = labels.get(area.pk, area.name)
+        changelist.result_list = rows
+        return changelist
+
+    @admin.display(description=gettext_lazy("place"))
+    def place(self, row):
+        if not self.place_of:
+            return getattr(row, "place", row.name)
+        *through, attr = self.place_of.split("__")
+        holder = _follow(row, through)
+        if holder is None or getattr(holder, attr) is None:
+            return "-"
+        return getattr(holder, "place", None) or getattr(holder, attr).name
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.replace(PATH_SEPARATOR.strip(), " ")
+        return super().get_search_results(request, queryset, term)
+
+
 class PostInline(admin.TabularInline):
     """Who holds (and held) posts on this node: read-only, history included."""
 
@@ -269,7 +316,7 @@ class AreaForm(forms.ModelForm):
 
 
 @admin.register(Area)
-class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+class AreaAdmin(PlaceColumnMixin, SpreadsheetAdminMixin, admin.ModelAdmin):
     form = AreaForm
     import_service = areas_import
     export_headers = area_export_headers
@@ -285,6 +332,12 @@ class AreaAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
     fields = ("code", "name", "kind", "parent_code", "grid_type", "households")
     inlines = [PostInline, PartyOrgInline]
     actions = None  # deleting subtrees in bulk is never what a worker meant
+    place_of = ""
+
+    def get_list_display(self, request):
+        # Found by a search, a node is out of its tree: where it is, by its path.
+        shown = super().get_list_display(request)
+        return (*shown[:1], "place", *shown[1:]) if request.GET.get("q") else shown
 
     def get_queryset(self, request):
         # A street is level 0 of its own tree, hung below its district, and a district below
@@ -368,7 +421,7 @@ class PostForm(forms.ModelForm):
 
 
 @admin.register(Post)
-class PostAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
+class PostAdmin(PlaceColumnMixin, SpreadsheetAdminMixin, admin.ModelAdmin):
     """Heads. Changing who holds a post is a new post: the old one is ended, never edited."""
 
     form = PostForm
@@ -382,7 +435,7 @@ class PostAdmin(SpreadsheetAdminMixin, admin.ModelAdmin):
     list_display = (
         "person",
         "title",
-        "area",
+        "place",
         "is_deputy",
         "is_public",
         "started_on",
@@ -469,9 +522,9 @@ class PartyOrgForm(forms.ModelForm):
 
 
 @admin.register(PartyOrg)
-class PartyOrgAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class PartyOrgAdmin(PlaceColumnMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = PartyOrgForm
-    list_display = ("indented_name", "kind", "area")
+    list_display = ("indented_name", "kind", "place")
     list_filter = ("kind",)
     search_fields = ("name", "area__code", "area__name")
     autocomplete_fields = ("area", "parent", "secretary")

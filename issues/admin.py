@@ -13,6 +13,7 @@ from mptt.admin import MPTTModelAdmin
 from core.admin import ReadOnlyAdminMixin, scrubbed
 from core.admin_spreadsheets import SpreadsheetImportExportAdmin
 from core.webhook import WebhookRefused, webhook_address_check, webhook_where
+from grids.admin import PlaceColumnMixin
 from issues import services
 from issues.models import (
     ApiKey,
@@ -117,11 +118,11 @@ class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TicketAdmin(PlaceColumnMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "category",
-        "area",
+        "place",
         "state",
         "tier",
         "level",
@@ -130,7 +131,17 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("state", "tier", "level", "channel", "on_rectification_list", "category")
-    search_fields = ("=id", "description", "area__code", "area__name")
+    # A place's name at any level: the problem's own, its building's (above a unit), its
+    # grid's and community's (ancestor keys).
+    search_fields = (
+        "=id",
+        "description",
+        "area__code",
+        "area__name",
+        "area__parent__name",
+        "grid__name",
+        "community__name",
+    )
     date_hierarchy = "created_at"
     list_select_related = ("category", "area")
     list_per_page = 100
@@ -165,8 +176,9 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("title", "held_on", "area", "created_by")
+class MeetingAdmin(PlaceColumnMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("title", "held_on", "place", "created_by")
+    list_select_related = ("area", "created_by")
     inlines = [TaskInline]
 
 

@@ -19,6 +19,7 @@ from core.privacy import masked_id_parts, scrub_personal_numbers
 from core.ratelimit import RateLimited
 from core.requests import client_facts
 from grids.access import scope_for
+from grids.admin import PlaceColumnMixin
 from residents import services
 from residents.models import (
     AccessLog,
@@ -79,13 +80,23 @@ class ResidentInline(MaskedColumns, admin.TabularInline):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class HouseholdAdmin(PlaceColumnMixin, ServiceAdminMixin, admin.ModelAdmin):
     """Written through ``household_create``/``household_update``; where a household is and
     its door number are fixed once registered, and households are not deleted here."""
 
-    list_display = ("__str__", "area", "address", "in_online_group")
+    list_display = ("door", "place", "address", "in_online_group")
     list_filter = ("in_online_group",)
-    search_fields = ("door", "address", "area__code", "area__name")
+    # A place's name at any level: the household's own, its building's (above a unit),
+    # its grid's and community's (ancestor keys).
+    search_fields = (
+        "door",
+        "address",
+        "area__code",
+        "area__name",
+        "area__parent__name",
+        "grid__name",
+        "community__name",
+    )
     autocomplete_fields = ("area",)
     list_select_related = ("area",)
     list_per_page = 100
@@ -117,11 +128,12 @@ class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(ServiceAdminMixin, MaskedColumns, admin.ModelAdmin):
+class ResidentAdmin(PlaceColumnMixin, ServiceAdminMixin, MaskedColumns, admin.ModelAdmin):
     """Corrected through ``resident_update`` (name, householder, care tags); the household
     and the linked person are shown, not edited, and residents are not deleted here."""
 
-    list_display = ("name", "masked_id", "masked_mobile", "gender", "birth_date", "household")
+    list_display = ("name", "masked_id", "masked_mobile", "gender", "birth_date", "place", "door")
+    place_of = "household__area"
     list_filter = ("gender", "care_tags", "is_householder")
     search_fields = ("name",)
     search_help_text = _(
@@ -155,6 +167,10 @@ class ResidentAdmin(ServiceAdminMixin, MaskedColumns, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # residents come in through the portal's forms and imports (validated)
+
+    @admin.display(description=_("door number"))
+    def door(self, resident):
+        return resident.household.door
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -264,19 +280,20 @@ class PartyMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(VolunteerTeam)
-class VolunteerTeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "area")
+class VolunteerTeamAdmin(PlaceColumnMixin, admin.ModelAdmin):
+    list_display = ("name", "place")
     search_fields = ("name",)
     autocomplete_fields = ("area", "members")
     list_select_related = ("area",)
 
 
 @admin.register(Visit)
-class VisitAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class VisitAdmin(PlaceColumnMixin, ServiceAdminMixin, admin.ModelAdmin):
     """A visit is logged through ``visit_log`` (no visit in the future) and is history from
     then on: shown, never edited or deleted."""
 
-    list_display = ("household", "visitor", "visited_at", "channel", "needs_follow_up")
+    list_display = ("place", "door", "visitor", "visited_at", "channel", "needs_follow_up")
+    place_of = "household__area"
     fields = (
         "household",
         "visitor",
@@ -293,6 +310,10 @@ class VisitAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_select_related = ("household__area", "visitor")
     list_per_page = 100
     show_full_result_count = False
+
+    @admin.display(description=_("door number"))
+    def door(self, visit):
+        return visit.household.door
 
     def has_change_permission(self, request, obj=None):
         return False
