@@ -261,15 +261,19 @@ def report_of(found: dict[str, list[dict]]) -> str:
 
 
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1366px", "390px"])
-def test_main_pages_have_no_wcag_violations(sessions, scene, viewport):
-    """Each persona logs in once; the same tabs then read every page in both languages."""
+def test_main_pages_have_no_wcag_violations(sessions, scene, viewport, artifacts):
+    """Each persona logs in once; the same tabs then read every page in both languages. The
+    main pages are saved as screenshots for people to look at (test-artifacts/pages/)."""
+    shots = artifacts / "pages"
+    shots.mkdir(exist_ok=True)
     anonymous = sessions.browser.new_context(**sessions.context_args, viewport=viewport)
     tabs: dict[str | None, Page] = {None: anonymous.new_page()}
     found: dict[str, list[dict]] = {}
     try:
         for language in LANGUAGES:
             with translation.override(language):
-                checked = pages(scene) + (more_pages(scene) if language == "zh-hans" else [])
+                main = pages(scene)
+                checked = main + (more_pages(scene) if language == "zh-hans" else [])
             for name, persona, path, then in checked:
                 if persona not in tabs:
                     tabs[persona] = sessions.login(persona, viewport=viewport)
@@ -279,6 +283,10 @@ def test_main_pages_have_no_wcag_violations(sessions, scene, viewport):
                 assert page.locator("html").get_attribute("lang") == language
                 if then is not None:
                     then(page)
+                if (name, persona, path, then) in main:
+                    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+                    shot = shots / f"{slug}-{language}-{viewport['width']}.png"
+                    page.screenshot(path=shot, full_page=True)
                 found[f"{language} {name}"] = axe_violations(page) + broken_references(page)
     finally:
         anonymous.close()
