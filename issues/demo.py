@@ -1,5 +1,19 @@
 """Demo categories, departments, time limits, holidays, an API key per channel and a few
-hundred tickets in every state, spread over the last 30 days, built through the services.
+hundred tickets in every state, built through the services:
+
+* the two communities whose residents are registered: a few hundred problems over the last
+  30 days (``_history``);
+* every town and every community and village of the county: problems reported on the
+  hotline or on a grid patrol, solved at each level -- the unit, building or grid head, the
+  community, the town (上提一级) -- some still open, some overdue on the rectification list
+  (``_county``);
+* the county office's assignment meetings (交办会), as in Guangchang: one a month over the
+  last 12 months, the 12 functional departments, each hard problem handed to one to three
+  of them, each part with its own instructions (办理要求) and deadline; the departments
+  report, the county office accepts the reports and tells the reporter in its own words or
+  sends a part back; return visits (回访) after. Guangchang solved 731 hard problems at its
+  12 meetings; the demo holds about a tenth of that, in the same shape (``_meetings``,
+  ``_hard``).
 
 Ratings come from the reporters (党群评议), never from a handler: the reporter rates on the
 resident pages or through the tracking link (``ReporterActor``), or a community worker who
@@ -31,9 +45,10 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from core.models import TextMessage
+from grids.demo_data import GIVEN_CHARS, SURNAMES
 from grids.models import Area, Department, Person
 from grids.rules import AreaKind, PostTitle
-from grids.selectors import area_subtree_q
+from grids.selectors import COMMUNITY_KINDS, area_subtree_q
 from issues import services
 from issues.models import (
     ApiKey,
@@ -41,8 +56,10 @@ from issues.models import (
     DepartmentTask,
     Holiday,
     Level,
+    Meeting,
     Notification,
     NotificationDelivery,
+    ReturnVisit,
     Ticket,
     TicketEvent,
     TicketReporter,
@@ -138,6 +155,48 @@ HOLIDAYS = (
 )
 TICKETS = 320
 HANDLER_PHONE_BASE = 13900000200
+
+# The county office's assignment meetings: one a month over the last 12 months, as
+# Guangchang's 12; each month's hard problems from all over the county (731 in Guangchang,
+# a tenth of that here) and those of the two communities' history that reached the county.
+MEETINGS = 12
+HARD_PER_MEETING = 5
+MEETING_DAY = 12  # of the month
+# Hard problems (难点重点问题), each with the departments that share it, the lead first.
+HARD_PROBLEMS = (
+    ("leak", "老旧小区屋面大面积渗漏，住户多次自行修补无效", ("housing", "urban")),
+    ("water_supply", "片区供水管网老化，高层住户夏季长期无水", ("water", "housing", "power")),
+    ("sewage", "河道沿线生活污水直排，群众反映强烈", ("environment", "water", "urban")),
+    ("road", "村组道路塌方，影响学生上学和群众出行", ("transport", "land", "education")),
+    ("power_supply", "老旧线路负荷不足，用电高峰频繁停电", ("power", "housing")),
+    ("fire", "农贸市场消防通道被占、消防设施缺失", ("police", "market", "urban")),
+    ("parking", "学校门口上下学时段车辆乱停、交通拥堵", ("police", "transport", "education")),
+    ("elderly_care", "独居老人集中居住点缺少日间照料服务", ("civil", "health")),
+    ("garbage", "城乡结合部垃圾中转站长期满溢、臭味扰民", ("urban", "environment")),
+    ("elevator", "老旧小区加装电梯意见不一、手续难办", ("housing", "land", "market")),
+    ("noise", "夜市油烟和噪音扰民，多次投诉未解决", ("market", "environment", "urban")),
+    ("ebike", "小区缺少电动车集中充电设施，飞线充电屡禁不止", ("police", "power", "housing")),
+)
+# What the meeting asks of each department (办理要求): the lead's part, then a supporter's.
+DEPARTMENT_ASKS = {
+    "housing": ("督促产权单位和物业制定维修方案，限期完成维修", "核实房屋产权和维修资金"),
+    "water": ("排查管网，提出改造方案并组织施工", "配合排查供水、排水管网"),
+    "police": ("组织联合执法，清理占道和隐患", "派员维护现场秩序"),
+    "market": ("约谈经营户，依法查处违规经营", "核查经营主体证照"),
+    "urban": ("组织清理整治，建立长效保洁机制", "配合清运和占道整治"),
+    "civil": ("摸清需求，落实助老服务", "核实困难群众救助政策"),
+    "health": ("组织家庭医生上门服务", "开展健康随访"),
+    "land": ("核查用地和规划手续，限期办结审批", "提供规划、用地意见"),
+    "transport": ("制定修复方案，组织抢修", "设置警示标志，疏导交通"),
+    "power": ("开展线路改造，消除用电隐患", "配合排查用电线路"),
+    "education": ("会同学校制定错峰放学和护学方案", "组织学校做好安全宣传"),
+    "environment": ("开展监测，督促整改直排问题", "配合开展环境监测"),
+}
+# Days each part is given, the lead first: every part its own deadline.
+PART_DAYS = (15, 10, 7)
+# Problems of the county's other communities and villages: reported on the hotline or on a
+# grid patrol, and where each ends (see ``_county``).
+SPREAD_FATES = ("first", "first", "community", "street", "open", "overdue", "first", "reported")
 
 
 def load(write) -> None:
@@ -244,8 +303,10 @@ def _tickets() -> int:
     last_delivery = (
         NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     )
-    _history()
+    meetings = _meetings()
+    _history(meetings)
     _resident_story()
+    _county(meetings)
     services.tickets_escalate_overdue()
     _leave_some_overdue(timezone.now())
     _settle_notifications(timezone.now())
@@ -255,17 +316,28 @@ def _tickets() -> int:
     return Ticket.objects.count()
 
 
-def _history() -> int:
-    User = get_user_model()
+def _county_officer():
+    return (
+        get_user_model()
+        .objects.filter(
+            person__posts__title=PostTitle.COUNTY_OFFICER, person__posts__ended_on__isnull=True
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _history(meetings: list[Meeting]) -> int:
+    """The two registered communities' last 30 days; their hard problems go to the
+    meeting of their month."""
     residents = _demo_residents()
     leaves = list(Category.objects.filter(children__isnull=True).order_by("code"))
     samples = {code: s for code, _n, _p, _d, s in CATEGORIES}
-    officer = User.objects.filter(
-        person__posts__title=PostTitle.COUNTY_OFFICER, person__posts__ended_on__isnull=True
-    ).first()
+    officer = _county_officer()
     departments = {d.code: d for d in Department.objects.all()}
-    meeting = None
     now = timezone.now()
+    today = timezone.localdate(now)
+    backdating = _Backdating(now)
     made = 0
     for i in range(TICKETS):
         h = _h("ticket", i)
@@ -289,18 +361,215 @@ def _history() -> int:
             tier=None if fate == 0 else tier,
         )
         handlers = _handler_user(ticket)
+        days, met = (h >> 32) % 30, False
         if fate >= 2 and handlers is not None:
-            if tier == Tier.HARD and officer is not None and fate >= 3:
-                ticket = _via_meeting(ticket, officer, departments, category, meeting, i)
-                meeting = ticket._meeting
+            if tier == Tier.HARD and officer is not None and meetings and fate >= 3:
+                # on the meeting of its month, dated with it
+                meeting = next(m for m in reversed(meetings) if (today - m.held_on).days >= days)
+                days, met = (today - meeting.held_on).days, True
+                lead = category.default_department or departments["housing"]
+                second = departments["urban" if lead.code != "urban" else "police"]
+                ticket = _via_meeting(
+                    ticket, officer, meeting, departments=[lead, second][: 1 + h % 2], i=i
+                )
             else:
                 _work(ticket, handlers, resolve=fate >= 3)
             ticket.refresh_from_db()
             if fate >= 4 and ticket.state == Ticket.State.RESOLVED:
                 _rate(ticket, unsatisfied=fate == 5, basic=not h % 4, by_call=h % 3 == 0)
-        _age(ticket.pk, days=(h >> 32) % 30, overdue=fate == 6, now=now)
+        backdating.add(ticket.pk, days=days, overdue=fate == 6, met=met)
         made += 1
+    backdating.apply()
     return made
+
+
+def _meetings() -> list[Meeting]:
+    """The county office's meetings of the last 12 months, oldest first: the 12th of each
+    month (this month's today if the 12th has not come yet)."""
+    officer = _county_officer()
+    if officer is None:
+        return []
+    county = Area.objects.filter(kind=AreaKind.DISTRICT).order_by("code").first()
+    today = timezone.localdate()
+    meetings = []
+    for n in range(MEETINGS):
+        back = MEETINGS - 1 - n
+        year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
+        held_on = dt.date(year, month + 1, MEETING_DAY)
+        held_on = min(held_on, today)
+        meeting = services.meeting_open(
+            area=county,
+            title=f"第{n + 1}次群众反映难点问题交办会（{held_on.year}年{held_on.month}月）",
+            actor=officer,
+            held_on=held_on,
+        )
+        meetings.append(meeting)
+    # Dated on the day it was held (demo backdating, as ``_age`` does for the problems).
+    for meeting in meetings:
+        opened = dt.datetime.combine(
+            meeting.held_on, dt.time(9), tzinfo=timezone.get_current_timezone()
+        )
+        Meeting.objects.filter(pk=meeting.pk).update(created_at=opened)
+    return meetings
+
+
+def _county_places() -> list[tuple[Area, Area, list[Area]]]:
+    """Every community and village of the county in tree order, with its town and the
+    places its problems come from: the units of an urban community, the grids (村小组) of a
+    village. One query for the communities, one per community for its places."""
+    towns = {a.pk: a for a in Area.objects.filter(kind__in=[AreaKind.TOWN, AreaKind.STREET])}
+    places = []
+    for community in Area.objects.filter(kind__in=COMMUNITY_KINDS).order_by("tree_id", "lft"):
+        kind = AreaKind.UNIT if community.kind == AreaKind.COMMUNITY else AreaKind.GRID
+        below = list(Area.objects.filter(area_subtree_q(community), kind=kind).order_by("lft")[:40])
+        if below and community.parent_id in towns:
+            places.append((towns[community.parent_id], community, below))
+    return places
+
+
+def _hotline_reporter(*parts) -> tuple[str, str]:
+    """A name and a mobile number for a problem reported on the hotline or a patrol."""
+    h = _h("reporter", *parts)
+    name = SURNAMES[h % len(SURNAMES)] + GIVEN_CHARS[(h >> 8) % len(GIVEN_CHARS)]
+    if h % 3:
+        name += GIVEN_CHARS[(h >> 16) % len(GIVEN_CHARS)]
+    return name, f"139{(h >> 24) % 100_000_000:08d}"
+
+
+def _county(meetings: list[Meeting]) -> None:
+    """Problems in every community and village of every town: each one's first (or two, in
+    an urban community) solved where it was reported, lifted to the community or the town
+    and solved there, still open, overdue or not yet triaged (``SPREAD_FATES``); and the
+    month's hard problems from all over the county on each meeting (``_hard``)."""
+    places = _county_places()
+    if not places:
+        return
+    leaves = list(Category.objects.filter(children__isnull=True).order_by("code"))
+    samples = {code: s for code, _n, _p, _d, s in CATEGORIES}
+    backdating = _Backdating(timezone.now())
+    for n, (_town, community, below) in enumerate(places):
+        for k in range(2 if community.kind == AreaKind.COMMUNITY else 1):
+            h = _h("county", community.code, k)
+            category = leaves[(h >> 4) % len(leaves)]
+            fate = SPREAD_FATES[(n + 3 * k) % len(SPREAD_FATES)]
+            name, phone = _hotline_reporter(community.code, k)
+            ticket = services.ticket_report(
+                area=below[(h >> 12) % len(below)],
+                category=category,
+                channel=(Ticket.Channel.HOTLINE, Ticket.Channel.PATROL)[h % 2],
+                description=samples[category.code][(h >> 20) % len(samples[category.code])],
+                reporter_name=name,
+                reporter_phone=phone,
+                tier=None if fate == "reported" else Tier.SIMPLE,
+            )
+            _spread_work(ticket, fate, h)
+            backdating.add(ticket.pk, days=(h >> 28) % 30, overdue=fate == "overdue")
+    officer = _county_officer()
+    if officer is not None:
+        _hard(meetings, places, officer, backdating)
+    backdating.apply()
+
+
+def _spread_work(ticket: Ticket, fate: str, h: int) -> None:
+    """Work a problem of ``_county`` to its ``fate``: the heads there have no login, so the
+    demo takes the steps (``SYSTEM``); the reporter rates most of what was solved."""
+    if fate == "reported":
+        return
+    if fate in LIFTED_TO:
+        _lift_to(ticket, LIFTED_TO[fate])
+    services.ticket_progress(ticket=_fresh(ticket), actor=SYSTEM, note="已到现场查看，正在协调")
+    if fate in ("open", "overdue"):
+        return
+    services.ticket_resolve(
+        ticket=_fresh(ticket), actor=SYSTEM, feedback="已协调处理完毕，电话告知群众"
+    )
+    if h % 4:
+        ticket = _fresh(ticket)
+        rating = Ticket.Rating.BASIC if h % 5 == 0 else Ticket.Rating.SATISFIED
+        reporter = ReporterActor(ticket.reporters.order_by("pk").first())
+        services.ticket_rate(ticket=ticket, actor=reporter, rating=rating)
+
+
+# 大事不出社区、难事不出街道: lifted one level at a time to the community or the town.
+LIFTED_TO = {"community": Level.COMMUNITY, "street": Level.STREET}
+
+
+def _lift_to(ticket: Ticket, level: str) -> None:
+    """Lift it one level at a time (上提一级) until ``level`` answers for it."""
+    order = [lv for lv, _label in Level.choices]
+    ticket.refresh_from_db()
+    while order.index(ticket.level) < order.index(level):
+        services.ticket_escalate(ticket=ticket, actor=SYSTEM, note="本级协调不了，上提一级会商")
+        ticket.refresh_from_db()
+
+
+def _hard(meetings: list[Meeting], places, officer, backdating: _Backdating) -> None:
+    """Each meeting's ``HARD_PER_MEETING`` hard problems, from the towns in turn: reported
+    on the hotline, lifted to the county office, put on the meeting and handed to one to
+    three departments. Those of the earlier months are reported on, accepted and told to
+    the reporter (one in five sent back once first), rated and visited again; this month's
+    are still with the departments or awaiting the review."""
+    departments = {d.code: d for d in Department.objects.all()}
+    categories = {c.code: c for c in Category.objects.all()}
+    by_town: dict[int, list] = {}
+    for town, community, below in places:
+        by_town.setdefault(town.pk, []).append((community, below))
+    towns = list(by_town.values())
+    today = timezone.localdate()
+    n = 0
+    for meeting in meetings:
+        latest = meeting is meetings[-1]
+        for _k in range(HARD_PER_MEETING):
+            h = _h("hard", n)
+            in_town = towns[n % len(towns)]
+            community, below = in_town[(n // len(towns)) % len(in_town)]
+            code, text, shares = HARD_PROBLEMS[(h >> 4) % len(HARD_PROBLEMS)]
+            name, phone = _hotline_reporter("hard", n)
+            ticket = services.ticket_report(
+                area=below[(h >> 12) % len(below)],
+                category=categories[code],
+                channel=Ticket.Channel.HOTLINE,
+                description=f"{community.name}：{text}",
+                reporter_name=name,
+                reporter_phone=phone,
+                tier=Tier.HARD,
+            )
+            picked = [departments[c] for c in shares[: 1 + h % len(shares)]]
+            stage = ("open", "reported", "partly", "sent_back")[n % 4] if latest else "done"
+            ticket = _via_meeting(
+                ticket, officer, meeting, departments=picked, i=n, stage=stage, h=h
+            )
+            days = (today - meeting.held_on).days
+            backdating.add(ticket.pk, days=days, met=True)
+            n += 1
+
+
+def _parts(departments: list[Department], category: Category) -> list:
+    """One part per department: the lead's instructions and the longest time, each
+    supporter its own instructions and a shorter deadline."""
+    now = timezone.now()
+    parts = []
+    for rank, department in enumerate(departments):
+        lead, support = DEPARTMENT_ASKS[department.code]
+        days = PART_DAYS[min(rank, len(PART_DAYS) - 1)]
+        ask = f"牵头办理{category.name}问题：{lead}" if rank == 0 else f"配合：{support}"
+        parts.append(
+            services.Part(department, now + dt.timedelta(days=days), f"{ask}，{days}日内反馈")
+        )
+    return parts
+
+
+def _report_parts(ticket: Ticket, *, only_first: bool = False) -> None:
+    """The departments report on their open parts (as themselves where they have a login)."""
+    parts = DepartmentTask.objects.filter(ticket=ticket, status=DepartmentTask.Status.OPEN)
+    for task in parts.select_related("department").order_by("pk"):
+        handler = task.department.handlers.exclude(user=None).order_by("pk").first()
+        actor = handler.user if handler else SYSTEM  # a department with no login: the demo
+        services.department_report(
+            task=task, actor=actor, report=f"{task.department.name}已现场核查，按要求办理完毕"
+        )
+        if only_first:
+            return
 
 
 def _demo_account() -> ResidentAccount:
@@ -539,79 +808,127 @@ def _handler_user(ticket: Ticket):
     return services.holders_of(ticket.handler_area, ticket.level).order_by("pk").first()
 
 
-def _via_meeting(ticket, officer, departments, category, meeting, i):
-    """Hard problems climb to the county office and go through an assignment meeting."""
-    ticket = (
-        services.ticket_escalate(ticket=ticket, actor=SYSTEM, as_hard=True)
-        if ticket.level != "county"
-        else ticket
-    )
+def _via_meeting(
+    ticket: Ticket,
+    officer,
+    meeting: Meeting,
+    *,
+    departments: list[Department],
+    i: int,
+    stage: str = "done",
+    h: int = 0,
+) -> Ticket:
+    """A hard problem climbs to the county office and goes on ``meeting``, to
+    ``departments``. ``stage``: how far it got -- "open" (the departments at work),
+    "partly" (the lead reported), "reported" (all reported, awaiting the review),
+    "sent_back" (one part sent back), "done" (accepted and told to the reporter, one in five
+    after sending a part back once; with ``h``, then rated and, one in two, visited again:
+    ``_history`` rates its own, with ``h`` 0)."""
     ticket.refresh_from_db()
-    while ticket.level != "county":
-        ticket = services.ticket_escalate(ticket=ticket, actor=SYSTEM)
-        ticket.refresh_from_db()
-    if meeting is None or i % 40 == 0:
-        county = ticket.handler_area
-        meeting = services.meeting_open(
-            area=county, title=f"第{i // 40 + 1}次群众反映难点问题交办会", actor=officer
-        )
-    first = category.default_department or departments["housing"]
-    second = departments["urban"] if first.code != "urban" else departments["police"]
-    now = timezone.now()
+    if ticket.level not in (Level.COUNTY, Level.DEPARTMENT):
+        if ticket.tier != Tier.HARD:
+            ticket = services.ticket_escalate(ticket=ticket, actor=SYSTEM, as_hard=True)
+        _lift_to(ticket, Level.COUNTY)
+    ticket.refresh_from_db()
+    category = ticket.category
     services.meeting_assign(
-        meeting=meeting,
-        ticket=ticket,
-        actor=officer,
-        parts=[
-            services.Part(
-                first, now + dt.timedelta(days=10), f"牵头处理：{category.name}，限期办结并反馈"
-            ),
-            services.Part(second, now + dt.timedelta(days=7), "配合牵头单位现场核查，提供执法支持"),
-        ],
+        meeting=meeting, ticket=ticket, actor=officer, parts=_parts(departments, category)
     )
-    parts = DepartmentTask.objects.filter(ticket=ticket).select_related("department")
-    for task in parts.order_by("pk"):
-        handler = task.department.handlers.exclude(user=None).first()
-        # A department with no login: the demo reports for it.
-        actor = handler.user if handler else SYSTEM
-        services.department_report(
-            task=task, actor=actor, report=f"{task.department.name}已现场核查并处理"
-        )
-    ticket.refresh_from_db()
-    # The county office's review: most accepted in its own words; some sent back (a part open
-    # again, with the reason); some still waiting for the review.
-    if i % 11 == 0:
-        late = parts.order_by("pk").last()
+    if stage == "open":
+        return _fresh(ticket)
+    _report_parts(ticket, only_first=stage == "partly")
+    if stage == "partly":
+        return _fresh(ticket)
+    now = timezone.now()
+    late = DepartmentTask.objects.filter(ticket=ticket).order_by("-pk").first()
+    if stage == "sent_back" or (stage == "done" and i % 5 == 0):
         services.part_send_back(
-            ticket=ticket,
+            ticket=_fresh(ticket),
             task=late,
             actor=officer,
             reason="现场复核仍未整改到位，请重新处理",
-            deadline=now + dt.timedelta(days=3),
+            deadline=now + dt.timedelta(days=5),
         )
-    elif i % 13 != 0:
-        services.ticket_review(
+        if stage == "sent_back":
+            return _fresh(ticket)
+        _report_parts(ticket)
+    if stage == "reported":
+        return _fresh(ticket)
+    names = "、".join(d.name for d in departments)
+    services.ticket_review(
+        ticket=_fresh(ticket),
+        actor=officer,
+        feedback=f"您反映的{category.name}问题经县交办会交{names}办理，现已解决。"
+        "如仍有问题，请联系所在社区（村）。",
+    )
+    ticket = _fresh(ticket)
+    if not h:
+        return ticket
+    if h % 5:
+        rating = Ticket.Rating.BASIC if h % 3 == 0 else Ticket.Rating.SATISFIED
+        services.ticket_rate(
             ticket=ticket,
-            actor=officer,
-            feedback=f"经县交办办核查，{first.name}、{second.name}已处理完毕，问题已解决。",
+            actor=ReporterActor(ticket.reporters.order_by("pk").first()),
+            rating=rating,
         )
-    ticket.refresh_from_db()
-    ticket._meeting = meeting
-    return ticket
+    if h % 2:
+        visit = services.return_visit_schedule(
+            ticket=_fresh(ticket), actor=officer, on=timezone.localdate()
+        )
+        services.return_visit_log(
+            visit=visit, actor=officer, note="电话回访：群众对办理结果表示满意，问题未再出现"
+        )
+    return _fresh(ticket)
 
 
-def _age(pk: int, *, days: int, overdue: bool, now) -> None:
-    """Shift one demo ticket's history back by ``days`` so the dashboards have 30 days to show.
-    Demo data only: real tickets are never rewritten (``load`` recounts the day rollups
-    after)."""
+def _fresh(ticket: Ticket) -> Ticket:
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def _age(pk: int | list[int], *, days: int, overdue: bool, now, met: bool = False) -> None:
+    """Shift demo tickets' history (one ticket's, or a list's) back by ``days`` so the
+    dashboards have 30 days and the meetings 12 months to show; ``met``: problems put on a
+    meeting, whose parts and return visits move with them. Demo data only: real tickets
+    are never rewritten (``load`` recounts the day rollups after)."""
+    pks = [pk] if isinstance(pk, int) else list(pk)
     shift = dt.timedelta(days=days, hours=days % 7)
-    tickets = Ticket.objects.filter(pk=pk)
+    tickets = Ticket.objects.filter(pk__in=pks)
     for field in ("created_at", "updated_at", "assigned_at", "resolved_at", "closed_at"):
         tickets.filter(**{f"{field}__isnull": False}).update(**{field: F(field) - shift})
-    TicketEvent.objects.filter(ticket_id=pk).update(at=F("at") - shift)
-    Notification.objects.filter(ticket_id=pk).update(created_at=F("created_at") - shift)
-    reporters = TicketReporter.objects.filter(reported_as_id=pk)
+    TicketEvent.objects.filter(ticket_id__in=pks).update(at=F("at") - shift)
+    Notification.objects.filter(ticket_id__in=pks).update(created_at=F("created_at") - shift)
+    reporters = TicketReporter.objects.filter(reported_as_id__in=pks)
     reporters.update(created_at=F("created_at") - shift)
     reporters.filter(rated_at__isnull=False).update(rated_at=F("rated_at") - shift)
+    if met:
+        _age_parts(pks, days=days, shift=shift)
     if overdue:
         tickets.update(deadline=now - dt.timedelta(hours=1))
+
+
+class _Backdating:
+    """The ``_age`` of many problems, gathered while they are made and done together: one
+    set of updates per distinct shift, not per problem."""
+
+    def __init__(self, now):
+        self.now = now
+        self.groups: dict[tuple[int, bool, bool], list[int]] = {}
+
+    def add(self, pk: int, *, days: int, overdue: bool = False, met: bool = False) -> None:
+        self.groups.setdefault((days, overdue, met), []).append(pk)
+
+    def apply(self) -> None:
+        for (days, overdue, met), pks in sorted(self.groups.items()):
+            _age(pks, days=days, overdue=overdue, now=self.now, met=met)
+        self.groups.clear()
+
+
+def _age_parts(pks: list[int], *, days: int, shift: dt.timedelta) -> None:
+    """``_age`` for problems put on a meeting: their parts and their return visits."""
+    parts = DepartmentTask.objects.filter(ticket_id__in=pks)
+    for field in ("deadline", "reported_at", "reviewed_at"):
+        parts.filter(**{f"{field}__isnull": False}).update(**{field: F(field) - shift})
+    for visit in ReturnVisit.objects.filter(ticket_id__in=pks, done_at__isnull=False):
+        visit.scheduled_for -= dt.timedelta(days=days)
+        visit.done_at -= shift
+        visit.save(update_fields=["scheduled_for", "done_at"])

@@ -1,6 +1,9 @@
 """The demo's problems (issues/demo.py through ``load_demo``): ratings from the reporters and
 return calls, never from a handler; the demo resident's account and problems; declined and
-merged examples; and a backdated history that sends nobody a message."""
+merged examples; a backdated history that sends nobody a message; and a county shaped like
+Guangchang's: problems in every town and community, solved at every level, a meeting a
+month over the last 12 months handing hard problems to the 12 departments, return visits;
+the digests of the last days, weeks and months, each community's weekly one among them."""
 
 from __future__ import annotations
 
@@ -15,10 +18,18 @@ from django.utils import timezone
 
 from core import sms
 from core.models import TextMessage
+from dashboard.figures import LEVEL_BANDS, clock_at, ticket_figures
 from digests.models import Digest, DigestDelivery
+from digests.periods import latest_due
+from grids.models import Area
+from grids.rules import AreaKind
+from grids.selectors import COMMUNITY_KINDS
 from issues.models import (
+    DepartmentTask,
+    Meeting,
     Notification,
     NotificationDelivery,
+    ReturnVisit,
     Ticket,
     TicketEvent,
     TicketReporter,
@@ -142,6 +153,73 @@ def test_the_demo(demo):
     assert not DigestDelivery.objects.exists()
     assert "digests:" in output
 
+    # --- the county of the article: every town, every community and village ---
+    towns = set(Area.objects.filter(kind=AreaKind.TOWN).values_list("pk", flat=True))
+    communities = Area.objects.filter(kind__in=COMMUNITY_KINDS)
+    assert len(towns) == 11 and communities.count() == 139
+    assert set(Ticket.objects.values_list("street_id", flat=True)) == towns
+    reached = set(Ticket.objects.values_list("community_id", flat=True))
+    assert set(communities.values_list("pk", flat=True)) <= reached
+    per_town = Ticket.objects.values("street_id").annotate(n=Count("pk"))
+    assert min(row["n"] for row in per_town) >= 10
+
+    # --- a meeting a month over the last 12 months, the 12 departments ---
+    meetings = list(Meeting.objects.order_by("held_on"))
+    assert len(meetings) == 12
+    assert len({(m.held_on.year, m.held_on.month) for m in meetings}) == 12
+    assert today - dt.timedelta(days=366) < meetings[0].held_on and meetings[-1].held_on <= today
+    parts = DepartmentTask.objects.all()
+    assert all(parts.filter(meeting=m).exists() for m in meetings)
+    assert parts.values("department").distinct().count() == 12
+    hard = parts.values("ticket").distinct().count()
+    assert 60 <= hard <= 120
+    shares = parts.values("ticket").annotate(n=Count("department", distinct=True))
+    assert {row["n"] for row in shares} == {1, 2, 3}  # one to three departments each
+    shared = [row["ticket"] for row in shares if row["n"] >= 2]
+    for ticket in shared[:10]:
+        own = parts.filter(ticket=ticket)
+        # each part its own instructions (办理要求) and deadline
+        assert own.values("instructions").distinct().count() == own.count()
+        assert own.values("deadline").distinct().count() == own.count()
+    statuses = set(parts.values_list("status", flat=True))
+    assert statuses == set(DepartmentTask.Status.values)  # at work, reported, accepted
+    assert parts.filter(sent_back_count__gt=0).exists()
+    for part in parts.filter(status=DepartmentTask.Status.DONE).select_related("meeting")[:20]:
+        # dated with its meeting: reported and accepted after it was held
+        assert timezone.localdate(part.reported_at) >= part.meeting.held_on
+    # the county office accepts the reports and tells the reporter in its own words
+    reviewed = Ticket.objects.filter(events__kind=TicketEvent.Kind.REVIEW).distinct()
+    assert reviewed.count() >= 40
+    for ticket in reviewed[:20]:
+        reports = set(ticket.tasks.values_list("report", flat=True))
+        assert ticket.feedback and ticket.feedback not in reports
+
+    # --- return visits (回访), logged after the problem was solved ---
+    visits = ReturnVisit.objects.filter(done_at__isnull=False).select_related("ticket")
+    assert visits.count() >= 10
+    for visit in visits:
+        assert visit.ticket.resolved_at <= visit.done_at <= now
+        assert visit.note and visit.by is not None
+
+    # --- solved at every level: the dashboard's four "where solved" bands ---
+    figures = ticket_figures(Ticket.objects.all(), clock_at())
+    bands = {band.key: figures[f"band_{band.key}"] for band in LEVEL_BANDS}
+    assert set(bands) == {"grid", "community", "street", "above"}
+    assert all(n >= 10 for n in bands.values()), bands
+
+    # --- each community's weekly digest, its rectification list, for the last weeks ---
+    week = latest_due(Digest.Kind.WEEKLY, today)
+    weekly = Digest.objects.filter(kind=Digest.Kind.WEEKLY, period_start=week.start)
+    assert weekly.filter(node__kind__in=COMMUNITY_KINDS).count() == 139
+    listing = [
+        d for d in weekly.filter(node__kind__in=COMMUNITY_KINDS) if d.figures["rectification"]
+    ]
+    assert len(listing) >= 10
+    weeks = Digest.objects.filter(kind=Digest.Kind.WEEKLY, node__kind=AreaKind.COMMUNITY)
+    assert weeks.values("period_start").distinct().count() >= 4
+    months = Digest.objects.filter(kind=Digest.Kind.MONTHLY)
+    assert months.values("period_start").distinct().count() >= 3
+
     # --- a second run changes nothing ---
     def counts():
         return (
@@ -150,6 +228,9 @@ def test_the_demo(demo):
             TicketEvent.objects.count(),
             Digest.objects.count(),
             Notification.objects.filter(read_at__isnull=True).count(),
+            Meeting.objects.count(),
+            DepartmentTask.objects.count(),
+            ReturnVisit.objects.count(),
         )
 
     before = counts()

@@ -25,7 +25,11 @@ from issues import demo as issues_demo
 from residents import demo as residents_demo
 
 DEMO_PASSWORD = "demo1234"
-DIGEST_DAYS = 7  # the daily digests built for the embedded demo, which runs no beat
+# The digests built for the embedded demo, which runs no beat: the last 7 days', 4 weeks'
+# (each community's rectification list among them) and 3 months'.
+DIGEST_DAYS = 7
+DIGEST_WEEKS = 4
+DIGEST_MONTHS = 3
 
 # Staff logins have no head post in the generated data; give them the post their role needs.
 STAFF_POSTS = {
@@ -129,14 +133,19 @@ class Command(BaseCommand):
 
     def _digests(self) -> str:
         """The digests the beat would have built over the demo's history: the daily ones of
-        the last ``DIGEST_DAYS`` finished days, the last full week's and month's. Read in the
-        portal only: nothing is mailed (the history is backdated). Kept on a second run."""
+        the last ``DIGEST_DAYS`` finished days, the weekly ones (every community's, street's
+        and the county's) of the last ``DIGEST_WEEKS`` full weeks, the monthly ones of the last
+        ``DIGEST_MONTHS`` full months. Read in the portal only: nothing is mailed (the history
+        is backdated). Kept on a second run."""
         today = timezone.localdate()
         days = [today - dt.timedelta(days=n) for n in range(DIGEST_DAYS, 0, -1)]
-        runs = [(Digest.Kind.DAILY, day) for day in days] + [
-            (kind, latest_due(kind, today).start)
-            for kind in (Digest.Kind.WEEKLY, Digest.Kind.MONTHLY)
-        ]
+        runs = [(Digest.Kind.DAILY, day) for day in days]
+        back = {Digest.Kind.WEEKLY: DIGEST_WEEKS, Digest.Kind.MONTHLY: DIGEST_MONTHS}
+        for kind, count in back.items():
+            period = latest_due(kind, today)
+            for _n in range(count):
+                runs.append((kind, period.start))
+                period = period.preceding()
         created = kept = 0
         for kind, day in runs:
             result = digests_build(kind=kind, day=day, deliver=False)
