@@ -180,8 +180,12 @@ class SpreadsheetAdminMixin:
             f"{self.spreadsheet_name}-{stamp}",
             spreadsheet_format(request.GET.get("format")),
             type(self).export_headers(),
-            type(self).export_rows(),
+            type(self).export_rows(**self.export_options(request)),
         )
+
+    def export_options(self, request) -> dict:
+        """What of the request goes to ``export_rows``."""
+        return {}
 
 
 def _follow(row, through: list[str]):
@@ -451,6 +455,9 @@ class PostAdmin(PlaceColumnMixin, SpreadsheetAdminMixin, admin.ModelAdmin):
 
     def import_options(self, data: dict) -> dict:
         return {"logins": data.get("logins") or LoginDelivery.NONE}
+
+    def export_options(self, request) -> dict:
+        return {"user": request.user}  # the places as paths below the reader's scope
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:

@@ -237,6 +237,7 @@ def resident_export(request):
         resident_export_rows(
             residents,
             birth_dates=scope.area_q("household__area__", roles=roles_allowed(REVEAL)),
+            user=request.user,
         ),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 from grids.imports.columns import (
     AREA_COLUMNS,
@@ -12,6 +13,7 @@ from grids.imports.columns import (
     TITLE_NAMES,
 )
 from grids.models import Area, Post
+from grids.selectors import area_paths
 
 
 def area_export_headers() -> list[str]:
@@ -39,10 +41,16 @@ def head_export_headers() -> list[str]:
     return [c.label for c in HEAD_COLUMNS]
 
 
-def head_export_rows(queryset=None) -> Iterator[list]:
-    """Current posts in tree order: one query, streamed."""
+HEAD_BATCH = 5000
+
+
+def head_export_rows(queryset=None, *, user=None) -> Iterator[list]:
+    """Current posts in tree order: one query, streamed; the place (区域名称, for people,
+    not read back) as its path below ``user``'s scope, one query per ``HEAD_BATCH`` rows for
+    the places not met before."""
     queryset = Post.objects.filter(ended_on__isnull=True) if queryset is None else queryset
     values = queryset.order_by("area__tree_id", "area__lft", "title", "is_deputy").values_list(
+        "area_id",
         "area__code",
         "area__name",
         "title",
@@ -52,14 +60,23 @@ def head_export_rows(queryset=None) -> Iterator[list]:
         "is_deputy",
         "started_on",
     )
-    for code, area_name, title, name, phone, public, deputy, started_on in values.iterator(5000):
-        yield [
-            code,
-            area_name,
-            TITLE_NAMES[title][0],
-            name,
-            phone,
-            "是" if public else "否",
-            "是" if deputy else "否",
-            started_on.isoformat(),
-        ]
+    rows = values.iterator(HEAD_BATCH)
+    paths: dict[int, str] = {}
+    while batch := list(islice(rows, HEAD_BATCH)):
+        paths.update(area_paths({row[0] for row in batch} - paths.keys(), user=user))
+        for row in batch:
+            yield _head_row(row, paths)
+
+
+def _head_row(values: tuple, paths: dict[int, str]) -> list:
+    area_id, code, area_name, title, name, phone, public, deputy, started_on = values
+    return [
+        code,
+        paths.get(area_id, area_name),
+        TITLE_NAMES[title][0],
+        name,
+        phone,
+        "是" if public else "否",
+        "是" if deputy else "否",
+        started_on.isoformat(),
+    ]

@@ -21,6 +21,11 @@ RESIDENT_COLUMNS = (
     Column("is_householder", "户主", ("是否户主", "householder", "ishouseholder"), required=False),
     Column("care_tags", "关怀标签", ("标签", "caretags", "tags"), required=False),
 )
+# Written by the export after the others, for people: the place as its path
+# (``莲心社区 › 1栋 › 2单元``) where the area code says nothing to them. An import takes the
+# column and does not read it (the code is what places a household).
+PLACE_COLUMN = Column("place", "地点", ("所在地点", "位置"), required=False)
+RESIDENT_EXPORT_COLUMNS = (*RESIDENT_COLUMNS, PLACE_COLUMN)
 GENDERS = {"男": "M", "m": "M", "male": "M", "女": "F", "f": "F", "female": "F"}
 TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
 FLAG_COLUMNS = ("in_online_group", "is_householder")

@@ -7,27 +7,32 @@ from collections.abc import Iterator
 from django.db.models import Case, F, Q, QuerySet, When
 
 from core.privacy import mask_id_number, mask_phone
-from residents.imports.columns import RESIDENT_COLUMNS
+from grids.selectors import area_paths
+from residents.imports.columns import RESIDENT_EXPORT_COLUMNS
 from residents.models import CareTag, Resident
 
 
 def resident_export_headers() -> list[str]:
-    return [c.label for c in RESIDENT_COLUMNS]
+    return [c.label for c in RESIDENT_EXPORT_COLUMNS]
 
 
 def resident_export_rows(
-    queryset: QuerySet[Resident], *, birth_dates: Q | None = None
+    queryset: QuerySet[Resident], *, birth_dates: Q | None = None, user=None
 ) -> Iterator[list]:
     """Rows for the resident spreadsheet, ID numbers and phones masked; streamed, with one
-    query for the residents and one per 2,000 rows for their tags. With ``birth_dates``,
-    the birth date is given only for residents that filter keeps (where the reader may
-    reveal the ID number, ``permissions.may_see_birth_date``), left empty for the rest."""
+    query for the residents and, per 2,000 rows, one for their tags and one for the paths
+    of the places not met before (``地点``, below ``user``'s scope; the code kept). With
+    ``birth_dates``, the birth date is given only for residents that filter keeps (where the
+    reader may reveal the ID number, ``permissions.may_see_birth_date``), left empty for the
+    rest."""
     values = _export_values(queryset, birth_dates)
     tag_names = dict(CareTag.objects.values_list("pk", "name"))
+    paths: dict[int, str] = {}
     for batch in _batched(values.iterator(2000), 2000):
         tags = _tag_names_of(batch, tag_names)
+        paths.update(area_paths({v[1] for v in batch} - paths.keys(), user=user))
         for resident in batch:
-            yield _export_row(resident, tags)
+            yield _export_row(resident, tags, paths)
 
 
 def _export_values(queryset: QuerySet[Resident], birth_dates: Q | None) -> QuerySet:
@@ -43,6 +48,7 @@ def _export_values(queryset: QuerySet[Resident], birth_dates: Q | None) -> Query
     )
     return residents.values_list(
         "pk",
+        "household__area_id",
         "household__area__code",
         "household__door",
         "household__address",
@@ -66,8 +72,21 @@ def _tag_names_of(batch: list[tuple], tag_names: dict[int, str]) -> dict[int, li
     return tags
 
 
-def _export_row(values: tuple, tags: dict[int, list[str]]) -> list:
-    pk, code, door, address, in_group, name, gender, birth, id_number, phone, householder = values
+def _export_row(values: tuple, tags: dict[int, list[str]], paths: dict[int, str]) -> list:
+    (
+        pk,
+        area_id,
+        code,
+        door,
+        address,
+        in_group,
+        name,
+        gender,
+        birth,
+        id_number,
+        phone,
+        householder,
+    ) = values
     return [
         code,
         door,
@@ -80,6 +99,7 @@ def _export_row(values: tuple, tags: dict[int, list[str]]) -> list:
         mask_phone(phone),
         "是" if householder else "否",
         "、".join(tags.get(pk, [])),
+        paths.get(area_id, ""),
     ]
 
 

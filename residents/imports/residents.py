@@ -13,7 +13,7 @@ from core.spreadsheets import CellError, ColumnMap, Table, map_columns
 from grids.access import scope_for
 from grids.models import Area, ImportRun
 from grids.services import import_run_record
-from residents.imports.columns import RESIDENT_COLUMNS
+from residents.imports.columns import RESIDENT_EXPORT_COLUMNS
 from residents.imports.plan import ResidentPlan
 from residents.imports.rows import ResidentRow, parse_resident_rows
 from residents.models import HOUSEHOLD_AREA_KINDS, Household, Resident
@@ -34,7 +34,7 @@ def residents_import(
     report = ImportReport(
         target="residents", dry_run=dry_run, rows=len(table.rows), encoding=table.encoding
     )
-    cols = map_columns(table, RESIDENT_COLUMNS)
+    cols = map_columns(table, RESIDENT_EXPORT_COLUMNS)  # an export read back as it is
     rows = parse_resident_rows(table, cols, report.errors)
     progress("read", len(rows), len(table.rows))
 

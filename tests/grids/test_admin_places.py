@@ -151,3 +151,45 @@ def _id(n: int) -> str:
     from tests.conftest import _id_number
 
     return _id_number(200 + n)
+
+
+def test_the_heads_export_names_each_post_by_its_path_and_keeps_the_code(world, admin):
+    from tests.residents.helpers import xlsx_rows
+
+    response = admin.get(reverse("admin:grids_post_export"), {"format": "xlsx"})
+    assert response.status_code == 200
+    lines = xlsx_rows(response.content)
+    assert lines[0][:2] == ["区域编码", "区域名称"]
+    by_code = {line[0]: line for line in lines[1:]}
+    assert by_code[world.u1.code][1] == "莲心社区 › 第1网格 › 1栋 › 1单元"
+    assert by_code[world.g1.code][1] == "莲心社区 › 第1网格"
+
+
+def test_the_heads_export_reads_the_paths_in_one_query_however_many(world):
+    from grids import services as grid_services
+    from grids.access import scope_for
+    from grids.imports import head_export_rows
+    from grids.rules import AreaKind
+
+    user = world.users["community"]
+    scope_for(user)  # built once per request, before the rows
+
+    def export():
+        with CaptureQueriesContext(connection) as captured:
+            rows = list(head_export_rows(user=user))
+        return rows, len(captured)
+
+    few_rows, few = export()
+    for n in range(20):
+        unit = grid_services.area_create(
+            code=f"{world.b2.code}{n + 10:02d}",
+            name=f"{n + 10}单元",
+            kind=AreaKind.UNIT,
+            parent=world.b2,
+        )
+        person = grid_services.person_get_or_create(name=f"单元长{n}", phone=f"1350001{n:04d}")
+        grid_services.post_assign(area=unit, title="unit_head", person=person)
+    rows, many = export()
+    assert len(rows) == len(few_rows) + 20
+    assert "莲心社区 › 第2网格 › 2栋 › 29单元" in {row[1] for row in rows}
+    assert many == few

@@ -647,7 +647,7 @@ def test_export_command_masks_ids_and_phones(world, tmp_path, fmt):
 
         lines = xlsx_rows(path.read_bytes())
         text = "\n".join(",".join("" if v is None else str(v) for v in line) for line in lines)
-    assert lines[0] == HEADERS_ZH
+    assert lines[0] == [*HEADERS_ZH, "地点"]  # the place's path last, for people
     assert len(lines) == 1 + len(world.residents)
     by_name = {line[4]: line for line in lines[1:]}
     for key, resident in world.residents.items():
@@ -656,6 +656,7 @@ def test_export_command_masks_ids_and_phones(world, tmp_path, fmt):
         assert exported[7] == resident.id_number[0] + "*" * 16 + resident.id_number[-1]
         assert exported[8] == resident.phone[:3] + "****" + resident.phone[-4:]
         assert exported[0] == world.households[key].area.code
+    assert by_name["居民U2"][-1] == "莲心社区 › 第1网格 › 1栋 › 2单元"
 
 
 # --- no query per row -----------------------------------------------------------------------
