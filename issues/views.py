@@ -561,9 +561,13 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
         o for _a, _l, f in action_forms if isinstance(f, forms.MergeForm) for o, _s in f.suggestions
     ]
     set_places([ticket, *suggested], user=request.user)
-    events = ticket.events.select_related("actor__person", "handler_area", "reporter").order_by(
-        "at", "pk"
+    events = list(
+        ticket.events.select_related("actor__person", "handler_area", "reporter").order_by(
+            "at", "pk"
+        )
     )
+    # Where it was handled, the problem's and each step's, as paths: one query for them all.
+    set_places([ticket, *events], user=request.user, attr="handler_area", into="handled_at")
     return_visits = list(ticket.return_visits.order_by("scheduled_for"))
     open_visits = [v for v in return_visits if v.done_at is None]
     return {
@@ -893,6 +897,17 @@ def _report_submit(request, form, scope, visit):
     return None
 
 
+def _report_place(request, form, scope) -> None:
+    """The place chosen on the form (typed, picked, or the visit's), by its path below the
+    user's scope (``form.chosen_place``), so that the page names it rather than its code,
+    also when it comes back with errors; empty when the code is none of the user's. Two
+    queries at most."""
+    source = form.data if form.is_bound else form.initial
+    code = str(source.get("area") or "").strip()
+    form.chosen_area = Area.objects.filter(scope.area_q(), code=code).first() if code else None
+    set_places([form], user=request.user, attr="chosen_area", into="chosen_place")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report(request):
@@ -915,6 +930,9 @@ def report(request):
         if ticket is not None:
             messages.success(request, _("Problem #%(id)s reported.") % {"id": ticket.pk})
             return redirect("issues:ticket_detail", pk=ticket.pk)
+    _report_place(request, form, scope)
+    if household is not None:
+        set_places([household], user=request.user)
     return render(
         request,
         "issues/report.html",

@@ -141,3 +141,38 @@ def test_the_places_of_the_timeline_cost_one_query_however_many_steps(t, login_a
     assert len(_handled(html)[1]) >= steps + 6
     assert many == few
     assert set(_handled(html)[1]) == {"第1网格 › 1栋 › 1单元"}
+
+
+def _chosen(html: str) -> str:
+    import re
+
+    found = re.search(r'<div id="area-chosen"[^>]*>(.*?)</div>', html, flags=re.S)
+    return " ".join(found.group(1).split())
+
+
+def test_the_report_form_names_the_place_of_the_visit_it_starts_from(t, login_as):
+    from residents.services import visit_log
+
+    visit = visit_log(household=t.households["U2"], visitor=t.persons["grid_head"])
+    html = login_as("grid_head").get(reverse("issues:report"), {"visit": visit.pk})
+    html = html.content.decode()
+    assert _chosen(html) == "已选地点: 第1网格 › 1栋 › 2单元"
+    assert "第1网格 › 1栋 › 2单元 201" in html  # the visit's household by its path too
+
+
+def test_the_report_form_coming_back_with_errors_names_the_chosen_place(t, login_as):
+    client = login_as("community")
+    response = client.post(
+        reverse("issues:report"),
+        {"area": t.u2.code, "category": t.repair.pk, "channel": "hotline", "description": ""},
+    )
+    assert response.status_code == 200 and response.context["form"].errors
+    assert _chosen(response.content.decode()) == "已选地点: 莲心社区 › 第1网格 › 1栋 › 2单元"
+
+
+def test_the_report_form_names_no_place_for_a_code_outside_the_scope(t, login_as):
+    client = login_as("community")
+    empty = _chosen(client.get(reverse("issues:report")).content.decode())
+    assert empty == ""
+    response = client.post(reverse("issues:report"), {"area": t.u4.code, "description": ""})
+    assert _chosen(response.content.decode()) == ""  # another community's: not named
