@@ -108,7 +108,7 @@ def _decline_text(ticket: Ticket, event) -> str:
             "reason": Ticket.DeclineReason(ticket.decline_reason).label,
             "note": ticket.decline_note,
         }
-    return event.note
+    return event.text
 
 
 def resident_timeline(ticket: Ticket, rows: list[TicketReporter]) -> list[Entry]:
@@ -123,6 +123,7 @@ def resident_timeline(ticket: Ticket, rows: list[TicketReporter]) -> list[Entry]
             "kind",
             "at",
             "note",
+            "system_note",
             "level",
             "handler_area__name",
             "reporter_id",
@@ -160,7 +161,7 @@ def resident_timeline(ticket: Ticket, rows: list[TicketReporter]) -> list[Entry]
         if kind == E.DECLINE:
             text = _decline_text(ticket, event)
         elif kind in WITH_NOTE or kind in (E.RATE, RETURN_CALL):
-            text = event.note
+            text = event.text
         else:
             text = ""
         who = who_of(event.level, event.handler_area) if kind in WITH_WHO else ""

@@ -602,6 +602,9 @@ class TicketEvent(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     note = models.TextField(_("note"), blank=True, default="")
+    # What the portal wrote on the step, as a code and its arguments (issues.notes): put
+    # into words when shown, in the reader's language.
+    system_note = models.JSONField(_("system note"), blank=True, default=dict)
     level = models.CharField(
         _("level"), max_length=16, choices=Level.choices, blank=True, default=""
     )
@@ -626,6 +629,14 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} {self.get_kind_display()}"
+
+    @property
+    def text(self) -> str:
+        """The step's note as shown: a person's words, then the portal's note in the
+        current language."""
+        from issues.notes import words
+
+        return " ".join(filter(None, [self.note, words(self.system_note)]))
 
 
 class Meeting(models.Model):

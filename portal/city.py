@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ from grids.models import Area, Person
 from grids.rules import AreaKind as K
 from grids.rules import PostTitle as T
 from issues import rules
+from issues.notes import Note, split
 from residents.identity import id_check_digit
 
 FULL = {
@@ -434,7 +436,18 @@ EVENT_COLUMNS = (
     "note",
     "level",
     "handler_area_id",
+    "system_note",
 )
+
+
+def _event_row(ticket_id: int, event: tuple) -> tuple:
+    """An event as COPY writes it: a note of the portal's (``issues.notes.Note``) stored as
+    its code and arguments, as ``issues.services.workflow`` stores it."""
+    kind, old, new, who, at, note, level, area = event
+    text, system_note = split(note)
+    return (ticket_id, kind, old, new, who, at, text, level, area, json.dumps(system_note))
+
+
 CHUNK = 50_000
 REPORTER_COLUMNS = (
     "ticket_id",
@@ -451,14 +464,6 @@ REPORTER_COLUMNS = (
     "created_at",
 )
 CHANNELS = ("wechat", "mini_program", "visit", "patrol", "hotline", "walk_in")
-CHANNEL_NAMES = {
-    "wechat": "微信群",
-    "mini_program": "小程序",
-    "visit": "入户走访",
-    "patrol": "网格巡查",
-    "hotline": "12345热线",
-    "walk_in": "来访",
-}
 
 
 def _fate(h: int) -> str:
@@ -554,7 +559,7 @@ def _tickets(scale: float) -> tuple[int, int]:
         events += _copy(
             "issues_ticketevent",
             EVENT_COLUMNS,
-            ((ids[i], *event) for i, p in enumerate(plans) for event in p["events"]),
+            (_event_row(ids[i], event) for i, p in enumerate(plans) for event in p["events"]),
         )
         reporter_rows += _copy(
             "issues_ticketreporter",
@@ -726,9 +731,8 @@ def _plan(i, units, chains, holders, reporters, categories, now, meetings=None) 
         events.append((kind, old, new, who, at, note, lvl, area))
 
     channel = CHANNELS[(h >> 44) % len(CHANNELS)]
-    events.append(
-        ("report", "", "reported", None, created, "来源：" + CHANNEL_NAMES[channel], "", None)
-    )
+    via = Note("via", {"channel": channel})
+    events.append(("report", "", "reported", None, created, via, "", None))
     row = dict.fromkeys(TICKET_COLUMNS, None)
     row.update(
         area_id=unit,
@@ -890,7 +894,13 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
     def step(kind, old, new, when, note="", who=None, level="department"):
         events.append((kind, old, new, who, when, note, level, county))
 
-    step("meeting", "assigned", "assigned", at, f"{meeting.title}: 交办{names}")
+    step(
+        "meeting",
+        "assigned",
+        "assigned",
+        at,
+        Note("meeting", {"meeting": meeting.title, "departments": names}),
+    )
     row.update(level="department", tier="hard", deadline=deadline, assigned_at=at)
     solved = fate in rules.SOLVED_STATES
     reports = len(chosen) if solved else (1 if fate != "assigned" and len(chosen) > 1 else 0)

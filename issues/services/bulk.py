@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from issues import permissions as perm
 from issues import rules
 from issues.models import Level, Ticket, TicketEvent, Tier
+from issues.notes import with_text
 from issues.services.notifications import notify_handlers, notify_open_departments
 from issues.services.routing import route, time_limit_days, working_deadline
 from issues.services.workflow import Batch, Plan, first_asker_fields, ticket_steps, tickets_locked
@@ -81,7 +82,7 @@ def tickets_assign_many(*, ids, tier: str, actor, note: str = "") -> BulkResult:
             ),
             "assigned_at": now,
         }
-        text = " ".join(filter(None, [note.strip(), found.note]))
+        text = with_text(found.note, note)
         steps.append((ticket, E.ASSIGN, lambda _l, f=fields, n=text: Plan(fields=f, note=n)))
     ticket_steps(steps, actor=actor)
     notify_handlers(

@@ -27,6 +27,7 @@ from issues.models import (
     TicketSettings,
     Tier,
 )
+from issues.notes import Note
 from issues.rules import SYSTEM
 from issues.services.errors import TicketError
 from issues.services.notifications import (
@@ -108,8 +109,7 @@ def meeting_assign(
         ticket=ticket,
         step=E.MEETING,
         actor=actor,
-        note=_("%(meeting)s: assigned to %(departments)s")
-        % {"meeting": meeting.title, "departments": names},
+        note=Note("meeting", {"meeting": meeting.title, "departments": names}),
         expected_version=expected_version,
         plan=plan,
         level=Level.DEPARTMENT,
@@ -206,7 +206,7 @@ def ticket_review(
         DepartmentTask.objects.bulk_update(parts, ["status", "reviewed_at"])
         names = "、".join(p.department.name for p in parts)
         return Plan(
-            note=_("reports of %(departments)s accepted") % {"departments": names},
+            note=Note("reports_accepted", {"departments": names}),
             then=[(E.RESOLVE, feedback)],
             fields=resolution(feedback=feedback, level=Level.DEPARTMENT, now=now),
         )
@@ -334,10 +334,13 @@ def _parts_batch(ids: list[int], *, now: dt.datetime) -> int:
             part.overdue_count += 1
         overdue += late
         names = "、".join(p.department.name for p in late)
-        note = _("overdue part of %(departments)s: new deadline %(deadline)s") % {
-            "departments": names,
-            "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),
-        }
+        note = Note(
+            "part_overdue",
+            {
+                "departments": names,
+                "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),
+            },
+        )
         latest = max(p.deadline for p in by_ticket[ticket.pk])
         fields = {**plan.fields, "deadline": latest}
         steps.append((ticket, E.RECTIFY, lambda _l, f=fields, n=note: Plan(fields=f, note=n)))
@@ -347,7 +350,7 @@ def _parts_batch(ids: list[int], *, now: dt.datetime) -> int:
                 (),
                 _("Overdue: %(dept)s's part of problem #%(id)s")
                 % {"dept": part.department.name, "id": ticket.pk},
-                f"{part.instructions}\n{note}".strip(),
+                f"{part.instructions}\n{note}".strip(),  # the message's language
                 (part.department.email,),
                 Notification.Kind.RECTIFICATION,
             )

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from grids.models import Area, Post
 from grids.selectors import area_lineages
 from issues import rules
-from issues.models import Category, Holiday, Level, Ticket, Tier, TierPolicy
+from issues.models import Category, Holiday, Ticket, Tier, TierPolicy
+from issues.notes import Note
 from issues.services.errors import TicketError
 
 DEFAULT_DAYS = {Tier.SIMPLE: 3, Tier.COMPLEX: 7, Tier.HARD: 15}
@@ -76,7 +77,7 @@ def time_limit_days(
 class Route:
     level: str
     area: Area
-    note: str  # says where nobody was in post, or ""
+    note: Note | None  # says where nobody was in post
 
 
 class RouteBook:
@@ -101,7 +102,7 @@ def route(place: Area, start: str, *, book: RouteBook | None = None) -> Route:
     with a ``book`` that holds ``place``."""
     book = book if book is not None and place.pk in book.chains else RouteBook([place])
     chain, held = book.chains[place.pk], book.held
-    skipped: list[str] = []
+    skipped: list[list[str]] = []
     started = False
     for level, kinds, titles in rules.LADDER:
         started = started or level == start
@@ -111,14 +112,11 @@ def route(place: Area, start: str, *, book: RouteBook | None = None) -> Route:
         if node is None:
             continue
         if any((node.pk, title) in held for title in titles):
-            note = ""
+            note = None
             if skipped:
-                note = _("nobody in post at %(missing)s; passed on to %(level)s") % {
-                    "missing": "、".join(skipped),
-                    "level": Level(level).label,
-                }
+                note = Note("passed_on", {"missing": skipped, "level": level})
             return Route(level, node, note)
-        skipped.append(f"{node.name}{Level(level).label}")
+        skipped.append([node.name, level])
     raise TicketError(_("nobody is in post above this place to take the problem"))
 
 

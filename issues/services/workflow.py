@@ -41,6 +41,7 @@ from issues.models import (
     TicketSettings,
     Tier,
 )
+from issues.notes import Note, split, with_text
 from issues.rules import SYSTEM, ReporterActor
 from issues.services.errors import StaleTicket, TicketError
 from issues.services.notifications import (
@@ -83,8 +84,8 @@ class Plan:
     and the steps that follow it in the same write."""
 
     fields: dict = field(default_factory=dict)
-    note: str | None = None
-    then: Sequence[tuple[str, str]] | None = None
+    note: Note | str | None = None  # a Note: the portal's words, put into words when shown
+    then: Sequence[tuple[str, Note | str]] | None = None
 
 
 def _require_actor(actor) -> None:
@@ -190,7 +191,7 @@ def ticket_steps(
     return [locked for locked, _path, _fields in planned]
 
 
-Path = list[tuple[str, str, str, str]]  # (step, note, state before, state after)
+Path = list[tuple[str, Note | str, str, str]]  # (step, note, state before, state after)
 
 
 def _planned(locked: Ticket, *, step, actor, note, then, plan, fields) -> tuple[Path, dict]:
@@ -290,7 +291,7 @@ def _event(
     ticket: Ticket,
     kind: str,
     actor,
-    note: str,
+    note: Note | str,
     *,
     old_state: str,
     new_state: str,
@@ -299,12 +300,14 @@ def _event(
 ) -> TicketEvent:
     level, handler_area_id = handled
     person = actor if actor is not SYSTEM and not isinstance(actor, ReporterActor) else None
+    text, system_note = split(note)
     return TicketEvent(
         ticket=ticket,
         kind=kind,
         actor=person,
         reporter=actor.reporter if isinstance(actor, ReporterActor) else None,
-        note=note,
+        note=text,
+        system_note=system_note,
         old_state=old_state,
         new_state=new_state,
         at=at,
@@ -400,7 +403,7 @@ def ticket_report(
         ticket,
         E.REPORT,
         ReporterActor(first) if account is not None else actor,
-        _("via %(channel)s") % {"channel": ticket.get_channel_display()},
+        Note("via", {"channel": ticket.channel}),
         old_state="",
         new_state=S.REPORTED,
         at=timezone.now(),
@@ -447,7 +450,7 @@ def _assign(
         days, _rectify = time_limit_days(tier, locked.category)
         now = timezone.now()
         return Plan(
-            note=" ".join(filter(None, [note.strip(), found.note])),
+            note=with_text(found.note, note),
             fields={
                 **first_asker_fields(locked, actor),
                 "level": found.level,
@@ -587,13 +590,11 @@ def _lift(
     if overdue:
         fields["on_rectification_list"] = True
         then = ((E.RECTIFY, _overdue_note(deadline)),)
-    return Plan(fields=fields, note=" ".join(filter(None, [note.strip(), found.note])), then=then)
+    return Plan(fields=fields, note=with_text(found.note, note), then=then)
 
 
-def _overdue_note(deadline: dt.datetime) -> str:
-    return _("overdue: new deadline %(deadline)s") % {
-        "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")
-    }
+def _overdue_note(deadline: dt.datetime) -> Note:
+    return Note("overdue", {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")})
 
 
 # --- step 4: supervision ----------------------------------------------------------------------

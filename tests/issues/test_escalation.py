@@ -59,7 +59,7 @@ def test_an_overdue_ticket_is_lifted_exactly_one_level(t, freeze, overdue_at_uni
     assert (escalated.old_state, escalated.new_state) == (S.ASSIGNED, S.ASSIGNED)
     assert (escalated.level, escalated.handler_area) == (Level.BUILDING, t.b1)
     assert (rectified.kind, rectified.actor) == (E.RECTIFY, None)
-    assert "2025-03-11" in rectified.note
+    assert "2025-03-11" in rectified.text
     assert _notified(ticket, "building_head", t).count() == 1
 
 
@@ -123,7 +123,7 @@ def test_a_missing_rung_is_passed_over_when_lifting(t, freeze, overdue_at_unit):
     ticket = overdue_at_unit
     ticket.refresh_from_db()
     assert (ticket.level, ticket.handler_area, ticket.escalation_count) == (Level.GRID, t.g1, 1)
-    assert t.b1.name in events(ticket, E.ESCALATE)[0].note
+    assert t.b1.name in events(ticket, E.ESCALATE)[0].text
 
 
 def test_at_the_county_office_it_is_rectified_in_place_with_a_reminder(t, freeze):
@@ -206,7 +206,7 @@ def test_a_part_past_its_own_deadline_is_reminded_and_the_county_office_told(t, 
     assert (ticket.level, ticket.on_rectification_list) == (Level.DEPARTMENT, True)
     assert ticket.deadline == max(housing.deadline, water.deadline)
     (rectified,) = events(ticket, E.RECTIFY)
-    assert "住建局" in rectified.note and "水务局" not in rectified.note
+    assert "住建局" in rectified.text and "水务局" not in rectified.text
     told = {
         (n.recipient_id, n.kind, tuple(d.address for d in n.deliveries.filter(channel="email")))
         for n in Notification.objects.order_by("pk")[already:]
@@ -227,7 +227,7 @@ def test_a_reported_part_is_never_overdue(t, freeze):
         assert services.parts_escalate_overdue() == 1  # water's only
     ticket.refresh_from_db()
     (rectified,) = events(ticket, E.RECTIFY)
-    assert "水务局" in rectified.note and "住建局" not in rectified.note
+    assert "水务局" in rectified.text and "住建局" not in rectified.text
 
 
 def test_the_overdue_task_runs_both_jobs(t, freeze):

@@ -87,7 +87,7 @@ def test_two_departments_report_back_and_the_second_report_resolves(t, at_county
     assert tasks[t.water].instructions == "请水务局处理"
     (assigned,) = events(ticket, E.MEETING)
     assert (
-        meeting.title in assigned.note and "住建局" in assigned.note and "水务局" in assigned.note
+        meeting.title in assigned.text and "住建局" in assigned.text and "水务局" in assigned.text
     )
     told = {
         (n.recipient_id, n.kind, tuple(d.address for d in n.deliveries.filter(channel="email")))
@@ -152,7 +152,7 @@ def test_two_departments_report_back_and_the_second_report_resolves(t, at_county
     assert ticket.resolved_level == Level.DEPARTMENT and ticket.resolved_at is not None
     assert {p.status for p in ticket.tasks.all()} == {DONE}
     assert [e.kind for e in events(ticket)[-2:]] == [E.REVIEW, E.RESOLVE]
-    assert "住建局" in events(ticket, E.REVIEW)[0].note
+    assert "住建局" in events(ticket, E.REVIEW)[0].text
     assert events(ticket, E.RESOLVE)[0].note == approved
 
     services.ticket_rate(ticket=ticket, actor=t.user("community"), rating="satisfied")

@@ -87,4 +87,4 @@ def test_route_costs_two_queries_however_many_rungs_are_empty(t, django_assert_n
         found = services.route(t.u1, Level.UNIT)
     assert (found.level, found.area) == (Level.COUNTY, t.county)
     for name in (t.u1.name, t.b1.name, t.g1.name, t.community_a.name, t.street.name):
-        assert name in found.note
+        assert name in str(found.note)

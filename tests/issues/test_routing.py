@@ -44,7 +44,7 @@ def test_each_tier_goes_to_its_rung(t, place, tier, level, handled_at):
 
 def test_a_node_with_nobody_in_post_is_named_in_the_note(t):
     ticket = t.report("U3", tier="complex")
-    note = last_event(ticket).note
+    note = last_event(ticket).text
     assert t.g2.name in note and str(Level.GRID.label) in note
     assert str(Level.COMMUNITY.label) in note
 
@@ -60,7 +60,7 @@ def test_a_simple_ticket_at_a_unit_goes_to_its_unit_head(t):
     assert (ticket.level, ticket.handler_area) == (Level.UNIT, t.u1)
     holders = services.holders_of(ticket.handler_area, ticket.level)
     assert list(holders) == [t.users["unit_head"]]
-    assert last_event(ticket).note == ""
+    assert last_event(ticket).text == ""
 
 
 def test_with_the_unit_head_gone_a_simple_ticket_goes_to_the_building_head(t):
@@ -69,7 +69,7 @@ def test_with_the_unit_head_gone_a_simple_ticket_goes_to_the_building_head(t):
     ticket = t.report("U1", tier="simple")
 
     assert (ticket.level, ticket.handler_area) == (Level.BUILDING, t.b1)
-    note = last_event(ticket).note
+    note = last_event(ticket).text
     assert t.u1.name in note and str(Level.UNIT.label) in note  # who was missing
     assert str(Level.BUILDING.label) in note  # where it went instead
 
@@ -77,7 +77,7 @@ def test_with_the_unit_head_gone_a_simple_ticket_goes_to_the_building_head(t):
 def test_a_unit_that_never_had_a_head_is_passed_over_and_named(t):
     ticket = t.report("U2", tier="simple")
     assert (ticket.level, ticket.handler_area) == (Level.BUILDING, t.b1)
-    assert t.u2.name in last_event(ticket).note
+    assert t.u2.name in last_event(ticket).text
 
 
 def test_every_missing_rung_is_named(t):
@@ -85,7 +85,7 @@ def test_every_missing_rung_is_named(t):
     t.end_post("building_head")
     ticket = t.report("U1", tier="simple")
     assert (ticket.level, ticket.handler_area) == (Level.GRID, t.g1)
-    note = last_event(ticket).note
+    note = last_event(ticket).text
     assert t.u1.name in note and t.b1.name in note
 
 
@@ -95,7 +95,7 @@ def test_a_grid_worker_answers_for_the_grid_when_the_head_is_gone(t):
     t.end_post("grid_head")
     ticket = t.report("U1", tier="complex")
     assert (ticket.level, ticket.handler_area) == (Level.GRID, t.g1)
-    assert last_event(ticket).note == ""
+    assert last_event(ticket).text == ""
 
 
 EVERYONE_OVER_U1 = ("unit_head", "building_head", "grid_head", "community", "street", "county")

@@ -131,7 +131,7 @@ def test_reporting_appends_the_first_event(t):
     (first,) = events(ticket)
     assert (first.kind, first.new_state) == (E.REPORT, S.REPORTED)
     assert first.actor == t.users["grid_head"]
-    assert str(Ticket.Channel.HOTLINE.label) in first.note
+    assert str(Ticket.Channel.HOTLINE.label) in first.text
     assert ticket.version == 1
 
 

@@ -1,0 +1,81 @@
+"""What the portal itself writes on a step (the channel a report came in by, who was passed
+over, the meeting and departments, a new deadline) is stored as a code and its arguments and
+put into words when shown, in the reader's language: a worker who switches to English reads
+the history in English, and a later wording applies to old steps too. A person's own words
+on the step stay in ``TicketEvent.note`` as written."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from issues.models import Level, Ticket
+
+# code: its words; each argument named in CHOICES is stored as its code and shown as its label
+NOTES = {
+    "via": _("via %(channel)s"),
+    "passed_on": _("nobody in post at %(missing)s; passed on to %(level)s"),
+    "meeting": _("%(meeting)s: assigned to %(departments)s"),
+    "overdue": _("overdue: new deadline %(deadline)s"),
+    "part_overdue": _("overdue part of %(departments)s: new deadline %(deadline)s"),
+    "reports_accepted": _("reports of %(departments)s accepted"),
+}
+CHOICES = {"channel": Ticket.Channel, "level": Level}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note of the portal's (``code`` in ``NOTES``, with ``args``), and ``text``: a person's
+    own words written with it on the same step."""
+
+    code: str
+    args: dict = field(default_factory=dict)
+    text: str = ""
+
+    def __post_init__(self):
+        if self.code not in NOTES:
+            raise ValueError(f"unknown note {self.code!r}")
+
+    def stored(self) -> dict:
+        return {"code": self.code, "args": self.args}
+
+    def __str__(self) -> str:
+        return " ".join(filter(None, [self.text, words(self.stored())]))
+
+
+def with_text(note: Note | str | None, text: str) -> Note | str:
+    """A person's ``text`` with the portal's ``note`` (either may be empty)."""
+    text = text.strip()
+    if isinstance(note, Note):
+        return Note(note.code, note.args, text=" ".join(filter(None, [text, note.text])))
+    return " ".join(filter(None, [text, note or ""]))
+
+
+def split(note: Note | str | None) -> tuple[str, dict]:
+    """What a step stores: (a person's words, the portal's note as code and arguments)."""
+    if isinstance(note, Note):
+        return note.text, note.stored()
+    return note or "", {}
+
+
+def words(stored: dict) -> str:
+    """A stored note in the current language ("" for none, or a code no longer known)."""
+    template = NOTES.get((stored or {}).get("code"))
+    if template is None:
+        return ""
+    args = dict(stored.get("args") or {})
+    for name, choices in CHOICES.items():
+        if name in args:
+            with contextlib.suppress(ValueError):  # a code no longer known shows as stored
+                args[name] = choices(args[name]).label
+    if isinstance(args.get("missing"), list):  # [[place name, level], …]
+        args["missing"] = "、".join(
+            f"{name}{Level(level).label if level in Level.values else level}"
+            for name, level in args["missing"]
+        )
+    try:
+        return str(template) % args
+    except (KeyError, TypeError, ValueError):
+        return ""
