@@ -62,7 +62,11 @@ def test_language_switch_turns_the_dashboard_into_english(sessions, world):
     expect(solved_today).to_have_text("Solved today")
     expect(page.locator("#level-shares h2")).to_have_text("Where problems were solved")
     expect(page.get_by_role("link", name="Dashboard", exact=True)).to_be_visible()
+    page.locator(".portal-navbar .who").click()  # the signed-in person's menu
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("link", name="Change password")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.keyboard.press("Escape")
     expect(page.locator("main h1")).to_have_text("莲溪县")  # names stay as they are
 
     # The choice sticks: the next page is English too.

@@ -139,12 +139,12 @@ def test_door_knock_to_county_meeting_to_satisfied(sessions, story, artifacts):
     # The area picker: clear the code the visit filled in, search by part of the name, pick.
     unit.fill("#id_area", "")
     unit.locator("main input[type=search][name=q]").fill("1单元")
-    pick = unit.locator(f"#area-results [data-area-code='{world.u1.code}']")
+    pick = unit.locator(f"[data-area-results] [data-area-code='{world.u1.code}']")
     expect(pick).to_be_visible()
     pick.click()
     expect(unit.locator("#id_area")).to_have_value(world.u1.code)
-    expect(unit.locator("#area-chosen")).to_contain_text("1单元")
-    expect(unit.locator("#area-results")).to_be_empty()
+    expect(unit.locator("[data-area-chosen]")).to_contain_text("1单元")
+    expect(unit.locator("[data-area-results]")).to_be_empty()
 
     unit.select_option("#id_category", label="房屋漏水")
     unit.select_option("#id_tier", "complex")
