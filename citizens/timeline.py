@@ -64,10 +64,21 @@ WITH_NOTE = frozenset({E.RESOLVE, E.DECLINE})
 # Shown with who has it now (by role and area).
 WITH_WHO = frozenset({E.ASSIGN, E.ACCEPT, E.ESCALATE, E.REPORT_UP, E.MEETING, E.RESOLVE})
 # Internal work, not shown at all: progress notes, reminders, the rectification list, a
-# department's report, return visits.
+# department's report, the county office's review of the reports (accepting them, or sending
+# a part back: the resolve that follows is shown), return visits.
 # The kind of a return-call rating's entry (``data-kind`` on the page).
 RETURN_CALL = "return_call_rate"
-HIDDEN = frozenset({E.PROGRESS, E.REMIND, E.RECTIFY, E.DEPARTMENT_REPORT, E.RETURN_VISIT})
+HIDDEN = frozenset(
+    {
+        E.PROGRESS,
+        E.REMIND,
+        E.RECTIFY,
+        E.DEPARTMENT_REPORT,
+        E.REVIEW,
+        E.SEND_BACK,
+        E.RETURN_VISIT,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -288,14 +288,19 @@ def sms_send_rows(*, ids) -> int:
 
 
 def sign_in_codes_forget(*, ids=None) -> int:
-    """Blank the text of sign-in messages that have been sent (of ``ids``, or all): the code
-    is only a keyed hash in ``residents.SignInCode``, and the outbox must not keep it
+    """Blank the text of sign-in messages that have been sent or given up (of ``ids``, or
+    all): a code is only a keyed hash in ``residents.SignInCode`` and a one-time password
+    (``grids.imports.logins``) only a password hash, and the outbox must not keep either
     readable. A row that is still to be sent keeps its text, or it could not be sent."""
+    from django.db.models import Q
+
     from core.models import TextMessage
+    from core.outbox import MAX_ATTEMPTS
 
     # Only rows that still hold text: the partial index ``textmessage_code_unblanked`` has
     # just those (a handful between two sweeps), never the millions blanked before.
-    rows = TextMessage.objects.filter(TextMessage.CODE_UNBLANKED, sent_at__isnull=False)
+    done = Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS)
+    rows = TextMessage.objects.filter(TextMessage.CODE_UNBLANKED).filter(done)
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     return rows.update(text="")

@@ -79,3 +79,19 @@ def words(stored: dict) -> str:
         return str(template) % args
     except (KeyError, TypeError, ValueError):
         return ""
+
+
+# A department's report, and a part sent back to it, are noted "住建局: what was said": the
+# department's name, then the words as written. A department's handler is shown only the
+# steps of its own parts (issues.views), read back through ``department_of``.
+DEPARTMENT_SAID = "{department}: {text}"
+
+
+def department_note(department: str, text: str) -> str:
+    return DEPARTMENT_SAID.format(department=department, text=text)
+
+
+def department_of(note: str) -> str:
+    """The department a ``department_note`` names ("" for another note)."""
+    name, colon, _text = note.partition(": ")
+    return name if colon else ""

@@ -37,9 +37,11 @@ from issues.models import (
     Meeting,
     ReturnVisit,
     Ticket,
+    TicketEvent,
     TicketSettings,
     Tier,
 )
+from issues.notes import department_of
 from issues.rules import AWAITING_RATING_STATES, IN_HAND_STATES, OPEN_STATES
 from issues.selectors import (
     get_photo_for_user,
@@ -167,7 +169,8 @@ def _filters_shown(request, query: InboxQuery) -> list[tuple[str, str]]:
             value = area_labels([query.area], user=request.user).get(query.area.pk, value)
         elif hasattr(field, "choices") and not isinstance(value, models.Model):
             value = dict(field.choices).get(value, value)
-        shown.append((str(field.label), str(value)))
+        # A mobile number typed to find its reporter is masked here as in the rows below.
+        shown.append((str(field.label), scrub_personal_numbers(str(value))))
     return shown
 
 
@@ -534,14 +537,33 @@ def _action_form_for(action, user, ticket, data, tasks, reporters):
     return form
 
 
-def _tasks_shown(user, tasks: list[DepartmentTask]) -> list[DepartmentTask]:
-    """The parts a user sees on the problem's page: every part for the tree's people and
-    the administrator; a department's handler only its own department's (its instructions
-    and deadline, not the others')."""
+def _own_departments_only(user, ticket: Ticket) -> set[int] | None:
+    """The departments whose parts alone ``user`` sees on the problem's page: a department's
+    handler with no role over the problem's place or where it is handled (a post elsewhere
+    on the tree gives none); None for those who see every part."""
     scope = scope_for(user)
-    if scope.is_admin or scope.grants:
-        return tasks
-    return [t for t in tasks if t.department_id in set(scope.department_ids)]
+    if scope.is_admin or scope.role_for(ticket.area):
+        return None
+    if ticket.handler_area_id and scope.role_for(ticket.handler_area):
+        return None
+    return set(scope.department_ids)
+
+
+PART_STEPS = frozenset({TicketEvent.Kind.DEPARTMENT_REPORT, TicketEvent.Kind.SEND_BACK})
+
+
+def _parts_shown(user, ticket: Ticket, tasks: list[DepartmentTask], events: list) -> tuple:
+    """The parts and steps a user sees: all of them, or a department's handler only its own
+    department's parts and the reports and send-backs of those (not another department's
+    instructions, report or the reason it was sent back)."""
+    own = _own_departments_only(user, ticket)
+    if own is None:
+        return tasks, events
+    names = {t.department.name for t in tasks if t.department_id in own}
+    return (
+        [t for t in tasks if t.department_id in own],
+        [e for e in events if e.kind not in PART_STEPS or department_of(e.note) in names],
+    )
 
 
 def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
@@ -566,6 +588,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
             "at", "pk"
         )
     )
+    tasks_shown, events = _parts_shown(request.user, ticket, tasks, events)
     # Where it was handled, the problem's and each step's, as paths: one query for them all.
     set_places([ticket, *events], user=request.user, attr="handler_area", into="handled_at")
     return_visits = list(ticket.return_visits.order_by("scheduled_for"))
@@ -573,7 +596,7 @@ def _ticket_context(request, ticket: Ticket, bound: dict | None = None) -> dict:
     return {
         "ticket": ticket,
         "events": events,
-        "tasks": _tasks_shown(request.user, tasks),
+        "tasks": tasks_shown,
         "now": timezone.now(),
         "photos": ticket.photos.all(),
         "action_forms": action_forms,

@@ -19,9 +19,12 @@ an e-mail address. Requests are rate limited per address and per number or addre
 for (``core.ratelimit``); the answer never says whether a login exists.
 """
 
+import contextlib
 import logging
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -236,7 +239,10 @@ def password_reset(request):
                 _reset_mail(request, who)
                 return redirect("password_reset_done")
             if login_for_mobile(who) is not None:
-                codes.sign_in_code_send(phone=who, ip=ip, text=_reset_sms_text())
+                # A number with a login may meet the code's own limits (one a minute); the
+                # answer is the same as for a number without one, which says nothing of it.
+                with contextlib.suppress(RateLimited):
+                    codes.sign_in_code_send(phone=who, ip=ip, text=_reset_sms_text())
         except RateLimited as exc:
             return too_many_requests(
                 request, message=reset_limit_message(), retry_after=exc.retry_after
@@ -257,9 +263,13 @@ def _reset_sms_text() -> str:
 def _reset_mail(request, email: str) -> None:
     form = PasswordResetForm({"email": email})
     if form.is_valid():
+        # The link goes to the portal's own address (PORTAL_BASE_URL, as every mail's),
+        # never to whatever Host the request named.
+        base = urlsplit(settings.PORTAL_BASE_URL)
         form.save(
             request=request,
-            use_https=request.is_secure(),
+            domain_override=base.netloc,
+            use_https=base.scheme == "https",
             subject_template_name="registration/password_reset_subject.txt",
             email_template_name="registration/password_reset_email.txt",
         )

@@ -49,7 +49,7 @@ from grids.models import Area, Person
 from grids.rules import AreaKind as K
 from grids.rules import PostTitle as T
 from issues import rules
-from issues.notes import Note, split
+from issues.notes import Note, department_note, split
 from residents.identity import id_check_digit
 
 FULL = {
@@ -872,7 +872,6 @@ def _meeting_for(meetings, district: int, after: dt.datetime) -> CityMeeting | N
 
 INSTRUCTIONS = "按交办会要求限期办结"
 REPORTED = "已按交办要求处理完毕"
-REVIEWED = "反馈已审核通过"
 FEEDBACK = "经县交办办审核，相关部门已按要求处理完毕，问题已解决。"
 
 
@@ -912,7 +911,13 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
         done = n < reports
         if done:
             at += dt.timedelta(days=2 + (h >> (50 + n)) % 5)
-            step("department_report", "in_progress", "in_progress", at, f"{name}: {REPORTED}")
+            step(
+                "department_report",
+                "in_progress",
+                "in_progress",
+                at,
+                department_note(name, REPORTED),
+            )
         # reported parts wait for the county office's review; accepted, they are done
         status, report = (("done" if solved else "reported"), REPORTED) if done else ("open", "")
         tasks.append([meeting.pk, pk, INSTRUCTIONS, deadline, status, report, at if done else None])
@@ -923,7 +928,8 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
         # Every part reported: back with the county office, which accepts the reports and
         # tells the reporter in its own words (issues.services.ticket_review).
         at += dt.timedelta(days=1)
-        step("review", "in_progress", "in_progress", at, f"{names}: {REVIEWED}", level="county")
+        accepted = Note("reports_accepted", {"departments": names})
+        step("review", "in_progress", "in_progress", at, accepted, level="county")
         row.update(level="county")
         step("resolve", "in_progress", "resolved", at, FEEDBACK, level="county")
         row.update(resolved_at=at, resolved_level="department", feedback=FEEDBACK)

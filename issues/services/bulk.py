@@ -18,7 +18,8 @@ from issues import permissions as perm
 from issues import rules
 from issues.models import Level, Ticket, TicketEvent, Tier
 from issues.notes import with_text
-from issues.services.notifications import notify_handlers, notify_open_departments
+from issues.services.errors import TicketError
+from issues.services.notifications import excerpt, notify_departments_many, notify_handlers
 from issues.services.routing import route, time_limit_days, working_deadline
 from issues.services.workflow import Batch, Plan, first_asker_fields, ticket_steps, tickets_locked
 
@@ -50,7 +51,10 @@ def _locked(ids, *, actor, step: str, tier: str | None = None) -> tuple[list[Tic
             result.refused[ticket.pk] = _("not possible while it is %(state)s") % {
                 "state": ticket.get_state_display()
             }
-        elif not perm.may_take(actor, ticket, step, tier=tier):
+        elif not perm.may_take(actor, ticket, step) or (
+            tier is not None and tier not in perm.triage_tiers(actor, ticket.area)
+        ):
+            # As ``ticket_steps`` will check it (the step, the tier), not more loosely.
             result.refused[ticket.pk] = _("not yours to do")
         else:
             allowed.append(ticket)
@@ -68,9 +72,14 @@ def tickets_assign_many(*, ids, tier: str, actor, note: str = "") -> BulkResult:
     now = timezone.now()
     batch = Batch.read(now, [t.area for t in tickets])
     start = rules.start_level(tier, hard_via_street=batch.config.hard_via_street)
-    steps = []
+    steps, taken = [], []
     for ticket in tickets:
-        found = route(ticket.area, start, book=batch.book)
+        try:
+            found = route(ticket.area, start, book=batch.book)
+        except TicketError as exc:  # nobody in post above this place: this one refused
+            result.refused[ticket.pk] = " ".join(exc.messages)
+            continue
+        taken.append(ticket)
         days, _rectify = time_limit_days(tier, ticket.category, policies=batch.policies)
         fields = {
             **first_asker_fields(ticket, actor),
@@ -84,11 +93,13 @@ def tickets_assign_many(*, ids, tier: str, actor, note: str = "") -> BulkResult:
         }
         text = with_text(found.note, note)
         steps.append((ticket, E.ASSIGN, lambda _l, f=fields, n=text: Plan(fields=f, note=n)))
+    if not steps:
+        return result
     ticket_steps(steps, actor=actor)
     notify_handlers(
-        (t, _("New problem for you: #%(id)s") % {"id": t.pk}, "assigned") for t in tickets
+        (t, _("New problem for you: #%(id)s") % {"id": t.pk}, "assigned") for t in taken
     )
-    result.done = [t.pk for t in tickets]
+    result.done = [t.pk for t in taken]
     return result
 
 
@@ -100,9 +111,11 @@ def tickets_remind_many(*, ids, actor, note: str = "") -> BulkResult:
         return result
     note = note.strip()
     ticket_steps([(t, E.REMIND, lambda _l, n=note: Plan(note=n)) for t in tickets], actor=actor)
-    at_departments = [t for t in tickets if t.level == Level.DEPARTMENT]
-    for ticket in at_departments:  # rare: the county office reminding its departments
-        notify_open_departments(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, note)
+    notify_departments_many(
+        [t for t in tickets if t.level == Level.DEPARTMENT],
+        subject=lambda t: _("Reminder: problem #%(id)s") % {"id": t.pk},
+        body=lambda t: note or excerpt(t),
+    )
     notify_handlers(
         (t, _("Reminder: problem #%(id)s") % {"id": t.pk}, "reminder")
         for t in tickets

@@ -27,7 +27,7 @@ from issues.models import (
     TicketSettings,
     Tier,
 )
-from issues.notes import Note
+from issues.notes import Note, department_note
 from issues.rules import SYSTEM
 from issues.services.errors import TicketError
 from issues.services.notifications import (
@@ -156,7 +156,7 @@ def department_report(*, task: DepartmentTask, actor, report: str) -> Department
         fields = {}
         if not locked.tasks.filter(status=OPEN).exists():
             fields = {"level": Level.COUNTY, "deadline": _review_deadline(locked, now)}
-        return Plan(note=f"{part.department.name}: {report}", then=then, fields=fields)
+        return Plan(note=department_note(part.department.name, report), then=then, fields=fields)
 
     ticket = ticket_step(
         ticket=Ticket(pk=task.ticket_id), step=E.DEPARTMENT_REPORT, actor=actor, plan=plan
@@ -255,7 +255,7 @@ def part_send_back(
         )
         sent.append(part)
         return Plan(
-            note=f"{part.department.name}: {reason}",
+            note=department_note(part.department.name, reason),
             fields={"level": Level.DEPARTMENT, "deadline": deadline},
         )
 

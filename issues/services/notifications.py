@@ -347,6 +347,31 @@ def notify_open_departments(
         )
 
 
+def notify_departments_many(tickets, *, subject, body, kind: str = K.REMINDER) -> None:
+    """Tell, for each of ``tickets``, every department whose part is still open (its
+    handlers): ``subject(ticket)`` and ``body(ticket)``. Three queries for the batch."""
+    tickets = {t.pk: t for t in tickets}
+    if not tickets:
+        return
+    parts = list(
+        DepartmentTask.objects.filter(
+            ticket_id__in=tickets, status=DepartmentTask.Status.OPEN
+        ).order_by("ticket_id", "pk")
+    )
+    handlers = department_handlers({p.department_id for p in parts})
+    notify_many(
+        Message(
+            tickets[p.ticket_id],
+            tuple(handlers.get(p.department_id, ())),
+            subject(tickets[p.ticket_id]),
+            body(tickets[p.ticket_id]),
+            (),
+            kind,
+        )
+        for p in parts
+    )
+
+
 def department_handlers(department_ids) -> dict[int, list]:
     """``department_users`` for many departments: department id → active logins. One
     query."""

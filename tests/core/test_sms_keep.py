@@ -93,6 +93,19 @@ def test_the_sweep_blanks_only_sent_codes_still_holding_text():
     assert texts == {waiting.pk: "验证码 111111", sent.pk: "", blanked.pk: "", news.pk: news.text}
 
 
+def test_a_sign_in_message_given_up_is_blanked_too():
+    """A code or one-time password that could not be sent is not kept readable either."""
+    from core.outbox import MAX_ATTEMPTS
+
+    given_up = _row(purpose=P.SIGN_IN, sent=False, text="初始密码 Abc123xyz")
+    TextMessage.objects.filter(pk=given_up.pk).update(attempts=MAX_ATTEMPTS)
+    trying = _row(purpose=P.SIGN_IN, sent=False, text="验证码 444444")
+    TextMessage.objects.filter(pk=trying.pk).update(attempts=MAX_ATTEMPTS - 1)
+    assert sms.sign_in_codes_forget() == 1
+    texts = dict(TextMessage.objects.values_list("pk", "text"))
+    assert texts == {given_up.pk: "", trying.pk: "验证码 444444"}
+
+
 def _plan(sql: str) -> str:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -18,6 +18,10 @@ S = Ticket.State
 OPEN, REPORTED, DONE = DepartmentTask.Status.values
 
 
+def parts_of(ticket):
+    return {p.department: p for p in ticket.tasks.all()}
+
+
 def _client(t, persona) -> Client:
     client = Client()
     client.force_login(t.user(persona))
@@ -112,9 +116,17 @@ def test_a_department_sees_only_its_own_part_and_reports_as_itself(t, at_county,
     html = html.content.decode()
     assert "配合更换入户水管" in html and "牵头修复屋顶防水" not in html
     assert 'data-part="water"' in html and 'data-part="housing"' not in html
-    assert "以水务局名义反馈" in html or "Report back as 水务局" in html
-
+    assert "以水务局名义反馈" in html
+    # nor another department's steps on the timeline: only its own report and send-back
+    services.department_report(
+        task=parts_of(at_county)[t.housing], actor=t.user("department"), report="屋顶已修复"
+    )
+    html = _client(t, "water").get(reverse("issues:ticket_detail", args=[at_county.pk]))
+    html = html.content.decode()
+    assert "屋顶已修复" not in html and "牵头修复屋顶防水" not in html
     county = _client(t, "county").get(reverse("issues:ticket_detail", args=[at_county.pk]))
+    assert "屋顶已修复" in county.content.decode()
+
     assert 'data-part="water"' in county.content.decode()
     assert 'data-part="housing"' in county.content.decode()
 
@@ -198,3 +210,43 @@ def test_the_navbar_shows_a_department_its_parts(t):
     html = _client(t, "county").get(reverse("home")).content.decode()
     assert reverse("issues:department_parts") not in html
     assert Meeting.objects.count() == 0
+
+
+def test_the_reporters_tracking_page_of_a_reviewed_problem_shows_the_result_only(
+    t, at_county, meeting
+):
+    parts = _two_parts(t, at_county, meeting)
+    services.department_report(task=parts[t.housing], actor=t.user("department"), report="已修")
+    services.department_report(task=parts[t.water], actor=t.user("water"), report="已换")
+    at_county.refresh_from_db()
+    services.part_send_back(
+        ticket=at_county,
+        task=parts[t.water],
+        actor=t.user("county"),
+        reason="内部：复核未通过",
+        deadline=timezone.now() + dt.timedelta(days=3),
+    )
+    services.department_report(task=parts[t.water], actor=t.user("water"), report="已全部更换")
+    at_county.refresh_from_db()
+    services.ticket_review(ticket=at_county, actor=t.user("county"), feedback="县里核查：已修复")
+    row = at_county.reporters.get()
+    response = Client().get(reverse("citizens:track", args=[row.token]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "县里核查：已修复" in html
+    assert "内部：复核未通过" not in html and "已全部更换" not in html
+
+
+def test_a_department_handler_with_a_post_elsewhere_still_sees_only_its_parts(
+    t, at_county, meeting
+):
+    from grids import services as grid_services
+    from grids.rules import PostTitle
+
+    _two_parts(t, at_county, meeting)
+    grid_services.post_assign(
+        person=t.persons["water"], area=t.u4, title=PostTitle.UNIT_HEAD
+    )  # a unit head in community B
+    html = _client(t, "water").get(reverse("issues:ticket_detail", args=[at_county.pk]))
+    html = html.content.decode()
+    assert "配合更换入户水管" in html and "牵头修复屋顶防水" not in html

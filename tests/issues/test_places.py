@@ -146,7 +146,7 @@ def test_the_places_of_the_timeline_cost_one_query_however_many_steps(t, login_a
 def _chosen(html: str) -> str:
     import re
 
-    found = re.search(r'<span [^>]*data-area-chosen[^>]*>(.*?)</span>', html, flags=re.S)
+    found = re.search(r"<span [^>]*data-area-chosen[^>]*>(.*?)</span>", html, flags=re.S)
     return " ".join(found.group(1).split())
 
 
