@@ -22,8 +22,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet ".[dev]"
 	touch $@
 
+# One test process per core (pytest-xdist), each with its own test database. Tests are handed
+# out in the collected order, which puts every transactional test (they empty the tables)
+# after the others: no process runs a plain test after a transactional one.
+# TEST_WORKERS=0 runs them all in this process.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

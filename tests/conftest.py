@@ -7,14 +7,16 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests run last: their live server needs transactional tests, which empty every
-    table afterwards (reference rows from data migrations included).
+    """Transactional tests (the browser's live server, the races) empty every table when
+    they end, the rows the data migrations wrote included (the care tags, the SMS and workflow
+    settings …): they run after the plain tests (pytest-django's order, which pytest-xdist's
+    ``--dist load`` keeps in each process), the browser's last.
 
     Tests marked ``postgres`` need PostgreSQL. Locally on SQLite they are skipped; in CI a
     missing PostgreSQL is a failure, never a quiet skip."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
     if os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql")):
         return
-    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
     needing = [item for item in items if "postgres" in item.keywords]
     if needing and IN_CI:
         raise pytest.UsageError(
@@ -31,6 +33,17 @@ def _chinese(settings):
 
     with translation.override("zh-hans"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _broker_up():
+    """Each test starts with the broker taken as up: a test that stopped a broker (or a
+    worker's shutdown) leaves the outbox's 30-second "broker down" mark behind, and the next
+    test's messages would wait for the sweep."""
+    from core.outbox import outbox_broker_reset
+
+    outbox_broker_reset()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -94,7 +94,8 @@ def test_point3_ticket_page_and_inbox_show_no_full_number(t, hard, login_as, per
 
 def test_point3_department_view_and_meeting_page_show_no_full_number(t, hard, login_as):
     ticket, meeting = hard
-    html = _get(login_as("water"), reverse("issues:ticket_detail", args=[ticket.pk]))
+    # the department that reported (another department does not see its report)
+    html = _get(login_as("department"), reverse("issues:ticket_detail", args=[ticket.pk]))
     assert _leaks(html) == [] and "屋顶已修，回访147****4567" in html
     html = _get(login_as("county"), reverse("issues:meeting_detail", args=[meeting.pk]))
     assert _leaks(html) == [] and "屋顶已修，回访147****4567" in html

@@ -54,6 +54,7 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
     and sends them: the notification's e-mail, and the reporter's tracking SMS (the text
     message outbox)."""
     from celery.contrib.testing.worker import start_worker
+    from kombu import pools as kombu_pools
 
     from core import sms
     from core.models import TextMessage
@@ -63,7 +64,6 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
     from portal.celery import app
 
     old = (app.conf.task_always_eager, app.conf.broker_url)
-    pools = (app._pool, app.amqp._producer_pool)
     app._pool = app.amqp._producer_pool = None  # connect anew, to Redis
     app.conf.task_always_eager = False
     app.conf.broker_url = REDIS_URL
@@ -100,4 +100,8 @@ def test_a_notification_goes_through_the_broker_to_a_worker(world, settings):
         if app._pool is not None:
             app._pool.force_close_all()
         app.conf.task_always_eager, app.conf.broker_url = old
-        app._pool, app.amqp._producer_pool = pools
+        # Fresh pools, made when next needed: an eager task still takes a producer from
+        # them, and the closed ones stay in kombu's own registry unless it is reset.
+        kombu_pools.reset()
+        app._pool = app.amqp._producer_pool = None
+        outbox_broker_reset()
