@@ -7,7 +7,8 @@ from residents.models import CareTag, Visit
 
 class ResidentFilterForm(Form):
     q = forms.CharField(label=_("Name or masked ID number"), required=False)
-    area = forms.CharField(label=_("Area code"), required=False)
+    # Picked from the tree (templates/grids/_area_picker.html), as on the inbox.
+    area = forms.CharField(label=_("Area"), required=False, widget=forms.HiddenInput)
     tag = forms.ModelChoiceField(
         label=_("Care tag"), queryset=CareTag.objects.all(), required=False
     )
@@ -15,7 +16,7 @@ class ResidentFilterForm(Form):
 
 class HouseholdFilterForm(Form):
     q = forms.CharField(label=_("Door or address"), required=False)
-    area = forms.CharField(label=_("Area code"), required=False)
+    area = forms.CharField(label=_("Area"), required=False, widget=forms.HiddenInput)
     in_online_group = forms.NullBooleanField(
         label=_("In the online group"),
         required=False,

@@ -82,7 +82,10 @@ def _filter_area(user, queryset, form, prefix: str):
     if not code:
         return queryset
     area = filter_area_for_user(user, code, form)
-    return queryset.filter(area_subtree_q(area, prefix)) if area else queryset.none()
+    if area is None:
+        return queryset.none()
+    form.area_label = area_labels([area], user=user)[area.pk]  # the picker shows its path
+    return queryset.filter(area_subtree_q(area, prefix))
 
 
 def _residents_filtered(request):

@@ -46,3 +46,15 @@ def test_a_wrong_area_code_is_a_message_not_a_404(world, login_as, url_name):
     outside = world.community_b.code
     response = client.get(reverse(url_name), {"area": outside})
     assert response.status_code == 200 and outside in response.content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["residents:household_list", "residents:resident_list"])
+def test_the_area_filter_is_the_tree_picker_and_names_its_choice(world, login_as, url_name):
+    client = login_as("community")
+    page = client.get(reverse(url_name)).content.decode()
+    assert "data-area-picker" in page and 'type="hidden" name="area"' in page
+    assert "portal/area-picker.js" in page
+    page = client.get(reverse(url_name), {"area": world.g2.code}).content.decode()
+    chosen = page.split("data-area-chosen", 1)[1].split("</span>", 1)[0]
+    assert "莲心社区 › 第2网格" in chosen
+    assert U1_PATH not in page  # only the second grid's households and residents
