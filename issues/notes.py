@@ -7,9 +7,12 @@ on the step stay in ``TicketEvent.note`` as written."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from issues.models import Level, Ticket
 
@@ -70,6 +73,12 @@ def words(stored: dict) -> str:
         if name in args:
             with contextlib.suppress(ValueError):  # a code no longer known shows as stored
                 args[name] = choices(args[name]).label
+    if isinstance(args.get("departments"), list):  # names, joined as the language joins
+        args["departments"] = pgettext("list separator", ", ").join(args["departments"])
+    if isinstance(args.get("deadline"), str):  # an ISO date, shown as the language shows dates
+        with contextlib.suppress(ValueError):
+            deadline = dt.date.fromisoformat(args["deadline"])
+            args["deadline"] = date_format(deadline, "DATE_FORMAT")
     if isinstance(args.get("missing"), list):  # [[place name, level], …]
         args["missing"] = "、".join(
             f"{name}{Level(level).label if level in Level.values else level}"

@@ -887,7 +887,6 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
         if other not in chosen:
             chosen.append(other)
     deadline = at + dt.timedelta(days=15)
-    names = "、".join(name for _pk, name in chosen)
     county = row["handler_area_id"]
 
     def step(kind, old, new, when, note="", who=None, level="department"):
@@ -898,7 +897,7 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
         "assigned",
         "assigned",
         at,
-        Note("meeting", {"meeting": meeting.title, "departments": names}),
+        Note("meeting", {"meeting": meeting.title, "departments": [n for _pk, n in chosen]}),
     )
     row.update(level="department", tier="hard", deadline=deadline, assigned_at=at)
     solved = fate in rules.SOLVED_STATES
@@ -928,7 +927,7 @@ def _plan_at_meeting(i, h, row, events, fate, meeting, department, caller) -> di
         # Every part reported: back with the county office, which accepts the reports and
         # tells the reporter in its own words (issues.services.ticket_review).
         at += dt.timedelta(days=1)
-        accepted = Note("reports_accepted", {"departments": names})
+        accepted = Note("reports_accepted", {"departments": [n for _pk, n in chosen]})
         step("review", "in_progress", "in_progress", at, accepted, level="county")
         row.update(level="county")
         step("resolve", "in_progress", "resolved", at, FEEDBACK, level="county")

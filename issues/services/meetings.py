@@ -104,12 +104,14 @@ def meeting_assign(
             )
         return Plan()
 
-    names = "、".join(p.department.name for p in parts)
     ticket = ticket_step(
         ticket=ticket,
         step=E.MEETING,
         actor=actor,
-        note=Note("meeting", {"meeting": meeting.title, "departments": names}),
+        note=Note(
+            "meeting",
+            {"meeting": meeting.title, "departments": [p.department.name for p in parts]},
+        ),
         expected_version=expected_version,
         plan=plan,
         level=Level.DEPARTMENT,
@@ -204,9 +206,8 @@ def ticket_review(
         for part in parts:
             part.status, part.reviewed_at = DONE, now
         DepartmentTask.objects.bulk_update(parts, ["status", "reviewed_at"])
-        names = "、".join(p.department.name for p in parts)
         return Plan(
-            note=Note("reports_accepted", {"departments": names}),
+            note=Note("reports_accepted", {"departments": [p.department.name for p in parts]}),
             then=[(E.RESOLVE, feedback)],
             fields=resolution(feedback=feedback, level=Level.DEPARTMENT, now=now),
         )
@@ -333,11 +334,10 @@ def _parts_batch(ids: list[int], *, now: dt.datetime) -> int:
             part.deadline = deadline
             part.overdue_count += 1
         overdue += late
-        names = "、".join(p.department.name for p in late)
         note = Note(
             "part_overdue",
             {
-                "departments": names,
+                "departments": [p.department.name for p in late],
                 "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d"),
             },
         )

@@ -59,7 +59,7 @@ def test_an_overdue_ticket_is_lifted_exactly_one_level(t, freeze, overdue_at_uni
     assert (escalated.old_state, escalated.new_state) == (S.ASSIGNED, S.ASSIGNED)
     assert (escalated.level, escalated.handler_area) == (Level.BUILDING, t.b1)
     assert (rectified.kind, rectified.actor) == (E.RECTIFY, None)
-    assert "2025-03-11" in rectified.text
+    assert "2025年3月11日" in rectified.text  # the new deadline, as the reader reads dates
     assert _notified(ticket, "building_head", t).count() == 1
 
 

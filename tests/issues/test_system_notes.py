@@ -44,7 +44,21 @@ def test_a_persons_words_stay_as_written_beside_the_portals(t):
     note = with_text(Note("overdue", {"deadline": "2026-12-31"}), "  请加快  ")
     assert note.text == "请加快"
     with translation.override("en"):
-        assert str(note) == "请加快 overdue: new deadline 2026-12-31"
+        assert str(note) == "请加快 overdue: new deadline Dec. 31, 2026"
+    with translation.override("zh-hans"):
+        assert str(note) == "请加快 已超期：新期限2026年12月31日"
+
+
+def test_dates_and_lists_in_a_note_follow_the_readers_language():
+    stored = Note("reports_accepted", {"departments": ["住建局", "水务局"]}).stored()
+    with translation.override("zh-hans"):
+        assert "住建局、水务局" in words(stored)
+    with translation.override("en"):
+        assert words(stored) == "reports of 住建局, 水务局 accepted"
+    # a note stored with its departments already joined still reads
+    assert "住建局、水务局" in words(
+        {"code": "reports_accepted", "args": {"departments": "住建局、水务局"}}
+    )
     assert with_text(None, " 已修 ") == "已修"
 
 
