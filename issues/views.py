@@ -38,7 +38,6 @@ from issues.models import (
     ReturnVisit,
     Ticket,
     TicketEvent,
-    TicketSettings,
     Tier,
 )
 from issues.notes import department_of
@@ -447,12 +446,10 @@ def _action_label(action: str, my_tasks) -> str:
 
 
 def _part_deadline(ticket: Ticket, *, review: bool = False) -> dt.date:
-    """The deadline a form offers for a department's part: the hard tier's time limit from
-    today, or its rectification limit for a part sent back."""
-    days, rectify_days = services.time_limit_days(Tier.HARD, ticket.category)
-    config = TicketSettings.current()
-    deadline = services.working_deadline(
-        timezone.now(), rectify_days if review else days, exclude_weekends=config.exclude_weekends
+    """The day a form offers for a department's part: the hard tier's time limit from now,
+    or its rectification limit for a part sent back."""
+    deadline = services.part_deadline(
+        Tier.HARD, ticket.category, rectify=review, now=timezone.now()
     )
     return timezone.localtime(deadline).date()
 

@@ -173,12 +173,20 @@ def department_report(*, task: DepartmentTask, actor, report: str) -> Department
     return reported[0]
 
 
-def _review_deadline(ticket: Ticket, now: dt.datetime) -> dt.datetime:
-    """By when the county office reviews the reports: the rectification time limit of the
-    problem's tier (the short one), in working days."""
+def part_deadline(tier: str, category, *, rectify: bool, now: dt.datetime) -> dt.datetime:
+    """A deadline for the departments' work: ``tier``'s time limit (or, ``rectify``, its
+    rectification limit, the short one) in working days from ``now``. The meeting form and
+    the send-back form offer it; the county office's review is given the short one."""
     config = TicketSettings.current()
-    _days, review_days = time_limit_days(ticket.tier or Tier.HARD, ticket.category)
-    return working_deadline(now, review_days, exclude_weekends=config.exclude_weekends)
+    days, rectify_days = time_limit_days(tier, category)
+    return working_deadline(
+        now, rectify_days if rectify else days, exclude_weekends=config.exclude_weekends
+    )
+
+
+def _review_deadline(ticket: Ticket, now: dt.datetime) -> dt.datetime:
+    """By when the county office reviews the reports."""
+    return part_deadline(ticket.tier or Tier.HARD, ticket.category, rectify=True, now=now)
 
 
 @transaction.atomic
