@@ -42,8 +42,12 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "core",  # the ground floor: the SMS outbox, its template tags ({% load privacy %})
     "grids",
+    "points",  # the points ledger and the moral bank, below every app that awards points
     "residents",
     "issues",
+    "deliberation",  # proposals and household votes (议事会)
+    "wishes",  # micro-wishes (微心愿)
+    "councils",  # regular meetings (三级例会)
     "citizens",  # the resident pages (/r/) and tracking links (/t/)
     "digests",
     "portal",  # the project package on top: the demo loader that spans every app

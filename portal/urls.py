@@ -44,6 +44,10 @@ urlpatterns += i18n_patterns(
     path("notifications/", include("issues.notification_urls")),
     path("", include("citizens.urls")),
     path("digests/", include("digests.urls")),
+    path("points/", include("points.urls")),
+    path("proposals/", include("deliberation.urls")),
+    path("wishes/", include("wishes.urls")),
+    path("councils/", include("councils.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

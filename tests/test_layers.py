@@ -1,6 +1,7 @@
 """The house's layers: each package imports only itself and the packages below it.
 
-    core  <  grids  <  residents  <  issues  <  citizens  <  dashboard  <  digests  <  portal
+    core < grids < points < residents < issues < deliberation < wishes < councils < citizens
+         < dashboard < digests < portal
 
 ``core`` is the ground floor and imports no app; ``portal`` (settings, urls, login, Celery,
 the demo loader) sits on top of everything. Three kinds of reference count: Python imports
@@ -19,7 +20,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["core", "grids", "residents", "issues", "citizens", "dashboard", "digests", "portal"]
+LAYERS = [
+    "core",
+    "grids",
+    "points",
+    "residents",
+    "issues",
+    "deliberation",
+    "wishes",
+    "councils",
+    "citizens",
+    "dashboard",
+    "digests",
+    "portal",
+]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 
 # Migrations are history: these two were written while the residents access log still named
