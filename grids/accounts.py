@@ -4,9 +4,24 @@ that lifts it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from grids.models import Person
+
+
+def one_time_password_expired(user) -> bool:
+    """Whether ``user`` holds a one-time password given more than
+    ``ONE_TIME_PASSWORD_DAYS`` ago and not yet replaced: it no longer signs in."""
+    if user is None or not user.is_authenticated:
+        return False
+    given_before = timezone.now() - dt.timedelta(days=settings.ONE_TIME_PASSWORD_DAYS)
+    return Person.objects.filter(
+        user=user, password_change_required=True, password_issued_at__lt=given_before
+    ).exists()
 
 
 def password_change_required(user) -> bool:
@@ -23,7 +38,7 @@ def password_set(*, user, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     Person.objects.filter(user=user, password_change_required=True).update(
-        password_change_required=False
+        password_change_required=False, password_issued_at=None
     )
 
 

@@ -145,6 +145,11 @@ class Person(models.Model):
     password_change_required = models.BooleanField(
         _("must change password at next sign-in"), default=False
     )
+    # When that one-time password was given: it signs in for ONE_TIME_PASSWORD_DAYS only,
+    # so one that sat unread in an SMS inbox for a month no longer opens the login.
+    password_issued_at = models.DateTimeField(
+        _("one-time password given at"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

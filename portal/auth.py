@@ -9,7 +9,8 @@ written and a warning is logged, so a down Redis never stops people signing in (
 password is still checked; only the brute-force brake is off until Redis is back).
 
 A login given a one-time password (the heads import, ``grids.imports.logins``) must change
-it first: signing in with it marks the session, and until the change
+it first, within ``ONE_TIME_PASSWORD_DAYS`` (after that the password no longer signs in):
+signing in with it marks the session, and until the change
 ``PasswordChangeRequiredMiddleware`` sends every request but the password change, logout
 and the language switch to the change page.
 
@@ -50,7 +51,12 @@ from core.forms import BootstrapMixin
 from core.privacy import mask_phone
 from core.ratelimit import RateLimited, rate_limit_take, too_many_requests
 from core.requests import client_ip
-from grids.accounts import login_for_mobile, password_change_required, password_set
+from grids.accounts import (
+    login_for_mobile,
+    one_time_password_expired,
+    password_change_required,
+    password_set,
+)
 from grids.validators import MOBILE_RE, normalize_phone
 from residents import accounts as codes
 
@@ -106,6 +112,10 @@ class LockoutAuthenticationForm(BootstrapMixin, AuthenticationForm):
             "Too many failed attempts. This login is locked for 15 minutes; try again later "
             "or ask your administrator."
         ),
+        "expired": _(
+            "This one-time password has expired. Reset your password by SMS code below, or "
+            "ask your administrator for a new one."
+        ),
     }
 
     def clean(self):
@@ -119,6 +129,9 @@ class LockoutAuthenticationForm(BootstrapMixin, AuthenticationForm):
             login_failed(username, ip)
             raise
         login_succeeded(username, ip)
+        if one_time_password_expired(self.get_user()):
+            # The right password, so no failure is counted; it just no longer opens the login.
+            raise ValidationError(self.error_messages["expired"], code="expired")
         return data
 
 

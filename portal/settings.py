@@ -161,6 +161,12 @@ RANKING_MIN_RATED = env_int("RANKING_MIN_RATED", 5)
 if RANKING_MIN_RATED < 1:
     raise ImproperlyConfigured("RANKING_MIN_RATED must be at least 1")
 
+# A one-time password (the heads import's) signs in for this many days after it was given;
+# after that its holder resets it by SMS code or asks for a new one.
+ONE_TIME_PASSWORD_DAYS = env_int("ONE_TIME_PASSWORD_DAYS", 14)
+if ONE_TIME_PASSWORD_DAYS < 1:
+    raise ImproperlyConfigured("ONE_TIME_PASSWORD_DAYS must be at least 1")
+
 BEAT_SCHEDULE_SEED = {
     "escalate-overdue": {"task": "issues.tasks.escalate_overdue", "schedule": 15 * 60},
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},

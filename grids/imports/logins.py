@@ -143,8 +143,13 @@ def _link(phones: list[str], *, change_required: bool) -> None:
         batches = [people.filter(phone__any=phones)] if phones else []
     else:
         batches = (people.filter(phone__in=chunk) for chunk in chunks(phones, LOOKUP_CHUNK))
+    issued_at = timezone.now() if change_required else None
     for batch in batches:
-        batch.update(user=Subquery(login), password_change_required=change_required)
+        batch.update(
+            user=Subquery(login),
+            password_change_required=change_required,
+            password_issued_at=issued_at,
+        )
 
 
 def _sms_text(password: OneTimePassword) -> str:

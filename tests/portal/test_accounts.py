@@ -6,6 +6,7 @@ import with logins, its one-time passwords shown once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import identify_hasher
 from django.core import mail
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
@@ -23,6 +25,8 @@ from grids.imports import heads_import
 from grids.imports.logins import LoginDelivery
 from grids.models import Person
 from portal.auth import RESET_PER_TARGET
+from portal.auth import _keys as login_keys
+from tests.clock import Clock
 from tests.conftest import PASSWORD
 
 User = get_user_model()
@@ -124,6 +128,49 @@ def test_once_changed_the_portal_is_open(client, head):
     # The next sign-in is an ordinary one.
     client.post(reverse("logout"))
     assert sign_in(client, MOBILE, NEW_PASSWORD)["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("days, opens", [(13, True), (15, False)])
+def test_a_one_time_password_signs_in_for_a_limited_time(client, head, settings, days, opens):
+    settings.ONE_TIME_PASSWORD_DAYS = 14
+    person = Person.objects.get(phone=MOBILE)
+    given = person.password_issued_at
+    assert given is not None and person.password_change_required
+    clock = Clock(given + dt.timedelta(days=days))
+    try:
+        response = sign_in(client, head.username, head.password)
+    finally:
+        clock.stop()
+
+    if opens:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_change")
+    else:
+        assert response.status_code == 200  # the login page again, with the reason
+        assert "一次性密码已过期" in response.content.decode()
+        assert "_auth_user_id" not in client.session
+        # The right password is no failed attempt: it does not count towards the lockout.
+        assert not any(cache.get(key) for key in login_keys(head.username, "127.0.0.1"))
+
+
+def test_an_expired_one_time_password_is_replaced_by_the_reset(
+    client, head, settings, django_capture_on_commit_callbacks
+):
+    """Resetting by SMS code (or the holder's own change) lifts the one-time password, and
+    with it its expiry."""
+    person = Person.objects.get(phone=MOBILE)
+    from grids.accounts import one_time_password_expired, password_set
+
+    clock = Clock(person.password_issued_at + dt.timedelta(days=30))
+    try:
+        assert one_time_password_expired(person.user)
+        password_set(user=person.user, password=NEW_PASSWORD)
+        person.refresh_from_db()
+        assert not one_time_password_expired(person.user)
+        assert person.password_issued_at is None and not person.password_change_required
+        assert sign_in(client, MOBILE, NEW_PASSWORD)["Location"] == reverse("home")
+    finally:
+        clock.stop()
 
 
 def test_a_wrong_current_password_changes_nothing(client, head):
