@@ -17,11 +17,9 @@ from django.utils.translation import gettext as _
 from issues import permissions as perm
 from issues import rules
 from issues.models import Level, Ticket, TicketEvent, Tier
-from issues.notes import with_text
 from issues.services.errors import TicketError
 from issues.services.notifications import excerpt, notify_departments_many, notify_handlers
-from issues.services.routing import route, time_limit_days, working_deadline
-from issues.services.workflow import Batch, Plan, first_asker_fields, ticket_steps, tickets_locked
+from issues.services.workflow import Batch, Plan, assign_plan, ticket_steps, tickets_locked
 
 E = TicketEvent.Kind
 BULK_MAX = 100  # what one inbox page can select
@@ -71,28 +69,15 @@ def tickets_assign_many(*, ids, tier: str, actor, note: str = "") -> BulkResult:
         return result
     now = timezone.now()
     batch = Batch.read(now, [t.area for t in tickets])
-    start = rules.start_level(tier, hard_via_street=batch.config.hard_via_street)
     steps, taken = [], []
     for ticket in tickets:
         try:
-            found = route(ticket.area, start, book=batch.book)
+            plan = assign_plan(ticket, tier=tier, actor=actor, note=note, now=now, batch=batch)
         except TicketError as exc:  # nobody in post above this place: this one refused
             result.refused[ticket.pk] = " ".join(exc.messages)
             continue
         taken.append(ticket)
-        days, _rectify = time_limit_days(tier, ticket.category, policies=batch.policies)
-        fields = {
-            **first_asker_fields(ticket, actor),
-            "tier": tier,
-            "level": found.level,
-            "handler_area": found.area,
-            "deadline": working_deadline(
-                now, days, exclude_weekends=batch.config.exclude_weekends, holidays=batch.holidays
-            ),
-            "assigned_at": now,
-        }
-        text = with_text(found.note, note)
-        steps.append((ticket, E.ASSIGN, lambda _l, f=fields, n=text: Plan(fields=f, note=n)))
+        steps.append((ticket, E.ASSIGN, lambda _l, p=plan: p))
     if not steps:
         return result
     ticket_steps(steps, actor=actor)

@@ -443,33 +443,52 @@ def _assign(
 ) -> Ticket:
     if tier not in Tier.values:
         raise ValidationError({"tier": _("unknown tier")})
-    config = TicketSettings.current()
-
-    def plan(locked: Ticket) -> Plan:
-        found = route(locked.area, rules.start_level(tier, hard_via_street=config.hard_via_street))
-        days, _rectify = time_limit_days(tier, locked.category)
-        now = timezone.now()
-        return Plan(
-            note=with_text(found.note, note),
-            fields={
-                **first_asker_fields(locked, actor),
-                "level": found.level,
-                "handler_area": found.area,
-                "deadline": working_deadline(now, days, exclude_weekends=config.exclude_weekends),
-                "assigned_at": now,
-            },
-        )
-
     ticket = ticket_step(
         ticket=ticket,
         step=E.ASSIGN,
         actor=actor,
         expected_version=expected_version,
-        plan=plan,
+        plan=lambda locked: assign_plan(locked, tier=tier, actor=actor, note=note),
         tier=tier,
     )
     notify_handler(ticket, _("New problem for you: #%(id)s") % {"id": ticket.pk})
     return ticket
+
+
+def assign_plan(
+    ticket: Ticket, *, tier: str, actor, note: str, now=None, batch: Batch | None = None
+) -> Plan:
+    """Where triage with ``tier`` sends ``ticket`` (locked), and by when: the first rung at or
+    above the tier's start with somebody in post, the tier's (or category's) time limit in
+    working days. One problem reads the settings and its route itself; many at once
+    (``bulk.tickets_assign_many``) pass the ``batch`` read once for them all. Raises
+    ``TicketError`` when nobody is in post above the place."""
+    now = now or timezone.now()
+    config = batch.config if batch else TicketSettings.current()
+    found = route(
+        ticket.area,
+        rules.start_level(tier, hard_via_street=config.hard_via_street),
+        book=batch.book if batch else None,
+    )
+    days, _rectify = time_limit_days(
+        tier, ticket.category, policies=batch.policies if batch else None
+    )
+    return Plan(
+        note=with_text(found.note, note),
+        fields={
+            **first_asker_fields(ticket, actor),
+            "tier": tier,
+            "level": found.level,
+            "handler_area": found.area,
+            "deadline": working_deadline(
+                now,
+                days,
+                exclude_weekends=config.exclude_weekends,
+                holidays=batch.holidays if batch else None,
+            ),
+            "assigned_at": now,
+        },
+    )
 
 
 # --- step 3: handling -----------------------------------------------------------------------

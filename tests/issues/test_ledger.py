@@ -201,3 +201,21 @@ def test_bulk_triage_refuses_a_place_with_nobody_above_and_does_the_rest(t):
     assert all(Ticket.objects.get(pk=pk).state == S.REPORTED for pk in result.refused)
     result = services.tickets_assign_many(ids=[lamp.pk, elsewhere.pk], tier="complex", actor=admin)
     assert set(result.done) == {lamp.pk, elsewhere.pk} and not result.refused
+
+
+@pytest.mark.parametrize("tier", ["simple", "complex", "hard"])
+def test_bulk_triage_sends_a_problem_where_triage_one_by_one_does(t, tier):
+    """One plan for both (``workflow.assign_plan``): the same rung, place, deadline and
+    note for a problem triaged from the ledger as for its twin triaged on its own page."""
+    admin = t.user("admin")
+    alone, together = t.report("U1"), t.report("U1")
+    services.ticket_assign(ticket=alone, tier=tier, actor=admin, note="先核实")
+    services.tickets_assign_many(ids=[together.pk], tier=tier, actor=admin, note="先核实")
+    alone.refresh_from_db()
+    together.refresh_from_db()
+    fields = ("state", "tier", "level", "handler_area_id", "deadline", "first_asker_id")
+    assert [getattr(together, f) for f in fields] == [getattr(alone, f) for f in fields]
+    assert together.deadline is not None
+    last = [ticket.events.order_by("pk").last() for ticket in (alone, together)]
+    assert last[0].kind == last[1].kind == E.ASSIGN
+    assert last[0].text == last[1].text and "先核实" in last[1].text
