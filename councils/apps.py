@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class CouncilsConfig(AppConfig):
     """Regular meetings (三级例会): building weekly, compound fortnightly, self-management committee
-monthly, with attendance, agenda and minutes."""
+    monthly, with attendance, agenda and minutes."""
 
     name = "councils"
     verbose_name = _("regular meetings (三级例会)")

@@ -1,1 +1,268 @@
-from django.db import models  # noqa: F401
+"""Regular meetings (三级例会): the meeting, who attended, its agenda, its minutes and the
+corrections appended to them once held, its decisions, and the history of every act."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from councils.rules import Level, State
+from grids.models import AncestorKeys, Area, Person
+
+
+class Meeting(AncestorKeys):
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="councils"
+    )
+    level = models.CharField(_("meeting"), max_length=16, choices=Level.choices)
+    date = models.DateField(_("date"))
+    room = models.CharField(_("room"), max_length=100, blank=True, default="")
+    topic = models.CharField(_("topic"), max_length=200, blank=True, default="")
+    chair = models.ForeignKey(
+        Person,
+        verbose_name=_("chaired by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="councils_chaired",
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PLANNED
+    )
+    minutes = models.TextField(_("minutes"), blank=True, default="")
+    held_at = models.DateTimeField(_("recorded as held at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("planned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("planned at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("regular meeting")
+        verbose_name_plural = _("regular meetings")
+        indexes = [
+            # The rhythm: an area's last held meeting and its next planned one.
+            models.Index(fields=["area", "state", "date"], name="council_area_state_date"),
+            models.Index(fields=["community", "date"], name="council_community_date"),
+            models.Index(fields=["street", "date"], name="council_street_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} {self.date}"
+
+
+class Attendance(models.Model):
+    """One person at one held meeting. Never deleted: a person struck off after the fact
+    keeps the row with when, by whom and why (and their points are reversed)."""
+
+    class Capacity(models.TextChoices):
+        HEAD = "head", _("head")
+        PARTY_MEMBER = "party_member", _("Party member")
+        RESIDENT = "resident", _("resident")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attendance"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    capacity = models.CharField(_("as"), max_length=16, choices=Capacity.choices)
+    added_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    removed_at = models.DateTimeField(_("struck off at"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("struck off by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    removed_reason = models.CharField(_("why struck off"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "person"],
+                condition=Q(removed_at__isnull=True),
+                name="council_attendance_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+
+class MinutesCorrection(models.Model):
+    """A correction to a held meeting's minutes, appended; the minutes as recorded stay."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="corrections"
+    )
+    text = models.TextField(_("correction"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("minutes correction")
+        verbose_name_plural = _("minutes corrections")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class AgendaItem(models.Model):
+    """An item on a meeting's agenda: an open problem of its area, or a matter a head
+    brings (五长提议制)."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="agenda"
+    )
+    title = models.CharField(_("item"), max_length=200)
+    ticket = models.ForeignKey(
+        "issues.Ticket",
+        verbose_name=_("problem"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_by = models.ForeignKey(
+        Person,
+        verbose_name=_("proposed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "ticket"],
+                condition=Q(ticket__isnull=False),
+                name="council_agenda_ticket_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Decision(models.Model):
+    """What a meeting decided; with one click it becomes a problem reported to the
+    workflow, linked here."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="decisions"
+    )
+    text = models.TextField(_("decision"))
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        verbose_name=_("on the item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    ticket = models.OneToOneField(
+        "issues.Ticket",
+        verbose_name=_("problem reported"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="council_decision",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["decided_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class MeetingEvent(models.Model):
+    """The meeting's history, append-only: planned, held, called off, a person added or
+    struck off, the minutes corrected, an item or a decision recorded, a problem made."""
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("planned")
+        HOLD = "hold", _("held")
+        CANCEL = "cancel", _("called off")
+        ATTENDEE_ADD = "attendee_add", _("attendee added")
+        ATTENDEE_REMOVE = "attendee_remove", _("attendee struck off")
+        CORRECT = "correct", _("minutes corrected")
+        AGENDA = "agenda", _("agenda item added")
+        DECIDE = "decide", _("decision recorded")
+        CREATE = "create", _("decision carried out")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True, default="")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("meeting event")
+        verbose_name_plural = _("meeting events")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()

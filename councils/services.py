@@ -1,0 +1,330 @@
+"""The acts of a regular meeting (三级例会): plan it, hold it (attendance and minutes), call
+it off, and — once held — append: a person added or struck off (their points awarded or
+reversed), a correction to the minutes, a decision, the problem a decision reports.
+
+Each act checks that the actor runs meetings over the meeting's area
+(``rules.MEETING_ROLES``), locks the meeting where two people may act at once, checks the
+move against ``rules.TRANSITIONS`` and appends a ``MeetingEvent``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from councils import rules
+from councils.models import (
+    AgendaItem,
+    Attendance,
+    Decision,
+    Meeting,
+    MeetingEvent,
+    MinutesCorrection,
+)
+from councils.rules import State
+from councils.selectors import attendance_candidates, may_run_meeting_at
+from grids.models import Area, Person
+from grids.selectors import area_keys, keyed_subtree_q
+from issues import services as issue_services
+from issues.models import Category, Ticket
+from issues.rules import OPEN_STATES
+from issues.selectors import tickets_visible_to
+from points import services as points
+
+E = MeetingEvent.Kind
+
+
+class MeetingError(ValidationError):
+    """An act the meeting's state or its data does not allow, said in words a worker can
+    act on."""
+
+
+def _authorise(actor, area: Area) -> None:
+    if actor is None or not may_run_meeting_at(actor, area):
+        raise PermissionDenied
+
+
+def _lock(meeting: Meeting) -> Meeting:
+    return Meeting.objects.select_for_update().select_related("area").get(pk=meeting.pk)
+
+
+def _event(meeting: Meeting, kind: str, actor, *, person=None, note: str = "") -> MeetingEvent:
+    return MeetingEvent.objects.create(
+        meeting=meeting, kind=kind, actor=actor, person=person, note=note
+    )
+
+
+def _move(meeting: Meeting, to: str) -> None:
+    if to not in rules.TRANSITIONS[meeting.state]:
+        raise MeetingError(
+            _("a meeting that is %(state)s cannot become %(to)s")
+            % {"state": State(meeting.state).label, "to": State(to).label}
+        )
+
+
+def _require_held(meeting: Meeting) -> None:
+    if meeting.state != State.HELD:
+        raise MeetingError(_("only a held meeting takes this"))
+
+
+@transaction.atomic
+def meeting_plan(
+    *,
+    area: Area,
+    date: dt.date,
+    actor,
+    room: str = "",
+    topic: str = "",
+    chair: Person | None = None,
+) -> Meeting:
+    """Plan the regular meeting of ``area`` on ``date``: its level follows from the kind of
+    node (``rules.LEVEL_KINDS``); a node that holds none is refused."""
+    _authorise(actor, area)
+    level = rules.level_for(area.kind)
+    if level is None:
+        raise MeetingError({"area": _("this kind of place holds no regular meeting")})
+    meeting = Meeting.objects.create(
+        area=area,
+        **area_keys(area),
+        level=level,
+        date=date,
+        room=room.strip(),
+        topic=topic.strip(),
+        chair=chair,
+        created_by=actor,
+    )
+    _event(meeting, E.PLAN, actor, note=meeting.topic)
+    return meeting
+
+
+def _checked_attendees(meeting: Meeting, people: Iterable[Person]) -> list[tuple[Person, str]]:
+    """Each person with the capacity they attend in; anyone not among the meeting's
+    candidates (``selectors.attendance_candidates``) is refused."""
+    wanted = {p.pk for p in people}
+    by_pk = {c.person.pk: c for c in attendance_candidates(meeting)}
+    strangers = wanted - set(by_pk)
+    if strangers:
+        raise MeetingError({"attendees": _("someone chosen is not of this meeting's area")})
+    return [(by_pk[pk].person, by_pk[pk].capacity) for pk in sorted(wanted)]
+
+
+def _attend(meeting: Meeting, person: Person, capacity: str, actor) -> Attendance:
+    row = Attendance.objects.create(
+        meeting=meeting, person=person, capacity=capacity, added_by=actor
+    )
+    points.points_award(
+        person=person,
+        rule=rules.POINTS_RULE,
+        act_key=rules.attendance_act_key(meeting.pk, person.pk),
+        area=meeting.area,
+        actor=actor,
+        note=str(meeting),
+    )
+    return row
+
+
+@transaction.atomic
+def meeting_hold(
+    *, meeting: Meeting, actor, attendees: Iterable[Person], minutes: str, chair=None
+) -> Meeting:
+    """Record the planned meeting as held: who came (each earns the ``meeting_attended``
+    points, once) and its minutes. From now on they change only by appended corrections."""
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    _move(locked, State.HELD)
+    minutes = minutes.strip()
+    if not minutes:
+        raise MeetingError({"minutes": _("write the minutes")})
+    present = _checked_attendees(locked, attendees)
+    if not present:
+        raise MeetingError({"attendees": _("mark who came")})
+    locked.state = State.HELD
+    locked.minutes = minutes
+    locked.held_at = timezone.now()
+    fields = ["state", "minutes", "held_at"]
+    if chair is not None:
+        locked.chair = chair
+        fields.append("chair")
+    locked.save(update_fields=fields)
+    for person, capacity in present:
+        _attend(locked, person, capacity, actor)
+    _event(locked, E.HOLD, actor, note=_("%(n)s present") % {"n": len(present)})
+    return locked
+
+
+@transaction.atomic
+def meeting_cancel(*, meeting: Meeting, actor, reason: str) -> Meeting:
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    _move(locked, State.CANCELLED)
+    if not reason.strip():
+        raise MeetingError({"reason": _("say why it is called off")})
+    locked.state = State.CANCELLED
+    locked.save(update_fields=["state"])
+    _event(locked, E.CANCEL, actor, note=reason.strip())
+    return locked
+
+
+@transaction.atomic
+def meeting_attendee_add(*, meeting: Meeting, person: Person, actor) -> Attendance:
+    """Add someone left off a held meeting's attendance: a correction, with its points. A
+    person struck off earlier and added again earns no second award (one per act)."""
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    _require_held(locked)
+    [(person, capacity)] = _checked_attendees(locked, [person])
+    if locked.attendance.filter(person=person, removed_at__isnull=True).exists():
+        raise MeetingError({"person": _("already marked present")})
+    row = _attend(locked, person, capacity, actor)
+    _event(locked, E.ATTENDEE_ADD, actor, person=person)
+    return row
+
+
+@transaction.atomic
+def meeting_attendee_remove(*, meeting: Meeting, person: Person, actor, reason: str) -> Attendance:
+    """Strike someone off a held meeting's attendance, saying why: the row stays, marked,
+    and the points it earned are reversed."""
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    _require_held(locked)
+    reason = reason.strip()
+    if not reason:
+        raise MeetingError({"reason": _("say why they are struck off")})
+    row = locked.attendance.filter(person=person, removed_at__isnull=True).first()
+    if row is None:
+        raise MeetingError({"person": _("not marked present")})
+    row.removed_at = timezone.now()
+    row.removed_by = actor
+    row.removed_reason = reason
+    row.save(update_fields=["removed_at", "removed_by", "removed_reason"])
+    points.points_reverse(
+        rule=rules.POINTS_RULE,
+        act_key=rules.attendance_act_key(locked.pk, person.pk),
+        actor=actor,
+        reason=reason,
+    )
+    _event(locked, E.ATTENDEE_REMOVE, actor, person=person, note=reason)
+    return row
+
+
+@transaction.atomic
+def meeting_minutes_correct(*, meeting: Meeting, actor, text: str) -> MinutesCorrection:
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    _require_held(locked)
+    text = text.strip()
+    if not text:
+        raise MeetingError({"text": _("write the correction")})
+    row = MinutesCorrection.objects.create(meeting=locked, text=text, by=actor)
+    _event(locked, E.CORRECT, actor, note=text)
+    return row
+
+
+@transaction.atomic
+def meeting_agenda_add(
+    *,
+    meeting: Meeting,
+    actor,
+    ticket: Ticket | None = None,
+    title: str = "",
+    proposed_by: Person | None = None,
+) -> AgendaItem:
+    """Put an open problem of the meeting's area (one the actor sees) on its agenda, or a
+    matter in words (a head's proposal, 五长提议). Until the meeting is held or called off."""
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    if locked.state != State.PLANNED:
+        raise MeetingError(_("the agenda is closed once the meeting is held or called off"))
+    if ticket is not None:
+        in_area = (
+            tickets_visible_to(actor)
+            .filter(keyed_subtree_q(locked.area), pk=ticket.pk, state__in=sorted(OPEN_STATES))
+            .exists()
+        )
+        if not in_area:
+            raise MeetingError({"ticket": _("not an open problem of this meeting's area")})
+        if locked.agenda.filter(ticket=ticket).exists():
+            raise MeetingError({"ticket": _("already on the agenda")})
+        title = title.strip() or f"#{ticket.pk} {ticket.description[:150]}"
+    title = title.strip()
+    if not title:
+        raise MeetingError({"title": _("name the item")})
+    item = AgendaItem.objects.create(
+        meeting=locked, title=title[:200], ticket=ticket, proposed_by=proposed_by, added_by=actor
+    )
+    _event(locked, E.AGENDA, actor, person=proposed_by, note=item.title)
+    return item
+
+
+@transaction.atomic
+def meeting_decide(
+    *, meeting: Meeting, actor, text: str, agenda_item: AgendaItem | None = None
+) -> Decision:
+    """Record a decision of a held meeting (on one of its agenda items, or not)."""
+    _authorise(actor, meeting.area)
+    locked = _lock(meeting)
+    _require_held(locked)
+    text = text.strip()
+    if not text:
+        raise MeetingError({"text": _("write the decision")})
+    if agenda_item is not None and agenda_item.meeting_id != locked.pk:
+        raise MeetingError({"agenda_item": _("not an item of this meeting")})
+    decision = Decision.objects.create(
+        meeting=locked, text=text, agenda_item=agenda_item, decided_by=actor
+    )
+    _event(locked, E.DECIDE, actor, note=text)
+    return decision
+
+
+def _reporter_of(actor, meeting: Meeting) -> tuple[str, str]:
+    """Who reports a meeting's problem: the worker recording it (their name and phone), or
+    the chair when the worker has none."""
+    for person in (getattr(actor, "person", None), meeting.chair):
+        if person is not None and person.phone:
+            return person.name, person.phone
+    raise MeetingError(
+        _("the problem needs a reporter's phone: the recorder or the chair has none")
+    )
+
+
+@transaction.atomic
+def decision_report_problem(
+    *, decision: Decision, actor, category: Category, tier: str | None = None
+) -> Ticket:
+    """Carry a decision out as a problem (channel: meeting) at the meeting's area, reported
+    through the workflow's ``ticket_report`` by the actor (the first asker), linked back to
+    the decision. Once per decision."""
+    meeting = decision.meeting
+    _authorise(actor, meeting.area)
+    locked = (
+        Decision.objects.select_for_update(of=("self",))
+        .select_related("meeting__area", "meeting__chair")
+        .get(pk=decision.pk)
+    )
+    if locked.ticket_id is not None:
+        raise MeetingError(_("this decision has already been reported as a problem"))
+    name, phone = _reporter_of(actor, locked.meeting)
+    ticket = issue_services.ticket_report(
+        area=locked.meeting.area,
+        category=category,
+        channel=Ticket.Channel.MEETING,
+        description=_("%(meeting)s of %(date)s decided: %(text)s")
+        % {
+            "meeting": locked.meeting.get_level_display(),
+            "date": locked.meeting.date.isoformat(),
+            "text": locked.text,
+        },
+        actor=actor,
+        reporter_name=name,
+        reporter_phone=phone,
+        tier=tier or None,
+    )
+    locked.ticket = ticket
+    locked.save(update_fields=["ticket"])
+    _event(locked.meeting, E.CREATE, actor, note=f"#{ticket.pk}")
+    return ticket
