@@ -1,6 +1,7 @@
 from django.urls import path
 
 from citizens import views
+from citizens import wishes as wish_views
 
 app_name = "citizens"
 
@@ -15,6 +16,19 @@ urlpatterns = [
     path("r/problems/<int:pk>/", views.problem, name="problem"),
     path("r/problems/<int:pk>/rate/", views.problem_rate, name="problem_rate"),
     path("r/problems/<int:pk>/photos/<int:photo_pk>/", views.problem_photo, name="problem_photo"),
+    path("r/wishes/", wish_views.wishes_home, name="wishes"),
+    path("r/wishes/new/", wish_views.wish_new, name="wish_new"),
+    path("r/wishes/open/", wish_views.wishes_open, name="wishes_open"),
+    path(
+        "r/wishes/open/<int:pk>/<slug:action>/",
+        wish_views.wishes_open_act,
+        name="wishes_open_act",
+    ),
+    path("r/wishes/<int:pk>/", wish_views.wish, name="wish"),
+    path("r/wishes/<int:pk>/confirm/", wish_views.wish_confirm, name="wish_confirm"),
+    path(
+        "r/wishes/<int:pk>/photos/<int:photo_pk>/", wish_views.wish_photo, name="wish_photo"
+    ),
     path("t/<str:token>/", views.track, name="track"),
     path("t/<str:token>/rate/", views.track_rate, name="track_rate"),
     path("t/<str:token>/photos/<int:photo_pk>/", views.track_photo, name="track_photo"),

@@ -283,6 +283,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 PROTECTED_MEDIA_ACCEL_PREFIX = env_str("PROTECTED_MEDIA_ACCEL_PREFIX", "")
 # Photos declaring more pixels than this are refused before they are decoded.
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+# Days a resident has to confirm a fulfilled micro-wish before a worker may confirm it.
+WISHES_CONFIRM_DAYS = env_int("WISHES_CONFIRM_DAYS", 7)
+if WISHES_CONFIRM_DAYS < 1:
+    raise ImproperlyConfigured(f"WISHES_CONFIRM_DAYS={WISHES_CONFIRM_DAYS} must be >= 1")
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # A request body without its files stays small; a file above 2.5 MB goes to a temporary file
 # (mode 0600) rather than the worker's memory.
