@@ -17,6 +17,7 @@ from grids.models import Area, Person
 from grids.selectors import area_keys, keyed_rows_follow_moves
 from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_mobile
+from points.services import points_award, points_home_set
 from residents.identity import (
     id_birth_date,
     id_gender,
@@ -188,7 +189,7 @@ def visit_log(
     visited_at = visited_at or timezone.now()
     if visited_at > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationError({"visited_at": _("a visit cannot be in the future")})
-    return Visit.objects.create(
+    visit = Visit.objects.create(
         household=household,
         visitor=visitor,
         channel=channel,
@@ -196,6 +197,33 @@ def visit_log(
         needs_follow_up=needs_follow_up,
         visited_at=visited_at,
     )
+    points_award(
+        person=visitor, rule="visit_logged", act_key=f"visit:{visit.pk}", area=household.area
+    )
+    return visit
+
+
+@transaction.atomic
+def resident_person_ensure(*, resident: Resident) -> Person:
+    """The ``grids.Person`` a resident earns points through (and claims wishes, attends
+    meetings as): theirs if linked; else the person already holding their mobile number
+    (Person.phone is unique), unless another resident is linked to them; else a new one.
+    Their points are counted at their household."""
+    given = resident
+    resident = Resident.objects.select_for_update().select_related("household").get(pk=given.pk)
+    person = resident.person
+    if person is None:
+        if resident.phone:
+            person = Person.objects.filter(phone=resident.phone, resident__isnull=True).first()
+        if person is None:
+            taken = bool(resident.phone) and Person.objects.filter(phone=resident.phone).exists()
+            person = Person.objects.create(
+                name=resident.name, phone="" if taken else resident.phone
+            )
+        Resident.objects.filter(pk=resident.pk).update(person=person, updated_at=timezone.now())
+    given.person = person
+    points_home_set(person=person, area=resident.household.area)
+    return person
 
 
 @transaction.atomic
