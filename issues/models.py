@@ -815,8 +815,11 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
+    # In the portal's language, as it goes out by SMS and e-mail; ``said`` keeps it as codes
+    # (``issues.notes.said``) so the list shows it in each reader's language.
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
+    said = models.JSONField(_("what it says, as codes"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
@@ -24,6 +26,20 @@ NOTES = {
     "overdue": _("overdue: new deadline %(deadline)s"),
     "part_overdue": _("overdue part of %(departments)s: new deadline %(deadline)s"),
     "reports_accepted": _("reports of %(departments)s accepted"),
+    # What a notification says (``Notification.said``): its subject, and the lines of its body
+    # the portal writes (a person's own words on it are stored as written).
+    "new_for_you": _("New problem for you: #%(id)s"),
+    "to_triage": _("New problem to triage: #%(id)s"),
+    "lifted_to_you": _("Problem #%(id)s was lifted to you"),
+    "overdue_here": _("Overdue: problem #%(id)s"),
+    "reminder": _("Reminder: problem #%(id)s"),
+    "rated_unsatisfied": _("Problem #%(id)s was rated unsatisfied and reopened"),
+    "meeting_task": _("Assigned to %(dept)s at %(meeting)s: problem #%(id)s"),
+    "review_reports": _("Every department has reported on problem #%(id)s: review the reports"),
+    "sent_back": _("Sent back to %(dept)s: problem #%(id)s"),
+    "held": _("Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s"),
+    "new_deadline": _("New deadline: %(deadline)s"),
+    "place": _("Place: %(place)s"),
 }
 CHOICES = {"channel": Ticket.Channel, "level": Level}
 
@@ -77,8 +93,12 @@ def words(stored: dict) -> str:
         args["departments"] = pgettext("list separator", ", ").join(args["departments"])
     if isinstance(args.get("deadline"), str):  # an ISO date, shown as the language shows dates
         with contextlib.suppress(ValueError):
-            deadline = dt.date.fromisoformat(args["deadline"])
-            args["deadline"] = date_format(deadline, "DATE_FORMAT")
+            if "T" in args["deadline"]:  # a moment: the day and the time, local
+                moment = timezone.localtime(dt.datetime.fromisoformat(args["deadline"]))
+                args["deadline"] = date_format(moment, "SHORT_DATETIME_FORMAT")
+            else:
+                deadline = dt.date.fromisoformat(args["deadline"])
+                args["deadline"] = date_format(deadline, "DATE_FORMAT")
     if isinstance(args.get("missing"), list):  # [[place name, level], …]
         args["missing"] = "、".join(
             f"{name}{Level(level).label if level in Level.values else level}"
@@ -104,3 +124,37 @@ def department_of(note: str) -> str:
     """The department a ``department_note`` names ("" for another note)."""
     name, colon, _text = note.partition(": ")
     return name if colon else ""
+
+
+# --- what a notification says -------------------------------------------------------------
+
+
+def said(subject: Note | str, body: Iterable[Note | str]) -> dict:
+    """What ``Notification.said`` stores: the subject and each line of the body, a note of
+    the portal's as its code and arguments (with a person's words beside it), a person's
+    own text as written."""
+
+    def one(part: Note | str) -> dict:
+        if isinstance(part, Note):
+            return {**part.stored(), "text": part.text}
+        return {"text": part}
+
+    return {"subject": one(subject), "body": [one(line) for line in body if line]}
+
+
+def _shown(stored: dict) -> str:
+    return " ".join(filter(None, [stored.get("text", ""), words(stored)]))
+
+
+def said_subject(notification) -> str:
+    """The notification's subject in the reader's language (as stored, for one written
+    before the portal kept codes)."""
+    stored = (notification.said or {}).get("subject")
+    return _shown(stored) if stored else notification.subject
+
+
+def said_body(notification) -> str:
+    stored = (notification.said or {}).get("body")
+    if stored is None:
+        return notification.body
+    return "\n".join(filter(None, (_shown(line) for line in stored)))

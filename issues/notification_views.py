@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from grids.selectors import set_places
+from issues.notes import said_body, said_subject
 from issues.selectors import get_notification_for_user, notifications_for
 from issues.services.notifications import notification_read, notifications_read_all
 
@@ -27,6 +28,8 @@ def notification_list(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     # Each problem's place as the viewer's path, for the page's rows in one query.
     set_places((note.ticket for note in page.object_list if note.ticket_id), user=request.user)
+    for note in page.object_list:  # in the reader's language, whoever's action wrote it
+        note.shown_subject, note.shown_body = said_subject(note), said_body(note)
     return render(request, "issues/notifications.html", {"page": page})
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from issues import permissions as perm
 from issues import rules
 from issues.models import Level, Ticket, TicketEvent, Tier
+from issues.notes import Note
 from issues.services.errors import TicketError
 from issues.services.notifications import excerpt, notify_departments_many, notify_handlers
 from issues.services.workflow import Batch, Plan, assign_plan, ticket_steps, tickets_locked
@@ -81,9 +82,7 @@ def tickets_assign_many(*, ids, tier: str, actor, note: str = "") -> BulkResult:
     if not steps:
         return result
     ticket_steps(steps, actor=actor)
-    notify_handlers(
-        (t, _("New problem for you: #%(id)s") % {"id": t.pk}, "assigned") for t in taken
-    )
+    notify_handlers((t, Note("new_for_you", {"id": t.pk}), "assigned") for t in taken)
     result.done = [t.pk for t in taken]
     return result
 
@@ -98,11 +97,11 @@ def tickets_remind_many(*, ids, actor, note: str = "") -> BulkResult:
     ticket_steps([(t, E.REMIND, lambda _l, n=note: Plan(note=n)) for t in tickets], actor=actor)
     notify_departments_many(
         [t for t in tickets if t.level == Level.DEPARTMENT],
-        subject=lambda t: _("Reminder: problem #%(id)s") % {"id": t.pk},
+        subject=lambda t: Note("reminder", {"id": t.pk}),
         body=lambda t: note or excerpt(t),
     )
     notify_handlers(
-        (t, _("Reminder: problem #%(id)s") % {"id": t.pk}, "reminder")
+        (t, Note("reminder", {"id": t.pk}), "reminder")
         for t in tickets
         if t.level != Level.DEPARTMENT
     )

@@ -123,8 +123,10 @@ def meeting_assign(
         notify(
             ticket=ticket,
             users=department_users(part.department),
-            subject=_("Assigned to %(dept)s at %(meeting)s: problem #%(id)s")
-            % {"dept": part.department.name, "meeting": meeting.title, "id": ticket.pk},
+            subject=Note(
+                "meeting_task",
+                {"dept": part.department.name, "meeting": meeting.title, "id": ticket.pk},
+            ),
             body=part.instructions or excerpt(ticket),
             emails=[part.department.email],
             kind="meeting_task",
@@ -166,8 +168,7 @@ def department_report(*, task: DepartmentTask, actor, report: str) -> Department
     if ticket.level == Level.COUNTY:
         notify_handler(
             ticket,
-            _("Every department has reported on problem #%(id)s: review the reports")
-            % {"id": ticket.pk},
+            Note("review_reports", {"id": ticket.pk}),
             kind=Notification.Kind.REVIEW,
         )
     return reported[0]
@@ -275,10 +276,8 @@ def part_send_back(
     notify(
         ticket=ticket,
         users=department_users(part.department),
-        subject=_("Sent back to %(dept)s: problem #%(id)s")
-        % {"dept": part.department.name, "id": ticket.pk},
-        body=_("%(reason)s\nNew deadline: %(deadline)s")
-        % {"reason": reason, "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d")},
+        subject=Note("sent_back", {"dept": part.department.name, "id": ticket.pk}),
+        body=(reason, Note("new_deadline", {"deadline": timezone.localdate(deadline).isoformat()})),
         emails=[part.department.email],
         kind=Notification.Kind.SENT_BACK,
     )

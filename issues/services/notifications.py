@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from core.outbox import outbox_deliver, outbox_message_id, outbox_pending, outbox_queue
 from core.privacy import scrub_personal_numbers
@@ -31,23 +30,27 @@ from issues.models import (
     NotificationDelivery,
     Ticket,
 )
+from issues.notes import Note, said
 from issues.services.routing import holders_at, holders_of
 
 log = logging.getLogger(__name__)
 
 
 K = Notification.Kind
+SUBJECT_CHARS = Notification._meta.get_field("subject").max_length
 C = NotificationDelivery.Channel
 
 
 @dataclass(frozen=True)
 class Message:
-    """One notification to several people (and mailboxes) about one problem."""
+    """One notification to several people (and mailboxes) about one problem. ``subject`` and
+    each line of ``body`` are a note of the portal's (``issues.notes.Note``: stored as codes,
+    shown in each reader's language, sent in the portal's) or a person's own words."""
 
     ticket: Ticket | None
     users: tuple
-    subject: str
-    body: str
+    subject: Note | str
+    body: Note | str | tuple
     emails: tuple[str, ...] = ()
     kind: str = K.OTHER
     # Whether ``body`` names the problem's place already; if not, ``notify_many`` adds it
@@ -60,8 +63,8 @@ def notify(
     *,
     ticket: Ticket | None,
     users: Iterable,
-    subject: str,
-    body: str,
+    subject: Note | str,
+    body: Note | str | tuple,
     emails: Iterable[str] = (),
     kind: str = K.OTHER,
 ) -> list[Notification]:
@@ -85,34 +88,26 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
     notes, owners, boxes = [], [], []
     everyone: dict[int, object] = {}
     for message in messages:
+        lines = list(message.body) if isinstance(message.body, tuple) else [message.body]
         if message.ticket is not None and not message.placed:
             place = places.get(message.ticket.area_id)
             if place:
-                text = _("Place: %(place)s") % {"place": place}
-                message = replace(message, body=f"{message.body}\n{text}".strip(), placed=True)
+                lines.append(Note("place", {"place": place}))
+        what = {
+            "subject": _in_portal_language(message.subject)[:SUBJECT_CHARS],
+            "body": "\n".join(filter(None, map(_in_portal_language, lines))).strip(),
+            "said": said(message.subject, lines),
+        }
         users = list({user.pk: user for user in message.users}.values())
         everyone.update((user.pk, user) for user in users)
         mailboxes = list(dict.fromkeys(email for email in message.emails if email))
         for user in users:
             notes.append(
-                Notification(
-                    recipient=user,
-                    kind=message.kind,
-                    ticket=message.ticket,
-                    subject=message.subject,
-                    body=message.body,
-                )
+                Notification(recipient=user, kind=message.kind, ticket=message.ticket, **what)
             )
             owners.append((user, len(boxes)))
         for email in mailboxes:
-            notes.append(
-                Notification(
-                    kind=message.kind,
-                    ticket=message.ticket,
-                    subject=message.subject,
-                    body=message.body,
-                )
-            )
+            notes.append(Notification(kind=message.kind, ticket=message.ticket, **what))
             owners.append((email, len(boxes)))
         boxes.append(set())  # the robots posted to for this message
     if not notes:
@@ -279,7 +274,14 @@ def _place_from(chain: list) -> str:
     return " › ".join(node.name for node in chain[start:])
 
 
-def notify_handler(ticket: Ticket, subject: str, *, kind: str = K.ASSIGNED) -> None:
+def _in_portal_language(part: Note | str) -> str:
+    """What goes out by SMS and e-mail, and stays in ``subject``/``body``: the portal's
+    language, whoever's action wrote it (the reader's language is not known outside)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(part)
+
+
+def notify_handler(ticket: Ticket, subject: Note | str, *, kind: str = K.ASSIGNED) -> None:
     notify_handlers([(ticket, subject, kind)])
 
 
@@ -294,17 +296,16 @@ def notify_handlers(items: Iterable[tuple[Ticket, str, str]]) -> None:
     holders = holders_at([(ticket.handler_area_id, ticket.level) for ticket, _s, _k in items])
     messages = []
     for ticket, subject, kind in items:
-        body = _(
-            "Problem #%(id)s (%(category)s) at %(place)s: %(text)s\nDeadline: %(deadline)s"
-        ) % {
-            "id": ticket.pk,
-            "category": ticket.category.name,
-            "place": _place_from(chains[ticket.area_id]),
-            "text": excerpt(ticket),
-            "deadline": timezone.localtime(ticket.deadline).strftime("%Y-%m-%d %H:%M")
-            if ticket.deadline
-            else "—",
-        }
+        body = Note(
+            "held",
+            {
+                "id": ticket.pk,
+                "category": ticket.category.name,
+                "place": _place_from(chains[ticket.area_id]),
+                "text": excerpt(ticket),
+                "deadline": ticket.deadline.isoformat() if ticket.deadline else "—",
+            },
+        )
         users = holders.get((ticket.handler_area_id, ticket.level), ())
         messages.append(Message(ticket, tuple(users), subject, body, (), kind, placed=True))
     notify_many(messages)
@@ -322,7 +323,7 @@ def notify_triagers(ticket: Ticket) -> None:
     notify(
         ticket=ticket,
         users={u.pk: u for u in users}.values(),
-        subject=_("New problem to triage: #%(id)s") % {"id": ticket.pk},
+        subject=Note("to_triage", {"id": ticket.pk}),
         body=excerpt(ticket),
         kind=K.TRIAGE,
     )
@@ -332,7 +333,12 @@ def notify_triagers(ticket: Ticket) -> None:
 
 
 def notify_open_departments(
-    ticket: Ticket, subject: str, body: str, *, to_address: bool = False, kind: str = K.REMINDER
+    ticket: Ticket,
+    subject: Note | str,
+    body: Note | str,
+    *,
+    to_address: bool = False,
+    kind: str = K.REMINDER,
 ) -> None:
     """Tell every department whose part is still open: its handlers and, with
     ``to_address``, its own mailbox."""

@@ -451,7 +451,7 @@ def _assign(
         plan=lambda locked: assign_plan(locked, tier=tier, actor=actor, note=note),
         tier=tier,
     )
-    notify_handler(ticket, _("New problem for you: #%(id)s") % {"id": ticket.pk})
+    notify_handler(ticket, Note("new_for_you", {"id": ticket.pk}))
     return ticket
 
 
@@ -538,7 +538,7 @@ def ticket_escalate(
     )
     notify_handler(
         ticket,
-        _("Problem #%(id)s was lifted to you") % {"id": ticket.pk},
+        Note("lifted_to_you", {"id": ticket.pk}),
         kind="rectification" if overdue else "lifted",  # overdue: on the rectification list
     )
     return ticket
@@ -625,10 +625,10 @@ def ticket_remind(*, ticket: Ticket, actor, note: str = "") -> Ticket:
     ticket = ticket_step(ticket=ticket, step=E.REMIND, actor=actor, note=note.strip())
     if ticket.level == Level.DEPARTMENT:
         notify_open_departments(
-            ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, note or excerpt(ticket)
+            ticket, Note("reminder", {"id": ticket.pk}), note.strip() or excerpt(ticket)
         )
     else:
-        notify_handler(ticket, _("Reminder: problem #%(id)s") % {"id": ticket.pk}, kind="reminder")
+        notify_handler(ticket, Note("reminder", {"id": ticket.pk}), kind="reminder")
     return ticket
 
 
@@ -772,7 +772,7 @@ def ticket_rate(
     if rating == Ticket.Rating.UNSATISFIED:
         notify_handler(
             ticket,
-            _("Problem #%(id)s was rated unsatisfied and reopened") % {"id": ticket.pk},
+            Note("rated_unsatisfied", {"id": ticket.pk}),
             kind="reopened",
         )
     return ticket
@@ -923,11 +923,11 @@ def _escalate_batch(ids: list[int], *, now: dt.datetime) -> int:
         try:
             plan = _lift(ticket, note="", as_hard=False, overdue=True, now=now, batch=batch)
             step = E.ESCALATE
-            subject = _("Problem #%(id)s was lifted to you") % {"id": ticket.pk}
+            subject = Note("lifted_to_you", {"id": ticket.pk})
         except TicketError:  # the county office, or nobody above: rectified where it is
             plan = rectification(ticket, now=now, batch=batch)
             step = E.RECTIFY
-            subject = _("Overdue: problem #%(id)s") % {"id": ticket.pk}
+            subject = Note("overdue_here", {"id": ticket.pk})
         steps.append((ticket, step, lambda _locked, p=plan: p))
         told.append((ticket, subject, "rectification"))
     if steps:
