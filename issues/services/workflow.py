@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.privacy import scrub_personal_numbers
-from grids.models import Area
+from grids.access import scope_for
+from grids.models import Area, Person
 from grids.selectors import keyed_rows_follow_moves, keyed_subtree_q
 from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_phone
@@ -70,6 +71,7 @@ from issues.services.routing import (
     time_limit_days,
     working_deadline,
 )
+from points.services import points_award, points_reverse
 
 S = Ticket.State
 E = TicketEvent.Kind
@@ -281,6 +283,98 @@ def _write_many(steps: list[tuple[Ticket, Path, dict]], actor) -> None:
         fields = [Ticket._meta.get_field(name).name for name in sorted(names)]
         Ticket.objects.bulk_update([ticket for ticket, _p, _f in steps], fields)
     TicketEvent.objects.bulk_create(events)
+    for ticket, path, _fields in steps:
+        _points_follow(ticket, path, actor)
+
+
+# --- points for the work (积分): awarded with the step, reversed when it is undone ----------
+
+
+def _person_of(actor):
+    """The person behind a login; None for the system, a reporter, a login without one."""
+    if actor is SYSTEM or isinstance(actor, ReporterActor) or getattr(actor, "pk", None) is None:
+        return None
+    try:
+        return actor.person
+    except ObjectDoesNotExist:  # a login with no person (an administrator)
+        return None
+
+
+def _solve_key(ticket: Ticket, round_: int) -> str:
+    # One act per round: a problem reopened and solved again is a new act, its first
+    # solution's points reversed when it reopened.
+    return f"ticket:{ticket.pk}:solved:{round_}"
+
+
+def _rated_key(ticket: Ticket, reporter_id: int, round_: int) -> str:
+    return f"ticket:{ticket.pk}:rated:{reporter_id}:{round_}"
+
+
+def _solved_at_own_level(ticket: Ticket, actor) -> bool:
+    """Whether ``actor`` solved it at their own level: they hold a post answering at the
+    level that held the problem (a unit head at the unit, a grid head at the grid …) over
+    the place that held it, rather than a stronger role reaching down or the departments
+    (whose problems the county office closes after its review)."""
+    if ticket.handler_area_id is None:
+        return False
+    return any(
+        g.role == ticket.level for g in scope_for(actor).grants_covering(ticket.handler_area)
+    )
+
+
+def _points_follow(ticket: Ticket, path: Path, actor) -> None:
+    """A problem solved at the solver's own level earns them problem_solved_own_level; a
+    reopen (the reporter unsatisfied) reverses that round's solution and its satisfied
+    ratings."""
+    kinds = {kind for kind, _note, _was, _becomes in path}
+    if E.REOPEN in kinds:
+        round_ = ticket.reopen_count - 1
+        reason = _("problem #%(id)s reopened") % {"id": ticket.pk}
+        points_reverse(
+            rule="problem_solved_own_level",
+            act_key=_solve_key(ticket, round_),
+            actor=actor,
+            reason=reason,
+        )
+        for reporter_id in ticket.reporters.values_list("pk", flat=True):
+            points_reverse(
+                rule="rated_satisfied",
+                act_key=_rated_key(ticket, reporter_id, round_),
+                actor=actor,
+                reason=reason,
+            )
+    if E.RESOLVE in kinds:
+        person = _person_of(actor)
+        if person is not None and _solved_at_own_level(ticket, actor):
+            points_award(
+                person=person,
+                rule="problem_solved_own_level",
+                act_key=_solve_key(ticket, ticket.reopen_count),
+                area=ticket.area,
+                actor=actor,
+                note=_("problem #%(id)s") % {"id": ticket.pk},
+            )
+
+
+def _points_for_rating(ticket: Ticket, reporter_id: int, rating: str) -> None:
+    """A reporter satisfied with the result earns whoever solved it rated_satisfied."""
+    if rating != Ticket.Rating.SATISFIED:
+        return
+    solver = (
+        TicketEvent.objects.filter(ticket=ticket, kind=E.RESOLVE, actor__person__isnull=False)
+        .order_by("-at", "-pk")
+        .values_list("actor__person", flat=True)
+        .first()
+    )
+    if solver is None:
+        return
+    points_award(
+        person=Person(pk=solver),
+        rule="rated_satisfied",
+        act_key=_rated_key(ticket, reporter_id, ticket.reopen_count),
+        area=ticket.area,
+        note=_("problem #%(id)s") % {"id": ticket.pk},
+    )
 
 
 def _stays(step: str) -> bool:
@@ -769,6 +863,7 @@ def ticket_rate(
         rating_caller=caller,
         rated_at=now,
     )
+    _points_for_rating(ticket, row.pk, rating)
     if rating == Ticket.Rating.UNSATISFIED:
         notify_handler(
             ticket,
