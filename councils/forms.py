@@ -99,11 +99,19 @@ class DecisionForm(Form):
 
 
 class DecisionProblemForm(Form):
-    category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.filter(active=True).order_by("code")
-    )
+    """The category's choices read once per page, however many decisions show the form."""
+
+    category = forms.TypedChoiceField(label=_("Category"), coerce=int)
     tier = forms.ChoiceField(
         label=_("Tier"),
         choices=[("", _("leave to triage"))] + Tier.choices,
         required=False,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = {c.pk: c for c in Category.objects.filter(active=True).order_by("code")}
+        self.fields["category"].choices = [(pk, c.name) for pk, c in self.categories.items()]
+
+    def clean_category(self):
+        return self.categories[self.cleaned_data["category"]]

@@ -42,20 +42,18 @@ def meetings_visible_to(user) -> QuerySet[Meeting]:
 
 
 def get_meeting_for_user(user, pk) -> Meeting:
-    """The meeting, fetched and authorised in one step: 404 when missing or outside the
-    user's scope, 403 when inside it but the user's role there does not run meetings (a
-    unit head). One query after the scope."""
+    """The meeting, fetched and authorised in one step: 403 for a user who runs no
+    meetings anywhere (a unit head, a department's handler), 404 when it is missing or
+    outside the part of the scope where the user runs meetings. One query after the scope."""
+    if not may_run_meetings(user):
+        raise PermissionDenied
     meeting = (
-        Meeting.objects.filter(scope_for(user).keyed_q(), pk=pk)
-        .select_related("area", "chair")
-        .first()
+        meetings_visible_to(user).filter(pk=pk).select_related("area", "chair").first()
         if str(pk).isdigit()
         else None
     )
     if meeting is None:
         raise Http404
-    if not may_run_meeting_at(user, meeting.area):
-        raise PermissionDenied
     return meeting
 
 

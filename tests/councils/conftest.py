@@ -24,9 +24,7 @@ class Councils:
         return getattr(self.t, name)
 
     def plan(self, area=None, *, on=dt.date(2025, 3, 3), by="building_head", **extra) -> Meeting:
-        return services.meeting_plan(
-            area=area or self.b1, date=on, actor=self.t.user(by), **extra
-        )
+        return services.meeting_plan(area=area or self.b1, date=on, actor=self.t.user(by), **extra)
 
     def hold(self, meeting: Meeting, *, by="building_head", people=None, minutes="议定三件事"):
         people = (

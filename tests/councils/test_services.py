@@ -66,7 +66,9 @@ def test_holding_awards_each_attendee_once(c):
     assert _points(c.persons["building_head"]) == _award()
     assert _points(c.resident_person) == _award()
     assert _points(c.persons["unit_head"]) == 0
-    keys = set(PointEntry.objects.filter(rule__code=rules.POINTS_RULE).values_list("act_key", flat=True))
+    keys = set(
+        PointEntry.objects.filter(rule__code=rules.POINTS_RULE).values_list("act_key", flat=True)
+    )
     assert keys == {
         f"meeting:{meeting.pk}:person:{c.persons['building_head'].pk}",
         f"meeting:{meeting.pk}:person:{c.resident_person.pk}",
