@@ -180,7 +180,7 @@ def proposal_update(*, proposal: Proposal, actor, **changes) -> Proposal:
     _check_threshold(proposal.threshold_numerator, proposal.threshold_denominator)
     _check_window(proposal.voting_closes_at, proposal.discussion_until)
     proposal.save(update_fields=fields)
-    _event(proposal, E.EDIT, actor=actor, note=", ".join(fields))
+    _event(proposal, E.EDIT, actor=actor)
     return proposal
 
 
@@ -276,8 +276,7 @@ def proposal_transition(*, proposal: Proposal, to: str, actor=None, note: str = 
         fields.append("outcome")
     locked.save(update_fields=fields)
     if to == S.VOTING:
-        eligible = _freeze_roll(locked)
-        note = note or _("%(n)s households eligible") % {"n": eligible}
+        _freeze_roll(locked)
     _event(locked, to, actor=actor, old=old, new=to, note=note)
     return locked
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from deliberation import services
 from deliberation.models import Proposal
+from grids.models import Area
 from residents import services as residents
 from tests.clock import Clock
 
@@ -28,7 +29,7 @@ def proposal_in(world, state=Proposal.State.DRAFT, *, area=None, days=7, **extra
     """A proposal on ``area`` (community A) moved to ``state`` by the community worker."""
     actor = world.users["community"]
     proposal = services.proposal_create(
-        area=area or world.community_a,
+        area=fresh(area or world.community_a),
         title=extra.pop("title", "莲心小区老旧改造方案"),
         text=extra.pop("text", "加装电梯、雨污分流、楼道照明改造。"),
         voting_closes_at=timezone.now() + dt.timedelta(days=days),
@@ -40,6 +41,12 @@ def proposal_in(world, state=Proposal.State.DRAFT, *, area=None, days=7, **extra
     if state == Proposal.State.VOTING:
         proposal = services.proposal_voting_open(proposal=proposal, actor=actor)
     return proposal
+
+
+def fresh(area):
+    """The area as stored now: the world's instances keep the nested-set numbers they had
+    when made, before their later siblings shifted them."""
+    return Area.objects.get(pk=area.pk)
 
 
 def more_households(area, count: int, start: int = 900) -> list:
