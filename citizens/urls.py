@@ -1,6 +1,6 @@
 from django.urls import path
 
-from citizens import views
+from citizens import proposals, views
 from citizens import wishes as wish_views
 
 app_name = "citizens"
@@ -32,4 +32,13 @@ urlpatterns = [
     path("t/<str:token>/", views.track, name="track"),
     path("t/<str:token>/rate/", views.track_rate, name="track_rate"),
     path("t/<str:token>/photos/<int:photo_pk>/", views.track_photo, name="track_photo"),
+    path("r/proposals/", proposals.proposals, name="proposals"),
+    path("r/proposals/receipt/", proposals.receipt, name="proposal_receipt"),
+    path("r/proposals/<int:pk>/", proposals.proposal, name="proposal"),
+    path("r/proposals/<int:pk>/vote/", proposals.vote, name="proposal_vote"),
+    path(
+        "r/proposals/<int:pk>/attachments/<int:attachment_pk>/",
+        proposals.attachment,
+        name="proposal_attachment",
+    ),
 ]
