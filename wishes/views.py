@@ -55,12 +55,21 @@ def may_claim(user) -> bool:
     return user.is_authenticated and selectors.is_claimer(_person(user))
 
 
+def may_see_wishes(user) -> bool:
+    """The navbar's link: the wish list for those whose posts list wishes, the open wishes
+    near them for a Party member or volunteer without such a post (the list sends them
+    there)."""
+    return selectors.may_list(user) or may_claim(user)
+
+
 # --- the wish list -------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def wish_list(request):
+    if not selectors.may_list(request.user) and may_claim(request.user):
+        return redirect("wishes:near")
     _require(request.user, rules.LIST)
     form = ListFilterForm(request.GET or None)
     filters = selectors.ListFilters()
