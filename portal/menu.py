@@ -10,9 +10,11 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
+from councils.selectors import may_run_meetings
 from grids.access import scope_for
 from issues.permissions import holds_meetings, may_report
 from residents.permissions import LIST, user_may
+from wishes.views import may_see_wishes
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ LINKS = (
     (Link("residents:coverage", _("Visit coverage")), lambda user: user_may(user, LIST)),
     (Link("issues:department_parts", _("Our parts")), in_department),
     (Link("issues:meeting_list", _("Assignment meetings")), holds_meetings),
+    (Link("wishes:list", _("Micro-wishes")), may_see_wishes),
+    (Link("councils:rhythm", _("Regular meetings")), may_run_meetings),
     (Link("digests:digest_list", _("Digests")), in_post),
     (Link("admin:index", _("Admin")), lambda user: user.is_staff),
 )
