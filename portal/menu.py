@@ -11,6 +11,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from councils.selectors import may_run_meetings
+from deliberation import rules as deliberation_rules
 from grids.access import scope_for
 from issues.permissions import holds_meetings, may_report
 from residents.permissions import LIST, user_may
@@ -50,6 +51,10 @@ LINKS = (
     (Link("residents:coverage", _("Visit coverage")), lambda user: user_may(user, LIST)),
     (Link("issues:department_parts", _("Our parts")), in_department),
     (Link("issues:meeting_list", _("Assignment meetings")), holds_meetings),
+    (
+        Link("deliberation:proposal_list", _("Proposals")),
+        lambda user: deliberation_rules.user_may(user, deliberation_rules.VIEW),
+    ),
     (Link("wishes:list", _("Micro-wishes")), may_see_wishes),
     (Link("councils:rhythm", _("Regular meetings")), may_run_meetings),
     (Link("digests:digest_list", _("Digests")), in_post),

@@ -15,14 +15,14 @@ NAVBAR = re.compile(r'<ul class="navbar-nav me-auto">(.*?)</ul>', re.S)
 EXPECTED = {
     # persona: the pages linked, beyond the dashboard and the problems everyone has
     "unit_head": {"issues:report", "grids:area_root", "residents:resident_list",
-                  "residents:household_list", "residents:coverage", "digests:digest_list",
+                  "residents:household_list", "residents:coverage", "digests:digest_list", "deliberation:proposal_list",
                   "wishes:list"},
     "community": {"issues:report", "grids:area_root", "residents:resident_list",
-                  "residents:household_list", "residents:coverage", "digests:digest_list",
+                  "residents:household_list", "residents:coverage", "digests:digest_list", "deliberation:proposal_list",
                   "wishes:list", "councils:rhythm"},
     "county": {"issues:report", "grids:area_root", "residents:resident_list",
                "residents:household_list", "residents:coverage", "issues:meeting_list",
-               "digests:digest_list", "wishes:list", "councils:rhythm"},
+               "digests:digest_list", "deliberation:proposal_list", "wishes:list", "councils:rhythm"},
     "department": {"issues:department_parts"},
 }  # fmt: skip
 
