@@ -194,3 +194,25 @@ def test_confirm_after_the_window_from_the_page(wt, client, clock):
     client.post(url)
     wish.refresh_from_db()
     assert wish.state == State.CONFIRMED
+
+
+def test_the_admin_shows_wishes_read_only(wt, client):
+    wish = wt.post()
+    client.force_login(wt.user("admin"))
+    assert client.get(reverse("admin:wishes_wish_changelist")).status_code == 200
+    assert client.get(reverse("admin:wishes_wish_change", args=[wish.pk])).status_code == 200
+    assert client.post(reverse("admin:wishes_wish_delete", args=[wish.pk])).status_code == 403
+
+
+def test_the_demo_builds_every_state_once(wt, world):
+    from wishes import demo
+    from wishes.models import Wish
+
+    lines = []
+    demo.load(lines.append)
+    assert Wish.objects.count() == demo.PER_COMMUNITY  # 莲心社区: members and a worker
+    states = set(Wish.objects.values_list("state", flat=True))
+    assert states == set(State.values)
+    assert not TextMessage.objects.filter(purpose=TextMessage.Purpose.REPORTER).exists()
+    demo.load(lines.append)
+    assert Wish.objects.count() == demo.PER_COMMUNITY
