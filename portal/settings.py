@@ -172,6 +172,8 @@ BEAT_SCHEDULE_SEED = {
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
     "text-messages-sweep": {"task": "core.tasks.text_messages_sweep", "schedule": 2 * 60},
+    # A proposal's vote closes when its window ends: its result frozen (also on first read).
+    "proposals-close-due": {"task": "deliberation.tasks.proposals_close_due", "schedule": 5 * 60},
     # Sign-in codes are kept one day (residents.accounts.SIGN_IN_CODE_RETENTION).
     "sign-in-codes-prune": {
         "task": "residents.tasks.sign_in_codes_prune",

@@ -56,13 +56,14 @@ def test_migrate_seeds_every_entry_once():
         "close-unrated",
         "notifications-sweep",
         "text-messages-sweep",
+        "proposals-close-due",
         "sign-in-codes-prune",
         "text-messages-prune",
         "digest-daily",
         "digest-weekly",
         "digest-monthly",
     }
-    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 9
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 10
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 
