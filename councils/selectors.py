@@ -258,3 +258,30 @@ def open_problems(user, meeting: Meeting) -> list[Ticket]:
 
 def meeting_history(meeting: Meeting):
     return meeting.events.select_related("actor", "person").order_by("at", "pk")
+
+
+def open_wishes(user, meeting: Meeting) -> list:
+    """The micro-wishes of the meeting's area and below still open or claimed, that
+    ``user`` lists (``wishes.selectors``): brought to the meeting as the 心愿清单. One query."""
+    from wishes.models import State as WishState
+    from wishes.selectors import wishes_visible_to
+
+    return list(
+        wishes_visible_to(user)
+        .filter(keyed_subtree_q(meeting.area), state__in=[WishState.OPEN, WishState.CLAIMED])
+        .order_by("created_at", "pk")[:OPEN_ITEMS_CAP]
+    )
+
+
+def open_proposals(user, meeting: Meeting) -> list:
+    """The proposals of the meeting's area and below not yet closed (drafts, under
+    discussion, being voted on), that ``user`` sees. One query."""
+    from deliberation.models import Proposal
+    from deliberation.selectors import proposals_visible_to
+
+    return list(
+        proposals_visible_to(user)
+        .filter(keyed_subtree_q(meeting.area))
+        .exclude(state=Proposal.State.CLOSED)
+        .order_by("pk")[:OPEN_ITEMS_CAP]
+    )

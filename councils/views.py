@@ -144,6 +144,8 @@ def meeting_detail(request, pk):
         "history": list(selectors.meeting_history(meeting)),
         "planned": meeting.state == State.PLANNED,
         "held": meeting.state == State.HELD,
+        "wishes": selectors.open_wishes(request.user, meeting),
+        "proposals": selectors.open_proposals(request.user, meeting),
     }
     if meeting.state == State.PLANNED:
         problems = selectors.open_problems(request.user, meeting)

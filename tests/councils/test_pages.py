@@ -208,7 +208,7 @@ def test_the_meeting_page_in_fixed_queries(client, c, django_assert_max_num_quer
     planned = c.plan()
     _fill(c, planned, more)
     _as(client, c, "building_head")
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         response = client.get(reverse("councils:meeting", args=[planned.pk]))
     assert len(response.context["problems"]) == more
     held = c.held()
@@ -216,6 +216,31 @@ def test_the_meeting_page_in_fixed_queries(client, c, django_assert_max_num_quer
         from councils import services
 
         services.meeting_decide(meeting=held, actor=c.user("building_head"), text=f"决定{i}")
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         response = client.get(reverse("councils:meeting", args=[held.pk]))
     assert len(response.context["decisions"]) == more
+
+
+def test_the_meeting_page_brings_the_areas_open_wishes_and_proposals(client, c):
+    from django.utils import timezone
+
+    from deliberation.services import proposal_create
+    from wishes.services import wish_post
+
+    wish = wish_post(
+        area=c.u1, title="帮忙修理楼道灯", actor=c.user("community"), resident=c.residents["U1"]
+    )
+    proposal = proposal_create(
+        area=c.g1,
+        title="加装电梯方案",
+        text="1栋加装电梯",
+        voting_closes_at=timezone.now() + dt.timedelta(days=30),
+        actor=c.user("community"),
+    )
+    meeting = c.plan(c.g1, by="community")
+    response = _as(client, c, "community").get(reverse("councils:meeting", args=[meeting.pk]))
+    assert response.context["wishes"] == [wish]
+    assert response.context["proposals"] == [proposal]
+    elsewhere = c.plan(c.b2, by="community")
+    response = client.get(reverse("councils:meeting", args=[elsewhere.pk]))
+    assert response.context["wishes"] == [] and response.context["proposals"] == []
