@@ -1,5 +1,6 @@
 from django.urls import path
 
+from citizens import points as points_views
 from citizens import proposals, views
 from citizens import wishes as wish_views
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path(
         "r/wishes/<int:pk>/photos/<int:photo_pk>/", wish_views.wish_photo, name="wish_photo"
     ),
+    path("r/points/", points_views.points_home, name="points"),
     path("t/<str:token>/", views.track, name="track"),
     path("t/<str:token>/rate/", views.track_rate, name="track_rate"),
     path("t/<str:token>/photos/<int:photo_pk>/", views.track_photo, name="track_photo"),

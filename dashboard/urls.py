@@ -1,11 +1,13 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import best_heads, views
 
 app_name = "dashboard"
 
 # Mounted under "areas/" after grids' own patterns, whose fixed words ("search/",
 # "children/") must win over a node coded like them.
 urlpatterns = [
+    # Before the nodes' codes: a node coded "best-heads" would be shadowed (codes are digits).
+    path("best-heads/", best_heads.best_heads_page, name="best_heads"),
     path("<str:code>/", views.area_detail, name="area_detail"),
 ]

@@ -431,6 +431,31 @@ def reward_redeem(*, item: RewardItem, person: Person, actor, quantity: int = 1)
     return entry
 
 
+# --- whom the points are for ---------------------------------------------------------------
+
+# How a worker names the person a good deed is saved for: by mobile number. The apps above
+# add their finders (residents: a resident in the worker's scope, linked to their person on
+# the way, ``residents.services.resident_person_by_phone``); the people already counted in
+# the worker's scope are found without them.
+PERSON_FINDERS: list = []
+
+
+def points_person_find(*, user, phone: str) -> Person | None:
+    """The person with mobile ``phone`` a worker may save points for, or None."""
+    from grids.validators import normalize_phone
+    from points.selectors import balances_visible_to
+
+    phone = normalize_phone(phone or "")
+    if not phone:
+        return None
+    for finder in PERSON_FINDERS:
+        found = finder(user=user, phone=phone)
+        if found is not None:
+            return found
+    row = balances_visible_to(user).select_related("person").filter(person__phone=phone).first()
+    return row.person if row else None
+
+
 # --- the tree changes under the ledger ----------------------------------------------------
 
 

@@ -14,6 +14,8 @@ from councils.selectors import may_run_meetings
 from deliberation import rules as deliberation_rules
 from grids.access import scope_for
 from issues.permissions import holds_meetings, may_report
+from points.permissions import VIEW as POINTS_VIEW
+from points.permissions import user_may as points_user_may
 from residents.permissions import LIST, user_may
 from wishes.views import may_see_wishes
 
@@ -56,6 +58,7 @@ LINKS = (
         lambda user: deliberation_rules.user_may(user, deliberation_rules.VIEW),
     ),
     (Link("wishes:list", _("Micro-wishes")), may_see_wishes),
+    (Link("points:index", _("Points")), lambda user: points_user_may(user, POINTS_VIEW)),
     (Link("councils:rhythm", _("Regular meetings")), may_run_meetings),
     (Link("digests:digest_list", _("Digests")), in_post),
     (Link("admin:index", _("Admin")), lambda user: user.is_staff),

@@ -17,7 +17,7 @@ from grids.models import Area, Person
 from grids.selectors import area_keys, keyed_rows_follow_moves
 from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_mobile
-from points.services import points_award, points_home_set
+from points.services import PERSON_FINDERS, points_award, points_home_set
 from residents.identity import (
     id_birth_date,
     id_gender,
@@ -224,6 +224,16 @@ def resident_person_ensure(*, resident: Resident) -> Person:
     given.person = person
     points_home_set(person=person, area=resident.household.area)
     return person
+
+
+def resident_person_by_phone(*, user, phone: str) -> Person | None:
+    """The person of the resident in ``user``'s scope with mobile ``phone`` (linked on the way),
+    for the moral bank's good-deed form (``points.services.points_person_find``)."""
+    resident = residents_visible_to(user).filter(phone=phone).order_by("pk").first()
+    return resident_person_ensure(resident=resident) if resident is not None else None
+
+
+PERSON_FINDERS.append(resident_person_by_phone)
 
 
 @transaction.atomic

@@ -4,21 +4,26 @@
 import pytest
 from django.db.models import Sum
 
-from points.models import PointBalance, PointEntry
 from tests.issues.conftest import freeze, t  # noqa: F401  (fixtures shared with issues)
 
 
 def ledger_sum(person) -> int:
+    from points.models import PointEntry
+
     return PointEntry.objects.filter(person=person).aggregate(s=Sum("amount"))["s"] or 0
 
 
 def balance_of(person) -> int:
+    from points.models import PointBalance
+
     row = PointBalance.objects.filter(person=person).first()
     return row.balance if row else 0
 
 
 def assert_ledger_sums_to_every_balance():
     """Every balance is its ledger's sum, and ``earned`` the sum of all but redemptions."""
+    from points.models import PointBalance, PointEntry
+
     for row in PointBalance.objects.all():
         entries = PointEntry.objects.filter(person_id=row.person_id)
         total = entries.aggregate(s=Sum("amount"))["s"] or 0

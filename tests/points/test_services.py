@@ -32,12 +32,8 @@ def test_the_rules_are_seeded_with_names_in_chinese(db):
 
 def test_an_act_awards_once(world):
     person = world.persons["unit_head"]
-    first = services.points_award(
-        person=person, rule="good_deed", act_key="act:1", area=world.u1
-    )
-    again = services.points_award(
-        person=person, rule="good_deed", act_key="act:1", area=world.u1
-    )
+    first = services.points_award(person=person, rule="good_deed", act_key="act:1", area=world.u1)
+    again = services.points_award(person=person, rule="good_deed", act_key="act:1", area=world.u1)
     assert first is not None and first.amount == 2
     assert again is None
     assert PointEntry.objects.filter(act_key="act:1").count() == 1
@@ -88,9 +84,7 @@ def test_reversal_undoes_an_award_once(world):
 def test_a_reversal_of_spent_points_takes_what_is_left(world):
     person = world.persons["unit_head"]
     services.points_award(person=person, rule="good_deed", act_key="act:4", area=world.u1)
-    services.points_adjust(
-        person=person, amount=-1, reason="扣分", actor=world.users["community"]
-    )
+    services.points_adjust(person=person, amount=-1, reason="扣分", actor=world.users["community"])
     reversal = services.points_reverse(rule="good_deed", act_key="act:4", reason="撤销")
     assert reversal.amount == -1
     assert balance_of(person) == 0
@@ -119,7 +113,9 @@ def test_a_deduction_never_takes_the_balance_below_zero(world):
     person = world.persons["unit_head"]
     services.points_award(person=person, rule="good_deed", act_key="act:6", area=world.u1)
     with pytest.raises(NotEnoughPoints):
-        services.points_adjust(person=person, amount=-3, reason="扣分", actor=world.users["community"])
+        services.points_adjust(
+            person=person, amount=-3, reason="扣分", actor=world.users["community"]
+        )
     assert balance_of(person) == 2
     with pytest.raises(IntegrityError), transaction.atomic():
         PointBalance.objects.filter(person=person).update(balance=-1)

@@ -16,13 +16,14 @@ EXPECTED = {
     # persona: the pages linked, beyond the dashboard and the problems everyone has
     "unit_head": {"issues:report", "grids:area_root", "residents:resident_list",
                   "residents:household_list", "residents:coverage", "digests:digest_list", "deliberation:proposal_list",
-                  "wishes:list"},
+                  "wishes:list", "points:index"},
     "community": {"issues:report", "grids:area_root", "residents:resident_list",
                   "residents:household_list", "residents:coverage", "digests:digest_list", "deliberation:proposal_list",
-                  "wishes:list", "councils:rhythm"},
+                  "wishes:list", "councils:rhythm", "points:index"},
     "county": {"issues:report", "grids:area_root", "residents:resident_list",
                "residents:household_list", "residents:coverage", "issues:meeting_list",
-               "digests:digest_list", "deliberation:proposal_list", "wishes:list", "councils:rhythm"},
+               "digests:digest_list", "deliberation:proposal_list", "wishes:list", "councils:rhythm",
+               "points:index"},
     "department": {"issues:department_parts"},
 }  # fmt: skip
 
