@@ -902,8 +902,56 @@ def _age(pk: int | list[int], *, days: int, overdue: bool, now, met: bool = Fals
     reporters.filter(rated_at__isnull=False).update(rated_at=F("rated_at") - shift)
     if met:
         _age_parts(pks, days=days, shift=shift)
+    else:
+        _spread_steps(pks, shift=shift)
     if overdue:
         tickets.update(deadline=now - dt.timedelta(hours=1))
+
+
+def _spread_steps(pks: list[int], *, shift: dt.timedelta) -> None:
+    """A demo problem's steps were taken in one moment; after ``_age`` moved them back by
+    ``shift`` they are spread over part of the time since (a few hours to most of it, by the
+    problem's hash), in their order: the median hours to solve and the timelines read as a
+    county's would. The problem's own times follow its steps. Problems on a meeting keep
+    theirs (their parts and return visits are dated with the meeting)."""
+    if shift <= dt.timedelta(0):
+        return
+    events: dict[int, list[TicketEvent]] = {}
+    for event in TicketEvent.objects.filter(ticket_id__in=pks).order_by("ticket_id", "at", "pk"):
+        events.setdefault(event.ticket_id, []).append(event)
+    moved, times = [], {}
+    for ticket_id, steps in events.items():
+        if len(steps) < 2:
+            continue
+        share = 0.15 + (_h("spread", ticket_id) % 70) / 100  # 15–84 % of the time since
+        span = shift * share
+        start = steps[0].at
+        for k, event in enumerate(steps[1:], start=1):
+            event.at = start + span * (k / (len(steps) - 1))
+            moved.append(event)
+        times[ticket_id] = steps
+    TicketEvent.objects.bulk_update(moved, ["at"], batch_size=500)
+    E = TicketEvent.Kind
+    firsts = {"assigned_at": (E.ASSIGN,), "resolved_at": (E.RESOLVE,), "closed_at": (E.CLOSE,)}
+    tickets = list(Ticket.objects.filter(pk__in=list(times)))
+    for ticket in tickets:
+        steps = times[ticket.pk]
+        for field, kinds in firsts.items():
+            if getattr(ticket, field) is not None:
+                at = [e.at for e in steps if e.kind in kinds]
+                if at:
+                    setattr(ticket, field, at[-1])
+        ticket.updated_at = steps[-1].at
+    Ticket.objects.bulk_update(
+        tickets, ["assigned_at", "resolved_at", "closed_at", "updated_at"], batch_size=500
+    )
+    rated = {e.ticket_id: e.at for steps in times.values() for e in steps if e.kind == E.RATE}
+    reporters = list(
+        TicketReporter.objects.filter(reported_as_id__in=rated, rated_at__isnull=False)
+    )
+    for reporter in reporters:
+        reporter.rated_at = rated[reporter.reported_as_id]
+    TicketReporter.objects.bulk_update(reporters, ["rated_at"], batch_size=500)
 
 
 class _Backdating:

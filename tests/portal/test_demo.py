@@ -207,6 +207,26 @@ def test_the_demo(demo):
     assert set(bands) == {"grid", "community", "street", "above"}
     assert all(n >= 10 for n in bands.values()), bands
 
+    # --- steps take time: spread after the report, in order, none ahead of now ---
+    hours = []
+    for ticket in Ticket.objects.filter(resolved_at__isnull=False, tasks__isnull=True):
+        hours.append((ticket.resolved_at - ticket.created_at).total_seconds() / 3600)
+    hours.sort()
+    assert len(hours) >= 50 and hours[len(hours) // 2] >= 2, hours[:10]
+    last = {}
+    for event in TicketEvent.objects.order_by("ticket_id", "pk"):
+        assert event.at <= now
+        assert event.at >= last.get(event.ticket_id, event.at), event.ticket_id
+        last[event.ticket_id] = event.at
+    # A problem's solved time is its (last) resolve step's, to the second.
+    resolve_at = {}
+    for ticket_id, at in TicketEvent.objects.filter(
+        kind=TicketEvent.Kind.RESOLVE, ticket__tasks__isnull=True
+    ).values_list("ticket_id", "at"):
+        resolve_at[ticket_id] = max(at, resolve_at.get(ticket_id, at))
+    for ticket in Ticket.objects.filter(pk__in=resolve_at, resolved_at__isnull=False):
+        assert abs(ticket.resolved_at - resolve_at[ticket.pk]) < dt.timedelta(seconds=1)
+
     # --- each community's weekly digest, its rectification list, for the last weeks ---
     week = latest_due(Digest.Kind.WEEKLY, today)
     weekly = Digest.objects.filter(kind=Digest.Kind.WEEKLY, period_start=week.start)
