@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.test_layers import LAYERS
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_Hans", "en")
 
@@ -92,7 +94,7 @@ def test_catalog_holds_every_marked_string(tmp_path, settings, monkeypatch):
     """Extract the strings afresh and compare with the committed .po. makemessages writes
     into any ``locale`` folder it finds under the current directory, so it runs in a scratch
     folder that links to the code and writes its catalog there."""
-    for name in ("portal", "grids", "residents", "issues", "digests", "templates"):
+    for name in (*LAYERS, "templates"):  # every package of the house, and the templates
         (tmp_path / name).symlink_to(ROOT / name)
     settings.LOCALE_PATHS = [tmp_path / "locale"]
     monkeypatch.chdir(tmp_path)
