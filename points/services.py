@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.access import scope_for
-from grids.models import Area, Person
+from grids.models import Area, Person, Post
 from grids.rules import ANCESTOR_KEYS, AreaKind
 from grids.selectors import area_keys, keyed_rows_follow_moves
 from grids.signals import areas_moved
@@ -218,10 +218,16 @@ def _require(actor, area: Area | None, action: str) -> None:
 
 
 def person_home(person: Person) -> Area | None:
-    """Where a person's points are counted: their balance row's place. One query."""
-    return Area.objects.filter(
-        pk__in=PointBalance.objects.filter(person=person).values("area_id")
+    """Where a person's points are counted: their balance row's place, or, before they have
+    any, the node of their first current post (a head's unit, building or grid). Two
+    queries at most."""
+    home = Area.objects.filter(
+        pk__in=PointBalance.objects.filter(person=person, area__isnull=False).values("area_id")
     ).first()
+    if home is None:
+        post = Post.objects.filter(person=person, ended_on__isnull=True).order_by("pk").first()
+        home = post.area if post is not None else None
+    return home
 
 
 @transaction.atomic
