@@ -9,5 +9,6 @@ app_name = "dashboard"
 urlpatterns = [
     # Before the nodes' codes: a node coded "best-heads" would be shadowed (codes are digits).
     path("best-heads/", best_heads.best_heads_page, name="best_heads"),
+    path("engagement/", views.engagement, name="engagement"),
     path("<str:code>/", views.area_detail, name="area_detail"),
 ]

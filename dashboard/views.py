@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 
 from core.replica import replica_reads
 from dashboard import tree
+from dashboard.engagement import engagement_for
 from dashboard.figures import dashboard_for
 from grids import selectors
 from grids.access import Role, scope_for
@@ -29,6 +30,18 @@ def home(request):
             "chart_data": dashboard.chart_data,
         },
     )
+
+
+@login_required
+@require_safe
+def engagement(request):
+    """The dashboard's engagement panel (htmx, after the page): for the user's scope, or for
+    ``?node=<code>`` inside it (404 outside)."""
+    code = request.GET.get("node", "").strip()
+    node = selectors.get_area_for_user(request.user, code) if code else None
+    with replica_reads():
+        figures = engagement_for(request.user, node)
+    return render(request, "dashboard/_engagement.html", {"engagement": figures, "node": node})
 
 
 @require_safe

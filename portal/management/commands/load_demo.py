@@ -1,4 +1,5 @@
-"""Load the demo county (grids/demo_data.py, residents/demo_data.py, issues/demo.py) through
+"""Load the demo county (grids/demo_data.py, residents/demo_data.py, issues/demo.py, and the
+engagement apps' demo.py) through
 the same services and imports an admin uses. It spans every app, so it lives in the project
 package on top of them.
 
@@ -12,7 +13,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import TextMessage
 from core.spreadsheets import Table
+from councils import demo as councils_demo
+from deliberation import demo as deliberation_demo
 from digests.models import Digest
 from digests.periods import latest_due
 from digests.services import digests_build
@@ -22,7 +26,9 @@ from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind, PartyOrgKind, PostTitle
 from grids.selectors import area_subtree_q
 from issues import demo as issues_demo
+from issues.models import NotificationDelivery
 from residents import demo as residents_demo
+from wishes import demo as wishes_demo
 
 DEMO_PASSWORD = "demo1234"
 # The digests built for the embedded demo, which runs no beat: the last 7 days', 4 weeks'
@@ -36,6 +42,20 @@ STAFF_POSTS = {
     "street": (PostTitle.STREET_OFFICER, "周立新", "13900000101"),
     "county": (PostTitle.COUNTY_OFFICER, "陈志远", "13900000102"),
 }
+
+
+@transaction.atomic
+def _silently(load, write) -> None:
+    """One app's demo in one transaction, whose outbox rows (texts to residents, notices to
+    workers about a backdated history) are deleted before it commits: the demo sends
+    nothing, as ``issues.demo`` does for its own."""
+    last_sms = TextMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    last_delivery = (
+        NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    )
+    load(write)
+    TextMessage.objects.filter(pk__gt=last_sms).delete()
+    NotificationDelivery.objects.filter(pk__gt=last_delivery).delete()
 
 
 def _table(columns, rows: list[dict], keys: list[str]) -> Table:
@@ -75,6 +95,10 @@ class Command(BaseCommand):
         for line in self._logins():
             self.stdout.write(line)
         issues_demo.load(self.stdout.write)
+        # Engagement, on the problems, people and households above: micro-wishes claimed by
+        # the registered Party members, a Yantan-like household vote, the meetings' rhythm.
+        for demo in (wishes_demo, deliberation_demo, councils_demo):
+            _silently(demo.load, self.stdout.write)
         self.stdout.write(self._digests())
 
     @transaction.atomic
