@@ -29,13 +29,13 @@ class AttendanceInline(_ReadOnlyInline):
 
 class AgendaInline(_ReadOnlyInline):
     model = AgendaItem
-    fields = ("title", "ticket", "proposed_by", "added_at")
+    fields = ("title", "ticket", "wish", "proposal", "proposed_by", "added_at")
     readonly_fields = fields
 
 
 class DecisionInline(_ReadOnlyInline):
     model = Decision
-    fields = ("text", "agenda_item", "ticket", "decided_by", "decided_at")
+    fields = ("text", "agenda_item", "ticket", "wish", "proposal", "decided_by", "decided_at")
     readonly_fields = fields
 
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import Form
 from councils.rules import Level
 from councils.selectors import Status
+from deliberation.models import Proposal
 from issues.models import Category, Tier
 
 STATUS_CHOICES = [
@@ -43,12 +44,22 @@ class AgendaForm(Form):
     tickets = forms.MultipleChoiceField(
         label=_("Open problems of the area"), required=False, widget=forms.CheckboxSelectMultiple
     )
+    wishes = forms.MultipleChoiceField(
+        label=_("Open micro-wishes of the area"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    proposals = forms.MultipleChoiceField(
+        label=_("Proposals of the area"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     title = forms.CharField(label=_("Or a matter in words"), max_length=200, required=False)
     proposed_by = forms.ChoiceField(label=_("Proposed by"), required=False)
 
-    def __init__(self, *args, problems=(), people=(), **kwargs):
+    def __init__(self, *args, problems=(), wishes=(), proposals=(), people=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tickets"].choices = [(str(t.pk), f"#{t.pk}") for t in problems]
+        self.fields["wishes"].choices = [(str(w.pk), w.title) for w in wishes]
+        self.fields["proposals"].choices = [(str(p.pk), p.title) for p in proposals]
         self.fields["proposed_by"].choices = [("", "—")] + [
             (str(c.person.pk), c.person.name) for c in people
         ]
@@ -115,3 +126,33 @@ class DecisionProblemForm(Form):
 
     def clean_category(self):
         return self.categories[self.cleaned_data["category"]]
+
+
+class DecisionWishForm(Form):
+    prefix = "wish"
+    title = forms.CharField(
+        label=_("The wish"),
+        max_length=60,
+        required=False,
+        help_text=_("Empty: the decision's first words."),
+    )
+    for_name = forms.CharField(
+        label=_("Whose wish"),
+        max_length=50,
+        required=False,
+        help_text=_("Empty: the residents of the meeting's area."),
+    )
+    for_phone = forms.CharField(label=_("Their mobile (optional)"), max_length=20, required=False)
+
+
+class DecisionProposalForm(Form):
+    prefix = "proposal"
+    title = forms.CharField(
+        label=_("Proposal title"),
+        max_length=120,
+        required=False,
+        help_text=_("Empty: the decision's first words."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=Proposal.Kind.choices, initial=Proposal.Kind.RENOVATION
+    )

@@ -132,8 +132,8 @@ class MinutesCorrection(models.Model):
 
 
 class AgendaItem(models.Model):
-    """An item on a meeting's agenda: an open problem of its area, or a matter a head
-    brings (五长提议制)."""
+    """An item on a meeting's agenda: an open problem, an open micro-wish or a proposal not
+    yet closed of its area, or a matter a head brings (五长提议制)."""
 
     meeting = models.ForeignKey(
         Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="agenda"
@@ -142,6 +142,22 @@ class AgendaItem(models.Model):
     ticket = models.ForeignKey(
         "issues.Ticket",
         verbose_name=_("problem"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    wish = models.ForeignKey(
+        "wishes.Wish",
+        verbose_name=_("micro-wish"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposal = models.ForeignKey(
+        "deliberation.Proposal",
+        verbose_name=_("proposal"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -174,6 +190,23 @@ class AgendaItem(models.Model):
                 condition=Q(ticket__isnull=False),
                 name="council_agenda_ticket_once",
             ),
+            models.UniqueConstraint(
+                fields=["meeting", "wish"],
+                condition=Q(wish__isnull=False),
+                name="council_agenda_wish_once",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "proposal"],
+                condition=Q(proposal__isnull=False),
+                name="council_agenda_proposal_once",
+            ),
+            # An item is about one matter at most.
+            models.CheckConstraint(
+                condition=Q(ticket__isnull=True, wish__isnull=True)
+                | Q(ticket__isnull=True, proposal__isnull=True)
+                | Q(wish__isnull=True, proposal__isnull=True),
+                name="council_agenda_one_matter",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -181,8 +214,9 @@ class AgendaItem(models.Model):
 
 
 class Decision(models.Model):
-    """What a meeting decided; with one click it becomes a problem reported to the
-    workflow, linked here."""
+    """What a meeting decided; with one click it is carried out — as a problem reported to
+    the workflow, a micro-wish posted on the meeting's area, or a draft proposal put to the
+    households — once, linked here."""
 
     meeting = models.ForeignKey(
         Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="decisions"
@@ -204,6 +238,22 @@ class Decision(models.Model):
         on_delete=models.PROTECT,
         related_name="council_decision",
     )
+    wish = models.OneToOneField(
+        "wishes.Wish",
+        verbose_name=_("micro-wish posted"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="council_decision",
+    )
+    proposal = models.OneToOneField(
+        "deliberation.Proposal",
+        verbose_name=_("proposal drafted"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="council_decision",
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),
@@ -217,9 +267,22 @@ class Decision(models.Model):
         verbose_name = _("decision")
         verbose_name_plural = _("decisions")
         ordering = ["decided_at", "pk"]
+        constraints = [
+            # Carried out once, one way.
+            models.CheckConstraint(
+                condition=Q(ticket__isnull=True, wish__isnull=True)
+                | Q(ticket__isnull=True, proposal__isnull=True)
+                | Q(wish__isnull=True, proposal__isnull=True),
+                name="council_decision_carried_out_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text[:40]
+
+    @property
+    def carried_out(self) -> bool:
+        return bool(self.ticket_id or self.wish_id or self.proposal_id)
 
 
 class MeetingEvent(models.Model):
@@ -236,6 +299,8 @@ class MeetingEvent(models.Model):
         AGENDA = "agenda", _("agenda item added")
         DECIDE = "decide", _("decision recorded")
         CREATE = "create", _("decision carried out")
+        WISH = "wish", _("decision posted as a micro-wish")
+        PROPOSAL = "proposal", _("decision drafted as a proposal")
 
     meeting = models.ForeignKey(
         Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="events"

@@ -112,6 +112,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 POINTS_RULE = "meeting_attended"
 
+# A decision drafted as a proposal: its voting window, until the draft is edited.
+PROPOSAL_DRAFT_DAYS = 30
+
 
 def attendance_act_key(meeting_id: int, person_id: int) -> str:
     return f"meeting:{meeting_id}:person:{person_id}"

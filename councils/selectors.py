@@ -15,6 +15,8 @@ from django.utils import timezone
 from councils import rules
 from councils.models import Attendance, Meeting
 from councils.rules import Level, State
+from deliberation.models import Proposal
+from deliberation.selectors import proposals_visible_to
 from grids.access import scope_for
 from grids.models import Area, Person, Post
 from grids.rules import KIND_DEPTH, AreaKind
@@ -23,6 +25,9 @@ from issues.models import Ticket
 from issues.rules import OPEN_STATES
 from issues.selectors import tickets_visible_to
 from residents.models import PartyMember, Resident
+from wishes.models import Wish
+from wishes.rules import OPEN_STATES as WISH_OPEN_STATES
+from wishes.selectors import wishes_visible_to
 
 
 def may_run_meetings(user) -> bool:
@@ -260,28 +265,37 @@ def meeting_history(meeting: Meeting):
     return meeting.events.select_related("actor", "person").order_by("at", "pk")
 
 
-def open_wishes(user, meeting: Meeting) -> list:
-    """The micro-wishes of the meeting's area and below still open or claimed, that
-    ``user`` lists (``wishes.selectors``): brought to the meeting as the 心愿清单. One query."""
-    from wishes.models import State as WishState
-    from wishes.selectors import wishes_visible_to
+def open_wishes_q(meeting: Meeting) -> Q:
+    """The micro-wishes a meeting takes up: of its area and below, open or claimed."""
+    return keyed_subtree_q(meeting.area) & Q(state__in=sorted(WISH_OPEN_STATES))
 
+
+def open_proposals_q(meeting: Meeting) -> Q:
+    """The proposals a meeting takes up: of its area and below, not yet closed (drafts,
+    under discussion, being voted on)."""
+    return keyed_subtree_q(meeting.area) & ~Q(state=Proposal.State.CLOSED)
+
+
+def open_wishes(user, meeting: Meeting) -> list[Wish]:
+    """The micro-wishes of the meeting's area and below still open or claimed, that
+    ``user`` lists (``wishes.selectors``), not yet on its agenda: brought to the meeting as
+    the 心愿清单. One query."""
+    on_agenda = meeting.agenda.filter(wish=OuterRef("pk"))
     return list(
         wishes_visible_to(user)
-        .filter(keyed_subtree_q(meeting.area), state__in=[WishState.OPEN, WishState.CLAIMED])
+        .filter(open_wishes_q(meeting))
+        .exclude(Exists(on_agenda))
         .order_by("created_at", "pk")[:OPEN_ITEMS_CAP]
     )
 
 
-def open_proposals(user, meeting: Meeting) -> list:
-    """The proposals of the meeting's area and below not yet closed (drafts, under
-    discussion, being voted on), that ``user`` sees. One query."""
-    from deliberation.models import Proposal
-    from deliberation.selectors import proposals_visible_to
-
+def open_proposals(user, meeting: Meeting) -> list[Proposal]:
+    """The proposals of the meeting's area and below not yet closed, that ``user`` sees,
+    not yet on its agenda. One query."""
+    on_agenda = meeting.agenda.filter(proposal=OuterRef("pk"))
     return list(
         proposals_visible_to(user)
-        .filter(keyed_subtree_q(meeting.area))
-        .exclude(state=Proposal.State.CLOSED)
+        .filter(open_proposals_q(meeting))
+        .exclude(Exists(on_agenda))
         .order_by("pk")[:OPEN_ITEMS_CAP]
     )

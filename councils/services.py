@@ -27,7 +27,15 @@ from councils.models import (
     MinutesCorrection,
 )
 from councils.rules import State
-from councils.selectors import attendance_candidates, may_run_meeting_at
+from councils.selectors import (
+    attendance_candidates,
+    may_run_meeting_at,
+    open_proposals_q,
+    open_wishes_q,
+)
+from deliberation import services as proposal_services
+from deliberation.models import Proposal
+from deliberation.selectors import proposals_visible_to
 from grids.models import Area, Person
 from grids.selectors import area_keys, keyed_subtree_q
 from issues import services as issue_services
@@ -35,6 +43,9 @@ from issues.models import Category, Ticket
 from issues.rules import OPEN_STATES
 from issues.selectors import tickets_visible_to
 from points import services as points
+from wishes import services as wish_services
+from wishes.models import Wish
+from wishes.selectors import wishes_visible_to
 
 E = MeetingEvent.Kind
 
@@ -60,6 +71,11 @@ def _event(meeting: Meeting, kind: str, actor, *, person=None, note: str = "") -
 
 
 def _move(meeting: Meeting, to: str) -> None:
+    if meeting.state == to == State.HELD:
+        # Two workers recording one meeting at once: the second finds it done.
+        raise MeetingError(_("this meeting has already been recorded as held"))
+    if meeting.state == to == State.CANCELLED:
+        raise MeetingError(_("this meeting has already been called off"))
     if to not in rules.TRANSITIONS[meeting.state]:
         raise MeetingError(
             _("a meeting that is %(state)s cannot become %(to)s")
@@ -197,6 +213,9 @@ def meeting_attendee_remove(*, meeting: Meeting, person: Person, actor, reason: 
         raise MeetingError({"reason": _("say why they are struck off")})
     row = locked.attendance.filter(person=person, removed_at__isnull=True).first()
     if row is None:
+        if locked.attendance.filter(person=person).exists():
+            # Struck off a moment ago by someone else: the points are already reversed.
+            raise MeetingError({"person": _("already struck off the attendance")})
         raise MeetingError({"person": _("not marked present")})
     row.removed_at = timezone.now()
     row.removed_by = actor
@@ -231,15 +250,35 @@ def meeting_agenda_add(
     meeting: Meeting,
     actor,
     ticket: Ticket | None = None,
+    wish: Wish | None = None,
+    proposal: Proposal | None = None,
     title: str = "",
     proposed_by: Person | None = None,
 ) -> AgendaItem:
-    """Put an open problem of the meeting's area (one the actor sees) on its agenda, or a
-    matter in words (a head's proposal, 五长提议). Until the meeting is held or called off."""
+    """Put an open problem, an open micro-wish or a proposal not yet closed of the meeting's
+    area (one the actor sees) on its agenda, or a matter in words (a head's proposal,
+    五长提议). One matter per item; until the meeting is held or called off."""
     _authorise(actor, meeting.area)
     locked = _lock(meeting)
     if locked.state != State.PLANNED:
         raise MeetingError(_("the agenda is closed once the meeting is held or called off"))
+    if sum(x is not None for x in (ticket, wish, proposal)) > 1:
+        raise MeetingError(_("an agenda item is about one matter"))
+    if wish is not None:
+        if not wishes_visible_to(actor).filter(open_wishes_q(locked), pk=wish.pk).exists():
+            raise MeetingError({"wish": _("not an open micro-wish of this meeting's area")})
+        if locked.agenda.filter(wish=wish).exists():
+            raise MeetingError({"wish": _("already on the agenda")})
+        title = title.strip() or str(_("Micro-wish: %(title)s") % {"title": wish.title})
+    if proposal is not None:
+        in_area = (
+            proposals_visible_to(actor).filter(open_proposals_q(locked), pk=proposal.pk).exists()
+        )
+        if not in_area:
+            raise MeetingError({"proposal": _("not a proposal of this meeting's area")})
+        if locked.agenda.filter(proposal=proposal).exists():
+            raise MeetingError({"proposal": _("already on the agenda")})
+        title = title.strip() or str(_("Proposal: %(title)s") % {"title": proposal.title})
     if ticket is not None:
         in_area = (
             tickets_visible_to(actor)
@@ -255,7 +294,13 @@ def meeting_agenda_add(
     if not title:
         raise MeetingError({"title": _("name the item")})
     item = AgendaItem.objects.create(
-        meeting=locked, title=title[:200], ticket=ticket, proposed_by=proposed_by, added_by=actor
+        meeting=locked,
+        title=title[:200],
+        ticket=ticket,
+        wish=wish,
+        proposal=proposal,
+        proposed_by=proposed_by,
+        added_by=actor,
     )
     _event(locked, E.AGENDA, actor, person=proposed_by, note=item.title)
     return item
@@ -292,6 +337,38 @@ def _reporter_of(actor, meeting: Meeting) -> tuple[str, str]:
     )
 
 
+def _lock_decision(decision: Decision, actor) -> Decision:
+    """The decision locked, once its meeting's area is checked: refused if it has been
+    carried out already, whichever way (one problem, wish or proposal per decision)."""
+    _authorise(actor, decision.meeting.area)
+    locked = (
+        Decision.objects.select_for_update(of=("self",))
+        .select_related("meeting__area", "meeting__chair", "ticket", "wish", "proposal")
+        .get(pk=decision.pk)
+    )
+    if locked.ticket_id is not None:
+        raise MeetingError(_("this decision has already been reported as a problem"))
+    if locked.wish_id is not None:
+        raise MeetingError(_("this decision has already been posted as a micro-wish"))
+    if locked.proposal_id is not None:
+        raise MeetingError(_("this decision has already been drafted as a proposal"))
+    return locked
+
+
+def _decided_text(decision: Decision) -> str:
+    meeting = decision.meeting
+    return _("%(meeting)s of %(date)s decided: %(text)s") % {
+        "meeting": meeting.get_level_display(),
+        "date": meeting.date.isoformat(),
+        "text": decision.text,
+    }
+
+
+def _short_title(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 @transaction.atomic
 def decision_report_problem(
     *, decision: Decision, actor, category: Category, tier: str | None = None
@@ -299,26 +376,13 @@ def decision_report_problem(
     """Carry a decision out as a problem (channel: meeting) at the meeting's area, reported
     through the workflow's ``ticket_report`` by the actor (the first asker), linked back to
     the decision. Once per decision."""
-    meeting = decision.meeting
-    _authorise(actor, meeting.area)
-    locked = (
-        Decision.objects.select_for_update(of=("self",))
-        .select_related("meeting__area", "meeting__chair")
-        .get(pk=decision.pk)
-    )
-    if locked.ticket_id is not None:
-        raise MeetingError(_("this decision has already been reported as a problem"))
+    locked = _lock_decision(decision, actor)
     name, phone = _reporter_of(actor, locked.meeting)
     ticket = issue_services.ticket_report(
         area=locked.meeting.area,
         category=category,
         channel=Ticket.Channel.MEETING,
-        description=_("%(meeting)s of %(date)s decided: %(text)s")
-        % {
-            "meeting": locked.meeting.get_level_display(),
-            "date": locked.meeting.date.isoformat(),
-            "text": locked.text,
-        },
+        description=_decided_text(locked),
         actor=actor,
         reporter_name=name,
         reporter_phone=phone,
@@ -328,3 +392,77 @@ def decision_report_problem(
     locked.save(update_fields=["ticket"])
     _event(locked.meeting, E.CREATE, actor, note=f"#{ticket.pk}")
     return ticket
+
+
+@transaction.atomic
+def decision_post_wish(
+    *,
+    decision: Decision,
+    actor,
+    title: str = "",
+    for_name: str = "",
+    for_phone: str = "",
+) -> Wish:
+    """Carry a decision out as a micro-wish posted on the meeting's area by the actor
+    (``wishes.services.wish_post``, so their post must let them post wishes for residents):
+    for a resident named (``for_name``, ``for_phone``: told by SMS as any wish's resident),
+    or for the area's residents when nobody is named. Linked back to the decision; once."""
+    locked = _lock_decision(decision, actor)
+    area = locked.meeting.area
+    for_name = for_name.strip()
+    for_phone = for_phone.strip()
+    if not (for_name or for_phone):
+        for_name = _short_title(_("residents of %(place)s") % {"place": area.name}, 50)
+    try:
+        wish = wish_services.wish_post(
+            area=area,
+            title=title.strip() or _short_title(locked.text, wish_services.TITLE_MAX),
+            text=_decided_text(locked),
+            actor=actor,
+            for_name=for_name,
+            for_phone=for_phone,
+        )
+    except wish_services.WishError as exc:
+        raise MeetingError(exc.messages) from None
+    locked.wish = wish
+    locked.save(update_fields=["wish"])
+    _event(locked.meeting, E.WISH, actor, note=f"#{wish.pk} {wish.title}")
+    return wish
+
+
+PROPOSAL_TITLE_MAX = 120
+
+
+def proposal_default_closes_at() -> dt.datetime:
+    """A draft's voting window, to be set when the draft is edited: a month from now."""
+    return timezone.now() + dt.timedelta(days=rules.PROPOSAL_DRAFT_DAYS)
+
+
+@transaction.atomic
+def decision_draft_proposal(
+    *,
+    decision: Decision,
+    actor,
+    title: str = "",
+    kind: str = Proposal.Kind.RENOVATION,
+) -> Proposal:
+    """Carry a decision out as a draft proposal (议事) on the meeting's area, to be put to
+    its households (``deliberation.services.proposal_create``: the actor must manage
+    proposals there). The draft's voting window closes ``rules.PROPOSAL_DRAFT_DAYS`` from
+    now until the draft is edited. Linked back to the decision; once."""
+    locked = _lock_decision(decision, actor)
+    try:
+        proposal = proposal_services.proposal_create(
+            area=locked.meeting.area,
+            title=title.strip() or _short_title(locked.text, PROPOSAL_TITLE_MAX),
+            text=_decided_text(locked),
+            kind=kind,
+            voting_closes_at=proposal_default_closes_at(),
+            actor=actor,
+        )
+    except PermissionDenied:
+        raise MeetingError(_("your post does not let you draft proposals here")) from None
+    locked.proposal = proposal
+    locked.save(update_fields=["proposal"])
+    _event(locked.meeting, E.PROPOSAL, actor, note=f"#{proposal.pk} {proposal.title}")
+    return proposal

@@ -20,4 +20,14 @@ urlpatterns = [
         views.decision_problem,
         name="decision_problem",
     ),
+    path(
+        "<int:pk>/decisions/<int:decision_pk>/wish/",
+        views.decision_wish,
+        name="decision_wish",
+    ),
+    path(
+        "<int:pk>/decisions/<int:decision_pk>/proposal/",
+        views.decision_proposal,
+        name="decision_proposal",
+    ),
 ]

@@ -19,10 +19,12 @@ from core.keyset import keyset_page, page_size
 from councils import forms, selectors, services
 from councils.models import AgendaItem, Decision
 from councils.rules import MEETING_ROLES, State
+from deliberation.models import Proposal
 from grids.access import scope_for
 from grids.models import Area
 from grids.selectors import area_labels, filter_area_for_user, set_places
 from issues.models import Ticket
+from wishes.models import Wish
 
 
 def _require_runs_meetings(user) -> None:
@@ -137,7 +139,11 @@ def meeting_detail(request, pk):
     meeting = selectors.get_meeting_for_user(request.user, pk)
     set_places([meeting], user=request.user)
     candidates = selectors.attendance_candidates(meeting)
-    agenda = list(meeting.agenda.select_related("ticket", "proposed_by").order_by("added_at", "pk"))
+    agenda = list(
+        meeting.agenda.select_related("ticket", "wish", "proposal", "proposed_by").order_by(
+            "added_at", "pk"
+        )
+    )
     context = {
         "meeting": meeting,
         "agenda": agenda,
@@ -152,7 +158,12 @@ def meeting_detail(request, pk):
         set_places(problems, user=request.user)
         context.update(
             problems=problems,
-            agenda_form=forms.AgendaForm(problems=problems, people=candidates),
+            agenda_form=forms.AgendaForm(
+                problems=problems,
+                wishes=context["wishes"],
+                proposals=context["proposals"],
+                people=candidates,
+            ),
             hold_form=forms.HoldForm(people=candidates),
             candidates=candidates,
             cancel_form=forms.CancelForm(),
@@ -162,7 +173,9 @@ def meeting_detail(request, pk):
         here = {a.person_id for a in present if a.removed_at is None}
         absent = [c for c in candidates if c.person.pk not in here]
         decisions = list(
-            meeting.decisions.select_related("ticket", "agenda_item").order_by("decided_at", "pk")
+            meeting.decisions.select_related("ticket", "wish", "proposal", "agenda_item").order_by(
+                "decided_at", "pk"
+            )
         )
         context.update(
             attendance=present,
@@ -173,6 +186,8 @@ def meeting_detail(request, pk):
             decisions=decisions,
             decision_form=forms.DecisionForm(items=agenda),
             problem_form=forms.DecisionProblemForm(),
+            wish_form=forms.DecisionWishForm(),
+            proposal_form=forms.DecisionProposalForm(),
         )
     return render(request, "councils/meeting.html", context)
 
@@ -210,6 +225,8 @@ def agenda_add(request, pk):
     def people(meeting):
         return {
             "problems": selectors.open_problems(request.user, meeting),
+            "wishes": selectors.open_wishes(request.user, meeting),
+            "proposals": selectors.open_proposals(request.user, meeting),
             "people": selectors.attendance_candidates(meeting),
         }
 
@@ -218,12 +235,21 @@ def agenda_add(request, pk):
         chosen = Ticket.objects.filter(pk__in=[int(t) for t in data["tickets"]]).order_by("pk")
         for ticket in chosen:
             services.meeting_agenda_add(meeting=meeting, actor=request.user, ticket=ticket)
+        # The choices were drawn from the area's open wishes and proposals the user sees;
+        # the service checks each again on the locked meeting.
+        for wish in Wish.objects.filter(pk__in=[int(w) for w in data["wishes"]]).order_by("pk"):
+            services.meeting_agenda_add(meeting=meeting, actor=request.user, wish=wish)
+        chosen_proposals = Proposal.objects.filter(
+            pk__in=[int(p) for p in data["proposals"]]
+        ).order_by("pk")
+        for proposal in chosen_proposals:
+            services.meeting_agenda_add(meeting=meeting, actor=request.user, proposal=proposal)
         if data["title"].strip():
             services.meeting_agenda_add(
                 meeting=meeting, actor=request.user, title=data["title"], proposed_by=proposer
             )
-        if not data["tickets"] and not data["title"].strip():
-            raise ValidationError(_("choose a problem or name the item"))
+        if not (data["tickets"] or data["wishes"] or data["proposals"] or data["title"].strip()):
+            raise ValidationError(_("choose a problem, a wish or a proposal, or name the item"))
 
     return _act(
         request, pk, forms.AgendaForm, act, done=_("Added to the agenda."), form_kwargs=people
@@ -344,3 +370,41 @@ def decision_problem(request, pk, decision_pk):
         messages.info(request, _("Problem #%(pk)s reported.") % {"pk": ticket.pk})
 
     return _act(request, pk, forms.DecisionProblemForm, act, done=_("Decision carried out."))
+
+
+def _decision_of(meeting, decision_pk) -> Decision:
+    decision = Decision.objects.filter(meeting=meeting, pk=decision_pk).first()
+    if decision is None:
+        raise ValidationError(_("no such decision of this meeting"))
+    return decision
+
+
+@login_required
+@require_POST
+def decision_wish(request, pk, decision_pk):
+    def act(meeting, data):
+        wish = services.decision_post_wish(
+            decision=_decision_of(meeting, decision_pk),
+            actor=request.user,
+            title=data["title"],
+            for_name=data["for_name"],
+            for_phone=data["for_phone"],
+        )
+        messages.info(request, _("Micro-wish #%(pk)s posted.") % {"pk": wish.pk})
+
+    return _act(request, pk, forms.DecisionWishForm, act, done=_("Decision carried out."))
+
+
+@login_required
+@require_POST
+def decision_proposal(request, pk, decision_pk):
+    def act(meeting, data):
+        proposal = services.decision_draft_proposal(
+            decision=_decision_of(meeting, decision_pk),
+            actor=request.user,
+            title=data["title"],
+            kind=data["kind"],
+        )
+        messages.info(request, _("Proposal #%(pk)s drafted.") % {"pk": proposal.pk})
+
+    return _act(request, pk, forms.DecisionProposalForm, act, done=_("Decision carried out."))

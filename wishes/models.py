@@ -101,6 +101,15 @@ class Wish(AncestorKeys):
     )
     fulfil_note = models.TextField(_("how it was fulfilled"), blank=True, default="")
     told = models.TextField(_("what the resident was told"), blank=True, default="")
+    # 纳入改造: the proposal (议事) the renovation plan is put to the households as.
+    proposal = models.ForeignKey(
+        "deliberation.Proposal",
+        verbose_name=_("renovation plan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wishes",
+    )
 
     created_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -135,6 +144,10 @@ class Wish(AncestorKeys):
             models.CheckConstraint(
                 condition=~Q(state__in=["fulfilled", "confirmed"]) | Q(fulfilled_at__isnull=False),
                 name="wish_fulfilled_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(proposal__isnull=True) | Q(state="planned"),
+                name="wish_proposal_when_planned",
             ),
         ]
 
