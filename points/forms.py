@@ -22,7 +22,7 @@ class AdjustForm(Form):
 
 
 class GoodDeedForm(Form):
-    what = forms.CharField(label=_("What was done"), max_length=200)
+    what = forms.CharField(label=_("The good deed"), max_length=200)
     done_on = forms.DateField(
         label=_("Done on"),
         initial=timezone.localdate,

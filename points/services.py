@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -202,8 +203,9 @@ def points_reverse(*, rule: str, act_key: str, actor=None, reason: str) -> Point
 
 
 def _login(actor):
-    """The login recorded as who did it: a user, not the system or a reporter."""
-    return actor if getattr(actor, "pk", None) is not None else None
+    """The login recorded as who did it: a user, not the system, a reporter or a resident's
+    account."""
+    return actor if isinstance(actor, get_user_model()) and actor.pk is not None else None
 
 
 # --- authorised acts of workers -----------------------------------------------------------
