@@ -11,8 +11,9 @@ thousands of grids: that many branches would pass the databases' parameter limit
 * weekly: 1 query (open tickets, and those reported, solved or reopened during the week),
   for every community (its rectification list, grid by grid) as for every street and
   district;
-* monthly: 4 queries (tickets reported, solved, closed or reopened during the month; visits;
-  people acting on tickets; heads in post). The median is taken in Python from the solved
+* monthly: 8 queries (tickets reported, solved, closed or reopened during the month; visits;
+  people acting on tickets; heads in post; wishes, regular meetings, household votes and
+  points, on their community keys). The median is taken in Python from the solved
   tickets' durations.
 
 Only problems taken on count (``issues.rules.TAKEN_ON_STATES``): a declined report (受理/
@@ -34,20 +35,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.privacy import scrub_personal_numbers
+from councils.models import Meeting
+from councils.rules import State as MeetingState
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
 from dashboard.figures import percent, wilson_lower_bound
+from deliberation.models import Proposal
 from grids.models import Area, Post
 from grids.rules import ANCESTOR_KEYS, KEY_OF_KIND, KIND_DEPTH, AreaKind
 from grids.rules import PostTitle as T
 from grids.selectors import PATH_SEPARATOR, area_subtree_q, keyed_subtree_q
 from issues.models import Ticket, TicketEvent
 from issues.rules import OPEN_STATES, SATISFIED, SOLVED_STATES, TAKEN_ON_STATES
+from points.models import PointEntry
 from residents.models import Visit
+from wishes.models import Wish
 
 from .models import Digest
 from .periods import Period
@@ -706,9 +712,10 @@ def monthly_figures(
             if node is not None:
                 stats[node.pk].count(row, start, end)
     activity = _activity(forest, period, root)
+    engagement = _engagement(period, root)
     as_of = _iso(min(now, end))
     return {
-        node.pk: _monthly_node(forest, node, stats, activity, as_of)
+        node.pk: _monthly_node(forest, node, stats, activity, as_of, engagement)
         for node in forest.digest_nodes(K.MONTHLY)
     }
 
@@ -751,12 +758,20 @@ def _monthly_node(
     stats: dict[int, MonthStats],
     activity: tuple[dict[int, Activity], set, set],
     as_of: str | None,
+    engagement: dict[int, dict[str, int]] | None = None,
 ) -> dict:
     """A street's or district's monthly figures: its totals, its streets' (a district's),
-    the ranking of its communities and their heads' activity."""
+    the ranking of its communities, their heads' activity and their residents' engagement."""
     streets, communities = _streets_and_communities(forest, node)
     per_community, visitors_anywhere, actors_anywhere = activity
+    engagement = engagement or {}
+    engaged = [
+        _community_row(forest, c, {**_zero(ENGAGEMENT_COUNTS), **engagement.get(c.pk, {})})
+        for c in communities
+    ]
     return {
+        "engagement": [r for r in engaged if any(r[name] for name in ENGAGEMENT_COUNTS)],
+        "engagement_totals": {name: sum(r[name] for r in engaged) for name in ENGAGEMENT_COUNTS},
         "as_of": as_of,
         "totals": stats[node.pk].as_dict(),
         "streets": [{**s.ref(), **stats[s.pk].as_dict()} for s in streets],
@@ -854,6 +869,80 @@ def _activity(
         if (bucket := community_of(tree_id, lft)) is not None:
             bucket.heads.add((person, user))
     return per_community, visitors_anywhere, actors_anywhere
+
+
+ENGAGEMENT_COUNTS = (
+    "wishes_posted",
+    "wishes_claimed",
+    "wishes_confirmed",
+    "meetings_held",
+    "proposals_closed",
+    "proposals_passed",
+    "points_earned",
+)
+
+
+def _engagement(period: Period, root: Area | None) -> dict[int, dict[str, int]]:
+    """Per community (its ancestor key): the micro-wishes posted, first claimed and
+    confirmed during the month, the regular meetings held, the household votes closed and
+    passed, and the points earned there (awards, less their reversals). Four queries, on the
+    rows' community keys."""
+    start, end = period.starts_at, period.ends_at
+    first, last = timezone.localdate(start), timezone.localdate(end - dt.timedelta(seconds=1))
+    inside = keyed_subtree_q(root) if root is not None else Q()
+    per: dict[int, dict[str, int]] = defaultdict(lambda: _zero(ENGAGEMENT_COUNTS))
+
+    def add(rows, names):
+        for row in rows:
+            community = row.pop("community")
+            if community is not None:
+                for name in names:
+                    per[community][name] += row[name] or 0
+
+    def between(field):
+        return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+    wishes = Wish.objects.filter(inside).filter(
+        between("created_at") | between("claimed_at") | between("confirmed_at")
+    )
+    add(
+        wishes.order_by()
+        .values("community")
+        .annotate(
+            wishes_posted=Count("pk", filter=between("created_at")),
+            wishes_claimed=Count("pk", filter=between("claimed_at")),
+            wishes_confirmed=Count("pk", filter=between("confirmed_at")),
+        ),
+        ("wishes_posted", "wishes_claimed", "wishes_confirmed"),
+    )
+    held = Meeting.objects.filter(inside, state=MeetingState.HELD, date__range=(first, last))
+    add(
+        held.order_by().values("community").annotate(meetings_held=Count("pk")),
+        ("meetings_held",),
+    )
+    closed = Proposal.objects.filter(
+        inside, result__frozen_at__gte=start, result__frozen_at__lt=end
+    )
+    add(
+        closed.order_by()
+        .values("community")
+        .annotate(
+            proposals_closed=Count("pk"),
+            proposals_passed=Count("pk", filter=Q(result__passed=True)),
+        ),
+        ("proposals_closed", "proposals_passed"),
+    )
+    earned = PointEntry.objects.filter(
+        inside,
+        at__gte=start,
+        at__lt=end,
+        kind__in=[PointEntry.Kind.AWARD, PointEntry.Kind.REVERSAL],
+    )
+    add(
+        earned.order_by().values("community").annotate(points_earned=Sum("amount")),
+        ("points_earned",),
+    )
+    return dict(per)
 
 
 COMPUTE = {K.DAILY: daily_figures, K.WEEKLY: weekly_figures, K.MONTHLY: monthly_figures}

@@ -138,3 +138,53 @@ def test_the_text_carries_the_ranking(month):
     text = monthly(month.street).text
     assert "1. 莲心社区" in text and "2. 旴江社区" in text
     assert "37.5%" in text and "66.7%" in text
+
+
+def test_the_engagement_of_each_community(rhythm):
+    """Wishes posted, claimed and confirmed, regular meetings held, household votes closed
+    and points earned during the month, per community; February's stay in February."""
+    from django.db.models import Sum
+
+    from councils import services as councils
+    from points.models import PointEntry
+    from wishes import services as wishes
+
+    from .conftest import local
+
+    w = rhythm  # the world through the rhythm
+    community = rhythm.user("community")
+
+    def wish(title):
+        return wishes.wish_post(area=w.u1, title=title, resident=w.residents["U1"], actor=community)
+
+    with rhythm.clock.at(local(2025, 2, 27, 10, 0)):
+        wish("二月的心愿")
+    rhythm.play(MONTH_BUILT)
+    with rhythm.clock.at(local(2025, 3, 10, 10, 0)):
+        wish("帮忙买一袋面粉")
+        wish("修一盏楼道灯")
+    with rhythm.clock.at(local(2025, 3, 12, 19, 0)):
+        meeting = councils.meeting_plan(
+            area=w.b3, date=dt.date(2025, 3, 12), actor=rhythm.user("outsider")
+        )
+        councils.meeting_hold(
+            meeting=meeting,
+            actor=rhythm.user("outsider"),
+            attendees=[w.persons["outsider"]],
+            minutes="楼栋周例会",
+        )
+    digests_build(kind=M, day=dt.date(2025, 3, 15))
+    figures = monthly(rhythm.street).figures
+    rows = {row["name"]: row for row in figures["engagement"]}
+    assert (rows["莲心社区"]["wishes_posted"], rows["莲心社区"]["meetings_held"]) == (2, 0)
+    assert (rows["旴江社区"]["wishes_posted"], rows["旴江社区"]["meetings_held"]) == (0, 1)
+    march = PointEntry.objects.filter(
+        at__gte=local(2025, 3, 1), at__lt=local(2025, 4, 1), kind__in=["award", "reversal"]
+    )
+    for name, area in (("莲心社区", w.community_a), ("旴江社区", w.community_b)):
+        earned = march.filter(community=area).aggregate(n=Sum("amount"))["n"] or 0
+        assert rows[name]["points_earned"] == earned
+    assert rows["莲心社区"]["points_earned"] > 0  # the March visits and solved problems
+    totals = figures["engagement_totals"]
+    assert (totals["wishes_posted"], totals["meetings_held"]) == (2, 1)
+    assert "微心愿：发布 2 个" in monthly(rhythm.street).text
