@@ -25,6 +25,11 @@ How each part is written:
   go to its monthly assignment meeting (交办会), which hands them to one or two of the
   departments (``issues_departmenttask``), who report back and resolve them.
 
+- **engagement** last (``portal.city_engagement``): Party members and volunteers, visits,
+  micro-wishes, regular meetings, proposals with their rolls, ballots and results, and the
+  points ledger with its balances; ``seed_city --engagement-only`` adds it alone to a city
+  built before it.
+
 Nothing here is random at run time: a name, a number, a size comes from the index of the
 row through ``_h``, so two runs at one scale build the same city.
 """
@@ -257,7 +262,9 @@ def seed(*, scale: float = 1.0, progress: Progress = lambda stage, n: None) -> d
     progress("tickets", tickets)
     progress("events", events)
     from issues.models import DepartmentTask, Meeting
+    from portal import city_engagement
 
+    engaged = city_engagement.seed(scale=scale, progress=progress)
     return {
         "tickets": tickets,
         "events": events,
@@ -268,6 +275,7 @@ def seed(*, scale: float = 1.0, progress: Progress = lambda stage, n: None) -> d
         "logins": logins,
         "households": households,
         "residents": residents,
+        **engaged,
     }
 
 

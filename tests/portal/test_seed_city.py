@@ -7,13 +7,19 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 
+from councils.models import Attendance
+from councils.models import Meeting as CouncilMeeting
+from deliberation.models import Ballot, PaperBallot, Proposal, ProposalResult
 from grids.models import Area, Person, Post
 from grids.rules import AreaKind as K
 from issues import rules
 from issues.models import DepartmentTask, Meeting, Ticket, TicketEvent, TicketReporter
-from portal import city
+from points.models import PointBalance, PointEntry, RewardItem
+from portal import city, city_engagement
 from residents.identity import validate_id_number
-from residents.models import Household, Resident
+from residents.models import Household, PartyMember, Resident, Visit
+from wishes.models import Outcome, Wish, WishEvent
+from wishes.models import State as WishState
 
 SCALE = 0.002  # 1 district … 800 units
 
@@ -100,3 +106,60 @@ def test_seed_city_builds_the_city_through_the_imports(monkeypatch):
     assert city.check(sample=500) == []
     with pytest.raises(CommandError, match="already holds areas"):
         call_command("seed_city", scale=SCALE, verbosity=0)
+    _engagement_is_seeded()
+    assert city_engagement.check(sample=200) == []
+    # Added once: a second --engagement-only is refused, saying what is there.
+    with pytest.raises(CommandError, match="already holds engagement"):
+        call_command("seed_city", scale=SCALE, engagement_only=True, verbosity=0)
+
+
+def _engagement_is_seeded():
+    """The engagement of the city, as the four apps' services would have left it."""
+    wishes = Wish.objects.count()
+    assert wishes == round(city_engagement.WISHES * SCALE)
+    assert set(Wish.objects.values_list("state", flat=True)) == {s.value for s in WishState}
+    assert set(Wish.objects.values_list("outcome", flat=True)) == {"", *Outcome.values}
+    assert WishEvent.objects.filter(kind="hand_back").exists()
+    assert WishEvent.objects.filter(kind="confirm_late").exists()
+    # Every wish's steps end in its state; its claimer is a Party member of its community.
+    for wish in Wish.objects.prefetch_related("events").order_by("pk")[:300]:
+        steps = sorted(wish.events.all(), key=lambda e: (e.at, e.pk))
+        assert steps[0].kind == "post" and steps[-1].new_state == wish.state
+        assert all(a.new_state == b.old_state for a, b in zip(steps, steps[1:], strict=False))
+    claimed = Wish.objects.filter(state="claimed").first()
+    assert PartyMember.objects.filter(
+        person=claimed.claimer, registered_area_id=claimed.community_id
+    ).exists()
+    # Points: one award per act seeded, for each of the acts the services award for.
+    awards = PointEntry.objects.filter(kind="award")
+    assert awards.filter(rule__code="visit_logged").count() == Visit.objects.count() > 0
+    for rule in ("problem_solved_own_level", "rated_satisfied", "wish_fulfilled"):
+        assert awards.filter(rule__code=rule).exists(), rule
+    assert awards.filter(rule__code="wish_fulfilled").count() == (
+        Wish.objects.filter(state="confirmed").count()
+    )
+    attended = Attendance.objects.count()
+    assert awards.filter(rule__code="meeting_attended").count() == attended > 0
+    assert PointEntry.objects.filter(kind="reversal").count() == (
+        Attendance.objects.filter(removed_at__isnull=False).count()
+    )
+    assert PointEntry.objects.filter(kind="saving").exists()
+    assert PointEntry.objects.filter(kind="redemption").exists()
+    assert city_engagement.ledger_mismatches() == 0
+    assert not PointBalance.objects.filter(balance__lt=0).exists()
+    communities = Area.objects.filter(kind__in=(K.COMMUNITY, K.VILLAGE)).count()
+    assert RewardItem.objects.values("community").distinct().count() == communities
+    # Proposals: closed ones with a roll, secret ballots and a frozen result each.
+    assert {"draft", "discussion", "voting", "closed"} == set(
+        Proposal.objects.values_list("state", flat=True)
+    )
+    closed = Proposal.objects.filter(state="closed")
+    assert ProposalResult.objects.count() == closed.count() > 0
+    for result in ProposalResult.objects.select_related("proposal"):
+        assert result.voted == Ballot.objects.filter(proposal=result.proposal).count()
+    assert PaperBallot.objects.filter(status="confirmed").exists()
+    assert not PaperBallot.objects.exclude(status="pending").exclude(choice="").exists()
+    # Regular meetings on the rhythm: some held, some planned, some never or overdue.
+    levels = set(CouncilMeeting.objects.values_list("level", "state"))
+    assert {("building", "held"), ("compound", "held"), ("committee", "held")} <= levels
+    assert ("building", "planned") in levels
