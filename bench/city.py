@@ -326,6 +326,58 @@ def resident_pages(places: dict) -> None:
     timed("resident_home", lambda: client.get("/r/"))
     mine = Ticket.objects.filter(reporters__phone=phone).order_by("-pk").first()
     timed("resident_problem", lambda: client.get(f"/r/problems/{mine.pk}/"))
+    if _engaged():
+        timed("resident_wishes", lambda: client.get("/r/wishes/"))
+        timed("resident_points", lambda: client.get("/r/points/"))
+
+
+def _engaged() -> bool:
+    """Whether the city holds the engagement (``seed_city --engagement-only`` adds it)."""
+    from wishes.models import Wish
+
+    return Wish.objects.exists()
+
+
+def engagement(places: dict) -> None:
+    """The engagement pages at city size: the wish list (心愿清单) of a district officer and
+    a community worker, first page and 40 pages down; the points ranking and the month's
+    最美三长 of a community, a district and the city (an administrator); the proposals list
+    and the result of the community's closed proposal with the largest roll; the rhythm of
+    the regular meetings at district and community scope. A city seeded before engagement
+    existed reports them absent (a comment) instead."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from deliberation.models import Proposal
+
+    if not _engaged():
+        print("# engagement: none in this city (seed_city --engagement-only adds it)", flush=True)
+        return
+    admin = get_user_model().objects.filter(is_superuser=True).first()
+    users = {scope: _head(places[scope]) for scope in ("district", "community")}
+    users["city"] = admin
+    for scope in ("district", "community"):
+        client = _client(users[scope])
+        timed(f"wishes_{scope}_25", lambda c=client: c.get("/wishes/"))
+        timed(f"wishes_{scope}_deep", lambda c=client: c.get("/wishes/?page=40"))
+    for scope in ("community", "district", "city"):
+        client = _client(users[scope])
+        timed(f"points_ranking_{scope}", lambda c=client: c.get("/points/"))
+        timed(f"best_heads_{scope}", lambda c=client: c.get("/areas/best-heads/"))
+    for scope in ("district", "community"):
+        client = _client(users[scope])
+        timed(f"proposals_{scope}", lambda c=client: c.get("/proposals/"))
+        timed(f"councils_rhythm_{scope}", lambda c=client: c.get("/councils/"))
+    closed = (
+        Proposal.objects.filter(state="closed", district=places["district"])
+        .annotate(households=Count("roll"))
+        .order_by("-households", "pk")
+        .first()
+    )
+    if closed is not None:
+        client = _client(_head(Proposal.objects.get(pk=closed.pk).area))
+        timed("proposal_result_page", lambda c=client: c.get(f"/proposals/{closed.pk}/"))
+        emit("proposal_result_page_households", closed.households)
 
 
 def digests(kinds=("daily", "weekly", "monthly")) -> None:
@@ -420,6 +472,16 @@ def run(*, with_digests: bool = True) -> None:
         f"{Ticket.objects.count()} problems, {Area.objects.count()} areas, "
         f"{TicketDay.objects.count()} day rows",
     )
+    if _engaged():
+        from deliberation.models import Ballot
+        from points.models import PointEntry
+        from wishes.models import Wish
+
+        emit(
+            "# engagement",
+            f"{Wish.objects.count()} wishes, {PointEntry.objects.count()} points entries, "
+            f"{Ballot.objects.count()} ballots",
+        )
     places = _places()
     dashboards(places)
     inboxes(places)
@@ -428,6 +490,7 @@ def run(*, with_digests: bool = True) -> None:
     tree_pages(places)
     notice_boards(places)
     resident_pages(places)
+    engagement(places)
     escalation_backlog()
     http(places)
     if with_digests:
