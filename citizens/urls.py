@@ -31,6 +31,11 @@ urlpatterns = [
         "r/wishes/<int:pk>/photos/<int:photo_pk>/", wish_views.wish_photo, name="wish_photo"
     ),
     path("r/points/", points_views.points_home, name="points"),
+    path(
+        "r/points/items/<int:item_pk>/request/",
+        points_views.points_request,
+        name="points_request",
+    ),
     path("t/<str:token>/", views.track, name="track"),
     path("t/<str:token>/rate/", views.track_rate, name="track_rate"),
     path("t/<str:token>/photos/<int:photo_pk>/", views.track_photo, name="track_photo"),

@@ -7,7 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin
 from grids.admin import PlaceColumnMixin
-from points.models import GoodDeed, PointBalance, PointEntry, PointRule, RewardItem
+from points.models import (
+    GoodDeed,
+    PointBalance,
+    PointEntry,
+    PointRule,
+    RedemptionRequest,
+    RewardItem,
+)
 
 
 @admin.register(PointRule)
@@ -64,3 +71,11 @@ class RewardItemAdmin(ReadOnlyAdminMixin, PlaceColumnMixin, admin.ModelAdmin):
     list_filter = ("active",)
     list_select_related = ("community",)
     search_fields = ("name", "community__name")
+
+
+@admin.register(RedemptionRequest)
+class RedemptionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("requested_at", "person", "item", "state", "decided_by", "decided_at")
+    list_filter = ("state",)
+    list_select_related = ("person", "item", "decided_by")
+    search_fields = ("person__name", "item__name")

@@ -277,3 +277,70 @@ class PointBalance(AncestorKeys):
 
     def __str__(self) -> str:
         return f"{self.person_id}: {self.balance}"
+
+
+class RedemptionRequest(models.Model):
+    """A resident asking from the resident pages to redeem a reward item: the community's
+    worker hands it over (the redemption entry then names the request's points) or declines
+    it with a reason. The points are taken only at the hand-over."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        HANDED_OVER = "handed_over", _("handed over")
+        DECLINED = "declined", _("declined")
+
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="redemption_requests",
+    )
+    item = models.ForeignKey(
+        RewardItem, verbose_name=_("reward item"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.REQUESTED
+    )
+    entry = models.OneToOneField(
+        PointEntry,
+        verbose_name=_("redemption"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="request",
+    )
+    note = models.CharField(_("what the resident was told"), max_length=200, blank=True, default="")
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("redemption request")
+        verbose_name_plural = _("redemption requests")
+        constraints = [
+            # One open request per person and item: a second tap does not queue another.
+            models.UniqueConstraint(
+                fields=["person", "item"],
+                condition=Q(state="requested"),
+                name="redemption_request_one_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="handed_over") | Q(entry__isnull=False),
+                name="redemption_request_handed_over_has_entry",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="declined") | ~Q(note=""),
+                name="redemption_request_declined_says_why",
+            ),
+        ]
+        indexes = [models.Index(fields=["item", "state"], name="redemption_request_item")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.item_id} {self.state}"

@@ -13,7 +13,7 @@ from grids.models import Area, Person
 from grids.rules import AreaKind
 from grids.selectors import area_keys_of
 from points import permissions as perm
-from points.models import GoodDeed, PointBalance, PointEntry, RewardItem
+from points.models import GoodDeed, PointBalance, PointEntry, RedemptionRequest, RewardItem
 from points.services import COMMUNITY_KINDS
 
 BELOW_COMMUNITY = frozenset({AreaKind.COMPOUND, AreaKind.GRID, AreaKind.BUILDING, AreaKind.UNIT})
@@ -127,3 +127,41 @@ def points_figures(*, scope_community_ids, since: dt.datetime, until: dt.datetim
     for row in deeds:
         figures[row["community_id"]]["good_deeds"] = row["n"]
     return figures
+
+
+def open_requests_of(person: Person) -> list[RedemptionRequest]:
+    """A person's requests not yet answered, oldest first, with their items."""
+    return list(
+        RedemptionRequest.objects.filter(person=person, state=RedemptionRequest.State.REQUESTED)
+        .select_related("item")
+        .order_by("requested_at", "pk")
+    )
+
+
+def requests_of(person: Person, *, limit: int = 20) -> list[RedemptionRequest]:
+    """A person's latest requests, newest first (the resident's page)."""
+    return list(
+        RedemptionRequest.objects.filter(person=person)
+        .select_related("item")
+        .order_by("-requested_at", "-pk")[:limit]
+    )
+
+
+def open_requests_visible_to(user) -> QuerySet[RedemptionRequest]:
+    """The requests waiting for the reward items ``user`` sees (answered by those who keep
+    the community's moral bank)."""
+    return (
+        RedemptionRequest.objects.filter(
+            item__in=reward_items_visible_to(user).values("pk"),
+            state=RedemptionRequest.State.REQUESTED,
+        )
+        .select_related("item__community", "person")
+        .order_by("requested_at", "pk")
+    )
+
+
+def get_open_request_for_user(user, pk: int) -> RedemptionRequest:
+    found = open_requests_visible_to(user).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found

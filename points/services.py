@@ -32,7 +32,14 @@ from grids.rules import ANCESTOR_KEYS, AreaKind
 from grids.selectors import area_keys, keyed_rows_follow_moves
 from grids.signals import areas_moved
 from points import permissions as perm
-from points.models import GoodDeed, PointBalance, PointEntry, PointRule, RewardItem
+from points.models import (
+    GoodDeed,
+    PointBalance,
+    PointEntry,
+    PointRule,
+    RedemptionRequest,
+    RewardItem,
+)
 
 K = PointEntry.Kind
 # Kinds that carry a rule's points for one act (the once-per-act constraint's kinds).
@@ -215,6 +222,9 @@ def _require(actor, area: Area | None, action: str) -> None:
     """The actor holds a role allowed ``action`` over ``area``; PermissionDenied otherwise."""
     if actor is None or area is None:
         raise PermissionDenied
+    # The node's place in the tree as it is now: an instance read before the tree grew
+    # carries numbers that no longer say what lies under what.
+    area = Area.objects.get(pk=area.pk)
     if not perm.role_may(scope_for(actor).role_for(area), action):
         raise PermissionDenied
 
@@ -437,6 +447,79 @@ def reward_redeem(*, item: RewardItem, person: Person, actor, quantity: int = 1)
         raise OutOfStock(_("%(item)s is out of stock") % {"item": item.name})
     item.stock = RewardItem.objects.values_list("stock", flat=True).get(pk=item.pk)
     return entry
+
+
+# --- a resident's request, handed over or declined by the community ----------------------
+
+R = RedemptionRequest.State
+
+
+@transaction.atomic
+def redemption_request(*, person: Person, item: RewardItem) -> RedemptionRequest:
+    """A resident asks for ``item`` from the resident pages. Refused at once (with what to
+    do) for an item not offered, out of stock, of another community, or costing more than
+    the balance; the points are taken only when a worker hands it over."""
+    fresh = RewardItem.objects.filter(pk=item.pk).values("active", "stock", "cost").first()
+    if not fresh or not fresh["active"]:
+        raise PointsError(_("this item is no longer offered"))
+    if fresh["stock"] < 1:
+        raise OutOfStock(_("%(item)s is out of stock") % {"item": item.name})
+    home = person_home(person)
+    community_id = area_keys(home).get("community_id") if home is not None else None
+    if home is None or item.community_id not in (home.pk, community_id):
+        raise PointsError(_("this item is offered by another community"))
+    balance = PointBalance.objects.filter(person=person).values_list("balance", flat=True).first()
+    if (balance or 0) < fresh["cost"]:
+        raise NotEnoughPoints(
+            _("%(item)s costs %(points)s points; you have %(balance)s")
+            % {"item": item.name, "points": fresh["cost"], "balance": balance or 0}
+        )
+    try:
+        with transaction.atomic():
+            return RedemptionRequest.objects.create(person=person, item=item)
+    except IntegrityError:
+        raise PointsError(_("you have already asked for this item")) from None
+
+
+def _open_request(request: RedemptionRequest) -> RedemptionRequest:
+    locked = (
+        RedemptionRequest.objects.select_for_update()
+        .select_related("item", "person")
+        .get(pk=request.pk)
+    )
+    if locked.state != R.REQUESTED:
+        raise PointsError(_("this request was already answered"))
+    return locked
+
+
+@transaction.atomic
+def redemption_request_hand_over(*, request: RedemptionRequest, actor) -> RedemptionRequest:
+    """The worker hands the item over: the redemption (balance and stock taken, refused as
+    ``reward_redeem`` refuses) and the request answered, in one transaction."""
+    locked = _open_request(request)
+    entry = reward_redeem(item=locked.item, person=locked.person, actor=actor)
+    RedemptionRequest.objects.filter(pk=locked.pk).update(
+        state=R.HANDED_OVER, entry=entry, decided_by=actor, decided_at=timezone.now()
+    )
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def redemption_request_decline(
+    *, request: RedemptionRequest, actor, note: str
+) -> RedemptionRequest:
+    """The worker declines, saying why (out of stock until next month, come in person …)."""
+    note = " ".join((note or "").split())
+    if not note:
+        raise PointsError({"note": _("say why, for the resident")})
+    locked = _open_request(request)
+    _require(actor, locked.item.community, perm.BANK)
+    RedemptionRequest.objects.filter(pk=locked.pk).update(
+        state=R.DECLINED, note=note[:200], decided_by=actor, decided_at=timezone.now()
+    )
+    locked.refresh_from_db()
+    return locked
 
 
 # --- whom the points are for ---------------------------------------------------------------

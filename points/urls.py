@@ -14,4 +14,5 @@ urlpatterns = [
     path("items/", views.items, name="items"),
     path("items/new/", views.item_add, name="item_add"),
     path("items/<int:pk>/stock/", views.item_update, name="item_update"),
+    path("requests/<int:pk>/answer/", views.request_answer, name="request_answer"),
 ]

@@ -30,6 +30,7 @@ from points.forms import (
 )
 
 PAGE_SIZE = 25
+REQUESTS_SHOWN = 50  # the oldest waiting requests; the rest come up as these are answered
 
 
 def _require_any(user, action: str) -> None:
@@ -235,8 +236,12 @@ def _items_context(request, add_form=None):
         item.may_edit = item.community_id in bank or scope_for(user).is_admin
         item.stock_form = StockForm(initial={"stock": item.stock, "active": item.active})
     set_places(page.object_list, user=user, attr="community")
+    waiting = list(selectors.open_requests_visible_to(user)[:REQUESTS_SHOWN])
+    for request_ in waiting:
+        request_.may_answer = request_.item.community_id in bank or scope_for(user).is_admin
     return {
         "page": page,
+        "requests": waiting,
         "add_form": add_form or (RewardItemForm(communities=communities) if communities else None),
     }
 
@@ -293,4 +298,27 @@ def item_update(request, pk: int):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
+    return redirect(reverse("points:items"))
+
+
+@login_required
+@require_POST
+def request_answer(request, pk: int):
+    """Hand over what a resident asked for (``hand_over``) or decline it with a reason."""
+    found = selectors.get_open_request_for_user(request.user, pk)
+    if not _may(request.user, found.item.community, perm.BANK):
+        raise PermissionDenied
+    try:
+        if request.POST.get("action") == "hand_over":
+            services.redemption_request_hand_over(request=found, actor=request.user)
+            messages.success(
+                request, _("%(item)s handed over; its points taken.") % {"item": found.item.name}
+            )
+        else:
+            services.redemption_request_decline(
+                request=found, actor=request.user, note=request.POST.get("note", "")
+            )
+            messages.success(request, _("Request declined; the resident sees why."))
+    except ValidationError as exc:
+        _refused(request, exc)
     return redirect(reverse("points:items"))
