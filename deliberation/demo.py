@@ -1,8 +1,9 @@
 """The demo's proposals (议事会), shaped like Yantan's (沿滩区): a renovation plan put to the
-households of the first demo community's secret vote (不记名投票), passed with 98.5 % in
-favour against a threshold of more than 2/3, its cost split 财政补助40% + 企业捐助30% + 居民自筹20%
-+ 自我造血10% and its progress; and a parking rule in the second community still open for
-voting. Idempotent: a proposal already loaded is left as it is."""
+households of the first demo community's secret vote (不记名投票), passed with 98.5 % of the
+votes in favour against a threshold of more than 2/3 of the households, its cost split
+财政补助40% + 企业捐助30% + 居民自筹20% + 自我造血10% and its progress; and a parking rule in the
+second community still open for voting. Idempotent: a proposal already loaded is left as it
+is."""
 
 import datetime as dt
 
@@ -68,7 +69,9 @@ def load(write) -> None:
     )
     services.proposal_discussion_open(proposal=closed, actor=actor)
     services.proposal_voting_open(proposal=closed, actor=actor)
-    voted = _cast(closed, share_for=0.985, turnout=1.0)
+    # 98.5 % of those who voted in favour (Yantan's 赞成率), 93 % of the households voting:
+    # 91.6 % of the eligible households in favour, well above the 2/3 needed.
+    voted = _cast(closed, share_for=0.985, turnout=0.93)
     # The window ended yesterday (the demo's only backdating), then the result is frozen.
     Proposal.objects.filter(pk=closed.pk).update(voting_closes_at=now - dt.timedelta(days=1))
     closed = services.proposal_close_if_due(proposal=Proposal.objects.get(pk=closed.pk))

@@ -24,10 +24,24 @@ from wishes.views import may_see_wishes
 class Link:
     url_name: str
     label: str
+    group: str = ""  # links of one group sit together in one dropdown of the navbar
 
     @property
     def url(self) -> str:
         return reverse(self.url_name)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of the navbar: a link, or a group's dropdown of links (``label`` set)."""
+
+    links: tuple[Link, ...]
+    label: str = ""
+
+
+# The navbar's dropdowns: on a phone fifteen links would be a long list before the page.
+RESIDENTS = _("Residents")
+ENGAGEMENT = _("Engagement")
 
 
 def in_post(user) -> bool:
@@ -48,18 +62,24 @@ LINKS = (
     (Link("issues:inbox", _("Problems")), lambda user: True),
     (Link("issues:report", _("Report a problem")), may_report),
     (Link("grids:area_root", _("Areas")), in_post),
-    (Link("residents:resident_list", _("Residents")), lambda user: user_may(user, LIST)),
-    (Link("residents:household_list", _("Households")), lambda user: user_may(user, LIST)),
-    (Link("residents:coverage", _("Visit coverage")), lambda user: user_may(user, LIST)),
+    (Link("residents:resident_list", _("Residents"), RESIDENTS), lambda user: user_may(user, LIST)),
+    (
+        Link("residents:household_list", _("Households"), RESIDENTS),
+        lambda user: user_may(user, LIST),
+    ),
+    (Link("residents:coverage", _("Visit coverage"), RESIDENTS), lambda user: user_may(user, LIST)),
     (Link("issues:department_parts", _("Our parts")), in_department),
     (Link("issues:meeting_list", _("Assignment meetings")), holds_meetings),
     (
-        Link("deliberation:proposal_list", _("Proposals")),
+        Link("deliberation:proposal_list", _("Proposals"), ENGAGEMENT),
         lambda user: deliberation_rules.user_may(user, deliberation_rules.VIEW),
     ),
-    (Link("wishes:list", _("Micro-wishes")), may_see_wishes),
-    (Link("points:index", _("Points")), lambda user: points_user_may(user, POINTS_VIEW)),
-    (Link("councils:rhythm", _("Regular meetings")), may_run_meetings),
+    (Link("wishes:list", _("Micro-wishes"), ENGAGEMENT), may_see_wishes),
+    (
+        Link("points:index", _("Points"), ENGAGEMENT),
+        lambda user: points_user_may(user, POINTS_VIEW),
+    ),
+    (Link("councils:rhythm", _("Regular meetings"), ENGAGEMENT), may_run_meetings),
     (Link("digests:digest_list", _("Digests")), in_post),
     (Link("admin:index", _("Admin")), lambda user: user.is_staff),
 )
@@ -71,6 +91,29 @@ def menu_for(user) -> list[Link]:
     return [link for link, may in LINKS if may(user)]
 
 
+def menu_entries(links: list[Link]) -> list[Entry]:
+    """``links`` as the navbar shows them: a group's links together in one dropdown, where
+    its first link would be; a group with one link left is that link alone."""
+    entries: list[Entry] = []
+    groups: dict[str, list[Link]] = {}
+    for link in links:
+        if not link.group:
+            entries.append(Entry((link,)))
+        elif link.group in groups:
+            groups[link.group].append(link)
+        else:
+            groups[link.group] = [link]
+            entries.append(Entry((), label=link.group))
+    return [
+        entry
+        if not entry.label
+        else Entry(
+            tuple(groups[entry.label]), label=entry.label if len(groups[entry.label]) > 1 else ""
+        )
+        for entry in entries
+    ]
+
+
 def menu(request) -> dict:
-    """Context processor: ``menu``, the links of the signed-in user's navbar."""
-    return {"menu": SimpleLazyObject(lambda: menu_for(request.user))}
+    """Context processor: ``menu``, the entries of the signed-in user's navbar."""
+    return {"menu": SimpleLazyObject(lambda: menu_entries(menu_for(request.user)))}
