@@ -203,7 +203,7 @@ def seed(*, scale: float, progress) -> dict[str, int]:
         proposals, roll, ballots = _proposals(scale, places, now)
         built["proposals"], built["roll entries"], built["ballots"] = proposals, roll, ballots
         progress("proposals", proposals)
-        built["points entries"], built["balances"] = _points(places, householders, now)
+        built["points entries"], built["balances"] = _points(places, householders, now, progress)
         progress("points entries", built["points entries"])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -1028,7 +1028,7 @@ def _rule_ids() -> dict[str, tuple[int, int]]:
     }
 
 
-def _points(places: Places, householders: dict, now: dt.datetime) -> tuple[int, int]:
+def _points(places: Places, householders: dict, now: dt.datetime, progress=None) -> tuple[int, int]:
     """Every award the services make for the acts seeded (each once, by its act key), the
     moral bank's savings and redemptions, and the balances summed from the ledger."""
     rules = _rule_ids()
@@ -1037,10 +1037,13 @@ def _points(places: Places, householders: dict, now: dt.datetime) -> tuple[int, 
         if rule not in rules:
             return 0  # a rule switched off awards nothing
         pk, points = rules[rule]
-        return _sql(
+        count = _sql(
             f"INSERT INTO points_pointentry ({ENTRY_COLUMNS}) {select}",
             [points, pk, *(params or [])],
         )
+        if progress is not None:
+            progress(f"points for {rule}", count)
+        return count
 
     entries = award(
         "visit_logged",
@@ -1112,6 +1115,8 @@ def _points(places: Places, householders: dict, now: dt.datetime) -> tuple[int, 
         " || a.person_id AND e.kind = 'award' WHERE a.removed_at IS NOT NULL"
     )
     entries += _bank(places, householders, rules, now)
+    if progress is not None:
+        progress("points saved and redeemed (道德银行)", entries)
     balances = _sql(
         "INSERT INTO points_pointbalance (person_id, balance, earned, area_id, district_id,"
         " street_id, community_id, grid_id, updated_at)"

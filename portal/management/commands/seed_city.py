@@ -35,6 +35,11 @@ class Command(BaseCommand):
                 built = city.seed(scale=scale, progress=progress)
         except (RuntimeError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
+        # A few calls through the services on the seeded rows (rolled back afterwards).
+        differences = city_engagement.check()
+        progress("checked through the services", len(differences))
+        if differences:
+            raise CommandError("seeded rows differ from the services': " + "; ".join(differences))
         what = "engagement" if engagement_only else "city"
         self.stdout.write(
             self.style.SUCCESS(
