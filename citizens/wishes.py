@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from citizens import selectors as places
 from citizens.session import resident_required
 from core.images import image_response
+from deliberation import rules as proposal_rules
+from deliberation import selectors as proposal_selectors
 from wishes import rules, selectors, services
 from wishes.forms import WishForm
 from wishes.models import State
@@ -31,6 +33,13 @@ class ResidentWishForm(WishForm):
 
 NOT_CLAIMER = gettext_lazy(
     "Only Party members registered at the community and volunteers claim wishes."
+)
+
+
+UNREGISTERED = gettext_lazy(
+    "Points are counted for residents on the community's register: "
+    "your mobile number is not on it, so this confirmation earns you none. The one who "
+    "fulfilled your wish earns theirs. Ask your community to register you."
 )
 
 
@@ -111,14 +120,32 @@ def wish_new(request):
     )
 
 
-def _wish_context(wish) -> dict:
+def _plan(account, wish):
+    """The renovation plan a wish went into, as the resident may read it: once the proposal
+    is published (a draft is the workers' own), linked when it is put to their household."""
+    proposal = wish.proposal
+    if proposal is None or proposal.state not in proposal_rules.PUBLISHED_STATES:
+        return None, False
+    household = proposal_selectors.resident_household(account)
+    linked = proposal_selectors.proposals_for_household(household).filter(pk=proposal.pk).exists()
+    return proposal, linked
+
+
+def _wish_context(account, wish) -> dict:
+    plan, plan_link = _plan(account, wish)
     return {
+        "plan": plan,
+        "plan_link": plan_link,
         "wish": wish,
         "state_words": rules.STATE_WORDS[wish.state],
         "events": wish.events.select_related("person"),
         "photos": selectors.photos_of(wish),
         "place_label": places.place_label(wish.area),
         "may_confirm": wish.state == State.FULFILLED,
+        # Points are counted for registered residents only: said, not left to be wondered.
+        "unregistered": wish.state in (State.FULFILLED, State.CONFIRMED)
+        and services.resident_for_points(wish, account) is None,
+        "unregistered_text": UNREGISTERED,
     }
 
 
@@ -127,7 +154,7 @@ def _wish_context(wish) -> dict:
 @require_GET
 def wish(request, pk):
     found = selectors.get_own_wish(request.resident, pk)
-    return render(request, "citizens/wishes/detail.html", _wish_context(found))
+    return render(request, "citizens/wishes/detail.html", _wish_context(request.resident, found))
 
 
 @resident_required
@@ -140,6 +167,8 @@ def wish_confirm(request, pk):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Thank you for confirming. Your wish came true."))
+        if services.resident_for_points(found, request.resident) is None:
+            messages.info(request, UNREGISTERED)
     return redirect("citizens:wish", pk=found.pk)
 
 
@@ -165,6 +194,7 @@ def _open_page(request, person, *, forms_for=None, status=200):
         photo_url="citizens:wish_photo",
         act_url="citizens:wishes_open_act",
         forms_for=forms_for,
+        params=request.GET,
     )
     return render(request, "citizens/wishes/open.html", context, status=status)
 

@@ -11,10 +11,13 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from core.keyset import keyset_page
+from deliberation import rules as proposal_rules
+from deliberation.models import Proposal
+from deliberation.selectors import proposals_visible_to
 from grids import rules as grid_rules
 from grids.access import scope_for
 from grids.models import Area, Person
-from grids.selectors import keyed_subtree_q
+from grids.selectors import area_ancestors, keyed_subtree_q
 from residents.models import PartyMember, ResidentAccount, VolunteerTeam
 from wishes import rules
 from wishes.models import Outcome, State, Wish, WishPhoto
@@ -72,7 +75,7 @@ def near_q(areas: list[Area]) -> Q:
 
 
 def _listed(rows: QuerySet) -> QuerySet:
-    return rows.select_related("area", "claimer", "fulfiller", "account", "resident")
+    return rows.select_related("area", "claimer", "fulfiller", "account", "resident", "proposal")
 
 
 def open_near(person: Person, areas: list[Area] | None = None) -> QuerySet[Wish]:
@@ -174,6 +177,37 @@ def wish_list_page(user, filters: ListFilters, *, number=None, size: int = 25):
         rows = rows.filter(keyed_subtree_q(filters.area))
     page_number = int(number) if str(number or "").isdigit() else 1
     return keyset_page(_listed(rows), order="-created_at", size=size, number=page_number)
+
+
+# --- the renovation plan (纳入改造): the proposal a wish goes into ------------------------------
+
+
+def covering_areas(wish: Wish) -> list[Area]:
+    """The places a renovation plan for ``wish`` may be put on: its place and those above
+    it, up to the community, that take proposals (``deliberation.rules``). One query."""
+    chain = area_ancestors(wish.area, include_self=True)
+    return [a for a in chain if a.kind in proposal_rules.PROPOSAL_AREA_KINDS]
+
+
+def plan_proposals(user, wish: Wish, areas: list[Area] | None = None) -> QuerySet[Proposal]:
+    """The proposals ``user`` sees that a wish may go into: not yet closed (drafts, under
+    discussion, being voted on), on the wish's place or a place above it. Newest first."""
+    areas = covering_areas(wish) if areas is None else areas
+    return (
+        proposals_visible_to(user)
+        .filter(area_id__in=[a.pk for a in areas])
+        .exclude(state=Proposal.State.CLOSED)
+        .select_related("area")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def draft_areas(user, wish: Wish, areas: list[Area] | None = None) -> list[Area]:
+    """Of the places covering ``wish``, those where ``user`` may draft a proposal. No query
+    beyond the scope."""
+    areas = covering_areas(wish) if areas is None else areas
+    scope = scope_for(user)
+    return [a for a in areas if proposal_rules.role_may(scope.role_for(a), proposal_rules.MANAGE)]
 
 
 def photos_of(wish: Wish) -> QuerySet[WishPhoto]:

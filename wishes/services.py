@@ -13,18 +13,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.images import image_clean
 from core.models import TextMessage
 from core.sms import sms_number_or_none, sms_queue
+from deliberation import services as proposal_services
+from deliberation.models import Proposal
 from grids.access import scope_for
 from grids.models import Area, Person
 from grids.selectors import area_keys
 from points import services as points
 from residents.models import ResidentAccount
-from wishes import rules
+from wishes import rules, selectors
 from wishes.models import Outcome, State, Wish, WishEvent, WishPhoto
 from wishes.selectors import person_may_claim
 
@@ -68,6 +71,15 @@ def _photo_store(wish: Wish, clean, role: str) -> None:
         kind=clean.kind,
         image=ContentFile(clean.content, name=f"photo.{clean.extension}"),
     )
+
+
+def _sms_text(template: str, **values) -> str:
+    """An SMS to a wish's resident, in the portal's language whatever the language of whoever
+    acted (a worker reading English still texts the resident in Chinese). ``template`` is a
+    msgid marked with ``gettext_noop``; the values (the wish's title, a worker's note) are
+    people's own words and stay as written."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(template) % values
 
 
 def _tell(wish: Wish, text: str) -> bool:
@@ -288,11 +300,14 @@ def wish_fulfil(
             _photo_store(done, clean, WishPhoto.Role.FULFILMENT)
         _tell(
             done,
-            _(
-                "Your micro-wish “%(title)s” has been fulfilled by %(name)s. Please confirm "
-                "it on the resident pages."
-            )
-            % {"title": done.title, "name": person.name},
+            _sms_text(
+                gettext_noop(
+                    "Your micro-wish “%(title)s” has been fulfilled by %(name)s. Please confirm "
+                    "it on the resident pages."
+                ),
+                title=done.title,
+                name=person.name,
+            ),
         )
     return done
 
@@ -308,14 +323,47 @@ def _check_worker(actor, action: str):
     return check
 
 
-def wish_sort(*, wish: Wish, outcome: str, note: str, actor) -> Wish:
+def _check_plan(actor, proposal: Proposal):
+    def check(wish: Wish) -> None:
+        if not selectors.plan_proposals(actor, wish).filter(pk=proposal.pk).exists():
+            raise WishError(
+                {
+                    "proposal": _(
+                        "Choose a proposal not yet closed of the wish's place or a place above it."
+                    )
+                }
+            )
+
+    return check
+
+
+SORTED_TEXTS = {
+    Outcome.DONE_AT_ONCE: gettext_noop(
+        "Your micro-wish “%(title)s” was done at once: %(note)s Please confirm it on "
+        "the resident pages."
+    ),
+    Outcome.RENOVATION: gettext_noop(
+        "Your micro-wish “%(title)s” has been put into the renovation plan: %(note)s"
+    ),
+    Outcome.EXPLAINED: gettext_noop("About your micro-wish “%(title)s”: %(note)s"),
+}
+
+
+def wish_sort(
+    *, wish: Wish, outcome: str, note: str, actor, proposal: Proposal | None = None
+) -> Wish:
     """A worker puts the wish on the wish list: done at once (立即解决, the worker fulfilled
     it; the resident confirms as after any fulfilment), put into the renovation plan
-    (纳入改造, ``note`` says which), or explained why not (做好解释, ``note`` is the
-    explanation). The resident is told by SMS and on their pages."""
+    (纳入改造, ``note`` says which; or ``proposal``, a proposal not yet closed of a place
+    covering the wish, that the plan is put to the households as), or explained why not
+    (做好解释, ``note`` is the explanation). The resident is told by SMS and on their pages."""
     if outcome not in rules.OUTCOME_STEP:
         raise ValidationError({"outcome": _("Choose where the wish goes on the wish list.")})
+    if proposal is not None and outcome != Outcome.RENOVATION:
+        raise ValidationError({"proposal": _("Only a renovation plan is a proposal.")})
     note = note.strip()
+    if not note and proposal is not None:
+        note = proposal.title
     if not note:
         message = {
             Outcome.DONE_AT_ONCE: _("Say what was done."),
@@ -329,6 +377,15 @@ def wish_sort(*, wish: Wish, outcome: str, note: str, actor) -> Wish:
     person = getattr(actor, "person", None) if getattr(actor, "is_authenticated", False) else None
     if outcome == Outcome.DONE_AT_ONCE:
         fields.update(fulfiller=person, fulfil_note=note, fulfilled_at=now)
+    checks = [_check_worker(actor, rules.SORT)]
+    if proposal is not None:
+        fields["proposal"] = proposal
+        checks.append(_check_plan(actor, proposal))
+
+    def check(locked: Wish) -> None:
+        for one in checks:
+            one(locked)
+
     with transaction.atomic():
         sorted_wish = wish_step(
             wish=wish,
@@ -336,27 +393,73 @@ def wish_sort(*, wish: Wish, outcome: str, note: str, actor) -> Wish:
             actor=actor,
             person=person,
             note=note,
-            check=_check_worker(actor, rules.SORT),
+            check=check,
             fields=fields,
         )
-        text = {
-            Outcome.DONE_AT_ONCE: _(
-                "Your micro-wish “%(title)s” was done at once: %(note)s Please confirm it on "
-                "the resident pages."
-            ),
-            Outcome.RENOVATION: _(
-                "Your micro-wish “%(title)s” has been put into the renovation plan: %(note)s"
-            ),
-            Outcome.EXPLAINED: _("About your micro-wish “%(title)s”: %(note)s"),
-        }[outcome] % {"title": sorted_wish.title, "note": note}
-        _tell(sorted_wish, text)
+        _tell(
+            sorted_wish,
+            _sms_text(SORTED_TEXTS[outcome], title=sorted_wish.title, note=note),
+        )
     return sorted_wish
+
+
+PLAN_DRAFT_DAYS = 30
+
+
+def wish_plan_draft(*, wish: Wish, actor, area: Area, note: str = "") -> Wish:
+    """Put the wish into a renovation plan that is new: a draft proposal on ``area`` (the
+    wish's place or one above it where the actor may draft proposals), its title and text
+    taken from the wish and its voting window ``PLAN_DRAFT_DAYS`` away until the draft is
+    edited; then the wish sorted into it as ``wish_sort`` does. One transaction."""
+    if area.pk not in {a.pk for a in selectors.draft_areas(actor, wish)}:
+        raise WishError({"proposal": _("You may not draft a proposal on that place.")})
+    text = "\n\n".join(
+        part
+        for part in (
+            wish.text,
+            wish.where,
+            _("From micro-wish #%(pk)s.") % {"pk": wish.pk},
+        )
+        if part
+    )
+    with transaction.atomic():
+        proposal = proposal_services.proposal_create(
+            area=area,
+            title=wish.title,
+            text=text,
+            voting_closes_at=timezone.now() + dt.timedelta(days=PLAN_DRAFT_DAYS),
+            actor=actor,
+        )
+        return wish_sort(
+            wish=wish, outcome=Outcome.RENOVATION, note=note, actor=actor, proposal=proposal
+        )
 
 
 # --- confirmation, and the points it brings ------------------------------------------------------
 
 
-def _award(wish: Wish, actor=None) -> None:
+def resident_for_points(wish: Wish, account: ResidentAccount | None = None):
+    """The register's resident a confirmed wish earns ``wish_confirmed`` points for: the
+    wish's own, else that of the account confirming it (or that posted it) — linked, or the
+    register's resident with the account's mobile number (proved by signing in: the match
+    the next sign-in would link). None for a light account whose number the register does
+    not hold: points are counted for registered residents only (积分记入已登记的居民)."""
+    from residents.accounts import register_match
+
+    if wish.resident_id:
+        return wish.resident
+    account = account or wish.account
+    if account is None:
+        return None
+    if account.resident_id:
+        return account.resident
+    return register_match(account.phone)
+
+
+def _award(wish: Wish, actor=None) -> bool:
+    """The confirmation's points, once each: the fulfiller's ``wish_fulfilled`` and the
+    resident's ``wish_confirmed``. Whether the resident's were counted (a registered
+    resident)."""
     if wish.fulfiller_id:
         points.points_award(
             person=wish.fulfiller,
@@ -376,6 +479,8 @@ def _award(wish: Wish, actor=None) -> None:
             area=wish.area,
             actor=actor,
         )
+        return True
+    return False
 
 
 def _check_own(account: ResidentAccount):
@@ -390,17 +495,28 @@ def _check_own(account: ResidentAccount):
 
 def wish_confirm(*, wish: Wish, account: ResidentAccount) -> Wish:
     """The resident confirms their wish was fulfilled: the fulfiller earns ``wish_fulfilled``
-    and the resident (on the register) ``wish_confirmed``, once each."""
+    and the resident ``wish_confirmed``, once each — the resident when on the register
+    (``resident_for_points``); a light account's confirmation counts the fulfiller's only."""
     with transaction.atomic():
         done = wish_step(
             wish=wish,
             step=E.CONFIRM,
             account=account,
             check=_check_own(account),
-            fields={"confirmed_at": timezone.now()},
+            fields=_confirm_fields(wish, account),
         )
         _award(done)
     return done
+
+
+def _confirm_fields(wish: Wish, account: ResidentAccount | None) -> dict:
+    fields = {"confirmed_at": timezone.now()}
+    if not wish.resident_id:
+        resident = resident_for_points(wish, account)
+        if resident is not None:
+            # The wish is the registered resident's from now on: the points are theirs.
+            fields["resident"] = resident
+    return fields
 
 
 def wish_confirm_late(*, wish: Wish, actor) -> Wish:
@@ -423,7 +539,7 @@ def wish_confirm_late(*, wish: Wish, actor) -> Wish:
             step=E.CONFIRM_LATE,
             actor=actor,
             check=check,
-            fields={"confirmed_at": timezone.now()},
+            fields=_confirm_fields(wish, None),
         )
         _award(done, actor=actor)
     return done

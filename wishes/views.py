@@ -5,6 +5,8 @@ in scope but not for the role: 403; every change a POST."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
@@ -17,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.images import image_response
+from core.keyset import keyset_page
+from deliberation.selectors import proposals_visible_to
 from grids.access import scope_for
 from grids.selectors import area_labels, filter_area_for_user, set_places
 from wishes import rules, selectors, services
@@ -119,12 +123,19 @@ def _detail_context(request, wish: Wish, **extra) -> dict:
     set_places([wish], user=request.user)
     ends = services.confirm_window_ends(wish)
     may_sort = rules.role_may(role, rules.SORT) and wish.state in rules.OPEN_STATES
+    plan_link = wish.proposal_id is not None and (
+        proposals_visible_to(request.user).filter(pk=wish.proposal_id).exists()
+    )
+    sort_form = extra.pop("sort_form", None)
+    if sort_form is None and may_sort:
+        sort_form = _sort_form(request.user, wish)
     return {
         "wish": wish,
         "events": wish.events.select_related("actor__person", "person", "account"),
         "photos": selectors.photos_of(wish),
         "state_words": rules.STATE_WORDS[wish.state],
-        "sort_form": extra.pop("sort_form", None) or (SortForm() if may_sort else None),
+        "sort_form": sort_form,
+        "plan_link": plan_link,
         "may_sort": may_sort,
         "confirm_ends": ends,
         "may_confirm_late": rules.role_may(role, rules.CONFIRM_LATE)
@@ -133,6 +144,17 @@ def _detail_context(request, wish: Wish, **extra) -> dict:
         and timezone.now() >= ends,
         **extra,
     }
+
+
+def _sort_form(user, wish: Wish, data=None) -> SortForm:
+    """The sorting form with the proposals the wish may go into and the places a new draft
+    may be put on (two queries)."""
+    areas = selectors.covering_areas(wish)
+    return SortForm(
+        data,
+        proposals=list(selectors.plan_proposals(user, wish, areas)[:20]),
+        draft_areas=selectors.draft_areas(user, wish, areas),
+    )
 
 
 @login_required
@@ -147,15 +169,22 @@ def wish_detail(request, pk):
 def wish_sort(request, pk):
     wish = selectors.get_wish_for_user(request.user, pk)
     _require_on(request.user, wish, rules.SORT)
-    form = SortForm(request.POST)
+    form = _sort_form(request.user, wish, request.POST)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            services.wish_sort(
-                wish=wish,
-                outcome=form.cleaned_data["outcome"],
-                note=form.cleaned_data["note"],
-                actor=request.user,
-            )
+            if data["draft_area"] is not None:
+                services.wish_plan_draft(
+                    wish=wish, actor=request.user, area=data["draft_area"], note=data["note"]
+                )
+            else:
+                services.wish_sort(
+                    wish=wish,
+                    outcome=data["outcome"],
+                    note=data["note"],
+                    actor=request.user,
+                    proposal=data["proposal"],
+                )
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -229,12 +258,36 @@ def wish_photo(request, pk, photo_pk):
 # --- Party members and volunteers with a login ----------------------------------------------
 
 
-def claimer_context(person, *, photo_url, act_url, forms_for: dict | None = None) -> dict:
+CLAIMER_PAGE_SIZE = 20
+NEAR_PAGE, MINE_PAGE = "page", "mine"
+
+
+def _number(value) -> int:
+    return int(value) if str(value or "").isdigit() and int(value) > 0 else 1
+
+
+def claimer_context(
+    person, *, photo_url, act_url, forms_for: dict | None = None, params=None
+) -> dict:
     """What the open wishes page shows a claimer (the worker's and the resident's alike):
-    the open wishes near them and their own claims, each with its forms."""
+    the open wishes near them and their own claims, each with its forms, each list in
+    numbered pages (``page`` and ``mine`` in ``params``, the request's GET)."""
+    params = params or {}
     areas = selectors.claimer_areas(person)
-    near = list(selectors.open_near(person, areas)[:50])
-    mine = list(selectors.claims_of(person)[:50])
+    near_page = keyset_page(
+        selectors.open_near(person, areas),
+        order="wanted_by",
+        size=CLAIMER_PAGE_SIZE,
+        number=_number(params.get(NEAR_PAGE)),
+    )
+    mine_page = keyset_page(
+        selectors.claims_of(person),
+        order="-updated_at",
+        size=CLAIMER_PAGE_SIZE,
+        number=_number(params.get(MINE_PAGE)),
+    )
+    near = list(near_page.object_list)
+    mine = list(mine_page.object_list)
     set_places(near + mine, user=_anonymous())
     forms_for = forms_for or {}
     for wish in mine:
@@ -249,9 +302,19 @@ def claimer_context(person, *, photo_url, act_url, forms_for: dict | None = None
         "areas": areas,
         "near": near,
         "mine": mine,
+        "near_page": near_page,
+        "mine_page": mine_page,
+        # Each list's pager keeps the other list's page.
+        "near_query": _keep(params, MINE_PAGE),
+        "mine_query": _keep(params, NEAR_PAGE),
         "area_names": [a.name for a in areas],
         "photo_url": photo_url,
     }
+
+
+def _keep(params, name: str) -> str:
+    value = params.get(name)
+    return urlencode({name: value}) if str(value or "").isdigit() else ""
 
 
 def _anonymous():
@@ -307,6 +370,7 @@ def near(request):
         person,
         photo_url="wishes:photo",
         act_url="wishes:near_act",
+        params=request.GET,
     )
     return render(request, "wishes/near.html", context)
 
