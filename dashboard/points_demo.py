@@ -2,9 +2,9 @@
 wishes' and meetings' demos: reward items in every community and village, the points of the
 demo's door-knock visits (its visits are written in bulk, so they are awarded here, through
 ``points_award`` with the visit's own act key: the same key ``visit_log`` would have used),
-and, in the demo communities with residents, Yantan-like savings: a third of the households
-save (600 of 1,800 households in the article, 1,300 points: about two points each), a few
-redeem. Everything through the points services; idempotent (a second run adds nothing).
+and, in the demo communities with residents, Yantan-like savings: some 600 households save
+(a third of them, as in the article), about 1,300 points in all, a few redeem. Everything
+through the points services; idempotent (a second run adds nothing).
 
 It lives here, not in ``points``, because it reads visits, residents and households, which
 sit above the points app (``points`` is below ``residents`` so that their services can
@@ -43,6 +43,7 @@ DEEDS = (
     "为社区议事会出主意",
 )
 COMMUNITY_TITLES = (PostTitle.COMMUNITY_SECRETARY, PostTitle.COMMUNITY_WORKER)
+SAVERS_PER_COMMUNITY = 300
 
 
 def load(write, *, community_codes: list[str] | None = None) -> None:
@@ -120,9 +121,11 @@ def _visits() -> int:
 
 @transaction.atomic
 def _moral_bank(admin, codes: list[str]) -> tuple[int, int]:
-    """A third of the households of the demo communities save: their householder's good
-    deeds (one to three, now and then hours of volunteer service) over the last two months;
-    one saver in eight redeems the cheapest item. Once: a second run finds the deeds."""
+    """Every third household of the demo communities saves, up to ``SAVERS_PER_COMMUNITY``
+    each (Yantan: 600 of its households, a third): their householder's good deed over the
+    last two months, one in ten a second one, now and then counted as two hours of volunteer
+    service (about 1,300 points in all, as the article's); one saver in eight redeems the
+    cheapest item. Once: a second run finds the deeds."""
     if GoodDeed.objects.exists():
         return 0, 0
     communities = list(Area.objects.filter(code__in=codes).order_by("tree_id", "lft"))
@@ -133,8 +136,9 @@ def _moral_bank(admin, codes: list[str]) -> tuple[int, int]:
         actor = workers.get(community.pk, admin)
         cheapest = RewardItem.objects.filter(community=community).order_by("cost").first()
         households = Household.objects.filter(community_id=community.pk).order_by("pk")
+        savers = 0
         for i, household in enumerate(households):
-            if i % 3:
+            if i % 3 or savers >= SAVERS_PER_COMMUNITY:
                 continue
             resident = (
                 Resident.objects.filter(household=household)
@@ -144,25 +148,25 @@ def _moral_bank(admin, codes: list[str]) -> tuple[int, int]:
             if resident is None:
                 continue
             person = resident_person_ensure(resident=resident)
-            for n in range(1 + i % 3 // 2 + (i % 7 == 0)):
-                hours = 2 if (i + n) % 5 == 0 else None
+            for n in range(1 + (savers % 10 == 0)):
                 deed, entry = services.good_deed_register(
                     person=person,
                     area=household.area,
                     what=DEEDS[(i + n) % len(DEEDS)],
                     done_on=today - dt.timedelta(days=(i * 3 + n * 11) % 60),
-                    hours=hours,
+                    hours=2 if (i + n) % 5 == 0 else None,
                     actor=actor,
                 )
-                if entry is not None:
+                if entry is not None:  # dated on the day of the deed (demo backdating)
                     PointEntry.objects.filter(pk=entry.pk).update(
-                        at=timezone.make_aware(dt.datetime.combine(deed.done_on, dt.time(16, 0)))
+                        at=timezone.make_aware(dt.datetime.combine(deed.done_on, dt.time(16)))
                     )
                 saved += 1
-            if cheapest is not None and i % 24 == 0:
+            if cheapest is not None and savers % 8 == 0:
                 try:
                     services.reward_redeem(item=cheapest, person=person, actor=actor)
                     redeemed += 1
                 except services.PointsError:
                     pass
+            savers += 1
     return saved, redeemed
