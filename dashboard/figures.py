@@ -211,16 +211,30 @@ class Place:
     members: dict[int, list[int]] = field(default_factory=dict)  # rollup nodes, once read
 
 
-def top_areas(user) -> list[Area]:
-    """The rows at the top level: the roots of the tree (cities, districts without a city) for
-    an admin, the user's top areas for everybody else. One query, none without posts."""
+def top_level(user) -> Place:
+    """The top level: its rows are the roots of the tree (cities, districts without a city)
+    for an admin, the user's top areas for everybody else. One query, none without posts;
+    an admin's also brings the districts below each city, the rollup nodes of its row
+    (``rollup_members``), so they need no query of their own."""
     scope = scope_for(user)
     if scope.is_admin:
-        return list(Area.objects.filter(parent__isnull=True, upper__isnull=True).order_by("code"))
+        found = list(
+            Area.objects.filter(
+                Q(parent__isnull=True, upper__isnull=True)
+                | Q(
+                    upper__kind=AreaKind.CITY, upper__parent__isnull=True, upper__upper__isnull=True
+                )
+            ).order_by("code")
+        )
+        roots = [a for a in found if a.parent_id is None and a.upper_id is None]
+        members = {a.pk: [a.pk] for a in roots if a.kind == AreaKind.CITY}
+        for area in found:
+            if area.upper_id in members:
+                members[area.upper_id].append(area.pk)
+        return Place(node=None, children=roots, crumbs=[], members=members)
     ids = [g.area_id for g in scope.top_grants()]
-    if not ids:
-        return []
-    return list(Area.objects.filter(pk__in=ids).order_by("tree_id", "lft"))
+    areas = list(Area.objects.filter(pk__in=ids).order_by("tree_id", "lft")) if ids else []
+    return Place(node=None, children=areas, crumbs=[])
 
 
 def dashboard_place(user, node_code: str = "") -> Place:
@@ -236,7 +250,7 @@ def dashboard_place(user, node_code: str = "") -> Place:
         top = scope.top_grants()[0].area_id
         node = scope.areas.get(top) or Area.objects.get(pk=top)  # read with the scope
     else:
-        return Place(node=None, children=top_areas(user), crumbs=[])
+        return top_level(user)
 
     crumbs = [] if single_top else [Crumb(str(_("Overview")))]
     if node_code:
@@ -535,7 +549,8 @@ def rollup_nodes_for(user, place: Place) -> list[int] | None:
         tops = place.children  # the top level: its rows are the areas the figures cover
     if not tops or any(area.kind not in ROLLUP_KINDS for area in tops):
         return None
-    place.members = rollup_members(tops)  # the children's rows reuse them (the top level)
+    # The children's rows reuse them (the top level); an admin's came with the roots.
+    place.members = rollup_members(tops, place.members)
     return [n for nodes in place.members.values() for n in nodes]
 
 

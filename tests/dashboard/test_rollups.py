@@ -319,3 +319,24 @@ def test_the_rollup_dashboard_after_random_acts(world, maker, clock, monkeypatch
             counted.level_bands,
         )
         assert [vars(r) for r in rolled.rows] == [vars(r) for r in counted.rows]
+
+
+def test_the_administrators_top_level_reads_the_roots_and_their_districts_at_once(
+    world, tickets, client, django_assert_max_num_queries
+):
+    """The city's row is the sum of its own and its districts' day rows, and the districts
+    come with the roots (one query): the page at ten queries, as every other scope's."""
+    from django.urls import reverse
+
+    place = figures.dashboard_place(world.users["admin"])
+    assert [a.pk for a in place.children] == [world.city.pk]
+    assert place.members == {world.city.pk: [world.city.pk, world.county.pk]}
+    client.force_login(world.users["admin"])
+    client.get(reverse("home"))  # the session's first read
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert figures.rollup_nodes_for(world.users["admin"], place) == [
+        world.city.pk,
+        world.county.pk,
+    ]
