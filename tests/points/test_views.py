@@ -203,3 +203,34 @@ def test_the_resident_sees_their_points_and_their_communitys_items(client, world
     page = client.get(reverse("citizens:points")).content.decode()
     assert 'id="my-balance">0<' in page and "洗衣液" not in page
     assert client.post(reverse("citizens:points")).status_code == 405
+
+
+@pytest.mark.parametrize("size", [2, 15])
+def test_the_best_heads_page_and_the_residents_page_cost_fixed_queries(
+    client, world, django_assert_max_num_queries, size
+):
+    from residents.services import resident_person_ensure
+    from tests.citizens.conftest import account_for, as_resident
+
+    person = resident_person_ensure(resident=world.residents["U1"])
+    worker = world.users["community"]
+    for i in range(size):
+        services.good_deed_register(
+            person=person,
+            area=world.u1,
+            what=f"好事{i}",
+            done_on=dt.date(2026, 11, 1),
+            actor=worker,
+        )
+        services.reward_item_create(
+            community=world.community_a, name=f"物品{i}", cost=1, stock=2, actor=worker
+        )
+    client.force_login(world.users["street"])
+    client.get(reverse("dashboard:best_heads"))
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("dashboard:best_heads")).status_code == 200
+    as_resident(client, account_for(world.residents["U1"].phone))
+    client.get(reverse("citizens:points"))
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("citizens:points"))
+    assert page.status_code == 200 and "好事0" in page.content.decode()
