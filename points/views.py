@@ -28,6 +28,7 @@ from points.forms import (
     RewardItemForm,
     StockForm,
 )
+from points.models import PointRule
 
 PAGE_SIZE = 25
 REQUESTS_SHOWN = 50  # the oldest waiting requests; the rest come up as these are answered
@@ -78,6 +79,7 @@ def index(request):
             "page": page,
             "first_rank": page.start_index(),
             "saver_form": NewSaverForm() if perm.user_may(request.user, perm.BANK) else None,
+            "rules": PointRule.objects.filter(active=True).order_by("pk"),
         },
     )
 
