@@ -236,3 +236,34 @@ def test_carrying_out_is_a_post_refused_out_of_scope_and_to_the_wrong_role(clien
     assert _as(client, c, "unit_head").post(url).status_code == 403
     decision.refresh_from_db()
     assert not decision.carried_out
+
+
+@pytest.mark.parametrize("more", [1, 8])
+def test_the_meeting_page_with_wishes_and_proposals_in_fixed_queries(
+    client, c, django_assert_max_num_queries, more
+):
+    actor = c.user("community")
+    meeting = c.plan(c.g1, by="community")
+    for i in range(more):
+        wish = wish_post(area=c.u1, title=f"心愿{i}", actor=actor, for_name="张三")
+        proposal = _proposal(c, title=f"方案{i}")
+        if i % 2:
+            services.meeting_agenda_add(meeting=meeting, actor=actor, wish=wish)
+            services.meeting_agenda_add(meeting=meeting, actor=actor, proposal=proposal)
+    _as(client, c, "community")
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("councils:meeting", args=[meeting.pk]))
+    assert (
+        len(response.context["wishes"]) + len([i for i in response.context["agenda"] if i.wish_id])
+        == more
+    )
+    held = c.held(c.g1, by="community", people=[c.persons["grid_head"]])
+    for i in range(more):
+        decision = services.meeting_decide(meeting=held, actor=actor, text=f"决定{i}")
+        if i % 2:
+            services.decision_post_wish(decision=decision, actor=actor)
+        else:
+            services.decision_draft_proposal(decision=decision, actor=actor)
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("councils:meeting", args=[held.pk]))
+    assert all(d.carried_out for d in response.context["decisions"])

@@ -207,3 +207,16 @@ def test_the_closed_plan_shows_on_both_pages(wt, client, passed):
     client.force_login(wt.user("community"))
     body = client.get(reverse("wishes:detail", args=[wish.pk])).content.decode()
     assert f'data-proposal-outcome="{outcome}"' in body
+
+
+@pytest.mark.parametrize("more", [1, 8])
+def test_the_wish_page_with_its_plans_in_fixed_queries(
+    wt, client, django_assert_max_num_queries, more
+):
+    wish = wt.post(area=wt.w.u1)
+    for i in range(more):
+        _proposal(wt, wt.w.g1 if i % 2 else wt.w.b1, title=f"方案{i}")
+    client.force_login(wt.user("community"))
+    with django_assert_max_num_queries(16):
+        response = client.get(reverse("wishes:detail", args=[wish.pk]))
+    assert len(response.context["sort_form"].proposals) == more
