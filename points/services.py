@@ -69,13 +69,27 @@ def _keys(area: Area | None) -> dict:
 
 
 def _balance_row(person: Person, home: Area | None, keys: dict | None = None) -> PointBalance:
-    """The person's balance row, made (at ``home``) the first time they have points."""
+    """The person's balance row, made the first time they have points: counted at their
+    first current post's node (a head's unit, grid …) if they hold one, else at ``home``
+    (where the act was done; a resident's household is set by ``points_home_set``)."""
+    balance = PointBalance.objects.filter(person=person).first()
+    if balance is not None:
+        return balance
+    post = (
+        Post.objects.filter(person=person, ended_on__isnull=True)
+        .select_related("area")
+        .order_by("pk")
+        .first()
+    )
+    if post is not None and (home is None or post.area_id != home.pk):
+        home, keys = post.area, None
     if home is not None and keys is None:
         keys = _keys(home)
-    balance, _created = PointBalance.objects.get_or_create(
-        person=person, defaults={"area": home, **(keys or NO_KEYS)}
-    )
-    return balance
+    try:
+        with transaction.atomic():
+            return PointBalance.objects.create(person=person, area=home, **(keys or NO_KEYS))
+    except IntegrityError:  # made meanwhile by a concurrent first award
+        return PointBalance.objects.get(person=person)
 
 
 def _move(person: Person, amount: int, *, earned: int, refuse: str | None = None) -> None:

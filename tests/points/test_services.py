@@ -161,3 +161,17 @@ def test_visit_log_awards_the_visitor_once_per_visit(world):
     assert entry.area_id == world.u1.pk
     visit_log(household=world.households["U1"], visitor=visitor)
     assert balance_of(visitor) == 2
+
+
+def test_a_head_is_counted_at_their_post_wherever_the_act_was(world):
+    services.points_award(
+        person=world.persons["grid_head"], rule="good_deed", act_key="p:1", area=world.u1
+    )
+    services.points_award(
+        person=world.persons["street"], rule="good_deed", act_key="p:2", area=world.u4
+    )
+    homes = dict(PointBalance.objects.values_list("person_id", "area_id"))
+    assert homes[world.persons["grid_head"].pk] == world.g1.pk
+    assert homes[world.persons["street"].pk] == world.street.pk
+    # the act keeps its own place
+    assert PointEntry.objects.get(act_key="p:2").community_id == world.community_b.pk
