@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from councils import rules
-from councils.models import Attendance, Meeting
+from councils.models import Attendance, Decision, Meeting
 from councils.rules import Level, State
 from deliberation.models import Proposal
 from deliberation.selectors import proposals_visible_to
@@ -170,6 +170,27 @@ def meetings_held_count(user, *, start: dt.date, end: dt.date, within: Area | No
     if within is not None:
         meetings = meetings.filter(keyed_subtree_q(within))
     return meetings.count()
+
+
+def decisions_carried_out_counts(
+    user, *, start: dt.date, end: dt.date, within: Area | None = None
+) -> dict[str, int]:
+    """Of the decisions of the meetings held from ``start`` to ``end`` in ``user``'s scope:
+    how many, and how many were carried out as a problem, a micro-wish or a proposal. The
+    monthly digest's figure. One query."""
+    meetings = meetings_visible_to(user).filter(state=State.HELD, date__range=(start, end))
+    if within is not None:
+        meetings = meetings.filter(keyed_subtree_q(within))
+    return (
+        Decision.objects.filter(meeting__in=meetings)
+        .order_by()
+        .aggregate(
+            decisions=Count("pk"),
+            problems=Count("pk", filter=Q(ticket__isnull=False)),
+            wishes=Count("pk", filter=Q(wish__isnull=False)),
+            proposals=Count("pk", filter=Q(proposal__isnull=False)),
+        )
+    )
 
 
 # --- who may be marked present ------------------------------------------------------------------

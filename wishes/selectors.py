@@ -302,3 +302,21 @@ def wish_counts(
     )
     counts.total = {name: sum(r[name] for r in counts.communities) for name in COUNT_NAMES}
     return counts
+
+
+def renovation_plan_counts(*, user=None, area: Area | None = None) -> dict[str, int]:
+    """Of the wishes put into the renovation plan (纳入改造) in ``user``'s scope (and
+    ``area``'s subtree): how many, how many went into a proposal put to the households, and
+    how many of those passed or failed the vote. For the dashboard and the digest. One
+    query."""
+    rows = Wish.objects.filter(outcome=Outcome.RENOVATION)
+    if user is not None:
+        rows = rows.filter(scope_for(user).keyed_q(roles=rules.roles_allowed(rules.LIST)))
+    if area is not None:
+        rows = rows.filter(keyed_subtree_q(area))
+    return rows.order_by().aggregate(
+        planned=Count("pk"),
+        in_proposal=Count("pk", filter=Q(proposal__isnull=False)),
+        passed=Count("pk", filter=Q(proposal__outcome=Proposal.Outcome.PASSED)),
+        failed=Count("pk", filter=Q(proposal__outcome=Proposal.Outcome.FAILED)),
+    )

@@ -267,3 +267,31 @@ def test_the_meeting_page_with_wishes_and_proposals_in_fixed_queries(
     with django_assert_max_num_queries(20):
         response = client.get(reverse("councils:meeting", args=[held.pk]))
     assert all(d.carried_out for d in response.context["decisions"])
+
+
+@pytest.mark.parametrize("more", [1, 6])
+def test_decisions_carried_out_counted_in_one_query(c, django_assert_num_queries, more):
+    from councils.selectors import decisions_carried_out_counts
+
+    actor = c.user("community")
+    meeting = c.held(c.g1, by="community", people=[c.persons["grid_head"]])
+    for i in range(more):
+        decision = services.meeting_decide(meeting=meeting, actor=actor, text=f"决定{i}")
+        if i % 2:
+            services.decision_post_wish(decision=decision, actor=actor)
+        else:
+            services.decision_draft_proposal(decision=decision, actor=actor)
+    services.meeting_decide(meeting=meeting, actor=actor, text="未落实")
+    start, end = dt.date(2025, 3, 1), dt.date(2025, 3, 31)
+    from grids.access import scope_for
+
+    scope_for(actor)  # the scope is read once per request, before
+    with django_assert_num_queries(1):
+        counts = decisions_carried_out_counts(actor, start=start, end=end)
+    assert counts == {
+        "decisions": more + 1,
+        "problems": 0,
+        "wishes": more // 2,
+        "proposals": more - more // 2,
+    }
+    assert decisions_carried_out_counts(c.user("outsider"), start=start, end=end)["decisions"] == 0

@@ -220,3 +220,22 @@ def test_the_wish_page_with_its_plans_in_fixed_queries(
     with django_assert_max_num_queries(16):
         response = client.get(reverse("wishes:detail", args=[wish.pk]))
     assert len(response.context["sort_form"].proposals) == more
+
+
+def test_renovation_plan_counts_in_one_query(wt, django_assert_num_queries):
+    actor = wt.user("community")
+    proposal = _proposal(wt)
+    for i in range(3):
+        wish = wt.post(area=wt.w.u1, title=f"心愿{i}")
+        services.wish_sort(
+            wish=wish,
+            outcome=Outcome.RENOVATION,
+            note="纳入改造",
+            actor=actor,
+            proposal=proposal if i else None,
+        )
+    _close(proposal, passed=True)
+    with django_assert_num_queries(1):
+        counts = selectors.renovation_plan_counts(area=wt.w.community_a)
+    assert counts == {"planned": 3, "in_proposal": 2, "passed": 2, "failed": 0}
+    assert selectors.renovation_plan_counts(area=wt.w.community_b)["planned"] == 0
