@@ -3,11 +3,12 @@ queries, whatever the size of the tree."""
 
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateTimeField,
     Exists,
     F,
     IntegerField,
@@ -182,22 +183,36 @@ def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[i
     ids = sorted(set(area_ids))
     table = Area._meta.db_table
     up = "COALESCE(a.parent_id, a.upper_id)"
+    # The tree's and the names' columns, which the database returns as they are stored (the
+    # times, which SQLite returns as text, are left deferred: a chain never shows them).
+    fields = [f for f in Area._meta.concrete_fields if not isinstance(f, DateTimeField)]
+    columns = ", ".join(f"a.{connection.ops.quote_name(f.column)}" for f in fields)
+    names = [f.attname for f in fields]
+    queryset = Area.objects.all()
+    # Each ancestor once: a page's places share their community, street and district, and
+    # building one model instance per (place, ancestor) pair was most of the cost.
+    seen: dict[int, Area] = {}
     chains: dict[int, list[tuple[int, Area]]] = {}
     for first in range(0, len(ids), LINEAGE_BATCH):
         batch = ids[first : first + LINEAGE_BATCH]
         marks = ", ".join(["%s"] * len(batch))
-        nodes = Area.objects.raw(
-            f"WITH RECURSIVE up(start_id, node_id, depth) AS ("
-            f" SELECT id, id, 0 FROM {table} WHERE id IN ({marks})"
-            f" UNION ALL SELECT up.start_id, {up}, up.depth + 1 FROM up"
-            f" JOIN {table} a ON a.id = up.node_id WHERE {up} IS NOT NULL)"
-            f" SELECT a.*, up.start_id AS lineage_of, up.depth AS lineage_depth"
-            f" FROM up JOIN {table} a ON a.id = up.node_id",
-            batch,
-        )
-        for node in nodes:
-            if with_city or node.kind != AreaKind.CITY or node.pk == node.lineage_of:
-                chains.setdefault(node.lineage_of, []).append((node.lineage_depth, node))
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE up(start_id, node_id, depth) AS ("
+                f" SELECT id, id, 0 FROM {table} WHERE id IN ({marks})"
+                f" UNION ALL SELECT up.start_id, {up}, up.depth + 1 FROM up"
+                f" JOIN {table} a ON a.id = up.node_id WHERE {up} IS NOT NULL)"
+                f" SELECT up.start_id, up.depth, {columns}"
+                f" FROM up JOIN {table} a ON a.id = up.node_id",
+                batch,
+            )
+            rows = cursor.fetchall()
+        for start, depth, *values in rows:
+            node = seen.get(values[0])
+            if node is None:
+                node = seen[values[0]] = Area.from_db(queryset.db, names, values)
+            if with_city or node.kind != AreaKind.CITY or node.pk == start:
+                chains.setdefault(start, []).append((depth, node))
     return {
         pk: [node for _depth, node in sorted(found, key=lambda p: -p[0])]
         for pk, found in chains.items()
