@@ -269,10 +269,18 @@ class PointBalance(AncestorKeys):
                 violation_error_message=_("a balance cannot go below zero"),
             ),
         ]
+        # The ranking's order (``selectors.RANKING_ORDER``) under each scope key, and over
+        # everyone counted somewhere (the city): the top of a ranking is read from the
+        # index, never sorted out of the whole scope.
         indexes = [
-            models.Index(fields=["community", "-earned"], name="point_balance_community"),
-            models.Index(fields=["street", "-earned"], name="point_balance_street"),
-            models.Index(fields=["district", "-earned"], name="point_balance_district"),
+            models.Index(fields=[key, "-earned", "-balance", "id"], name=f"point_ranking_{key}")
+            for key in ("district", "street", "community", "grid")
+        ] + [
+            models.Index(
+                fields=["-earned", "-balance", "id"],
+                condition=Q(area__isnull=False),
+                name="point_ranking_all",
+            )
         ]
 
     def __str__(self) -> str:

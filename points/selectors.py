@@ -8,6 +8,7 @@ import datetime as dt
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
+from core.keyset import COUNT_CAP, KeysetPage
 from grids.access import scope_for
 from grids.models import Area, Person
 from grids.rules import AreaKind
@@ -28,14 +29,61 @@ def balances_visible_to(user) -> QuerySet[PointBalance]:
     )
 
 
+# Most earned first; ties by the balance (who has spent less), then by who started saving
+# first. The order of the ``point_ranking_*`` indexes: the top of a district's (a street's, a
+# community's, a grid's, the city's) ranking is read from one, not sorted out of the scope.
+RANKING_ORDER = ("-earned", "-balance", "pk")
+RANKED_CAP = COUNT_CAP  # the ranking lists its top 1,000; a name or a place narrows it
+
+
 def ranking(user, *, community: Area | None = None) -> QuerySet[PointBalance]:
-    """The ranking by points earned in the scope (or one community of it), most first; ties
-    by the balance, then the name. The person and the home ride along (one query a page)."""
+    """The ranking by points earned in the scope (or one community of it), in
+    ``RANKING_ORDER``. The person and the home ride along (one query a page)."""
     rows = balances_visible_to(user)
     if community is not None:
         rows = rows.filter(community_id=community.pk)
-    return rows.select_related("person", "area").order_by(
-        "-earned", "-balance", "person__name", "pk"
+    return rows.select_related("person", "area").order_by(*RANKING_ORDER)
+
+
+class RankingPage(KeysetPage):
+    """A numbered page of a ranking's top ``RANKED_CAP`` rows: ``count`` is capped as a
+    keyset list's (``more than 1,000``), the pages stop at the cap."""
+
+    @property
+    def count_capped(self) -> bool:
+        return self.count > RANKED_CAP
+
+    @property
+    def count_cap(self) -> int:
+        return RANKED_CAP
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-min(self.count, RANKED_CAP) // self.size))
+
+    @property
+    def first_rank(self) -> int:
+        return (self.number - 1) * self.size + 1
+
+
+def ranking_page(rows: QuerySet[PointBalance], *, number=None, size: int = 25) -> RankingPage:
+    """Page ``number`` (1 when missing or not a number; the last within the cap when past
+    it) of a ranking (``ranking``, filtered as wanted). Two queries: the count, capped, and
+    the page's rows, both within the top ``RANKED_CAP`` of the ranking's index."""
+    count = rows.order_by()[: RANKED_CAP + 1].count()
+    last = max(1, -(-min(count, RANKED_CAP) // size))
+    number = int(number) if str(number or "").isdigit() else 1
+    number = min(max(number, 1), last)
+    offset = (number - 1) * size
+    found = list(rows[offset : min(offset + size, RANKED_CAP)])
+    return RankingPage(
+        object_list=found,
+        size=size,
+        count=count,
+        is_first=number == 1,
+        number=number,
+        next_cursor="" if number < last else None,
+        previous_cursor="" if number > 1 else None,
     )
 
 

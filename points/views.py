@@ -5,6 +5,8 @@ through the services (403 for a role that may not)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -69,15 +71,17 @@ def index(request):
                 rows = rows.filter(keyed_subtree_q(area))
         if q := form.cleaned_data["q"].strip():
             rows = rows.filter(Q(person__name__contains=q) | Q(person__phone=q))
-    page = _page(request, rows)
+    page = selectors.ranking_page(rows, number=request.GET.get("page"), size=PAGE_SIZE)
     set_places(page.object_list, user=request.user)
+    kept = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,
         "points/index.html",
         {
             "form": form,
             "page": page,
-            "first_rank": page.start_index(),
+            "first_rank": page.first_rank,
+            "query": urlencode(kept),
             "saver_form": NewSaverForm() if perm.user_may(request.user, perm.BANK) else None,
             "rules": PointRule.objects.filter(active=True).order_by("pk"),
         },
