@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from grids.models import Area, Post
-from grids.rules import PostTitle
+from grids.rules import ANCESTOR_KEYS, PostTitle
 from issues.models import Ticket, TicketEvent
 from issues.rules import SATISFIED
 from points import permissions as perm
@@ -41,6 +41,7 @@ from points.models import PointEntry
 from points.selectors import communities_visible_to
 
 TITLES = (PostTitle.UNIT_HEAD, PostTitle.BUILDING_HEAD, PostTitle.GRID_HEAD)
+STREET_KINDS = sorted(ANCESTOR_KEYS["street"])
 TITLE_LABELS = {
     PostTitle.UNIT_HEAD: _("Best unit head"),
     PostTitle.BUILDING_HEAD: _("Best building head"),
@@ -60,6 +61,17 @@ class Candidate:
 
     def sort_key(self):
         return (-self.points, -self.satisfied, self.unsatisfied, self.name, self.person_id)
+
+    def stored(self) -> dict:
+        """As the monthly digest keeps it (plain JSON)."""
+        return {
+            "person_id": self.person_id,
+            "name": self.name,
+            "area_name": self.area_name,
+            "points": self.points,
+            "satisfied": self.satisfied,
+            "unsatisfied": self.unsatisfied,
+        }
 
 
 @dataclass
@@ -82,30 +94,52 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
     """For each community of ``scope_community_ids`` (in tree order), the best head of each
-    title in ``month`` (see the module's ordering). Four queries whatever the number of
-    communities and heads: the communities, the posts inside them, the points of their
-    holders in the month, the ratings of the problems they resolved in it."""
+    title in ``month`` (see the module's ordering). Six queries whatever the number of
+    communities and heads, each reading only the month's activity in them, never every head
+    in post: the communities; who earned points there in the month and who resolved problems
+    there (on the rows' community keys) — only they can be listed; their posts; their points
+    in the month; the ratings of the problems they resolved in it."""
     start, end = month_bounds(month)
-    communities = list(
-        Area.objects.filter(pk__in=sorted(set(scope_community_ids))).order_by("tree_id", "lft")
-    )
+    ids = sorted(set(scope_community_ids))
+    communities = list(Area.objects.filter(pk__in=ids).order_by("tree_id", "lft"))
     if not communities:
         return []
-    inside = Q(pk__in=[])
-    for c in communities:
-        inside |= Q(area__tree_id=c.tree_id, area__lft__gt=c.lft, area__lft__lt=c.rght)
-    posts = list(
-        Post.objects.filter(inside, title__in=TITLES, ended_on__isnull=True)
-        .order_by("pk")
-        .values_list(
-            "person_id",
-            "person__name",
-            "person__user_id",
-            "title",
-            "area__name",
-            "area__tree_id",
-            "area__lft",
+    earners = set(
+        PointEntry.objects.filter(community_id__in=ids, at__gte=start, at__lt=end)
+        .exclude(kind=PointEntry.Kind.REDEMPTION)
+        .order_by()
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    solvers = set(
+        TicketEvent.objects.filter(
+            kind=TicketEvent.Kind.RESOLVE,
+            at__gte=start,
+            at__lt=end,
+            ticket__community_id__in=ids,
+            actor__person__isnull=False,
         )
+        .order_by()
+        .values_list("actor__person", flat=True)
+        .distinct()
+    )
+    people = sorted(earners | solvers)
+    posts = (
+        list(
+            Post.objects.filter(person_id__in=people, title__in=TITLES, ended_on__isnull=True)
+            .order_by("pk")
+            .values_list(
+                "person_id",
+                "person__name",
+                "person__user_id",
+                "title",
+                "area__name",
+                "area__tree_id",
+                "area__lft",
+            )
+        )
+        if people
+        else []
     )
     by_tree: dict[int, list[Area]] = {}
     for c in communities:
@@ -125,26 +159,34 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
         if user_id:
             users[user_id] = person_id
     person_ids = sorted({key[2] for key in candidates})
-    points = dict(
-        PointEntry.objects.filter(person_id__in=person_ids, at__gte=start, at__lt=end)
-        .exclude(kind=PointEntry.Kind.REDEMPTION)
-        .values("person_id")
-        .annotate(total=Sum("amount"))
-        .values_list("person_id", "total")
+    points = (
+        dict(
+            PointEntry.objects.filter(person_id__in=person_ids, at__gte=start, at__lt=end)
+            .exclude(kind=PointEntry.Kind.REDEMPTION)
+            .values("person_id")
+            .annotate(total=Sum("amount"))
+            .values_list("person_id", "total")
+        )
+        if person_ids
+        else {}
     )
-    ratings = {
-        row["actor_id"]: row
-        for row in TicketEvent.objects.filter(
-            kind=TicketEvent.Kind.RESOLVE, actor_id__in=sorted(users), at__gte=start, at__lt=end
-        )
-        .values("actor_id")
-        .annotate(
-            satisfied=Count("ticket", distinct=True, filter=Q(ticket__rating__in=SATISFIED)),
-            unsatisfied=Count(
-                "ticket", distinct=True, filter=Q(ticket__rating=Ticket.Rating.UNSATISFIED)
-            ),
-        )
-    }
+    ratings = (
+        {
+            row["actor_id"]: row
+            for row in TicketEvent.objects.filter(
+                kind=TicketEvent.Kind.RESOLVE, actor_id__in=sorted(users), at__gte=start, at__lt=end
+            )
+            .values("actor_id")
+            .annotate(
+                satisfied=Count("ticket", distinct=True, filter=Q(ticket__rating__in=SATISFIED)),
+                unsatisfied=Count(
+                    "ticket", distinct=True, filter=Q(ticket__rating=Ticket.Rating.UNSATISFIED)
+                ),
+            )
+        }
+        if users
+        else {}
+    )
     person_ratings = {users[user_id]: row for user_id, row in ratings.items()}
     result = {c.pk: CommunityBest(community=c) for c in communities}
     for (community_id, title, person_id), candidate in candidates.items():
@@ -158,6 +200,42 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
         if best is None or candidate.sort_key() < best.sort_key():
             result[community_id].best[title] = candidate
     return list(result.values())
+
+
+def best_heads_kept(*, communities: list[Area], month: dt.date) -> list[CommunityBest] | None:
+    """The month's list as its monthly digests keep it (``digests.figures``): for a month
+    that is over, one query for the streets' digests of that month, whatever the number of
+    heads; None when they were not built (then it is worked out, ``best_heads``)."""
+    from digests.models import Digest
+
+    start, _end = month_bounds(month)
+    if start >= month_bounds(timezone.localdate())[0]:
+        return None  # the month is not over: nothing kept yet
+    kept = list(
+        Digest.objects.filter(
+            kind=Digest.Kind.MONTHLY, period_start=month, node__kind__in=STREET_KINDS
+        ).values_list("figures__engagement", flat=True)
+    )
+    if not kept:
+        return None
+    stored = {
+        row["code"]: row.get("best_heads") or [] for rows in kept for row in rows or () if row
+    }
+    result = []
+    for community in communities:
+        best = CommunityBest(community=community)
+        for candidate in filter(None, stored.get(community.code, ())):
+            title = candidate["title"]
+            fields = {k: candidate[k] for k in ("person_id", "name", "area_name")}
+            best.best[title] = Candidate(
+                **fields,
+                title=title,
+                points=candidate["points"],
+                satisfied=candidate["satisfied"],
+                unsatisfied=candidate["unsatisfied"],
+            )
+        result.append(best)
+    return result
 
 
 def _month_from(text: str) -> dt.date:
@@ -176,13 +254,16 @@ def best_heads_page(request):
     if not perm.user_may(request.user, perm.VIEW):
         raise PermissionDenied
     month = _month_from(request.GET.get("month", ""))
-    community_ids = list(communities_visible_to(request.user).values_list("pk", flat=True)[:500])
+    communities = list(communities_visible_to(request.user)[:500])
+    found = best_heads_kept(communities=communities, month=month)
+    if found is None:
+        found = best_heads(scope_community_ids=[c.pk for c in communities], month=month)
     return render(
         request,
         "dashboard/best_heads.html",
         {
             "month": month,
             "month_value": f"{month:%Y-%m}",
-            "communities": best_heads(scope_community_ids=community_ids, month=month),
+            "communities": found,
         },
     )

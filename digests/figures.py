@@ -11,10 +11,10 @@ thousands of grids: that many branches would pass the databases' parameter limit
 * weekly: 1 query (open tickets, and those reported, solved or reopened during the week),
   for every community (its rectification list, grid by grid) as for every street and
   district;
-* monthly: 8 queries (tickets reported, solved, closed or reopened during the month; visits;
+* monthly: 14 queries (tickets reported, solved, closed or reopened during the month; visits;
   people acting on tickets; heads in post; wishes, regular meetings, household votes and
-  points, on their community keys). The median is taken in Python from the solved
-  tickets' durations.
+  points, on their community keys; the month's 最美三长, ``dashboard.best_heads``). The
+  median is taken in Python from the solved tickets' durations.
 
 Only problems taken on count (``issues.rules.TAKEN_ON_STATES``): a declined report (受理/
 核实 found it not ours, a duplicate merged into another problem, already solved, outside the
@@ -42,6 +42,8 @@ from django.utils import timezone
 from core.privacy import scrub_personal_numbers
 from councils.models import Meeting
 from councils.rules import State as MeetingState
+from dashboard.best_heads import TITLES as BEST_TITLES
+from dashboard.best_heads import best_heads
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
 from dashboard.figures import percent, wilson_lower_bound
 from deliberation.models import Proposal
@@ -713,6 +715,15 @@ def monthly_figures(
                 stats[node.pk].count(row, start, end)
     activity = _activity(forest, period, root)
     engagement = _engagement(period, root)
+    communities = [n.pk for n in forest.nodes if n.layer == COMMUNITY]
+    for best in best_heads(scope_community_ids=communities, month=period.start):
+        if not best.best:
+            continue
+        # In the list's order (unit, building, grid head), None where nobody qualified.
+        engagement.setdefault(best.community.pk, _zero(ENGAGEMENT_COUNTS))["best_heads"] = [
+            {**candidate.stored(), "title": title} if candidate else None
+            for title, candidate in ((t, best.best.get(t)) for t in BEST_TITLES)
+        ]
     as_of = _iso(min(now, end))
     return {
         node.pk: _monthly_node(forest, node, stats, activity, as_of, engagement)
@@ -766,11 +777,15 @@ def _monthly_node(
     per_community, visitors_anywhere, actors_anywhere = activity
     engagement = engagement or {}
     engaged = [
-        _community_row(forest, c, {**_zero(ENGAGEMENT_COUNTS), **engagement.get(c.pk, {})})
+        _community_row(
+            forest, c, {**_zero(ENGAGEMENT_COUNTS), "best_heads": [], **engagement.get(c.pk, {})}
+        )
         for c in communities
     ]
     return {
-        "engagement": [r for r in engaged if any(r[name] for name in ENGAGEMENT_COUNTS)],
+        "engagement": [
+            r for r in engaged if r["best_heads"] or any(r[name] for name in ENGAGEMENT_COUNTS)
+        ],
         "engagement_totals": {name: sum(r[name] for r in engaged) for name in ENGAGEMENT_COUNTS},
         "as_of": as_of,
         "totals": stats[node.pk].as_dict(),

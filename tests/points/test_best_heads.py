@@ -80,7 +80,7 @@ def _names(result):
 
 def test_the_best_heads_of_november(t, month, django_assert_max_num_queries):
     ids = [t.community_a.pk, t.community_b.pk]
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         result = best_heads(scope_community_ids=ids, month=NOVEMBER)
     assert _names(result) == {
         "莲心社区": {T.UNIT_HEAD: "王小梅", T.BUILDING_HEAD: "朱英水", T.GRID_HEAD: None},
@@ -102,7 +102,7 @@ def test_the_query_count_does_not_grow_with_the_heads(t, month, django_assert_ma
     for i in range(6):
         _user, person = _head(f"单元长{i}", f"1350000010{i}", t.u1, T.UNIT_HEAD)
         services.points_award(person=person, rule="good_deed", act_key=f"x:{i}", area=t.u1)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         best_heads(scope_community_ids=[t.community_a.pk, t.community_b.pk], month=NOVEMBER)
 
 
@@ -116,3 +116,38 @@ def test_the_page_shows_the_viewers_communities(client, t, month):
     client.force_login(t.users["department"])
     assert client.get(reverse("dashboard:best_heads")).status_code == 403
     assert client.post(reverse("dashboard:best_heads")).status_code == 405
+
+
+def test_a_month_that_is_over_is_read_as_its_monthly_digest_kept_it(
+    client, t, month, freeze, django_assert_max_num_queries
+):
+    """The monthly digest (每月一调度) keeps each community's 最美三长; the page reads a month
+    that is over from it — one query, whatever the number of heads — and a point dated in
+    that month after the digest was built no longer changes it."""
+    from dashboard.best_heads import best_heads_kept
+    from digests.services import digests_build
+    from grids.models import Area
+
+    with freeze(local(2026, 12, 2, 9, 0)):
+        digests_build(kind="monthly", day=dt.date(2026, 11, 15))
+        communities = list(Area.objects.filter(pk__in=[t.community_a.pk, t.community_b.pk]))
+        communities.sort(key=lambda c: (c.tree_id, c.lft))
+        with django_assert_max_num_queries(1):
+            kept = best_heads_kept(communities=communities, month=NOVEMBER)
+        live = best_heads(scope_community_ids=[c.pk for c in communities], month=NOVEMBER)
+        assert _names(kept) == _names(live)
+        assert _names(kept)["莲心社区"][T.UNIT_HEAD] == "王小梅"
+        # The month is closed: a late entry dated in it changes the working-out, not the list.
+        with freeze(local(2026, 11, 30, 20, 0)):
+            _user, late = _head("迟到的单元长", "13500000099", t.u1, T.UNIT_HEAD)
+            services.points_award(person=late, rule="good_deed", act_key="late:1", area=t.u1)
+            services.points_adjust(
+                person=late, amount=20, reason="补记", actor=t.users["community"]
+            )
+        client.force_login(t.users["community"])
+        page = client.get(reverse("dashboard:best_heads"), {"month": "2026-11"}).content.decode()
+        assert "王小梅" in page and "迟到的单元长" not in page
+        live = best_heads(scope_community_ids=[c.pk for c in communities], month=NOVEMBER)
+        assert _names(live)["莲心社区"][T.UNIT_HEAD] == "迟到的单元长"
+        # The month not yet over is worked out live.
+        assert best_heads_kept(communities=communities, month=dt.date(2026, 12, 1)) is None

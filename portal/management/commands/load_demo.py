@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.models import TextMessage
 from core.spreadsheets import Table
 from councils import demo as councils_demo
+from dashboard import points_demo
 from deliberation import demo as deliberation_demo
 from digests.models import Digest
 from digests.periods import latest_due
@@ -97,7 +98,8 @@ class Command(BaseCommand):
         issues_demo.load(self.stdout.write)
         # Engagement, on the problems, people and households above: micro-wishes claimed by
         # the registered Party members, a Yantan-like household vote, the meetings' rhythm.
-        for demo in (wishes_demo, deliberation_demo, councils_demo):
+        # Points last: the moral bank's items and savers, and the visits' points.
+        for demo in (wishes_demo, deliberation_demo, councils_demo, points_demo):
             _silently(demo.load, self.stdout.write)
         self.stdout.write(self._digests())
 
