@@ -13,7 +13,9 @@ The ordering, per community and post title, best first:
 4. the name, then the person's id (a stable order for a tie).
 
 A head is a person with a current post of that title on a node inside the community. Heads
-with neither points nor a satisfied rating that month are not listed.
+who earned no points there that month are not listed: solving a problem at one's own level
+and a resident's satisfied rating both earn points, so a head with satisfied residents is
+among them.
 """
 
 from __future__ import annotations
@@ -94,11 +96,11 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
     """For each community of ``scope_community_ids`` (in tree order), the best head of each
-    title in ``month`` (see the module's ordering). Six queries whatever the number of
+    title in ``month`` (see the module's ordering). Five queries whatever the number of
     communities and heads, each reading only the month's activity in them, never every head
-    in post: the communities; who earned points there in the month and who resolved problems
-    there (on the rows' community keys) — only they can be listed; their posts; their points
-    in the month; the ratings of the problems they resolved in it."""
+    in post: the communities; who earned points there in the month (on the entries'
+    community key) — only they can be listed; their posts; their points in the month; the
+    ratings of the problems they resolved in it."""
     start, end = month_bounds(month)
     ids = sorted(set(scope_community_ids))
     communities = list(Area.objects.filter(pk__in=ids).order_by("tree_id", "lft"))
@@ -111,19 +113,7 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
         .values_list("person_id", flat=True)
         .distinct()
     )
-    solvers = set(
-        TicketEvent.objects.filter(
-            kind=TicketEvent.Kind.RESOLVE,
-            at__gte=start,
-            at__lt=end,
-            ticket__community_id__in=ids,
-            actor__person__isnull=False,
-        )
-        .order_by()
-        .values_list("actor__person", flat=True)
-        .distinct()
-    )
-    people = sorted(earners | solvers)
+    people = sorted(earners)
     posts = (
         list(
             Post.objects.filter(person_id__in=people, title__in=TITLES, ended_on__isnull=True)
