@@ -302,6 +302,92 @@ def escalation_backlog(size: int = 1_000) -> None:
         pass
 
 
+class _Rollback(Exception):
+    pass
+
+
+def worker_portal(places: dict, *, bulk: int = 100, parts: int = 500) -> None:
+    """The worker portal's ledger (台账) and desk, issue 13's paths: the ledger as XLSX
+    (up to ``LEDGER_ROWS`` rows) and for print, a numbered page deep in the inbox, the
+    engagement panel, a department's parts; bulk triage of ``bulk`` reported problems and
+    the overdue-parts job over ``parts`` parts, each in a transaction rolled back."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from grids.models import Department
+    from issues import rules
+    from issues.models import DepartmentTask, Level, Meeting, Ticket
+    from issues.services import bulk as bulk_services
+    from issues.services import meetings
+
+    for scope in ("district", "community"):
+        client = _client(_head(places[scope]))
+        timed(f"ledger_xlsx_{scope}", lambda c=client: c.get("/tickets/ledger.xlsx?tab=area"), 3)
+        timed(f"ledger_print_{scope}", lambda c=client: c.get("/tickets/ledger/print/?tab=area"), 3)
+        timed(
+            f"inbox_{scope}_area_25_page_20", lambda c=client: c.get("/tickets/?tab=area&page=20")
+        )
+        timed(f"engagement_panel_{scope}", lambda c=client: c.get("/areas/engagement/"))
+    department = Department.objects.filter(handlers__user__isnull=False).order_by("pk").first()
+    if department is not None:
+        handler = _client(department.handlers.filter(user__isnull=False).first().user)
+        timed("department_parts", lambda: handler.get("/tickets/parts/"))
+
+    district = places["district"]
+    actor = _head(district)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ids = list(
+                Ticket.objects.filter(district=district, state=Ticket.State.REPORTED)
+                .order_by("-pk")
+                .values_list("pk", flat=True)[:bulk]
+            )
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                result = bulk_services.tickets_assign_many(ids=ids, tier="simple", actor=actor)
+                seconds = time.perf_counter() - started
+            emit("bulk_triage_problems", len(result.done))
+            emit("bulk_triage_ms", round(1000 * seconds, 1))
+            emit("bulk_triage_queries", len(queries))
+            raise _Rollback
+    except _Rollback:
+        pass
+    try:
+        with transaction.atomic():
+            # The seeded meetings' parts are all done: ``parts`` problems in hand become
+            # problems with one department each, every part overdue (rolled back after).
+            held = Meeting.objects.order_by("pk").first()
+            departments = list(Department.objects.order_by("pk"))
+            ids = list(
+                Ticket.objects.filter(state__in=rules.IN_HAND_STATES, level=Level.GRID)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:parts]
+            )
+            Ticket.objects.filter(pk__in=ids).update(level=Level.DEPARTMENT, tier="hard")
+            DepartmentTask.objects.bulk_create(
+                DepartmentTask(
+                    meeting=held,
+                    ticket_id=pk,
+                    department=departments[i % len(departments)],
+                    instructions="限期办结",
+                    deadline=now - dt.timedelta(hours=1),
+                )
+                for i, pk in enumerate(ids)
+            )
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                count = meetings.parts_escalate_overdue(now=now)
+                seconds = time.perf_counter() - started
+            emit("parts_escalate_overdue_parts", count)
+            emit("parts_escalate_overdue_ms_per_part", round(1000 * seconds / max(count, 1), 1))
+            emit("parts_escalate_overdue_queries_per_part", round(len(queries) / max(count, 1), 2))
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
 def resident_pages(places: dict) -> None:
     from django.conf import settings
 
@@ -491,6 +577,7 @@ def run(*, with_digests: bool = True) -> None:
     notice_boards(places)
     resident_pages(places)
     engagement(places)
+    worker_portal(places)
     escalation_backlog()
     http(places)
     if with_digests:
