@@ -84,21 +84,21 @@ class KeysetPage:
 
 
 def _encode(value, pk: int) -> str:
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date):  # a datetime is a date too
         value = value.isoformat()
     raw = json.dumps([value, pk], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, is_datetime: bool) -> tuple | None:
+def _decode(cursor: str, parse) -> tuple | None:
     """``(value, pk)`` of a cursor, or None for one that does not parse (the first page)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
         if not isinstance(pk, int):
             return None
-        if value is not None and is_datetime:
-            value = dt.datetime.fromisoformat(value)
+        if value is not None and parse is not None:
+            value = parse(value)
         return value, pk
     except (ValueError, TypeError):
         return None
@@ -126,7 +126,10 @@ def keyset_page(
     descending = order.startswith("-")
     model_field = rows.model._meta.get_field(name)
     nullable = model_field.null
-    is_datetime = model_field.get_internal_type() == "DateTimeField"
+    # A cursor carries a date or a time as text: read back as the field's type.
+    parse = {"DateTimeField": dt.datetime.fromisoformat, "DateField": dt.date.fromisoformat}.get(
+        model_field.get_internal_type()
+    )
 
     def ordering(backwards: bool):
         down = descending != backwards
@@ -169,7 +172,7 @@ def keyset_page(
         if number > 1 and found:
             page.previous_cursor = _encode(getattr(found[0], name), found[0].pk)
         return page
-    position = _decode(before, is_datetime) if before else None
+    position = _decode(before, parse) if before else None
     if position is not None:
         found = list(rows.filter(beyond(position, True)).order_by(*ordering(True))[: size + 1])
         more_before = len(found) > size
@@ -180,7 +183,7 @@ def keyset_page(
             if more_before:
                 page.previous_cursor = _encode(getattr(found[0], name), found[0].pk)
         return page
-    position = _decode(after, is_datetime) if after else None
+    position = _decode(after, parse) if after else None
     listed = rows.filter(beyond(position, False)) if position is not None else rows
     found = list(listed.order_by(*ordering(False))[: size + 1])
     more = len(found) > size

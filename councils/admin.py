@@ -11,6 +11,7 @@ from councils.models import (
     Decision,
     Meeting,
     MeetingEvent,
+    MeetingRhythm,
     MinutesCorrection,
 )
 from grids.admin import PlaceColumnMixin
@@ -80,3 +81,15 @@ class MeetingEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "meeting", "kind", "actor", "person")
     list_filter = ("kind",)
     list_select_related = ("meeting", "actor", "person")
+
+
+@admin.register(MeetingRhythm)
+class MeetingRhythmAdmin(PlaceColumnMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Where each area stands on its rhythm, as the meeting services keep it."""
+
+    list_display = ("place", "level", "last_held", "next_due", "next_planned", "updated_at")
+    list_filter = ("level",)
+    list_select_related = ("area",)
+    search_fields = ("area__name", "area__code")
+    readonly_fields = ("area", "level", "last_held", "next_due", "next_planned", "updated_at")
+    fields = readonly_fields

@@ -8,3 +8,7 @@ class CouncilsConfig(AppConfig):
 
     name = "councils"
     verbose_name = _("regular meetings (三级例会)")
+
+    def ready(self) -> None:
+        # Meetings and their rhythm follow the nodes that move (grids.signals.areas_moved).
+        from councils import services  # noqa: F401

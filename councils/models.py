@@ -50,10 +50,51 @@ class Meeting(AncestorKeys):
             models.Index(fields=["area", "state", "date"], name="council_area_state_date"),
             models.Index(fields=["community", "date"], name="council_community_date"),
             models.Index(fields=["street", "date"], name="council_street_date"),
+            # A district's or a grid's planned meetings, soonest first (the rhythm page).
+            models.Index(fields=["district", "date"], name="council_district_date"),
+            models.Index(fields=["grid", "date"], name="council_grid_date"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_level_display()} {self.date}"
+
+
+class MeetingRhythm(AncestorKeys):
+    """Where an area stands on its rhythm: the date of its last held meeting, when the next
+    is due (``rules.Rhythm.due_after``) and its next planned one. One row per area that has
+    had a meeting planned, written by the meeting services in the act's transaction
+    (``services.rhythm_refresh``), with the area's ancestor keys: a district's (a street's,
+    a community's, a grid's) overdue areas and its counts are read from one index on the
+    key and the due date, not worked out from every meeting of every area in the scope.
+    An area with no row has never had a meeting planned."""
+
+    area = models.OneToOneField(
+        Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="meeting_rhythm"
+    )
+    level = models.CharField(_("meeting"), max_length=16, choices=Level.choices)
+    last_held = models.DateField(_("last held"), null=True, blank=True)
+    next_due = models.DateField(_("next due"), null=True, blank=True)
+    next_planned = models.DateField(_("next planned"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("meeting rhythm")
+        verbose_name_plural = _("meeting rhythms")
+        indexes = [
+            models.Index(fields=[key, "next_due"], name=f"council_rhythm_{key}")
+            for key in ("district", "street", "community", "grid")
+        ]
+        constraints = [
+            # Due only after a meeting held.
+            models.CheckConstraint(
+                condition=Q(last_held__isnull=True, next_due__isnull=True)
+                | Q(last_held__isnull=False, next_due__gt=models.F("last_held")),
+                name="council_rhythm_due_after_held",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id}: {self.last_held} → {self.next_due}"
 
 
 class Attendance(models.Model):

@@ -8,12 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from councils import rules
-from councils.models import Attendance, Decision, Meeting
+from councils.models import Attendance, Decision, Meeting, MeetingRhythm
 from councils.rules import Level, State
 from deliberation.models import Proposal
 from deliberation.selectors import proposals_visible_to
@@ -65,24 +65,6 @@ def get_meeting_for_user(user, pk) -> Meeting:
 # --- the rhythm -----------------------------------------------------------------------------------
 
 
-def _last_held():
-    held = Meeting.objects.filter(area=OuterRef("pk"), state=State.HELD).order_by("-date")
-    return Subquery(held.values("date")[:1])
-
-
-def _next_planned():
-    planned = Meeting.objects.filter(area=OuterRef("pk"), state=State.PLANNED).order_by("date")
-    return Subquery(planned.values("date")[:1])
-
-
-def _overdue_q(today: dt.date) -> Q:
-    """Areas whose last meeting was held longer ago than their rhythm allows."""
-    q = Q(pk__in=[])
-    for level, kinds in rules.LEVEL_KINDS.items():
-        q |= Q(kind__in=sorted(kinds), last_held__lt=rules.RHYTHMS[level].held_since(today))
-    return q
-
-
 class Status:
     ALL = ""
     OVERDUE = "overdue"
@@ -90,28 +72,65 @@ class Status:
     ON_TIME = "on_time"
 
 
+def _rhythms_in(user, within: Area | None, prefix: str = "") -> Q:
+    """The rhythm rows (reached through ``prefix``) of the areas in ``user``'s scope where
+    they run meetings (``within`` a node): one indexed equality on an ancestor key per
+    grant."""
+    q = scope_for(user).keyed_q(prefix=prefix, roles=rules.MEETING_ROLES)
+    return q & keyed_subtree_q(within, prefix) if within is not None else q
+
+
+def _areas_in(user, within: Area | None, level: str = "") -> QuerySet[Area]:
+    """The areas in ``user``'s scope where they run meetings (``within`` a node) of the
+    kinds that hold ``level``'s meeting (any meeting)."""
+    kinds = sorted(rules.LEVEL_KINDS[level] if level else rules.MEETING_KINDS)
+    areas = Area.objects.filter(scope_for(user).area_q(roles=rules.MEETING_ROLES), kind__in=kinds)
+    return areas.filter(area_subtree_q(within)) if within is not None else areas
+
+
 def rhythm_areas(
-    user, *, within: Area | None = None, level: str = "", status: str = "", today=None
+    user, *, within: Area | None = None, level: str = "", never: bool = False
 ) -> QuerySet[Area]:
     """The areas in ``user``'s scope (``within`` a node, if given) that hold regular
-    meetings, each with ``last_held`` (the date of its last held meeting) and
-    ``next_planned`` (its next planned one), in code order (the tree's order). ``status``
-    keeps the overdue ones, those that never met, or those on time. One query for the
-    rows: two subqueries each on ``council_area_state_date``."""
+    meetings (``level``'s, if given), each with ``last_held`` (the date of its last held
+    meeting), ``next_due`` and ``next_planned`` (its next planned one) from its rhythm row
+    (``MeetingRhythm``, joined on its area: one row at most); with ``never``, only those
+    that have never met. To be listed in code order. One query for the rows."""
+    areas = _areas_in(user, within, level).annotate(
+        last_held=F("meeting_rhythm__last_held"),
+        next_due=F("meeting_rhythm__next_due"),
+        next_planned=F("meeting_rhythm__next_planned"),
+    )
+    return areas.filter(last_held__isnull=True) if never else areas
+
+
+def rhythm_due(
+    user, *, within: Area | None = None, level: str = "", overdue: bool = True, today=None
+) -> QuerySet[MeetingRhythm]:
+    """The rhythm rows of the areas in ``user``'s scope (``within`` a node) whose next
+    meeting is overdue (due before ``today``), or — ``overdue=False`` — those on time
+    (due today or later), with their areas. To be listed by the due date, the longest
+    overdue or the soonest due first: read from the ``council_rhythm_<key>`` index of the
+    scope's key and the due date, whatever the size of the city. One query for the rows."""
     today = today or timezone.localdate()
-    kinds = sorted(rules.LEVEL_KINDS[level] if level else rules.MEETING_KINDS)
-    areas = Area.objects.filter(
-        scope_for(user).area_q(roles=rules.MEETING_ROLES), kind__in=kinds
-    ).annotate(last_held=_last_held(), next_planned=_next_planned())
-    if within is not None:
-        areas = areas.filter(area_subtree_q(within))
-    if status == Status.OVERDUE:
-        areas = areas.filter(_overdue_q(today))
-    elif status == Status.NEVER:
-        areas = areas.filter(last_held__isnull=True)
-    elif status == Status.ON_TIME:
-        areas = areas.filter(last_held__isnull=False).exclude(_overdue_q(today))
-    return areas
+    due = "lt" if overdue else "gte"
+    rows = MeetingRhythm.objects.filter(
+        _rhythms_in(user, within), **{f"next_due__{due}": today}
+    ).select_related("area")
+    return rows.filter(level=level) if level else rows
+
+
+def rhythm_list(
+    user, *, within: Area | None = None, level: str = "", status: str = "", today=None
+) -> tuple[QuerySet, str]:
+    """What the rhythm page lists for ``status`` and the field it is ordered by: every
+    area, or those that never met, in code order (``rhythm_areas``); the overdue or those
+    on time by their due date (``rhythm_due``)."""
+    if status in (Status.OVERDUE, Status.ON_TIME):
+        overdue = status == Status.OVERDUE
+        rows = rhythm_due(user, within=within, level=level, overdue=overdue, today=today)
+        return rows, "next_due"
+    return rhythm_areas(user, within=within, level=level, never=status == Status.NEVER), "code"
 
 
 @dataclass
@@ -129,38 +148,38 @@ class RhythmRow:
         return Level(self.level).label
 
 
-def rhythm_rows(areas, *, today=None) -> list[RhythmRow]:
-    """Each annotated area of a page (``rhythm_areas``) with its level, when the next
-    meeting is due and whether it is overdue. No query."""
+def rhythm_rows(items, *, today=None) -> list[RhythmRow]:
+    """Each item of a page (an annotated area of ``rhythm_areas`` or a rhythm row of
+    ``rhythm_due``, which carry the same dates) with its level, when the next meeting is
+    due and whether it is overdue. No query."""
     today = today or timezone.localdate()
-    rows = []
-    for area in areas:
-        level = rules.level_for(area.kind)
-        due = rules.RHYTHMS[level].due_after(area.last_held) if area.last_held else None
-        rows.append(
-            RhythmRow(
-                area=area,
-                level=level,
-                last_held=area.last_held,
-                next_planned=area.next_planned,
-                next_due=due,
-                overdue=due is not None and due < today,
-            )
+    return [
+        RhythmRow(
+            area=area,
+            level=rules.level_for(area.kind),
+            last_held=item.last_held,
+            next_planned=item.next_planned,
+            next_due=item.next_due,
+            overdue=item.next_due is not None and item.next_due < today,
         )
-    return rows
+        for item in items
+        for area in [item.area if isinstance(item, MeetingRhythm) else item]
+    ]
 
 
 def rhythm_counts(user, *, within: Area | None = None, today=None) -> dict[str, int]:
     """For the dashboard and the monthly digest: of the areas in ``user``'s scope (``within``
     a node) that hold regular meetings, how many there are, how many are overdue, and how
-    many have never met. One query."""
+    many have never met. Two queries: the areas counted on the tree (the scope's subtrees,
+    by kind), the held and the overdue on the rhythm rows' key and due date index."""
     today = today or timezone.localdate()
-    areas = rhythm_areas(user, within=within, today=today)
-    return areas.aggregate(
-        areas=Count("pk"),
-        overdue=Count("pk", filter=_overdue_q(today)),
-        never=Count("pk", filter=Q(last_held__isnull=True)),
+    held = (
+        MeetingRhythm.objects.filter(_rhythms_in(user, within), last_held__isnull=False)
+        .order_by()
+        .aggregate(held=Count("pk"), overdue=Count("pk", filter=Q(next_due__lt=today)))
     )
+    total = _areas_in(user, within).count()
+    return {"areas": total, "overdue": held["overdue"], "never": total - held["held"]}
 
 
 def meetings_held_count(user, *, start: dt.date, end: dt.date, within: Area | None = None) -> int:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +26,7 @@ from councils.models import (
     Decision,
     Meeting,
     MeetingEvent,
+    MeetingRhythm,
     MinutesCorrection,
 )
 from councils.rules import State
@@ -37,7 +40,8 @@ from deliberation import services as proposal_services
 from deliberation.models import Proposal
 from deliberation.selectors import proposals_visible_to
 from grids.models import Area, Person
-from grids.selectors import area_keys, keyed_subtree_q
+from grids.selectors import area_keys, keyed_rows_follow_moves, keyed_subtree_q
+from grids.signals import areas_moved
 from issues import services as issue_services
 from issues.models import Category, Ticket
 from issues.rules import OPEN_STATES
@@ -88,6 +92,45 @@ def _require_held(meeting: Meeting) -> None:
         raise MeetingError(_("only a held meeting takes this"))
 
 
+KEY_FIELDS = ("district_id", "street_id", "community_id", "grid_id")
+
+
+def rhythm_refresh(*, meeting: Meeting) -> MeetingRhythm:
+    """Write where ``meeting``'s area stands on its rhythm (``MeetingRhythm``) from its
+    meetings as they are now: the last held, the next due after it, the next planned. Run
+    by every act that plans, holds or calls off a meeting, in its transaction. The row is
+    locked before the meetings are read, so two meetings of one area recorded at once
+    are both counted: the second waits, then reads the first's. Three queries."""
+    row, _created = MeetingRhythm.objects.select_for_update().get_or_create(
+        area_id=meeting.area_id,
+        defaults={"level": meeting.level, **{k: getattr(meeting, k) for k in KEY_FIELDS}},
+    )
+    found = Meeting.objects.filter(area_id=meeting.area_id).aggregate(
+        last_held=Max("date", filter=Q(state=State.HELD)),
+        next_planned=Min("date", filter=Q(state=State.PLANNED)),
+    )
+    row.level = meeting.level
+    row.last_held = found["last_held"]
+    row.next_due = rules.RHYTHMS[row.level].due_after(row.last_held) if row.last_held else None
+    row.next_planned = found["next_planned"]
+    row.updated_at = timezone.now()
+    row.save(update_fields=["level", "last_held", "next_due", "next_planned", "updated_at"])
+    return row
+
+
+@receiver(areas_moved, dispatch_uid="councils.meetings_follow_moves")
+def councils_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+    """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): the
+    meetings and the rhythm rows under them take the ancestor keys of their new place."""
+    moved = list(Area.objects.filter(pk__in=list(area_ids)))
+    if not moved:
+        return 0
+    return sum(
+        keyed_rows_follow_moves(rows, moved)
+        for rows in (Meeting.objects.all(), MeetingRhythm.objects.all())
+    )
+
+
 @transaction.atomic
 def meeting_plan(
     *,
@@ -115,6 +158,7 @@ def meeting_plan(
         created_by=actor,
     )
     _event(meeting, E.PLAN, actor, note=meeting.topic)
+    rhythm_refresh(meeting=meeting)
     return meeting
 
 
@@ -170,6 +214,7 @@ def meeting_hold(
     for person, capacity in present:
         _attend(locked, person, capacity, actor)
     _event(locked, E.HOLD, actor, note=_("%(n)s present") % {"n": len(present)})
+    rhythm_refresh(meeting=locked)
     return locked
 
 
@@ -183,6 +228,7 @@ def meeting_cancel(*, meeting: Meeting, actor, reason: str) -> Meeting:
     locked.state = State.CANCELLED
     locked.save(update_fields=["state"])
     _event(locked, E.CANCEL, actor, note=reason.strip())
+    rhythm_refresh(meeting=locked)
     return locked
 
 

@@ -52,15 +52,17 @@ def rhythm(request):
             empty = within is None
             if within is not None:
                 area_label = area_labels([within], user=request.user)[within.pk]
-    areas = selectors.rhythm_areas(
+    listed, order = selectors.rhythm_list(
         request.user, within=within, level=level, status=status, today=today
     )
     if empty:
-        areas = areas.none()
+        listed = listed.none()
     number = request.GET.get("page", "")
     page = keyset_page(
-        areas,
-        order="code",
+        listed,
+        order=order,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
         size=page_size(request.GET.get("size")),
         number=int(number) if number.isdigit() else None,
     )
@@ -74,7 +76,9 @@ def rhythm(request):
         .order_by("date", "pk")[:10]
     )
     set_places(upcoming, user=request.user)
-    kept = {k: v for k, v in request.GET.items() if k not in ("page", "size") and v}
+    kept = {
+        k: v for k, v in request.GET.items() if k not in ("page", "size", "after", "before") and v
+    }
     return render(
         request,
         "councils/rhythm.html",

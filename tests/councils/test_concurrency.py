@@ -111,3 +111,28 @@ def test_two_strike_offs_of_one_attendee_at_once(world):
         assert meeting.events.filter(kind=MeetingEvent.Kind.ATTENDEE_REMOVE).count() == 1
         after = PointBalance.objects.get(person=head).balance
         assert after == before - entries.get(reverses__isnull=True).amount
+
+
+def test_two_meetings_of_one_area_held_at_once_both_count_in_its_rhythm(world):
+    """The rhythm row is locked before the meetings are read: the second act to get it
+    reads the first one's held meeting, so the last held is the later of the two."""
+    import datetime as dt
+
+    from councils.models import MeetingRhythm
+
+    c = Councils(Ticketing(world))
+    people = [c.persons["building_head"], c.persons["unit_head"]]
+    for week in range(3):
+        earlier = c.plan(c.b1, on=dt.date(2025, 3, 3) + dt.timedelta(weeks=2 * week))
+        later = c.plan(c.b1, on=dt.date(2025, 3, 10) + dt.timedelta(weeks=2 * week))
+
+        def hold(meeting, by):
+            return lambda: services.meeting_hold(
+                meeting=meeting, actor=c.user(by), attendees=people, minutes="议定"
+            )
+
+        assert _race(hold(later, "building_head"), hold(earlier, "community")) == ["won", "won"]
+        row = MeetingRhythm.objects.get(area=c.b1)
+        assert row.last_held == later.date
+        assert row.next_due == later.date + dt.timedelta(days=7)
+        assert row.next_planned is None
