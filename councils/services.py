@@ -40,7 +40,7 @@ from deliberation import services as proposal_services
 from deliberation.models import Proposal
 from deliberation.selectors import proposals_visible_to
 from grids.models import Area, Person
-from grids.selectors import area_keys, keyed_rows_follow_moves, keyed_subtree_q
+from grids.selectors import area_keys, area_keys_fill, keyed_rows_follow_moves, keyed_subtree_q
 from grids.signals import areas_moved
 from issues import services as issue_services
 from issues.models import Category, Ticket
@@ -116,6 +116,48 @@ def rhythm_refresh(*, meeting: Meeting) -> MeetingRhythm:
     row.updated_at = timezone.now()
     row.save(update_fields=["level", "last_held", "next_due", "next_planned", "updated_at"])
     return row
+
+
+REBUILD_BATCH = 2_000
+
+
+@transaction.atomic
+def rhythms_rebuild() -> int:
+    """Write every area's rhythm row afresh from its meetings, the ancestor keys from the
+    tree: for meetings written in bulk without the services (the synthetic city's seed),
+    as the migration that added the rows did. A few queries per 2,000 areas; returns how
+    many rows there are."""
+    MeetingRhythm.objects.all().delete()
+    found = (
+        Meeting.objects.order_by()
+        .values("area_id")
+        .annotate(
+            level=Max("level"),
+            last_held=Max("date", filter=Q(state=State.HELD)),
+            next_planned=Min("date", filter=Q(state=State.PLANNED)),
+        )
+        .order_by("area_id")
+    )
+    batch: list[MeetingRhythm] = []
+    written = 0
+    for row in found.iterator(chunk_size=REBUILD_BATCH):
+        last = row["last_held"]
+        batch.append(
+            MeetingRhythm(
+                area_id=row["area_id"],
+                level=row["level"],
+                last_held=last,
+                next_due=rules.RHYTHMS[row["level"]].due_after(last) if last else None,
+                next_planned=row["next_planned"],
+            )
+        )
+        if len(batch) == REBUILD_BATCH:
+            written += len(MeetingRhythm.objects.bulk_create(batch))
+            batch = []
+    written += len(MeetingRhythm.objects.bulk_create(batch))
+    if written:
+        area_keys_fill(MeetingRhythm._meta.db_table)
+    return written
 
 
 @receiver(areas_moved, dispatch_uid="councils.meetings_follow_moves")

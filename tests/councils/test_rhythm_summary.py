@@ -115,6 +115,8 @@ def test_the_backfill_writes_what_the_services_keep(c, clock):
     importlib.import_module("councils.migrations.0004_meeting_rhythm_backfill").backfill(apps, None)
     assert _kept() == kept == _recounted()
     assert kept[c.b2.pk] == (None, None, None)  # only a called-off meeting: never met
+    assert services.rhythms_rebuild() == 3  # the same from the services (a bulk seed)
+    assert _kept() == kept
     assert {
         r.area_id: (r.district_id, r.street_id, r.community_id, r.grid_id)
         for r in MeetingRhythm.objects.all()
