@@ -11,15 +11,20 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from councils import services
-from councils.models import Meeting, MeetingEvent
+from councils.models import Decision, Meeting, MeetingEvent
+from councils.rules import Level, State
 from councils.selectors import attendance_candidates
 from grids.models import Area, Post
 from grids.rules import AreaKind
 from grids.selectors import area_subtree_q
 from issues.models import Category
+from wishes import services as wish_services
+from wishes.models import Outcome, Wish
+from wishes.models import State as WishState
 
 GRIDS = 2
 BUILDINGS_PER_GRID = 3
@@ -50,17 +55,68 @@ DECISIONS = {
 }
 
 
+# Carried out from the meetings (the 五步工作法's 实施): the latest building meeting's
+# decision posted as a micro-wish for the Party members to claim, and a committee decision
+# drafted as the renovation plan the households vote on, with the community's open wishes
+# about the stairwells' lights sorted into it (纳入改造).
+WISH_TITLE = "楼道杂物集中清理，需要志愿者搭把手"
+PLAN_DECISION = "楼道照明改造纳入小区改造方案，提交居民不记名投票，同意率超过2/3方可实行"
+PLAN_TITLE = "楼道照明改造方案"
+PLAN_WISHES = 3
+
+
 def load(write) -> None:
-    if Meeting.objects.exists():
-        write(f"regular meetings: 0 new ({Meeting.objects.count()} in all)")
-        return
     admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     community = Area.objects.filter(kind=AreaKind.COMMUNITY).order_by("tree_id", "lft").first()
     if admin is None or community is None:
         write("regular meetings: skipped (no administrator or no community)")
         return
-    made = _meetings(admin, community)
-    write(f"regular meetings: {made} new, in {community.name}")
+    if Meeting.objects.exists():
+        write(f"regular meetings: 0 new ({Meeting.objects.count()} in all)")
+    else:
+        made = _meetings(admin, community)
+        write(f"regular meetings: {made} new, in {community.name}")
+    write(_carry_out(admin, community))
+
+
+@transaction.atomic
+def _carry_out(admin, community: Area) -> str:
+    """The decisions carried out as a micro-wish and as a draft proposal, once: a demo
+    whose decisions already were says so and adds nothing."""
+    ours = Decision.objects.filter(meeting__community_id=community.pk)
+    if ours.filter(Q(wish__isnull=False) | Q(proposal__isnull=False)).exists():
+        return "meeting decisions carried out: 0 new"
+    said = []
+    building = (
+        ours.filter(
+            meeting__level=Level.BUILDING,
+            ticket__isnull=True,
+            wish__isnull=True,
+            proposal__isnull=True,
+        )
+        .select_related("meeting__area")
+        .order_by("-meeting__date", "-pk")
+        .first()
+    )
+    if building is not None:
+        wish = services.decision_post_wish(decision=building, actor=admin, title=WISH_TITLE)
+        said.append(f"a micro-wish at {wish.area.name}")
+    committee = (
+        Meeting.objects.filter(area=community, state=State.HELD).order_by("-date", "-pk").first()
+    )
+    if committee is not None:
+        decision = services.meeting_decide(meeting=committee, actor=admin, text=PLAN_DECISION)
+        plan = services.decision_draft_proposal(decision=decision, actor=admin, title=PLAN_TITLE)
+        # The residents' own wishes: not the one just posted for the volunteers.
+        wishes = Wish.objects.filter(
+            community_id=community.pk, state=WishState.OPEN, council_decision__isnull=True
+        ).order_by("pk")[:PLAN_WISHES]
+        for wish in wishes:
+            wish_services.wish_sort(
+                wish=wish, outcome=Outcome.RENOVATION, note="", proposal=plan, actor=admin
+            )
+        said.append(f"a draft proposal with {len(wishes)} micro-wishes in it")
+    return "meeting decisions carried out: " + (", ".join(said) or "none")
 
 
 def _chair(area: Area):
