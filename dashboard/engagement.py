@@ -14,7 +14,9 @@ from councils.selectors import may_run_meetings, rhythm_counts
 from deliberation import rules as deliberation_rules
 from deliberation.models import Proposal
 from deliberation.selectors import proposals_visible_to
+from grids.access import scope_for
 from grids.models import Area
+from grids.rules import KIND_DEPTH, AreaKind
 from grids.selectors import keyed_subtree_q
 from points.permissions import VIEW as POINTS_VIEW
 from points.permissions import user_may as points_user_may
@@ -25,6 +27,8 @@ from wishes.selectors import wish_counts
 @dataclass
 class Engagement:
     wishes: dict | None
+    wish_rows: list  # per community, or per grid where the scope is one community
+    wish_rows_are_grids: bool
     proposals: dict | None
     rhythm: dict | None
     points: bool  # the points pages and the month's best heads are open to the user
@@ -36,9 +40,16 @@ class Engagement:
 
 def engagement_for(user, node: Area | None) -> Engagement:
     """What the panel shows; a part the user may not see is None (and its card left out)."""
-    wishes = None
+    wishes, wish_rows, by_grid = None, [], False
     if may_list_wishes(user):
-        wishes = wish_counts(user=user, area=node).total
+        counts = wish_counts(user=user, area=node)
+        wishes = counts.total
+        # Rows one level below what is looked at: a community's grids, else communities.
+        kinds = {node.kind} if node is not None else {g.kind for g in scope_for(user).top_grants()}
+        by_grid = bool(kinds) and all(
+            KIND_DEPTH[kind] >= KIND_DEPTH[AreaKind.COMMUNITY] for kind in kinds
+        )
+        wish_rows = counts.grids if by_grid else counts.communities
     proposals = None
     if deliberation_rules.user_may(user, deliberation_rules.VIEW):
         rows = proposals_visible_to(user).exclude(state=Proposal.State.DRAFT)
@@ -55,4 +66,11 @@ def engagement_for(user, node: Area | None) -> Engagement:
         proposals["turnout"] = round(100 * proposals["voted"] / eligible, 1) if eligible else None
     rhythm = rhythm_counts(user, within=node) if may_run_meetings(user) else None
     points = points_user_may(user, POINTS_VIEW)
-    return Engagement(wishes=wishes, proposals=proposals, rhythm=rhythm, points=points)
+    return Engagement(
+        wishes=wishes,
+        wish_rows=wish_rows,
+        wish_rows_are_grids=by_grid,
+        proposals=proposals,
+        rhythm=rhythm,
+        points=points,
+    )

@@ -101,3 +101,14 @@ def test_the_panel_costs_the_same_for_few_or_many(world, size, django_assert_max
     client.force_login(world.users["community"])
     with django_assert_max_num_queries(12):
         assert client.get(URL).status_code == 200
+
+
+def test_the_wishes_per_grid_of_a_community_and_per_community_above_it(world):
+    _wishes(world, 2)
+    community = _get(world, "community").content.decode()
+    rows = community.split('id="engagement-wish-rows"')[1].split("</details>")[0]
+    assert "按网格" in rows and f'data-area="{world.g1.code}"' in rows
+    street = _get(world, "street").content.decode()
+    rows = street.split('id="engagement-wish-rows"')[1].split("</details>")[0]
+    assert f'data-area="{world.community_a.code}"' in rows
+    assert f'data-area="{world.g1.code}"' not in rows
