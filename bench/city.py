@@ -449,7 +449,7 @@ def engagement(places: dict) -> None:
     for scope in ("community", "district", "city"):
         client = _client(users[scope])
         timed(f"points_ranking_{scope}", lambda c=client: c.get("/points/"))
-        timed(f"best_heads_{scope}", lambda c=client: c.get("/areas/best-heads/"))
+        timed(f"best_heads_{scope}", lambda c=client: c.get("/digests/best-heads/"))
     for scope in ("district", "community"):
         client = _client(users[scope])
         timed(f"proposals_{scope}", lambda c=client: c.get("/proposals/"))

@@ -26,21 +26,15 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
 
 from grids.models import Area, Post
 from grids.rules import ANCESTOR_KEYS, PostTitle
 from issues.models import Ticket, TicketEvent
 from issues.rules import SATISFIED
-from points import permissions as perm
 from points.models import PointEntry
-from points.selectors import communities_visible_to
 
 TITLES = (PostTitle.UNIT_HEAD, PostTitle.BUILDING_HEAD, PostTitle.GRID_HEAD)
 STREET_KINDS = sorted(ANCESTOR_KEYS["street"])
@@ -192,68 +186,10 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
     return list(result.values())
 
 
-def best_heads_kept(*, communities: list[Area], month: dt.date) -> list[CommunityBest] | None:
-    """The month's list as its monthly digests keep it (``digests.figures``): for a month
-    that is over, one query for the streets' digests of that month, whatever the number of
-    heads; None when they were not built (then it is worked out, ``best_heads``)."""
-    from digests.models import Digest
-
-    start, _end = month_bounds(month)
-    if start >= month_bounds(timezone.localdate())[0]:
-        return None  # the month is not over: nothing kept yet
-    kept = list(
-        Digest.objects.filter(
-            kind=Digest.Kind.MONTHLY, period_start=month, node__kind__in=STREET_KINDS
-        ).values_list("figures__engagement", flat=True)
-    )
-    if not kept:
-        return None
-    stored = {
-        row["code"]: row.get("best_heads") or [] for rows in kept for row in rows or () if row
-    }
-    result = []
-    for community in communities:
-        best = CommunityBest(community=community)
-        for candidate in filter(None, stored.get(community.code, ())):
-            title = candidate["title"]
-            fields = {k: candidate[k] for k in ("person_id", "name", "area_name")}
-            best.best[title] = Candidate(
-                **fields,
-                title=title,
-                points=candidate["points"],
-                satisfied=candidate["satisfied"],
-                unsatisfied=candidate["unsatisfied"],
-            )
-        result.append(best)
-    return result
-
-
-def _month_from(text: str) -> dt.date:
+def month_from(text: str) -> dt.date:
     try:
         year, month = (int(part) for part in (text or "").split("-"))
         return dt.date(year, month, 1)
     except ValueError:
         today = timezone.localdate()
         return dt.date(today.year, today.month, 1)
-
-
-@login_required
-@require_safe
-def best_heads_page(request):
-    """The month's 最美三长 of every community in the viewer's scope (``?month=2026-11``)."""
-    if not perm.user_may(request.user, perm.VIEW):
-        raise PermissionDenied
-    month = _month_from(request.GET.get("month", ""))
-    communities = list(communities_visible_to(request.user)[:500])
-    found = best_heads_kept(communities=communities, month=month)
-    if found is None:
-        found = best_heads(scope_community_ids=[c.pk for c in communities], month=month)
-    return render(
-        request,
-        "dashboard/best_heads.html",
-        {
-            "month": month,
-            "month_value": f"{month:%Y-%m}",
-            "communities": found,
-        },
-    )

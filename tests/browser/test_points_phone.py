@@ -84,7 +84,7 @@ def test_the_community_saves_and_redeems_for_a_resident_at_390px(sessions, world
     page.goto(sessions.url(reverse("points:index")))
     expect(page.locator("#ranking")).to_contain_text(resident.name)
     assert no_sideways_scroll(page)
-    page.goto(sessions.url(reverse("dashboard:best_heads")))
+    page.goto(sessions.url(reverse("digests:best_heads")))
     expect(page.locator("#best-heads")).to_contain_text("莲心社区")
     assert no_sideways_scroll(page)
 

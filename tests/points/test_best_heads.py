@@ -108,14 +108,14 @@ def test_the_query_count_does_not_grow_with_the_heads(t, month, django_assert_ma
 
 def test_the_page_shows_the_viewers_communities(client, t, month):
     client.force_login(t.users["community"])
-    page = client.get(reverse("dashboard:best_heads"), {"month": "2026-11"}).content.decode()
+    page = client.get(reverse("digests:best_heads"), {"month": "2026-11"}).content.decode()
     assert "王小梅" in page and "朱英水" in page and "旴江社区" not in page
     client.force_login(t.users["street"])
-    page = client.get(reverse("dashboard:best_heads"), {"month": "2026-10"}).content.decode()
+    page = client.get(reverse("digests:best_heads"), {"month": "2026-10"}).content.decode()
     assert "吴军" in page and "旴江社区" in page
     client.force_login(t.users["department"])
-    assert client.get(reverse("dashboard:best_heads")).status_code == 403
-    assert client.post(reverse("dashboard:best_heads")).status_code == 405
+    assert client.get(reverse("digests:best_heads")).status_code == 403
+    assert client.post(reverse("digests:best_heads")).status_code == 405
 
 
 def test_a_month_that_is_over_is_read_as_its_monthly_digest_kept_it(
@@ -124,7 +124,7 @@ def test_a_month_that_is_over_is_read_as_its_monthly_digest_kept_it(
     """The monthly digest (每月一调度) keeps each community's 最美三长; the page reads a month
     that is over from it — one query, whatever the number of heads — and a point dated in
     that month after the digest was built no longer changes it."""
-    from dashboard.best_heads import best_heads_kept
+    from digests.best_heads import best_heads_kept
     from digests.services import digests_build
     from grids.models import Area
 
@@ -145,9 +145,17 @@ def test_a_month_that_is_over_is_read_as_its_monthly_digest_kept_it(
                 person=late, amount=20, reason="补记", actor=t.users["community"]
             )
         client.force_login(t.users["community"])
-        page = client.get(reverse("dashboard:best_heads"), {"month": "2026-11"}).content.decode()
+        page = client.get(reverse("digests:best_heads"), {"month": "2026-11"}).content.decode()
         assert "王小梅" in page and "迟到的单元长" not in page
         live = best_heads(scope_community_ids=[c.pk for c in communities], month=NOVEMBER)
         assert _names(live)["莲心社区"][T.UNIT_HEAD] == "迟到的单元长"
         # The month not yet over is worked out live.
         assert best_heads_kept(communities=communities, month=dt.date(2026, 12, 1)) is None
+
+
+def test_the_page_opens_on_the_last_month_that_is_over(client, t, freeze):
+    """As the monthly digest (每月一调度): the month just over, read from its digests."""
+    with freeze(local(2026, 12, 2, 9, 0)):
+        client.force_login(t.users["community"])
+        page = client.get(reverse("digests:best_heads")).content.decode()
+    assert 'value="2026-11"' in page

@@ -226,9 +226,9 @@ def test_the_best_heads_page_and_the_residents_page_cost_fixed_queries(
             community=world.community_a, name=f"物品{i}", cost=1, stock=2, actor=worker
         )
     client.force_login(world.users["street"])
-    client.get(reverse("dashboard:best_heads"))
+    client.get(reverse("digests:best_heads"))
     with django_assert_max_num_queries(10):
-        assert client.get(reverse("dashboard:best_heads")).status_code == 200
+        assert client.get(reverse("digests:best_heads")).status_code == 200
     as_resident(client, account_for(world.residents["U1"].phone))
     client.get(reverse("citizens:points"))
     with django_assert_max_num_queries(12):
