@@ -65,7 +65,7 @@ def _authorise(actor, area: Area) -> None:
 
 
 def _lock(meeting: Meeting) -> Meeting:
-    return Meeting.objects.select_for_update().select_related("area").get(pk=meeting.pk)
+    return Meeting.objects.select_for_update(of=("self",)).select_related("area").get(pk=meeting.pk)
 
 
 def _event(meeting: Meeting, kind: str, actor, *, person=None, note: str = "") -> MeetingEvent:

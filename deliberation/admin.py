@@ -51,11 +51,16 @@ class RollEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Ballot)
 class BallotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    # Listed by their random id only: nothing here leads to a household.
+    # Listed by their random id only: nothing here leads to a household. Only the ballots of
+    # closed proposals: while a vote is open, watching the choices' counts beside the roll's
+    # "voted" list would tell which household cast which choice.
     list_display = ("id", "proposal", "choice")
     list_filter = ("choice",)
     list_select_related = ("proposal",)
     ordering = ("id",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(proposal__state=Proposal.State.CLOSED)
 
 
 @admin.register(PaperBallot)

@@ -7,3 +7,7 @@ class DeliberationConfig(AppConfig):
 
     name = "deliberation"
     verbose_name = _("deliberation (议事会)")
+
+    def ready(self) -> None:
+        # Proposals follow the nodes that move (grids.signals.areas_moved).
+        from deliberation import signals  # noqa: F401

@@ -77,7 +77,9 @@ def _event(proposal: Proposal, kind: str, *, actor=None, old: str = "", new: str
 
 
 def _lock(proposal: Proposal) -> Proposal:
-    return Proposal.objects.select_for_update().select_related("area").get(pk=proposal.pk)
+    return (
+        Proposal.objects.select_for_update(of=("self",)).select_related("area").get(pk=proposal.pk)
+    )
 
 
 # --- drafts ------------------------------------------------------------------------------------
