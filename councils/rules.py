@@ -116,5 +116,9 @@ POINTS_RULE = "meeting_attended"
 PROPOSAL_DRAFT_DAYS = 30
 
 
-def attendance_act_key(meeting_id: int, person_id: int) -> str:
-    return f"meeting:{meeting_id}:person:{person_id}"
+def attendance_act_key(meeting_id: int, person_id: int, round_: int = 0) -> str:
+    """What attending earns points for. ``round_``: how many times the person was marked
+    present at this meeting before (struck off and added back), so an attendance added back
+    earns again, its earlier one reversed."""
+    key = f"meeting:{meeting_id}:person:{person_id}"
+    return f"{key}:{round_}" if round_ else key

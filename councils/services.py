@@ -216,13 +216,14 @@ def _checked_attendees(meeting: Meeting, people: Iterable[Person]) -> list[tuple
 
 
 def _attend(meeting: Meeting, person: Person, capacity: str, actor) -> Attendance:
+    earlier = meeting.attendance.filter(person=person).count()
     row = Attendance.objects.create(
         meeting=meeting, person=person, capacity=capacity, added_by=actor
     )
     points.points_award(
         person=person,
         rule=rules.POINTS_RULE,
-        act_key=rules.attendance_act_key(meeting.pk, person.pk),
+        act_key=rules.attendance_act_key(meeting.pk, person.pk, earlier),
         area=meeting.area,
         actor=actor,
         note=str(meeting),
@@ -277,7 +278,7 @@ def meeting_cancel(*, meeting: Meeting, actor, reason: str) -> Meeting:
 @transaction.atomic
 def meeting_attendee_add(*, meeting: Meeting, person: Person, actor) -> Attendance:
     """Add someone left off a held meeting's attendance: a correction, with its points. A
-    person struck off earlier and added again earns no second award (one per act)."""
+    person struck off earlier (their points reversed) and added back earns them again."""
     _authorise(actor, meeting.area)
     locked = _lock(meeting)
     _require_held(locked)
@@ -309,9 +310,10 @@ def meeting_attendee_remove(*, meeting: Meeting, person: Person, actor, reason: 
     row.removed_by = actor
     row.removed_reason = reason
     row.save(update_fields=["removed_at", "removed_by", "removed_reason"])
+    earlier = locked.attendance.filter(person=person, pk__lt=row.pk).count()
     points.points_reverse(
         rule=rules.POINTS_RULE,
-        act_key=rules.attendance_act_key(locked.pk, person.pk),
+        act_key=rules.attendance_act_key(locked.pk, person.pk, earlier),
         actor=actor,
         reason=reason,
     )

@@ -5,8 +5,10 @@ here, above both.
 
 The ordering, per community and post title, best first:
 
-1. points earned in the month: the sum of the person's ledger entries dated in it (awards,
-   good deeds, manual entries, reversals; redemptions are spending, not earning);
+1. points earned in the month in that community: the sum of the person's ledger entries
+   dated in it and placed there (awards,
+   good deeds, manual entries; redemptions are spending, not earning, and an act undone
+   counts neither its award nor its reversal);
 2. residents' ratings: of the problems the person resolved in the month, how many the
    reporter rated satisfied or basically satisfied (more is better);
 3. of those, fewer rated unsatisfied;
@@ -37,6 +39,13 @@ from issues.rules import SATISFIED
 from points.models import PointEntry
 
 TITLES = (PostTitle.UNIT_HEAD, PostTitle.BUILDING_HEAD, PostTitle.GRID_HEAD)
+# What is not earned in a month: spending, and an act undone — its award and its reversal
+# both left out, also when the points were spent before and the reversal took back less.
+NOT_EARNED = (
+    Q(kind=PointEntry.Kind.REDEMPTION)
+    | Q(kind=PointEntry.Kind.REVERSAL)
+    | Q(kind=PointEntry.Kind.AWARD, reversed_by__isnull=False)
+)
 STREET_KINDS = sorted(ANCESTOR_KEYS["street"])
 TITLE_LABELS = {
     PostTitle.UNIT_HEAD: _("Best unit head"),
@@ -102,7 +111,7 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
         return []
     earners = set(
         PointEntry.objects.filter(community_id__in=ids, at__gte=start, at__lt=end)
-        .exclude(kind=PointEntry.Kind.REDEMPTION)
+        .exclude(NOT_EARNED)
         .order_by()
         .values_list("person_id", flat=True)
         .distinct()
@@ -143,14 +152,18 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
         if user_id:
             users[user_id] = person_id
     person_ids = sorted({key[2] for key in candidates})
+    # Points earned in each community: a head ranks in a community by what they earned there.
     points = (
-        dict(
-            PointEntry.objects.filter(person_id__in=person_ids, at__gte=start, at__lt=end)
-            .exclude(kind=PointEntry.Kind.REDEMPTION)
-            .values("person_id")
+        {
+            (person, community): total
+            for person, community, total in PointEntry.objects.filter(
+                person_id__in=person_ids, community_id__in=ids, at__gte=start, at__lt=end
+            )
+            .exclude(NOT_EARNED)
+            .values("person_id", "community_id")
             .annotate(total=Sum("amount"))
-            .values_list("person_id", "total")
-        )
+            .values_list("person_id", "community_id", "total")
+        }
         if person_ids
         else {}
     )
@@ -174,7 +187,7 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
     person_ratings = {users[user_id]: row for user_id, row in ratings.items()}
     result = {c.pk: CommunityBest(community=c) for c in communities}
     for (community_id, title, person_id), candidate in candidates.items():
-        candidate.points = points.get(person_id, 0) or 0
+        candidate.points = points.get((person_id, community_id), 0) or 0
         rated = person_ratings.get(person_id)
         if rated:
             candidate.satisfied, candidate.unsatisfied = rated["satisfied"], rated["unsatisfied"]

@@ -24,7 +24,7 @@ from points import services
 from points.models import GoodDeed, PointEntry, RewardItem
 from residents import demo_data
 from residents.models import Household, Resident, Visit
-from residents.services import resident_person_ensure
+from residents.services import resident_person_ensure, visit_act_key
 
 # (name, points, stock, description): small items and services, as a moral bank offers.
 REWARDS = (
@@ -109,7 +109,7 @@ def _visits() -> int:
         entry = services.points_award(
             person=visit.visitor,
             rule="visit_logged",
-            act_key=f"visit:{visit.pk}",
+            act_key=visit_act_key(visit),
             area=visit.household.area,
         )
         if entry is not None:

@@ -30,23 +30,38 @@ from .models import Digest
 
 def best_heads_kept(*, communities: list[Area], month: dt.date) -> list[CommunityBest] | None:
     """The month's list as its monthly digests keep it (``digests.figures``): for a month
-    that is over, one query for the streets' digests of that month, whatever the number of
-    heads; None when they were not built (then it is worked out, ``best_heads``)."""
+    that is over, one query for the digests of those communities' streets that month,
+    whatever the number of heads (a community whose street has none is worked out); None
+    when none was built (then it is all worked out, ``best_heads``)."""
     start, _end = month_bounds(month)
     if start >= month_bounds(timezone.localdate())[0]:
         return None  # the month is not over: nothing kept yet
+    # The streets' digests over these communities only (a street is the root of its tree).
     kept = list(
         Digest.objects.filter(
-            kind=Digest.Kind.MONTHLY, period_start=month, node__kind__in=STREET_KINDS
-        ).values_list("figures__engagement", flat=True)
+            kind=Digest.Kind.MONTHLY,
+            period_start=month,
+            node__kind__in=STREET_KINDS,
+            node__tree_id__in=sorted({c.tree_id for c in communities}),
+        ).values_list("node__tree_id", "figures__engagement")
     )
     if not kept:
         return None
+    covered = {tree_id for tree_id, _rows in kept}
     stored = {
-        row["code"]: row.get("best_heads") or [] for rows in kept for row in rows or () if row
+        row["code"]: row.get("best_heads") or [] for _t, rows in kept for row in rows or () if row
+    }
+    # A community whose street has no digest for the month is worked out, not left empty.
+    missing = [c.pk for c in communities if c.tree_id not in covered]
+    worked_out = {
+        found.community.pk: found
+        for found in (best_heads(scope_community_ids=missing, month=month) if missing else ())
     }
     result = []
     for community in communities:
+        if community.pk in worked_out:
+            result.append(worked_out[community.pk])
+            continue
         best = CommunityBest(community=community)
         for candidate in filter(None, stored.get(community.code, ())):
             title = candidate["title"]

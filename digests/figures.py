@@ -42,8 +42,8 @@ from django.utils import timezone
 from core.privacy import scrub_personal_numbers
 from councils.models import Meeting
 from councils.rules import State as MeetingState
+from dashboard.best_heads import NOT_EARNED, best_heads
 from dashboard.best_heads import TITLES as BEST_TITLES
-from dashboard.best_heads import best_heads
 from dashboard.figures import LEVEL_BANDS as DASHBOARD_BANDS
 from dashboard.figures import percent, wilson_lower_bound
 from deliberation.models import Proposal
@@ -900,8 +900,8 @@ ENGAGEMENT_COUNTS = (
 def _engagement(period: Period, root: Area | None) -> dict[int, dict[str, int]]:
     """Per community (its ancestor key): the micro-wishes posted, first claimed and
     confirmed during the month, the regular meetings held, the household votes closed and
-    passed, and the points earned there (awards, less their reversals). Four queries, on the
-    rows' community keys."""
+    passed, and the points earned there (as ``dashboard.best_heads`` counts them). Four
+    queries, on the rows' community keys."""
     start, end = period.starts_at, period.ends_at
     first, last = timezone.localdate(start), timezone.localdate(end - dt.timedelta(seconds=1))
     inside = keyed_subtree_q(root) if root is not None else Q()
@@ -947,12 +947,8 @@ def _engagement(period: Period, root: Area | None) -> dict[int, dict[str, int]]:
         ),
         ("proposals_closed", "proposals_passed"),
     )
-    earned = PointEntry.objects.filter(
-        inside,
-        at__gte=start,
-        at__lt=end,
-        kind__in=[PointEntry.Kind.AWARD, PointEntry.Kind.REVERSAL],
-    )
+    # Earned as the month's 最美三长 counts it: every entry but spending and acts undone.
+    earned = PointEntry.objects.filter(inside, at__gte=start, at__lt=end).exclude(NOT_EARNED)
     add(
         earned.order_by().values("community").annotate(points_earned=Sum("amount")),
         ("points_earned",),

@@ -199,6 +199,10 @@ def seed(*, scale: float, progress) -> dict[str, int]:
         progress("micro-wishes", wishes)
         meetings, attendance = _councils(scale, places, now)
         built["regular meetings"], built["attendance"] = meetings, attendance
+        # Written in bulk, not through the services: each place's rhythm row from them.
+        from councils.services import rhythms_rebuild
+
+        built["meeting rhythms"] = rhythms_rebuild()
         progress("regular meetings", meetings)
         proposals, roll, ballots = _proposals(scale, places, now)
         built["proposals"], built["roll entries"], built["ballots"] = proposals, roll, ballots
@@ -761,6 +765,9 @@ PROGRESS = ("施工单位进场，完成雨污管网开挖", "外墙保温完成
 
 
 def _proposals(scale, places: Places, now: dt.datetime) -> tuple[int, int, int]:
+    from deliberation.models import Proposal
+
+    PS = Proposal.State  # noqa: N806 (the states' table, as a name)
     count = max(10, round(PROPOSALS * scale))  # one of each state at least
     pools = {
         "community": places.of_kind(*COMMUNITY_KINDS),
@@ -841,14 +848,16 @@ def _proposals(scale, places: Places, now: dt.datetime) -> tuple[int, int, int]:
         turnout,
         favour,
     ) in zip(ids, plans, strict=True):
-        events.append((pk, "create", "", "draft", sec, created, ""))
-        if state != "draft":
-            events.append((pk, "discussion", "draft", "discussion", sec, discussion, ""))
-        if state in ("voting", "closed"):
-            events.append((pk, "voting", "discussion", "voting", sec, opens, ""))
+        # A proposal's steps are named by the state they reach (deliberation's events).
+        draft, talk, vote, closed = PS.DRAFT, PS.DISCUSSION, PS.VOTING, PS.CLOSED
+        events.append((pk, "create", "", draft, sec, created, ""))
+        if state != draft:
+            events.append((pk, talk, draft, talk, sec, discussion, ""))
+        if state in (vote, closed):
+            events.append((pk, vote, talk, vote, sec, opens, ""))
             votes.append((pk, turnout, 200, favour, sec, officer, opens, closes, state))
-        if state == "closed":
-            events.append((pk, "closed", "voting", "closed", None, closes, ""))
+        if state == closed:
+            events.append((pk, closed, vote, closed, None, closes, ""))
     _copy(
         "deliberation_proposalevent",
         ("proposal_id", "kind", "from_state", "to_state", "actor_id", "at", "note"),
@@ -1047,9 +1056,12 @@ def _points(places: Places, householders: dict, now: dt.datetime, progress=None)
 
     entries = award(
         "visit_logged",
-        "SELECT v.visitor_id, %s::int, 'award', %s, 'visit:' || v.id, NULL, NULL, NULL,"
+        "SELECT v.visitor_id, %s::int, 'award', %s, 'visit:' || v.visitor_id || ':'"
+        " || v.household_id || ':' || to_char(v.visited_at AT TIME ZONE %s, 'YYYY-MM-DD'),"
+        " NULL, NULL, NULL,"
         " '', NULL, h.area_id, h.district_id, h.street_id, h.community_id, h.grid_id,"
         " v.visited_at FROM residents_visit v JOIN residents_household h ON h.id = v.household_id",
+        [settings.TIME_ZONE],
     )
     problem = _said("problem #%(id)s", id="{id}")
     head, tail = problem.split("{id}")

@@ -198,9 +198,16 @@ def visit_log(
         visited_at=visited_at,
     )
     points_award(
-        person=visitor, rule="visit_logged", act_key=f"visit:{visit.pk}", area=household.area
+        person=visitor, rule="visit_logged", act_key=visit_act_key(visit), area=household.area
     )
     return visit
+
+
+def visit_act_key(visit: Visit) -> str:
+    """What a visit earns points for: one visitor at one household on one day, so a form
+    sent twice or a day's visits logged one by one earn visit_logged once."""
+    day = timezone.localdate(visit.visited_at).isoformat()
+    return f"visit:{visit.visitor_id}:{visit.household_id}:{day}"
 
 
 @transaction.atomic
@@ -222,7 +229,10 @@ def resident_person_ensure(*, resident: Resident) -> Person:
             )
         Resident.objects.filter(pk=resident.pk).update(person=person, updated_at=timezone.now())
     given.person = person
-    points_home_set(person=person, area=resident.household.area)
+    # A resident's points are counted at their household; a head's stay at their post (the
+    # workers over that post manage them), wherever the head lives.
+    if not person.posts.filter(ended_on__isnull=True).exists():
+        points_home_set(person=person, area=resident.household.area)
     return person
 
 

@@ -190,6 +190,8 @@ def wish_post(
             raise ValidationError({"for_name": _("Say whose wish it is.")})
         if for_phone and sms_number_or_none(for_phone) is None:
             raise ValidationError({"for_phone": _("Enter a mainland mobile number.")})
+        # Stored as the 11 digits a resident signs in with ("+86 138 0013 8000" typed).
+        for_phone = sms_number_or_none(for_phone)[-11:] if for_phone else ""
     clean = photo_clean(photo) if photo else None
     wish = Wish.objects.create(
         area=area,

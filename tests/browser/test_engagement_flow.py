@@ -73,7 +73,9 @@ def balance(page: Page, sessions: Sessions) -> int:
     return int(page.locator("#my-balance").inner_text().strip())
 
 
-def test_a_wish_claimed_fulfilled_confirmed_and_a_household_vote(sessions, world, shots):
+def test_a_wish_claimed_fulfilled_confirmed_and_a_household_vote(
+    sessions, world, shots, point_rules
+):
     sms.outbox.clear()
     poster, member = world.residents["U1"], world.residents["U3"]
     # 居民U3 lives in 莲心社区 and registered there as a Party member (双报到).

@@ -6,7 +6,6 @@ item over; the ranking shows the resident; the resident sees the balance and the
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from points.models import PointBalance, PointRule
+from points.models import PointBalance
 
 from .support import PHONE, Sessions, no_sideways_scroll
 
@@ -29,14 +28,6 @@ def sessions(browser, browser_context_args, live_server):
     opened = Sessions(browser, browser_context_args, live_server.url)
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def rules(db):
-    for code, points, description in importlib.import_module("points.migrations.0002_rules").RULES:
-        PointRule.objects.get_or_create(
-            code=code, defaults={"points": points, "description": description}
-        )
 
 
 def _signed_in(phone):
@@ -53,7 +44,7 @@ def _signed_in(phone):
     return accounts.account_privacy_accept(account=account)
 
 
-def test_the_community_saves_and_redeems_for_a_resident_at_390px(sessions, world, rules):
+def test_the_community_saves_and_redeems_for_a_resident_at_390px(sessions, world, point_rules):
     SHOTS.mkdir(parents=True, exist_ok=True)
     resident = world.residents["U1"]
     page = sessions.login("community", viewport=PHONE)

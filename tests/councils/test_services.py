@@ -107,10 +107,17 @@ def test_striking_off_reverses_the_points_and_keeps_the_row(c):
     assert row.removed_at is not None and row.removed_reason == "当天请假"
     entries = PointEntry.objects.filter(person=unit_head).order_by("pk")
     assert [e.amount for e in entries] == [_award(), -_award()]
-    # Added again: no second award for the same act.
+    # Struck off by mistake and added back: present again, and their points with it; struck
+    # off once more, those are reversed too. Never more than one award standing.
     services.meeting_attendee_add(meeting=meeting, person=unit_head, actor=c.user("building_head"))
-    assert _points(unit_head) == 0
+    assert _points(unit_head) == _award()
     assert meeting.attendance.filter(person=unit_head, removed_at__isnull=True).count() == 1
+    services.meeting_attendee_remove(
+        meeting=meeting, person=unit_head, actor=c.user("building_head"), reason="确实请假"
+    )
+    assert _points(unit_head) == 0
+    amounts = [e.amount for e in PointEntry.objects.filter(person=unit_head).order_by("pk")]
+    assert amounts == [_award(), -_award(), _award(), -_award()]
 
 
 def test_someone_left_off_is_added_with_their_points(c):

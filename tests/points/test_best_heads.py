@@ -159,3 +159,23 @@ def test_the_page_opens_on_the_last_month_that_is_over(client, t, freeze):
         client.force_login(t.users["community"])
         page = client.get(reverse("digests:best_heads")).content.decode()
     assert 'value="2026-11"' in page
+
+
+def test_an_act_undone_counts_nothing_also_when_its_points_were_spent(t, month, freeze):
+    """A head earns points for two acts, spends them on a reward, then one act is undone:
+    the reversal can take back only what is left, but the month's list counts nothing of
+    the act undone (before, its award stood while the reversal took back 0)."""
+    with freeze(local(2026, 11, 20, 10, 0)):
+        _user, head = _head("刘建华", "13500000077", t.u1, T.UNIT_HEAD)
+        for key in ("undo:1", "undo:2", "undo:3", "undo:4"):
+            services.points_award(person=head, rule="good_deed", act_key=key, area=t.u1)
+        item = services.reward_item_create(
+            community=t.community_a, name="大米", cost=7, stock=3, actor=t.users["community"]
+        )
+        services.reward_redeem(item=item, person=head, actor=t.users["community"])
+        services.points_reverse(rule="good_deed", act_key="undo:1", reason="撤销")
+    result = best_heads(scope_community_ids=[t.community_a.pk], month=NOVEMBER)
+    listed = {c.name: c for c in result[0].best.values()}
+    # 8 earned, 7 spent, the reversal took back the 1 left: undo:2–4 count, not undo:1 (7
+    # before, the award of undo:1 standing beside its reversal of 1).
+    assert listed["刘建华"].points == 6

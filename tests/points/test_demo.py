@@ -8,6 +8,7 @@ from django.utils import timezone
 from dashboard import points_demo
 from points.models import GoodDeed, PointEntry, RewardItem
 from residents.models import Visit
+from residents.services import visit_act_key
 
 from .conftest import assert_ledger_sums_to_every_balance
 
@@ -23,7 +24,7 @@ def test_the_demo_loads_once(world):
     assert RewardItem.objects.filter(community=world.community_a).count() == len(
         points_demo.REWARDS
     )
-    entry = PointEntry.objects.get(act_key=f"visit:{visit.pk}")
+    entry = PointEntry.objects.get(act_key=visit_act_key(visit))
     assert entry.at == at and entry.person == world.persons["unit_head"]
     deeds = GoodDeed.objects.count()
     assert deeds >= 2  # a third of the six households save

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from points import services
 from points.models import PointBalance, PointEntry, PointRule
 from points.services import NotEnoughPoints, PointsError
+from residents.services import visit_act_key
 
 from .conftest import assert_ledger_sums_to_every_balance, balance_of, ledger_sum
 
@@ -151,16 +152,26 @@ def test_resident_person_ensure_takes_the_person_holding_the_number(world):
     assert person != existing and person.phone == ""
 
 
-def test_visit_log_awards_the_visitor_once_per_visit(world):
+def test_visit_log_awards_the_visitor_once_per_household_and_day(world):
+    """A form sent twice, or a day's visits to one household logged one by one, earn
+    visit_logged once; the next day's visit, or another household's, earns again."""
+    import datetime as dt
+
+    from django.utils import timezone
+
     from residents.services import visit_log
 
     visitor = world.persons["unit_head"]
     visit = visit_log(household=world.households["U1"], visitor=visitor)
-    entry = PointEntry.objects.get(act_key=f"visit:{visit.pk}")
+    entry = PointEntry.objects.get(act_key=visit_act_key(visit))
     assert (entry.person, entry.rule.code, entry.amount) == (visitor, "visit_logged", 1)
     assert entry.area_id == world.u1.pk
-    visit_log(household=world.households["U1"], visitor=visitor)
-    assert balance_of(visitor) == 2
+    visit_log(household=world.households["U1"], visitor=visitor)  # the same day again
+    assert balance_of(visitor) == 1
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    visit_log(household=world.households["U1"], visitor=visitor, visited_at=yesterday)
+    visit_log(household=world.households["U2"], visitor=visitor)
+    assert balance_of(visitor) == 3
 
 
 def test_a_head_is_counted_at_their_post_wherever_the_act_was(world):

@@ -153,3 +153,21 @@ def test_a_light_account_whose_number_the_register_now_holds_earns_its_points(wt
     resident.refresh_from_db()
     confirmed = PointEntry.objects.get(rule__code="wish_confirmed")
     assert resident.person_id is not None and confirmed.person_id == resident.person_id
+
+
+def test_a_wish_posted_for_a_mobile_typed_with_spaces_reaches_its_resident(wt, world):
+    """The worker types "+86 138 …" as people say it: stored as the 11 digits the
+    resident signs in with, so it is among their wishes."""
+    from wishes import services as wish_services
+    from wishes.selectors import own_wishes
+
+    wish = wish_services.wish_post(
+        area=world.u1,
+        title="帮忙修水龙头",
+        actor=world.users["community"],
+        for_name="李阿姨",
+        for_phone="+86 139 0000 1234",
+    )
+    assert wish.for_phone == "13900001234"
+    account = account_for("13900001234")
+    assert wish.pk in set(own_wishes(account).values_list("pk", flat=True))
