@@ -54,6 +54,16 @@ class Meeting(AncestorKeys):
             models.Index(fields=["district", "date"], name="council_district_date"),
             models.Index(fields=["grid", "date"], name="council_grid_date"),
         ]
+        constraints = [
+            # One regular meeting of a place a day (one called off leaves the day free):
+            # five planned on one day would earn five attendances' points.
+            models.UniqueConstraint(
+                fields=["area", "date"],
+                condition=~Q(state="cancelled"),
+                name="council_one_a_day",
+                violation_error_message=_("this place already has a meeting that day"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_level_display()} {self.date}"

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.dispatch import receiver
 from django.utils import timezone
@@ -189,16 +189,23 @@ def meeting_plan(
     level = rules.level_for(area.kind)
     if level is None:
         raise MeetingError({"area": _("this kind of place holds no regular meeting")})
-    meeting = Meeting.objects.create(
-        area=area,
-        **area_keys(area),
-        level=level,
-        date=date,
-        room=room.strip(),
-        topic=topic.strip(),
-        chair=chair,
-        created_by=actor,
-    )
+    same_day = Meeting.objects.filter(area=area, date=date).exclude(state=State.CANCELLED)
+    if same_day.exists():
+        raise MeetingError({"date": _("this place already has a meeting that day")})
+    try:
+        with transaction.atomic():  # another worker planning the same day meanwhile
+            meeting = Meeting.objects.create(
+                area=area,
+                **area_keys(area),
+                level=level,
+                date=date,
+                room=room.strip(),
+                topic=topic.strip(),
+                chair=chair,
+                created_by=actor,
+            )
+    except IntegrityError:
+        raise MeetingError({"date": _("this place already has a meeting that day")}) from None
     _event(meeting, E.PLAN, actor, note=meeting.topic)
     rhythm_refresh(meeting=meeting)
     return meeting
@@ -240,6 +247,9 @@ def meeting_hold(
     _authorise(actor, meeting.area)
     locked = _lock(meeting)
     _move(locked, State.HELD)
+    if locked.date > timezone.localdate():
+        # Held "in 2030" would keep the place off the overdue list for years.
+        raise MeetingError({"date": _("a meeting is recorded as held on or after its day")})
     minutes = minutes.strip()
     if not minutes:
         raise MeetingError({"minutes": _("write the minutes")})

@@ -1488,7 +1488,22 @@ def _check_councils(problems: list[str], sample: int) -> None:
         )
         if not present or present - allowed:
             problems.append(f"meeting {meeting.pk}: attendees outside its candidates")
-    planned = Meeting.objects.filter(state="planned").select_related("area", "chair").first()
+    # A planned meeting held on its day (a meeting is held on or after it): one due today,
+    # else the next one brought forward to today (the check's transaction is rolled back).
+    today = timezone.localdate()
+    planned = (
+        Meeting.objects.filter(state="planned")
+        .select_related("area", "chair")
+        .order_by("date", "pk")
+        .first()
+    )
+    if planned is not None and planned.date > today:
+        busy = Meeting.objects.filter(area=planned.area, date=today).exclude(state="cancelled")
+        if busy.exists():
+            planned = None
+        else:
+            Meeting.objects.filter(pk=planned.pk).update(date=today)
+            planned.date = today
     if planned is not None and planned.chair is not None:
         held = Meeting.objects.filter(area=planned.area, state="held").first()
         people = (

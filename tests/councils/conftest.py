@@ -23,7 +23,12 @@ class Councils:
     def __getattr__(self, name):
         return getattr(self.t, name)
 
-    def plan(self, area=None, *, on=dt.date(2025, 3, 3), by="building_head", **extra) -> Meeting:
+    def plan(self, area=None, *, on=None, by="building_head", **extra) -> Meeting:
+        """A meeting of ``area`` on ``on``; by default on the next free day from 3 March 2025
+        (a place has one meeting a day)."""
+        if on is None:
+            self._days = getattr(self, "_days", -1) + 1
+            on = dt.date(2025, 3, 3) + dt.timedelta(days=self._days)
         return services.meeting_plan(area=area or self.b1, date=on, actor=self.t.user(by), **extra)
 
     def hold(self, meeting: Meeting, *, by="building_head", people=None, minutes="议定三件事"):
@@ -36,7 +41,7 @@ class Councils:
             meeting=meeting, actor=self.t.user(by), attendees=people, minutes=minutes
         )
 
-    def held(self, area=None, *, on=dt.date(2025, 3, 3), by="building_head", **extra) -> Meeting:
+    def held(self, area=None, *, on=None, by="building_head", **extra) -> Meeting:
         return self.hold(self.plan(area, on=on, by=by), by=by, **extra)
 
 

@@ -228,3 +228,22 @@ def test_history_is_appended_for_every_act(c):
     meeting = c.held(on=dt.date(2025, 3, 3))
     services.meeting_decide(meeting=meeting, actor=c.user("building_head"), text="x")
     assert list(meeting.events.values_list("kind", flat=True)) == ["plan", "hold", "decide"]
+
+
+def test_one_meeting_of_a_place_a_day_and_none_held_before_its_day(c):
+    """Five meetings planned on one day would earn five attendances' points, and one held
+    "in 2030" would keep the place off the overdue list for years."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    first = c.plan(on=dt.date(2025, 3, 3))
+    with pytest.raises(ValidationError):
+        c.plan(on=dt.date(2025, 3, 3))
+    services.meeting_cancel(meeting=first, actor=c.user("building_head"), reason="下雨改期")
+    c.plan(on=dt.date(2025, 3, 3))  # the day is free again once it was called off
+    later = c.plan(on=timezone.localdate() + dt.timedelta(days=3))
+    with pytest.raises(ValidationError):
+        c.hold(later)
+    later.refresh_from_db()
+    assert later.state == "planned" and not later.attendance.exists()
