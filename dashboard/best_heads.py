@@ -1,23 +1,21 @@
 """最美三长 (Guangchang): the best unit head, building head and grid head of each community
 for a month, by the points they earned in it and the residents' ratings of the problems
-they solved. It reads the ledger (points) and the problems' ratings (issues), so it lives
-here, above both.
+they solved, both read from the points ledger: a satisfied rating earns the solver
+``rated_satisfied``, an unsatisfied one reopens the problem and reverses their
+``problem_solved_own_level``. So the list reads only the month's ledger of the communities,
+never every head in post nor every step of the month's problems.
 
 The ordering, per community and post title, best first:
 
 1. points earned in the month in that community: the sum of the person's ledger entries
-   dated in it and placed there (awards,
-   good deeds, manual entries; redemptions are spending, not earning, and an act undone
-   counts neither its award nor its reversal);
-2. residents' ratings: of the problems the person resolved in the month, how many the
-   reporter rated satisfied or basically satisfied (more is better);
-3. of those, fewer rated unsatisfied;
+   dated in it and placed there (awards, good deeds, manual entries; redemptions are
+   spending, not earning, and an act undone counts neither its award nor its reversal);
+2. residents' satisfied ratings of the problems they solved, that month (more is better);
+3. fewer problems of theirs reopened by an unsatisfied rating, that month;
 4. the name, then the person's id (a stable order for a tie).
 
 A head is a person with a current post of that title on a node inside the community. Heads
-who earned no points there that month are not listed: solving a problem at one's own level
-and a resident's satisfied rating both earn points, so a head with satisfied residents is
-among them.
+who earned no points there that month are not listed.
 """
 
 from __future__ import annotations
@@ -34,8 +32,6 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.models import Area, Post
 from grids.rules import ANCESTOR_KEYS, PostTitle
-from issues.models import Ticket, TicketEvent
-from issues.rules import SATISFIED
 from points.models import PointEntry
 
 TITLES = (PostTitle.UNIT_HEAD, PostTitle.BUILDING_HEAD, PostTitle.GRID_HEAD)
@@ -46,6 +42,13 @@ NOT_EARNED = (
     | Q(kind=PointEntry.Kind.REVERSAL)
     | Q(kind=PointEntry.Kind.AWARD, reversed_by__isnull=False)
 )
+# Residents' ratings, read from the same ledger: a satisfied rating earns whoever solved the
+# problem ``rated_satisfied`` (an award not undone); an unsatisfied one reopens it, which
+# reverses the solver's ``problem_solved_own_level``.
+SATISFIED_RATING = Q(
+    kind=PointEntry.Kind.AWARD, rule__code="rated_satisfied", reversed_by__isnull=True
+)
+REOPENED = Q(kind=PointEntry.Kind.REVERSAL, rule__code="problem_solved_own_level")
 STREET_KINDS = sorted(ANCESTOR_KEYS["street"])
 TITLE_LABELS = {
     PostTitle.UNIT_HEAD: _("Best unit head"),
@@ -99,39 +102,39 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
     """For each community of ``scope_community_ids`` (in tree order), the best head of each
-    title in ``month`` (see the module's ordering). Five queries whatever the number of
+    title in ``month`` (see the module's ordering). Three queries whatever the number of
     communities and heads, each reading only the month's activity in them, never every head
-    in post: the communities; who earned points there in the month (on the entries'
-    community key) — only they can be listed; their posts; their points in the month; the
-    ratings of the problems they resolved in it."""
+    in post: the communities; the month's ledger there, per person (points earned, satisfied
+    ratings, reopened problems — only those who earned can be listed); their posts."""
     start, end = month_bounds(month)
     ids = sorted(set(scope_community_ids))
     communities = list(Area.objects.filter(pk__in=ids).order_by("tree_id", "lft"))
     if not communities:
         return []
-    earners = set(
-        PointEntry.objects.filter(community_id__in=ids, at__gte=start, at__lt=end)
-        .exclude(NOT_EARNED)
+    ledger = {
+        (row["person_id"], row["community_id"]): row
+        for row in PointEntry.objects.filter(community_id__in=ids, at__gte=start, at__lt=end)
         .order_by()
-        .values_list("person_id", flat=True)
-        .distinct()
-    )
-    people = sorted(earners)
-    posts = (
-        list(
-            Post.objects.filter(person_id__in=people, title__in=TITLES, ended_on__isnull=True)
-            .order_by("pk")
-            .values_list(
-                "person_id",
-                "person__name",
-                "person__user_id",
-                "title",
-                "area__name",
-                "area__tree_id",
-                "area__lft",
-            )
+        .values("person_id", "community_id")
+        .annotate(
+            points=Sum("amount", filter=~NOT_EARNED),
+            satisfied=Count("pk", filter=SATISFIED_RATING),
+            unsatisfied=Count("pk", filter=REOPENED),
         )
-        if people
+        if row["points"] and row["points"] > 0
+    }
+    # The posts of those who earned there, as a semi-join on the month's ledger (a list of
+    # thousands of ids would be looked up one by one).
+    earners = PointEntry.objects.filter(community_id__in=ids, at__gte=start, at__lt=end).values(
+        "person_id"
+    )
+    posts = (
+        Post.objects.filter(person_id__in=earners, title__in=TITLES, ended_on__isnull=True)
+        .order_by("pk")
+        .values_list(
+            "person_id", "person__name", "title", "area__name", "area__tree_id", "area__lft"
+        )
+        if ledger
         else []
     )
     by_tree: dict[int, list[Area]] = {}
@@ -141,61 +144,24 @@ def best_heads(*, scope_community_ids, month: dt.date) -> list[CommunityBest]:
     def community_of(tree_id: int, lft: int) -> Area | None:
         return next((c for c in by_tree.get(tree_id, ()) if c.lft < lft < c.rght), None)
 
-    candidates: dict[tuple[int, str, int], Candidate] = {}
-    users: dict[int, int] = {}
-    for person_id, name, user_id, title, area_name, tree_id, lft in posts:
-        community = community_of(tree_id, lft)
-        if community is None:
-            continue
-        key = (community.pk, title, person_id)
-        candidates.setdefault(key, Candidate(person_id, name, title, area_name))
-        if user_id:
-            users[user_id] = person_id
-    person_ids = sorted({key[2] for key in candidates})
-    # Points earned in each community: a head ranks in a community by what they earned there.
-    points = (
-        {
-            (person, community): total
-            for person, community, total in PointEntry.objects.filter(
-                person_id__in=person_ids, community_id__in=ids, at__gte=start, at__lt=end
-            )
-            .exclude(NOT_EARNED)
-            .values("person_id", "community_id")
-            .annotate(total=Sum("amount"))
-            .values_list("person_id", "community_id", "total")
-        }
-        if person_ids
-        else {}
-    )
-    ratings = (
-        {
-            row["actor_id"]: row
-            for row in TicketEvent.objects.filter(
-                kind=TicketEvent.Kind.RESOLVE, actor_id__in=sorted(users), at__gte=start, at__lt=end
-            )
-            .values("actor_id")
-            .annotate(
-                satisfied=Count("ticket", distinct=True, filter=Q(ticket__rating__in=SATISFIED)),
-                unsatisfied=Count(
-                    "ticket", distinct=True, filter=Q(ticket__rating=Ticket.Rating.UNSATISFIED)
-                ),
-            )
-        }
-        if users
-        else {}
-    )
-    person_ratings = {users[user_id]: row for user_id, row in ratings.items()}
     result = {c.pk: CommunityBest(community=c) for c in communities}
-    for (community_id, title, person_id), candidate in candidates.items():
-        candidate.points = points.get((person_id, community_id), 0) or 0
-        rated = person_ratings.get(person_id)
-        if rated:
-            candidate.satisfied, candidate.unsatisfied = rated["satisfied"], rated["unsatisfied"]
-        if candidate.points <= 0 and not candidate.satisfied:
-            continue
-        best = result[community_id].best.get(title)
+    for person_id, name, title, area_name, tree_id, lft in posts:
+        community = community_of(tree_id, lft)
+        row = ledger.get((person_id, community.pk)) if community is not None else None
+        if row is None:
+            continue  # a post elsewhere, or nothing earned in this community
+        candidate = Candidate(
+            person_id,
+            name,
+            title,
+            area_name,
+            points=row["points"],
+            satisfied=row["satisfied"],
+            unsatisfied=row["unsatisfied"],
+        )
+        best = result[community.pk].best.get(title)
         if best is None or candidate.sort_key() < best.sort_key():
-            result[community_id].best[title] = candidate
+            result[community.pk].best[title] = candidate
     return list(result.values())
 
 

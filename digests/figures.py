@@ -11,7 +11,7 @@ thousands of grids: that many branches would pass the databases' parameter limit
 * weekly: 1 query (open tickets, and those reported, solved or reopened during the week),
   for every community (its rectification list, grid by grid) as for every street and
   district;
-* monthly: 13 queries (tickets reported, solved, closed or reopened during the month; visits;
+* monthly: 11 queries (tickets reported, solved, closed or reopened during the month; visits;
   people acting on tickets; heads in post; wishes, regular meetings, household votes and
   points, on their community keys; the month's 最美三长, ``dashboard.best_heads``). The
   median is taken in Python from the solved tickets' durations.

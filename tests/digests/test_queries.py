@@ -99,9 +99,9 @@ def test_a_district_costs_the_same_for_2_and_8_communities(rhythm, kind):
     assert large_result.created == fixed + 8 * per_community
     assert large_queries == small_queries
     # the node, the ids of the streets' trees below it (then kept on the node), the nodes
-    # under it; in a savepoint: the stored digests, the figures (1 query; monthly 13), the
+    # under it; in a savepoint: the stored digests, the figures (1 query; monthly 11), the
     # insert, and the delivery rows (the period's digests, the posts, the insert)
-    assert small_queries == (23 if kind == "monthly" else 11)
+    assert small_queries == (21 if kind == "monthly" else 11)
 
 
 def test_the_whole_city_costs_the_same_for_2_and_8_more_communities(rhythm):

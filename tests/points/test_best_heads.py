@@ -80,7 +80,7 @@ def _names(result):
 
 def test_the_best_heads_of_november(t, month, django_assert_max_num_queries):
     ids = [t.community_a.pk, t.community_b.pk]
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(3):
         result = best_heads(scope_community_ids=ids, month=NOVEMBER)
     assert _names(result) == {
         "莲心社区": {T.UNIT_HEAD: "王小梅", T.BUILDING_HEAD: "朱英水", T.GRID_HEAD: None},
@@ -102,7 +102,7 @@ def test_the_query_count_does_not_grow_with_the_heads(t, month, django_assert_ma
     for i in range(6):
         _user, person = _head(f"单元长{i}", f"1350000010{i}", t.u1, T.UNIT_HEAD)
         services.points_award(person=person, rule="good_deed", act_key=f"x:{i}", area=t.u1)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(3):
         best_heads(scope_community_ids=[t.community_a.pk, t.community_b.pk], month=NOVEMBER)
 
 
