@@ -12,18 +12,18 @@ from tests.conftest import PERSONAS
 pytestmark = pytest.mark.django_db
 
 NAVBAR = re.compile(r'<ul class="navbar-nav me-auto">(.*?)</ul>\s*<div class="dropdown">', re.S)
+ENGAGEMENT = {"deliberation:proposal_list", "wishes:list", "points:index"}
 EXPECTED = {
     # persona: the pages linked, beyond the dashboard and the problems everyone has
     "unit_head": {"issues:report", "grids:area_root", "residents:resident_list",
-                  "residents:household_list", "residents:coverage", "digests:digest_list", "deliberation:proposal_list",
-                  "wishes:list", "points:index"},
+                  "residents:household_list", "residents:coverage", "digests:digest_list",
+                  *ENGAGEMENT},
     "community": {"issues:report", "grids:area_root", "residents:resident_list",
-                  "residents:household_list", "residents:coverage", "digests:digest_list", "deliberation:proposal_list",
-                  "wishes:list", "councils:rhythm", "points:index"},
+                  "residents:household_list", "residents:coverage", "digests:digest_list",
+                  *ENGAGEMENT, "councils:rhythm"},
     "county": {"issues:report", "grids:area_root", "residents:resident_list",
                "residents:household_list", "residents:coverage", "issues:meeting_list",
-               "digests:digest_list", "deliberation:proposal_list", "wishes:list", "councils:rhythm",
-               "points:index"},
+               "digests:digest_list", *ENGAGEMENT, "councils:rhythm"},
     "department": {"issues:department_parts"},
 }  # fmt: skip
 
