@@ -42,13 +42,14 @@ def engagement_for(user, node: Area | None) -> Engagement:
     """What the panel shows; a part the user may not see is None (and its card left out)."""
     wishes, wish_rows, by_grid = None, [], False
     if may_list_wishes(user):
-        counts = wish_counts(user=user, area=node)
-        wishes = counts.total
-        # Rows one level below what is looked at: a community's grids, else communities.
+        # Rows one level below what is looked at: a community's grids, else communities
+        # (a district's grids are not counted at all: thousands of rows nobody reads here).
         kinds = {node.kind} if node is not None else {g.kind for g in scope_for(user).top_grants()}
         by_grid = bool(kinds) and all(
             KIND_DEPTH[kind] >= KIND_DEPTH[AreaKind.COMMUNITY] for kind in kinds
         )
+        counts = wish_counts(user=user, area=node, per_grid=by_grid)
+        wishes = counts.total
         wish_rows = counts.grids if by_grid else counts.communities
     proposals = None
     if deliberation_rules.user_may(user, deliberation_rules.VIEW):

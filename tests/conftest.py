@@ -212,3 +212,17 @@ def _empty_sms_outbox():
     sms.outbox.clear()
     yield
     sms.outbox.clear()
+
+
+@pytest.fixture
+def point_rules(db):
+    """The points rules the data migration seeds: a transactional test before this one
+    emptied the table (every table), so they are put back."""
+    import importlib
+
+    from points.models import PointRule
+
+    for code, points, description in importlib.import_module("points.migrations.0002_rules").RULES:
+        PointRule.objects.get_or_create(
+            code=code, defaults={"points": points, "description": description}
+        )

@@ -266,12 +266,14 @@ def wish_counts(
     area: Area | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    per_grid: bool = True,
 ) -> WishCounts:
     """Posted / claimed / fulfilled / confirmed / still open and the wish list's outcomes
     (done at once, renovation plan, explained) of the wishes posted in ``[since, until)``,
     per community and per grid: of ``area``'s subtree, or of ``user``'s scope (both: the
     part of the area in the scope). Three queries, whatever the number of wishes or places:
-    one grouped count per level (on the ancestor-key indexes) and one for the places' names."""
+    one grouped count per level (on the ancestor-key indexes) and one for the places' names;
+    two without the grids (``per_grid`` False)."""
     rows = Wish.objects.all()
     if user is not None:
         rows = rows.filter(scope_for(user).keyed_q(roles=rules.roles_allowed(rules.LIST)))
@@ -285,7 +287,12 @@ def wish_counts(
     by_community = list(
         rows.filter(community__isnull=False).values("community_id").annotate(**_aggregates())
     )
-    by_grid = list(rows.filter(grid__isnull=False).values("grid_id").annotate(**_aggregates()))
+    # ``per_grid`` False: a district's or street's reader needs the communities only.
+    by_grid = (
+        list(rows.filter(grid__isnull=False).values("grid_id").annotate(**_aggregates()))
+        if per_grid
+        else []
+    )
     ids = {r["community_id"] for r in by_community} | {r["grid_id"] for r in by_grid}
     areas = Area.objects.in_bulk(ids) if ids else {}
 

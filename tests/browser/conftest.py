@@ -51,17 +51,3 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"browser tests need Chromium at {CHROMIUM}")
     for item in browser_items:
         item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
-
-
-@pytest.fixture
-def point_rules(db):
-    """The points rules the data migration seeds: a transactional test before this one
-    emptied the table (every table), so they are put back."""
-    import importlib
-
-    from points.models import PointRule
-
-    for code, points, description in importlib.import_module("points.migrations.0002_rules").RULES:
-        PointRule.objects.get_or_create(
-            code=code, defaults={"points": points, "description": description}
-        )

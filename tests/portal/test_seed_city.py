@@ -53,7 +53,7 @@ def test_id_numbers_are_valid_and_distinct():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_seed_city_builds_the_city_through_the_imports(monkeypatch):
+def test_seed_city_builds_the_city_through_the_imports(monkeypatch, point_rules):
     monkeypatch.setattr(city, "CHUNK", 700)  # problems written in three chunks
     call_command("seed_city", scale=SCALE, verbosity=0)
     sizes = city.sizes(SCALE)
