@@ -211,6 +211,13 @@ def more_pages(world) -> list[Check]:
         Check("area", "community", reverse("dashboard:area_detail", args=[world.g1.code])),
         Check("notice board", "community", reverse("grids:notice_board", args=[world.g1.code])),
         Check("notifications", "county", reverse("notifications:list")),
+        # Engagement (issue 14): the workers' lists.
+        Check("micro-wishes", "community", reverse("wishes:list")),
+        Check("points", "community", reverse("points:index")),
+        Check("reward items", "community", reverse("points:items")),
+        Check("best heads", "community", reverse("digests:best_heads")),
+        Check("proposals", "community", reverse("deliberation:proposal_list")),
+        Check("regular meetings", "community", reverse("councils:rhythm")),
     ]
 
 
