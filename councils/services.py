@@ -222,8 +222,9 @@ def _checked_attendees(meeting: Meeting, people: Iterable[Person]) -> list[tuple
     return [(by_pk[pk].person, by_pk[pk].capacity) for pk in sorted(wanted)]
 
 
-def _attend(meeting: Meeting, person: Person, capacity: str, actor) -> Attendance:
-    earlier = meeting.attendance.filter(person=person).count()
+def _attend(meeting: Meeting, person: Person, capacity: str, actor, *, earlier: int) -> Attendance:
+    """``earlier``: how many times ``person`` was marked present at ``meeting`` before
+    (struck off since): the round of the attendance's points."""
     row = Attendance.objects.create(
         meeting=meeting, person=person, capacity=capacity, added_by=actor
     )
@@ -264,8 +265,8 @@ def meeting_hold(
         locked.chair = chair
         fields.append("chair")
     locked.save(update_fields=fields)
-    for person, capacity in present:
-        _attend(locked, person, capacity, actor)
+    for person, capacity in present:  # a meeting just held: nobody was present before
+        _attend(locked, person, capacity, actor, earlier=0)
     _event(locked, E.HOLD, actor, note=_("%(n)s present") % {"n": len(present)})
     rhythm_refresh(meeting=locked)
     return locked
@@ -295,7 +296,8 @@ def meeting_attendee_add(*, meeting: Meeting, person: Person, actor) -> Attendan
     [(person, capacity)] = _checked_attendees(locked, [person])
     if locked.attendance.filter(person=person, removed_at__isnull=True).exists():
         raise MeetingError({"person": _("already marked present")})
-    row = _attend(locked, person, capacity, actor)
+    earlier = locked.attendance.filter(person=person).count()
+    row = _attend(locked, person, capacity, actor, earlier=earlier)
     _event(locked, E.ATTENDEE_ADD, actor, person=person)
     return row
 

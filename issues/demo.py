@@ -36,6 +36,7 @@ Idempotent: reference data is upserted; tickets are created only while there are
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 
@@ -293,25 +294,34 @@ def _demo_residents() -> list[Resident]:
     )
 
 
+@contextlib.contextmanager
+def sending_nothing():
+    """A demo's writes in one transaction whose outbox rows (SMS and mail about a backdated
+    history, texts to residents, notices to workers) are deleted before it commits, so
+    nothing goes out. The problems' demo here and the engagement apps' (``load_demo``)."""
+    with transaction.atomic():
+        last_sms = TextMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        last_delivery = (
+            NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        )
+        yield
+        TextMessage.objects.filter(pk__gt=last_sms).delete()
+        NotificationDelivery.objects.filter(pk__gt=last_delivery).delete()
+
+
 @transaction.atomic
 def _tickets() -> int:
-    """The demo's problems, in one transaction: the outbox rows they write (SMS and mail
-    about a backdated history) are deleted before it commits, so nothing goes out."""
+    """The demo's problems, sending nothing (``sending_nothing``)."""
     if Ticket.objects.exists():
         return 0
-    last_sms = TextMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    last_delivery = (
-        NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    )
-    meetings = _meetings()
-    _history(meetings)
-    _resident_story()
-    _county(meetings)
-    services.tickets_escalate_overdue()
-    _leave_some_overdue(timezone.now())
-    _settle_notifications(timezone.now())
-    TextMessage.objects.filter(pk__gt=last_sms).delete()
-    NotificationDelivery.objects.filter(pk__gt=last_delivery).delete()
+    with sending_nothing():
+        meetings = _meetings()
+        _history(meetings)
+        _resident_story()
+        _county(meetings)
+        services.tickets_escalate_overdue()
+        _leave_some_overdue(timezone.now())
+        _settle_notifications(timezone.now())
     _check_ratings()
     return Ticket.objects.count()
 

@@ -13,7 +13,6 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from core.models import TextMessage
 from core.spreadsheets import Table
 from councils import demo as councils_demo
 from dashboard import points_demo
@@ -27,7 +26,6 @@ from grids.models import Area, PartyOrg, Person
 from grids.rules import AreaKind, PartyOrgKind, PostTitle
 from grids.selectors import area_subtree_q
 from issues import demo as issues_demo
-from issues.models import NotificationDelivery
 from residents import demo as residents_demo
 from wishes import demo as wishes_demo
 
@@ -43,20 +41,6 @@ STAFF_POSTS = {
     "street": (PostTitle.STREET_OFFICER, "周立新", "13900000101"),
     "county": (PostTitle.COUNTY_OFFICER, "陈志远", "13900000102"),
 }
-
-
-@transaction.atomic
-def _silently(load, write) -> None:
-    """One app's demo in one transaction, whose outbox rows (texts to residents, notices to
-    workers about a backdated history) are deleted before it commits: the demo sends
-    nothing, as ``issues.demo`` does for its own."""
-    last_sms = TextMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    last_delivery = (
-        NotificationDelivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    )
-    load(write)
-    TextMessage.objects.filter(pk__gt=last_sms).delete()
-    NotificationDelivery.objects.filter(pk__gt=last_delivery).delete()
 
 
 def _table(columns, rows: list[dict], keys: list[str]) -> Table:
@@ -100,7 +84,8 @@ class Command(BaseCommand):
         # the registered Party members, a Yantan-like household vote, the meetings' rhythm.
         # Points last: the moral bank's items and savers, and the visits' points.
         for demo in (wishes_demo, deliberation_demo, councils_demo, points_demo):
-            _silently(demo.load, self.stdout.write)
+            with issues_demo.sending_nothing():
+                demo.load(self.stdout.write)
         self.stdout.write(self._digests())
 
     @transaction.atomic
