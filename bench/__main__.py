@@ -46,6 +46,10 @@ def _setup_django(url: str) -> None:
     os.environ["DJANGO_DEBUG"] = "false"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # DEBUG off wants an SMTP server and collected, hashed static files: the bench sends no
+    # mail and renders its pages from the static folder as it is.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    os.environ.setdefault("STATIC_HASHED", "false")
 
     import django
     from django.conf import settings

@@ -60,6 +60,7 @@ def _client(user):
 
 
 def _head(area):
+    """The login of the area's head (``area``: the Area or its id), the principal first."""
     from grids.models import Post
 
     post = (
@@ -170,7 +171,7 @@ end
 
 def http(places: dict, *, seconds: int = 10, connections: int = 8) -> None:
     """Requests per second and p50/p95 of the inbox and the dashboard under gunicorn (two
-    workers: one per core) with wrk on loopback, next to ``/healthz`` (no session, no query)
+    workers: one per core) with wrk on loopback, next to ``/livez`` (no session, no query)
     and the notification badge (the lightest signed-in page) on the same server. Skipped
     with a comment when wrk is not installed."""
     import os
@@ -214,7 +215,7 @@ def http(places: dict, *, seconds: int = 10, connections: int = 8) -> None:
             script.write(LUA_P95)
         cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
         for name, path, headers in (
-            ("healthz", "/healthz", []),
+            ("livez", "/livez", []),
             # The lightest signed-in page: session, login, one count (the navbar's badge).
             ("badge", "/notifications/badge/", ["-H", f"Cookie: {cookie}"]),
             ("inbox_district", "/tickets/?tab=area", ["-H", f"Cookie: {cookie}"]),
@@ -531,8 +532,9 @@ def notifications_seed() -> None:
             return
         cursor.execute(
             "INSERT INTO issues_notification (recipient_id, kind, ticket_id, subject, body,"
-            " created_at, read_at) SELECT e.actor_id, 'assigned', e.ticket_id, '您有新问题待办',"
-            " '问题', e.at, CASE WHEN t.state IN ('closed', 'declined') THEN e.at END"
+            " said, created_at, read_at) SELECT e.actor_id, 'assigned', e.ticket_id,"
+            " '您有新问题待办', '问题', '{}'::jsonb, e.at,"
+            " CASE WHEN t.state IN ('closed', 'declined') THEN e.at END"
             " FROM issues_ticketevent e JOIN issues_ticket t ON t.id = e.ticket_id"
             " WHERE e.kind = 'accept' AND e.actor_id IS NOT NULL"
         )
@@ -586,6 +588,34 @@ def run(*, with_digests: bool = True) -> None:
 
 CITY_DB = "portal_bench_city"
 
+# The settings every bench on a seeded city runs Django with: production's (DEBUG off: no
+# query log, the cached template loader); DEBUG off wants SMTP and collectstatic, and the
+# benches send no mail and collect nothing.
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "bench-only-" + "x" * 50,
+    "ALLOWED_HOSTS": "testserver",
+    "LOG_LEVEL": "WARNING",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "STATIC_HASHED": "false",
+}
+
+
+def django_on_seeded_city(prog: str) -> None:
+    """Set Django up in this process on ``DATABASE_URL`` (a seeded city) with
+    ``PRODUCTION_ENV``, for the one-page benches; refuses anything but PostgreSQL."""
+    import os
+    import sys
+
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        raise SystemExit(f"{prog}: set DATABASE_URL to the PostgreSQL database of a seeded city")
+    for name, value in {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "portal.settings"}.items():
+        os.environ.setdefault(name, value)
+    sys.path.insert(0, os.getcwd())
+    import django
+
+    django.setup()
+
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m bench.city [--city-url URL] [--no-digests]``: the city bench in a
@@ -615,10 +645,10 @@ def main(argv: list[str] | None = None) -> None:
     name = urlsplit(url).path.lstrip("/")
     env = {
         **os.environ,
+        **{name: os.environ.get(name, value) for name, value in PRODUCTION_ENV.items()},
         "DATABASE_URL": url,
         "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-" + "x" * 50),
-        "ALLOWED_HOSTS": "testserver",
+        "ALLOWED_HOSTS": "testserver",  # the test client's host, whatever the shell says
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.getcwd(),
     }

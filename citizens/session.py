@@ -47,7 +47,8 @@ def current_account(request) -> ResidentAccount | None:
 
 def safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path on the portal only: redirect() takes a bare word ("ab") for a view's name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -27,9 +27,7 @@ urlpatterns = [
     ),
     path("r/wishes/<int:pk>/", wish_views.wish, name="wish"),
     path("r/wishes/<int:pk>/confirm/", wish_views.wish_confirm, name="wish_confirm"),
-    path(
-        "r/wishes/<int:pk>/photos/<int:photo_pk>/", wish_views.wish_photo, name="wish_photo"
-    ),
+    path("r/wishes/<int:pk>/photos/<int:photo_pk>/", wish_views.wish_photo, name="wish_photo"),
     path("r/points/", points_views.points_home, name="points"),
     path(
         "r/points/items/<int:item_pk>/request/",

@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy
@@ -81,12 +82,50 @@ def scrubbed(field: str, label):
     return show
 
 
+class _OnlyValidKeys:
+    """An autocomplete widget that shows again only the posted values that can be keys of
+    the related model: Django's looks every posted value up as a key, and a form sent back
+    with "abc" in such a field failed with a server error instead of its field error."""
+
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        opts = remote.model._meta
+        target = opts.get_field(getattr(remote, "field_name", None) or opts.pk.name)
+        kept = []
+        for item in value:
+            try:
+                target.run_validators(target.to_python(item))  # a key's range included
+            except (ValidationError, TypeError, ValueError):
+                continue
+            kept.append(item)
+        return super().optgroups(name, kept, attr)
+
+
+class _AutocompleteSelect(_OnlyValidKeys, AutocompleteSelect):
+    pass
+
+
+class _AutocompleteSelectMultiple(_OnlyValidKeys, AutocompleteSelectMultiple):
+    pass
+
+
+_AUTOCOMPLETE = {
+    AutocompleteSelect: _AutocompleteSelect,
+    AutocompleteSelectMultiple: _AutocompleteSelectMultiple,
+}
+
+
 class TextIntakeMixin:
     """Admin forms refuse control characters in text, as every portal form does
-    (``core.text``): a field error naming the character, nothing written."""
+    (``core.text``): a field error naming the character, nothing written. Their
+    autocomplete fields sent back with a value that is no key show the field's error."""
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        wrapper = getattr(formfield, "widget", None)
+        inner = getattr(wrapper, "widget", None)
+        if type(inner) in _AUTOCOMPLETE:
+            inner.__class__ = _AUTOCOMPLETE[type(inner)]
         if isinstance(db_field, models.CharField | models.TextField) and isinstance(
             formfield, forms.CharField
         ):

@@ -9,10 +9,20 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        from core import audit
         from core.admin import TextMessageAdmin
+        from core.audit.admin import history_admins_register
         from core.models import TextMessage
 
         admin.site.register(TextMessage, TextMessageAdmin)
+        history_admins_register(admin.site)
+        audit.tasks_connect()
+        # After every migrate (the last app's signal is enough; it runs once per app).
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(
+            audit.ignore_check_install, sender=self, dispatch_uid="core.audit.ignore_check"
+        )
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

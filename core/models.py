@@ -1,10 +1,12 @@
-"""The ground floor's one table: the text-message outbox. Everything else in ``core`` is
+"""The ground floor's one table: the text-message outbox, and the audit history of
+django.contrib.auth's accounts (``core.audit.accounts``). Everything else in ``core`` is
 functions, template tags and abstract shapes."""
 
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import accounts  # noqa: F401 (the accounts' history tables are core's)
 from core.outbox import OutboxRow
 from core.privacy import mask_phone
 

@@ -54,13 +54,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from core.numbers import MOBILE_RE, phone_normalise
+
 logger = logging.getLogger("portal.sms")
 
 # Messages sent with LocmemBackend (tests empty it between tests).
 outbox: list[SmsMessage] = []
 
-_MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
-_SEPARATORS = re.compile(r"[\s\-().]")
 # Every break str.splitlines() knows, \r\n counted once.
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _MESSAGE_ID = re.compile(r"[!-~]{1,200}")  # printable ASCII, no spaces: safe in a header
@@ -76,12 +76,8 @@ def sms_number_normalise(raw: str) -> str:
     ``ValueError``."""
     if not isinstance(raw, str):
         raise ValueError(f"SMS number must be a string, not {type(raw).__name__}")
-    number = _SEPARATORS.sub("", raw)
-    for prefix in ("+86", "0086", "86"):
-        if number.startswith(prefix) and len(number) == len(prefix) + 11:
-            number = number[len(prefix) :]
-            break
-    if not _MAINLAND_MOBILE.fullmatch(number):
+    number = phone_normalise(raw)
+    if not MOBILE_RE.match(number):
         raise ValueError(
             f"{raw!r} is not a mainland China mobile number "
             "(11 digits starting 13-19, optionally with +86)"
@@ -306,20 +302,18 @@ def sign_in_codes_forget(*, ids=None) -> int:
     return rows.update(text="")
 
 
-PRUNE_BATCH = 5000
-
-
 def text_messages_prune(*, now=None, days: int | None = None) -> int:
     """Delete the outbox rows sent, or given up (``core.outbox.MAX_ATTEMPTS`` failed
     attempts), more than ``days`` days ago (default ``settings.TEXT_MESSAGE_KEEP_DAYS``,
     90): numbers and texts are not kept forever. Rows still to be sent are kept, however
-    old. In batches of ``PRUNE_BATCH``, each its own short statement. Returns how many
+    old. In batches (``core.batches.delete_in_batches``). Returns how many
     were deleted."""
     import datetime as dt
 
     from django.db.models import Q
     from django.utils import timezone
 
+    from core.batches import delete_in_batches
     from core.models import TextMessage
     from core.outbox import MAX_ATTEMPTS
 
@@ -330,12 +324,7 @@ def text_messages_prune(*, now=None, days: int | None = None) -> int:
     cutoff = (now or timezone.now()) - dt.timedelta(days=days)
     done = Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS)
     old = TextMessage.objects.filter(done, created_at__lt=cutoff)
-    deleted = 0
-    while True:
-        batch = list(old.order_by("created_at").values_list("pk", flat=True)[:PRUNE_BATCH])
-        if not batch:
-            return deleted
-        deleted += TextMessage.objects.filter(pk__in=batch).delete()[0]
+    return delete_in_batches(old, order_by="created_at")
 
 
 def sms_sweep(*, limit: int = 1000) -> int:

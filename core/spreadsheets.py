@@ -10,6 +10,13 @@ for an XLSX the unpacked size of the zip, checked from its directory before open
 it. A CSV is read as a stream and stops at the row limit; nothing is read whole into memory.
 A cell holding a control character (a NUL that the database would refuse, an escape code)
 is an error of that cell, so that the preview shows it and nothing reaches the confirm.
+
+A code whose every digit counts (an area code, an ID number, a phone) is text. Excel and WPS
+take a long run of digits for a number: they show 1.10101E+11, keep 15 significant digits of
+an ID number, drop a landline's leading 0, and a CSV saved from there holds the rounded
+display. Such a column is refused as a whole (``Column.digits``) before any row is read, with
+what to do about it, rather than as a heap of duplicate codes and wrong check digits. A
+mobile number stored as a number has lost nothing (11 digits, no leading 0) and is read.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from typing import IO
 
 from django.utils.translation import gettext as _
 
+from core.numbers import MOBILE_RE
+
 FORMATS = ("csv", "xlsx")
 # What makes a spreadsheet read a cell as a formula (or a DDE call): the ASCII signs, their
 # full-width forms (Excel and WPS in a Chinese locale take ＝1+1 as =1+1), a leading tab or
@@ -45,6 +54,8 @@ _RATIO_FLOOR = 10 * MB  # below this unpacked size a high compression ratio is h
 # that would read as such an escape as _x005F_), as Excel does. openpyxl does neither.
 _OOXML_ESCAPE_RE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|\r")
 _OOXML_UNESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# How a spreadsheet writes a number too long for its column into a CSV: 1.10101E+11.
+_SCIENTIFIC_RE = re.compile(r"^[+-]?[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,14 @@ class Table:
     rows: list[tuple[int, list[str]]]  # (line number in the file, cell texts)
     encoding: str = ""
     fmt: str = "csv"
+    sheet: str = ""  # XLSX: the title of the sheet read
+    # XLSX: the (line, column index) of the cells stored as numbers, not text
+    numbers: set[tuple[int, int]] = field(default_factory=set)
+
+    def stored_as_number(self, line: int, index: int, text: str) -> bool:
+        """Whether the cell was a number in the file: an XLSX number cell, or in a CSV the
+        scientific notation a spreadsheet writes for a long number."""
+        return (line, index) in self.numbers or bool(_SCIENTIFIC_RE.match(text))
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,11 @@ class Column:
     label: str  # the Chinese header we write
     aliases: tuple[str, ...] = ()
     required: bool = True
+    # A code whose every digit counts. CODE: never read from a number cell; PHONE: from a
+    # number cell only when it is a whole mobile number (nothing can be missing from one).
+    digits: str = ""
+    CODE = "code"
+    PHONE = "phone"
 
     def names(self) -> set[str]:
         return {_norm(n) for n in (self.key, self.label, *self.aliases)}
@@ -187,6 +211,10 @@ def detect_format(name: str) -> str:
             )
         ]
     )
+
+
+class _NumberText(str):
+    """The text of an XLSX cell stored as a number (``_collect`` notes where it was)."""
 
 
 def _cell_text(value) -> str:
@@ -253,13 +281,17 @@ def read_table(
         limits.check_size(size)
         if fmt == "xlsx":
             _check_zip(fh, size, limits)
-            rows_iter, encoding = _xlsx_rows(fh), ""
+            sheet: list[str] = []
+            rows_iter, encoding = _xlsx_rows(fh, sheet), ""
         else:
+            sheet = []
             encoding = _csv_encoding(fh)
             rows_iter = _csv_rows(fh, encoding)
         # Closed before the file is, even when reading stops half-way.
         stack.enter_context(closing(rows_iter))
-        return _collect(rows_iter, limits, encoding, fmt)
+        table = _collect(rows_iter, limits, encoding, fmt)
+        table.sheet = sheet[0] if sheet else ""
+        return table
 
 
 def _collect(
@@ -268,6 +300,7 @@ def _collect(
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     errors: list[CellError] = []
+    numbers: set[tuple[int, int]] = set()
     read = 0  # rows after the header, blank ones included
     for line, cells in rows_iter:
         while cells and not cells[-1]:
@@ -302,6 +335,10 @@ def _collect(
             headers = [unescape_cell(c.strip().lstrip("\ufeff")) for c in cells]
             _check_cells(line, headers, headers, limits, errors)
             continue
+        for i, cell in enumerate(cells):
+            if type(cell) is _NumberText:
+                numbers.add((line, i))
+                cells[i] = str(cell)
         cells = [unescape_cell(c) if c[:1] == "'" else c for c in cells]
         _check_cells(line, cells, headers, limits, errors)
         if len(errors) >= _MAX_CELL_ERRORS:
@@ -318,7 +355,7 @@ def _collect(
         raise SpreadsheetError(errors)
     if headers is None:
         raise SpreadsheetError([CellError(1, "", _("the file is empty: no header row"))])
-    return Table(headers=headers, rows=rows, encoding=encoding, fmt=fmt)
+    return Table(headers=headers, rows=rows, encoding=encoding, fmt=fmt, numbers=numbers)
 
 
 def _check_cells(
@@ -452,7 +489,9 @@ def _check_zip(fh: IO[bytes], size: int, limits: ReadLimits) -> None:
         )
 
 
-def _xlsx_rows(fh: IO[bytes]) -> Iterable[tuple[int, list[str]]]:
+def _xlsx_rows(fh: IO[bytes], sheet_title: list[str]) -> Iterable[tuple[int, list[str]]]:
+    """The first sheet's rows as text (its title appended to ``sheet_title``); a cell stored
+    as a number comes as ``_NumberText``."""
     from openpyxl import load_workbook
 
     try:
@@ -463,15 +502,13 @@ def _xlsx_rows(fh: IO[bytes]) -> Iterable[tuple[int, list[str]]]:
         ) from None
     try:
         sheet = book.worksheets[0]
+        sheet_title.append(sheet.title)
         # The sheet's own dimension (A1:XFD1048576 costs nothing to write) would pad every
         # row to it: without it a row is as wide as its last cell, and rows end where the
         # file's do.
         sheet.reset_dimensions()
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield (
-                line,
-                [_cell_text(_ooxml_unescape(v) if isinstance(v, str) else v) for v in values],
-            )
+            yield line, [_xlsx_cell_text(v) for v in values]
     except SpreadsheetError:
         raise
     except Exception as exc:  # a member cut short, bad XML half-way
@@ -480,6 +517,14 @@ def _xlsx_rows(fh: IO[bytes]) -> Iterable[tuple[int, list[str]]]:
         ) from None
     finally:
         book.close()
+
+
+def _xlsx_cell_text(value) -> str:
+    if isinstance(value, str):
+        return _cell_text(_ooxml_unescape(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _NumberText(_cell_text(value))
+    return _cell_text(value)
 
 
 def map_columns(table: Table, columns: Sequence[Column]) -> ColumnMap:
@@ -522,7 +567,43 @@ def map_columns(table: Table, columns: Sequence[Column]) -> ColumnMap:
             )
     if errors:
         raise SpreadsheetError(errors)
+    _check_digits(table, mapping, columns)
     return mapping
+
+
+def _check_digits(table: Table, mapping: ColumnMap, columns: Sequence[Column]) -> None:
+    """Refuse each code column that holds numbers (``Column.digits``): one error per column,
+    at its first such cell, with how many there are."""
+    errors: list[CellError] = []
+    for col in columns:
+        i = mapping.index.get(col.key)
+        if not col.digits or i is None:
+            continue
+        found = [
+            (line, cells[i])
+            for line, cells in table.rows
+            if i < len(cells)
+            and cells[i]
+            and table.stored_as_number(line, i, cells[i])
+            and not (col.digits == Column.PHONE and MOBILE_RE.match(cells[i]))
+        ]
+        if not found:
+            continue
+        line, value = found[0]
+        where = (
+            _("sheet “%(sheet)s”, %(count)s cells stored as numbers, the first “%(value)s”")
+            if table.sheet
+            else _("%(count)s cells written as numbers, the first “%(value)s”")
+        ) % {"sheet": table.sheet, "count": len(found), "value": value}
+        errors.append(
+            CellError(
+                line,
+                mapping.label(col.key),
+                _("this column lost digits; format it as text (%(where)s)") % {"where": where},
+            )
+        )
+    if errors:
+        raise SpreadsheetError(errors)
 
 
 def write_table(
@@ -603,10 +684,11 @@ def spreadsheet_response(
     preamble: Sequence[Sequence] = (),
 ):
     """A download of ``rows`` as ``filename`` (no extension) in ``fmt``, ``preamble`` lines
-    above its header."""
+    above its header; ``rows_written`` on the response says how many data rows it holds
+    (what an export's access log records)."""
     from django.http import HttpResponse
 
     response = HttpResponse(content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
-    write_table(response, fmt, headers, rows, preamble=preamble)
+    response.rows_written = write_table(response, fmt, headers, rows, preamble=preamble)
     return response

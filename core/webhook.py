@@ -184,9 +184,13 @@ class _CheckedHTTPHandler(urllib.request.HTTPHandler):
 
 class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req):
-        return self.do_open(
-            _CheckedHTTPSConnection, req, context=self._context, check_hostname=self._check_hostname
-        )
+        options = {"context": self._context}
+        # Python 3.11 keeps check_hostname beside the context; 3.12 and later put it in the
+        # context and no longer take it as an argument.
+        check_hostname = getattr(self, "_check_hostname", None)
+        if check_hostname is not None:
+            options["check_hostname"] = check_hostname
+        return self.do_open(_CheckedHTTPSConnection, req, **options)
 
 
 def webhook_where(url: str) -> str:

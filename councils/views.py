@@ -22,7 +22,7 @@ from councils.rules import MEETING_ROLES, State
 from deliberation.models import Proposal
 from grids.access import scope_for
 from grids.models import Area
-from grids.selectors import area_labels, filter_area_for_user, set_places
+from grids.selectors import area_labels, code_lookable, filter_area_for_user, set_places
 from issues.models import Ticket
 from wishes.models import Wish
 
@@ -111,7 +111,7 @@ def plan(request):
             scope_for(request.user).area_q(roles=MEETING_ROLES),
             code=code.strip(),
         ).first()
-        if code.strip()
+        if code_lookable(code.strip())
         else None
     )
     if area is not None:

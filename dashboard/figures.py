@@ -5,9 +5,9 @@ Every ticket read starts from ``issues.selectors.tickets_visible_to`` and every 
 from an aggregate, so the page costs the same number of queries whatever the number of
 tickets, grids or children:
 
-* the KPIs, the tier counts and the level shares: one ``aggregate`` of conditional counts;
-* the 30-day series: one grouped query per series (intake by ``created_at``, solved by
-  ``resolved_at``), days in Asia/Shanghai;
+* the KPIs, the tier counts and the level shares: one query of conditional counts per tier;
+* the 30-day series: one query, a group per series (intake by ``created_at``, solved by
+  ``resolved_at``) joined by UNION ALL, days in Asia/Shanghai;
 * the top categories: one grouped query;
 * the children table: one grouped query, each ticket put in its child's bucket by a
   ``Case``/``When`` on the children's nested-set ranges.
@@ -47,7 +47,7 @@ from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from grids.access import scope_for
 from grids.models import Area
@@ -290,7 +290,9 @@ def _solved_between(start: dt.datetime, end: dt.datetime) -> Q:
 
 
 def ticket_figures(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, int]:
-    """KPIs, open/solved per tier and solved per level band. One query."""
+    """KPIs, open/solved per tier and solved per level band. One query, grouped by tier:
+    its fifteen counts per tier cost the ORM and the database half what thirty-three
+    conditional counts over all the problems did."""
     counts = {
         "open": Count("pk", filter=_open()),
         "overdue": Count("pk", filter=_overdue(clock.now)),
@@ -299,37 +301,46 @@ def ticket_figures(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, int]:
         "solved": Count("pk", filter=_solved()),
         **rating_counts(),
     }
-    for tier in [*Tier.values, UNTRIAGED]:
-        counts[f"open_{tier}"] = Count("pk", filter=_open() & Q(tier=tier))
-        counts[f"solved_{tier}"] = Count("pk", filter=_solved() & Q(tier=tier))
     for band in LEVEL_BANDS:
         counts[f"band_{band.key}"] = Count(
             "pk", filter=_solved() & Q(resolved_level__in=band.levels)
         )
-    return tickets.aggregate(**counts)
+    figures = dict.fromkeys(counts, 0)
+    for tier in [*Tier.values, UNTRIAGED]:
+        figures[f"open_{tier}"] = figures[f"solved_{tier}"] = 0
+    for row in tickets.order_by().values("tier").annotate(**counts):
+        tier = row.pop("tier")
+        for name, n in row.items():
+            figures[name] += n
+        if f"open_{tier}" in figures:  # a tier of Tier's, or not triaged yet
+            figures[f"open_{tier}"] += row["open"]
+            figures[f"solved_{tier}"] += row["solved"]
+    return figures
 
 
 def daily_series(tickets: QuerySet[Ticket], clock: Clock) -> dict[str, list]:
     """Problems reported and solved per local day over the last WINDOW_DAYS days, days with
-    none included. Two queries."""
+    none included. One query: the two series' groups in one UNION ALL."""
 
-    def per_day(rows: QuerySet[Ticket], stamp: str) -> dict[dt.date, int]:
-        grouped = (
+    def per_day(rows: QuerySet[Ticket], stamp: str, series: str) -> QuerySet:
+        return (
             rows.filter(**{f"{stamp}__gte": clock.window_start, f"{stamp}__lt": clock.day_end})
-            .annotate(day=TruncDate(stamp, tzinfo=clock.tz))
+            .annotate(day=TruncDate(stamp, tzinfo=clock.tz), series=Value(series))
             .order_by()
-            .values("day")
+            .values("series", "day")
             .annotate(n=Count("pk"))
         )
-        return {row["day"]: row["n"] for row in grouped}
 
-    intake = per_day(tickets, "created_at")
-    solved = per_day(tickets.filter(_solved()), "resolved_at")
+    found: dict[str, dict[dt.date, int]] = {"intake": {}, "solved": {}}
+    intake = per_day(tickets, "created_at", "intake")
+    solved = per_day(tickets.filter(_solved()), "resolved_at", "solved")
+    for row in intake.union(solved, all=True):
+        found[row["series"]][row["day"]] = row["n"]
     days = clock.window_days
     return {
         "days": days,
-        "intake": [intake.get(day, 0) for day in days],
-        "solved": [solved.get(day, 0) for day in days],
+        "intake": [found["intake"].get(day, 0) for day in days],
+        "solved": [found["solved"].get(day, 0) for day in days],
     }
 
 
@@ -382,6 +393,22 @@ class Row:
     @property
     def is_empty(self) -> bool:
         return not (self.open or self.overdue or self.solved_window or self.rated or self.not_rated)
+
+    # The table's text of each row, in the active language: cheaper here than two
+    # {% blocktranslate %} tags rendered per row.
+    @property
+    def rated_label(self) -> str:
+        return ngettext("%(counter)s rated", "%(counter)s rated", self.rated) % {
+            "counter": self.rated
+        }
+
+    @property
+    def sources_label(self) -> str:
+        return _("resident %(resident)s · call %(call)s · not rated %(none)s") % {
+            "resident": self.rated_resident,
+            "call": self.rated_call,
+            "none": self.not_rated,
+        }
 
 
 def child_rows(
@@ -453,6 +480,7 @@ class Dashboard:
     series: dict[str, list]
     rows: list[Row]
     chart_data: dict = field(default_factory=dict)
+    day_labels: list[str] = field(default_factory=list)  # the series' days, as shown
 
     @property
     def node(self) -> Area | None:
@@ -460,9 +488,16 @@ class Dashboard:
 
     @property
     def daily_rows(self) -> list[dict]:
-        """The series as table rows, newest first, for readers without the chart."""
-        rows = zip(self.series["days"], self.series["intake"], self.series["solved"], strict=True)
-        return [{"day": d, "intake": i, "solved": s} for d, i, s in reversed(list(rows))]
+        """The series as table rows, newest first, for readers without the chart; each day's
+        ``label`` is the chart's (written once for both)."""
+        labels = self.day_labels or [_day_label(day) for day in self.series["days"]]
+        rows = zip(
+            self.series["days"], labels, self.series["intake"], self.series["solved"], strict=True
+        )
+        return [
+            {"day": d, "label": label, "intake": i, "solved": s}
+            for d, label, i, s in reversed(list(rows))
+        ]
 
 
 def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) -> Dashboard:
@@ -499,6 +534,7 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
     tiers = _tiers(figures)
     top = top_categories(tickets, clock) if nodes is None else rollup_top_categories(nodes, clock)
     categories = _with_share_of_intake(top, series)
+    day_labels = [_day_label(day) for day in series["days"]]
     return Dashboard(
         place=place,
         clock=clock,
@@ -509,7 +545,8 @@ def dashboard_for(user, *, node_code: str = "", now: dt.datetime | None = None) 
         categories=categories,
         series=series,
         rows=rows,
-        chart_data=_chart_data(series, tiers),
+        chart_data=_chart_data(day_labels, series, tiers),
+        day_labels=day_labels,
     )
 
 
@@ -775,12 +812,16 @@ def _rest_label(place: Place) -> str:
     return _("Elsewhere (assigned to your department)")
 
 
-def _chart_data(series: dict[str, list], tiers: list[dict]) -> dict:
+def _day_label(day: dt.date) -> str:
+    """A day of the series as the chart and its table show it (3月5日, March 5)."""
+    return formats.date_format(day, "MONTH_DAY_FORMAT")
+
+
+def _chart_data(day_labels: list[str], series: dict[str, list], tiers: list[dict]) -> dict:
     """What the charts read (through json_script): the 30-day series and the tiers."""
-    labels = [formats.date_format(day, "MONTH_DAY_FORMAT") for day in series["days"]]
     return {
         "daily": {
-            "days": labels,
+            "days": day_labels,
             "intake": series["intake"],
             "solved": series["solved"],
             "names": {"intake": _("Reported"), "solved": _("Solved")},

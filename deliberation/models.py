@@ -19,10 +19,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from grids.models import AncestorKeys, Area
 from residents.models import Household
 
 
+@audit.track(exclude=audit.ANCESTOR_KEY_FIELDS)
 class Proposal(AncestorKeys):
     class Kind(models.TextChoices):
         RENOVATION = "renovation", _("renovation plan")
@@ -186,6 +188,11 @@ class ProposalAttachment(models.Model):
         return {"jpeg": "jpg"}.get(self.kind, self.kind)
 
 
+# The roll as frozen (its inserts) and any delete, never the voted/how flips: a row per vote
+# would say when each household voted and from which request (user, address), and lined up
+# with the order the ballots were written in while voting is open, that ties a household to
+# its ballot. Whether it voted is on the roll itself, with no time.
+@audit.track(exclude=["voted", "how"])
 class RollEntry(models.Model):
     """A household eligible to vote on a proposal, frozen when voting opens: whether it voted
     and how (online or on paper). Holds no time and nothing of the ballot."""
@@ -248,6 +255,9 @@ class Ballot(models.Model):
         return str(self.id)
 
 
+# Never the choice: it is erased once the paper ballot is decided, and a history of it
+# would tie the household to how it voted.
+@audit.track(exclude=["choice"])
 class PaperBallot(models.Model):
     """A ballot handed in on paper at a meeting, recorded by one worker for a household. It
     counts only when a second worker confirms it: then an anonymous ``Ballot`` is written,
@@ -315,6 +325,7 @@ class PaperBallot(models.Model):
         return f"{self.proposal_id} · {self.household_id} · {self.get_status_display()}"
 
 
+@audit.track()
 class ProposalResult(models.Model):
     """The result, written once when the window closes and never rewritten: eligible
     households, those that voted, the counts and whether the share in favour of the

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
 from core.images import image_clean
 from deliberation import rules
 from deliberation.models import (
@@ -296,7 +297,9 @@ def proposal_close_if_due(*, proposal: Proposal) -> Proposal:
     read after the close, whichever comes first). Returns the proposal as it now stands."""
     if proposal.state != S.VOTING or proposal.voting_closes_at > timezone.now():
         return proposal
-    with transaction.atomic():
+    # The portal's own act, whoever's page or job came first: its history rows say so (a
+    # page read writes no request context of its own).
+    with transaction.atomic(), audit.context(closed_by="portal: the voting window ended"):
         locked = _lock(proposal)
         if locked.state != S.VOTING:  # closed meanwhile by someone else's read
             return locked

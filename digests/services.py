@@ -314,3 +314,13 @@ def digests_run_due(*, kind: str, now: dt.datetime | None = None) -> BuildResult
         result.sent,
     )
     return result
+
+
+def digests_sweep(*, now: dt.datetime | None = None) -> int:
+    """What beat runs every few minutes: mail the deliveries a run left unsent — a worker
+    killed while it mailed leaves the rest of its batch claimed, and only a run after
+    ``core.outbox.CLAIM_TIMEOUT`` may send them; without this the next run of their kind
+    (the next day, week or month) would. Each kind within its ``SEND_WINDOW``. Returns how
+    many were sent."""
+    now = now or timezone.now()
+    return sum(digests_deliver(kind=kind, since=now - SEND_WINDOW[kind]) for kind in K.values)

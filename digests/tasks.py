@@ -18,3 +18,9 @@ def run_due_digests(kind: str) -> dict:
         "rebuilt": result.rebuilt,
         "sent": result.sent,
     }
+
+
+@shared_task
+def digests_sweep() -> int:
+    """Mail what a run left unsent (a worker killed mid-run): see ``digests_sweep``."""
+    return services.digests_sweep()

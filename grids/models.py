@@ -6,11 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from core import audit
 from grids import rules
 from grids.rules import AreaKind, GridType, PartyOrgKind, PostTitle
 from grids.validators import validate_area_code, validate_phone
 
 
+@audit.track(exclude=["lft", "rght", "tree_id", "level", "updated_at"])
 class Area(MPTTModel):
     """One node of the area tree: city, district, street … building, unit.
 
@@ -125,6 +127,7 @@ class AncestorKeys(models.Model):
         abstract = True
 
 
+@audit.track()
 class Person(models.Model):
     """Someone who holds posts: a head, an officer, a worker. A login belongs to a person."""
 
@@ -165,6 +168,7 @@ class Person(models.Model):
         return self.name
 
 
+@audit.track()
 class Department(models.Model):
     """A functional department (职能部门: housing, water, police …) that takes assigned
     problems. Its handlers see only what is assigned to it."""
@@ -191,6 +195,15 @@ class Department(models.Model):
         return self.name
 
 
+# Who handles a department's problems sees them: who was made a handler, and by whom, is kept.
+audit.track(
+    model_name="DepartmentHandlerHistory",
+    app_label="grids",
+    verbose_name=_("a department's handlers"),
+)(Department.handlers.through)
+
+
+@audit.track()
 class Post(models.Model):
     """A person holding a titled post on a node, from ``started_on`` to ``ended_on``.
 

@@ -2,6 +2,7 @@
 queries, whatever the size of the tree."""
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import connection, connections, transaction
 from django.db.models import (
@@ -172,51 +173,86 @@ def keys_above(area: Area, keys: dict[str, int | None]) -> dict[str, int | None]
 LINEAGE_BATCH = 500
 
 
-def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[int, list[Area]]:
-    """Area pk → its chain from its district down to the area itself (with ``with_city``,
-    from the city above), for many areas in one query per ``LINEAGE_BATCH``: ``parent_id``
-    and a tree root's ``upper_id`` followed up by a recursive query of primary-key lookups
-    (at most ``rules.MAX_TREE_DEPTH`` steps), where a range over the nested sets
-    (django-mptt's ``get_ancestors``, an ``OR`` of ranges) reads the tree's index from its
-    start and stops at the root of the area's own tree. An area missing from the tree has
-    no chain."""
+class PathNode(NamedTuple):
+    """A node of a name path as a label reads it (``area_labels``, ``area_paths``): its id,
+    name and kind, no model instance."""
+
+    pk: int
+    name: str
+    kind: str
+
+
+def _lineage_nodes(area_ids: Iterable[int], columns: list[str]) -> dict[int, tuple]:
+    """Node pk → ``(the pk of the node above it, *columns)`` for ``area_ids`` and every node
+    above them, each node once however many of the areas it is above: one recursive query of
+    primary-key lookups per ``LINEAGE_BATCH`` areas, ``parent_id`` and a tree root's
+    ``upper_id`` followed up (at most ``rules.MAX_TREE_DEPTH`` steps; ``UNION`` drops a
+    node already met), where a range over the nested sets (django-mptt's
+    ``get_ancestors``, an ``OR`` of ranges) reads the tree's index from its start and stops
+    at the root of the area's own tree. ``columns`` are the areas' column names."""
     ids = sorted(set(area_ids))
     table = Area._meta.db_table
     up = "COALESCE(a.parent_id, a.upper_id)"
-    # The tree's and the names' columns, which the database returns as they are stored (the
-    # times, which SQLite returns as text, are left deferred: a chain never shows them).
-    fields = [f for f in Area._meta.concrete_fields if not isinstance(f, DateTimeField)]
-    columns = ", ".join(f"a.{connection.ops.quote_name(f.column)}" for f in fields)
-    names = [f.attname for f in fields]
-    queryset = Area.objects.all()
-    # Each ancestor once: a page's places share their community, street and district, and
-    # building one model instance per (place, ancestor) pair was most of the cost.
-    seen: dict[int, Area] = {}
-    chains: dict[int, list[tuple[int, Area]]] = {}
+    selected = ", ".join(f"a.{connection.ops.quote_name(column)}" for column in columns)
+    names = ", ".join(f"v{i}" for i in range(len(columns)))
+    db = Area.objects.all().db
+    nodes: dict[int, tuple] = {}
     for first in range(0, len(ids), LINEAGE_BATCH):
         batch = ids[first : first + LINEAGE_BATCH]
         marks = ", ".join(["%s"] * len(batch))
-        with connections[queryset.db].cursor() as cursor:
+        # The columns ride up with each node: one lookup of a node, not a second to read it.
+        with connections[db].cursor() as cursor:
             cursor.execute(
-                f"WITH RECURSIVE up(start_id, node_id, depth) AS ("
-                f" SELECT id, id, 0 FROM {table} WHERE id IN ({marks})"
-                f" UNION ALL SELECT up.start_id, {up}, up.depth + 1 FROM up"
-                f" JOIN {table} a ON a.id = up.node_id WHERE {up} IS NOT NULL)"
-                f" SELECT up.start_id, up.depth, {columns}"
-                f" FROM up JOIN {table} a ON a.id = up.node_id",
+                f"WITH RECURSIVE up(node_id, above_id, {names}) AS ("
+                f" SELECT a.id, {up}, {selected} FROM {table} a WHERE a.id IN ({marks})"
+                f" UNION SELECT a.id, {up}, {selected} FROM up"
+                f" JOIN {table} a ON a.id = up.above_id)"
+                f" SELECT node_id, above_id, {names} FROM up",
                 batch,
             )
-            rows = cursor.fetchall()
-        for start, depth, *values in rows:
-            node = seen.get(values[0])
-            if node is None:
-                node = seen[values[0]] = Area.from_db(queryset.db, names, values)
-            if with_city or node.kind != AreaKind.CITY or node.pk == start:
-                chains.setdefault(start, []).append((depth, node))
-    return {
-        pk: [node for _depth, node in sorted(found, key=lambda p: -p[0])]
-        for pk, found in chains.items()
-    }
+            for pk, above, *values in cursor.fetchall():
+                nodes[pk] = (above, *values)
+    return nodes
+
+
+def _chains_from(area_ids: Iterable[int], above: dict[int, int | None], nodes: dict) -> dict:
+    """Area pk → the ``nodes`` from the top down to the area itself, each area's chain
+    followed up through ``above`` (node pk → the pk above it). An area missing from
+    ``nodes`` has no chain."""
+    chains = {}
+    for pk in sorted(set(area_ids)):
+        chain = []
+        node = pk
+        while node is not None and node in nodes and len(chain) <= len(nodes):
+            chain.append(nodes[node])
+            node = above[node]
+        if chain:
+            chains[pk] = chain[::-1]
+    return chains
+
+
+def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[int, list[Area]]:
+    """Area pk → its chain from its district down to the area itself (with ``with_city``,
+    from the city above), for many areas in one query per ``LINEAGE_BATCH``
+    (``_lineage_nodes``), each ancestor one model instance shared by the chains it is in.
+    An area missing from the tree has no chain. A label needs only names and kinds:
+    ``area_labels`` reads those, without model instances."""
+    area_ids = list(area_ids)
+    # The tree's and the names' columns, which the database returns as they are stored (the
+    # times, which SQLite returns as text, are left deferred: a chain never shows them).
+    fields = [f for f in Area._meta.concrete_fields if not isinstance(f, DateTimeField)]
+    names = [f.attname for f in fields]
+    rows = _lineage_nodes(area_ids, [f.column for f in fields])
+    db = Area.objects.all().db
+    above = {pk: row[0] for pk, row in rows.items()}
+    nodes = {pk: Area.from_db(db, names, row[1:]) for pk, row in rows.items()}
+    chains = _chains_from(area_ids, above, nodes)
+    if not with_city:
+        chains = {
+            pk: [node for node in chain if node.kind != AreaKind.CITY or node.pk == pk]
+            for pk, chain in chains.items()
+        }
+    return chains
 
 
 def keyed_rows_follow_moves(rows: QuerySet, moved: list[Area]) -> int:
@@ -296,11 +332,18 @@ def _title_rank(post: Post) -> tuple:
     return (rank, post.is_deputy, post.person.name)
 
 
+def code_lookable(code: str) -> bool:
+    """May ``code`` be looked up at all? One holding a NUL character names no place, and
+    PostgreSQL refuses it in a query (a server error instead of "no such place")."""
+    return bool(code) and "\x00" not in code
+
+
 def filter_area_for_user(user, code: str, form, field: str = "area") -> Area | None:
     """The node a list is narrowed to by its code, if the user may see it; otherwise None,
     and the form's ``field`` says so (``rules.area_code_error``), for the list to show
     nothing with the reason rather than a 404 page. One query."""
-    area = Area.objects.filter(scope_for(user).area_q(), code=code).first() if code else None
+    lookable = code_lookable(code)
+    area = Area.objects.filter(scope_for(user).area_q(), code=code).first() if lookable else None
     if code and area is None:
         form.add_error(field, rules.area_code_error(code))
     return area
@@ -309,7 +352,8 @@ def filter_area_for_user(user, code: str, form, field: str = "area") -> Area | N
 def get_area_for_user(user, code: str) -> Area:
     """The node with ``code`` if it lies in the user's scope; 404 whether it is missing or
     out of scope (an admin reaches every node). One query."""
-    area = Area.objects.filter(scope_for(user).area_q(), code=code).first() if code else None
+    lookable = code_lookable(code)
+    area = Area.objects.filter(scope_for(user).area_q(), code=code).first() if lookable else None
     if area is None:
         raise Http404
     return area
@@ -324,9 +368,13 @@ def scope_root_for(user, area: Area) -> Grant | None:
     covering = scope.grants_covering(area)
     if not covering:
         return None
-    # All covering grants hold the node: the one of the highest kind (then the one that
-    # starts furthest left in a tree) is the widest.
-    return min(covering, key=lambda g: (rules.KIND_DEPTH[g.kind], g.lft))
+    return min(covering, key=grant_width)
+
+
+def grant_width(grant: Grant) -> tuple[int, int]:
+    """How wide a grant is, smallest first: of grants that all hold one node, the one of the
+    highest kind (then the one that starts furthest left in a tree) is the widest."""
+    return (rules.KIND_DEPTH[grant.kind], grant.lft)
 
 
 def scope_root_areas(user) -> list[Area]:
@@ -370,12 +418,13 @@ def area_path(area: Area, *, within: Grant | None = None) -> list[Area]:
     return chain
 
 
-def _label_from(chain: list[Area], root: Grant | None) -> str:
+def _label_from(chain: list, root_id: int | None) -> str:
     """The name path a picker shows: from the community (or the district when the node is
-    above any community), never from above the user's own scope root."""
+    above any community), never from above the user's own scope root (the node
+    ``root_id``)."""
     start = next((i for i, a in enumerate(chain) if a.kind in COMMUNITY_KINDS), 0)
-    if root is not None:
-        start = max(start, next((i for i, a in enumerate(chain) if a.pk == root.area_id), 0))
+    if root_id is not None:
+        start = max(start, next((i for i, a in enumerate(chain) if a.pk == root_id), 0))
     return PATH_SEPARATOR.join(a.name for a in chain[start:])
 
 
@@ -389,25 +438,53 @@ def area_chains(areas: Iterable[Area], *, with_city: bool = False) -> dict[int, 
     return {a.pk: chains.get(a.pk, []) for a in areas}
 
 
+def _grant_widths(user) -> dict[int, tuple[int, int]] | None:
+    """The nodes of ``user``'s grants, each with how wide it is as ``scope_root_for`` orders
+    them (its kind's depth, then where it starts in its tree): the scope read once for a
+    page of places, not once a place. None for an admin (no root)."""
+    scope = scope_for(user)
+    if scope.is_admin:
+        return None
+    return {g.area_id: grant_width(g) for g in scope.grants}
+
+
+def _path_labels(area_ids: Iterable[int], *, user) -> dict[int, str]:
+    """Area pk → its picker label (``_label_from``) below ``user``'s scope root (None: no
+    root, as for an admin), for the areas found in the tree. The root of a place is
+    ``scope_root_for``'s: the widest of the grants on its chain (the city included), the
+    nodes a grant covers being those below it. One query per ``LINEAGE_BATCH`` places
+    (``_lineage_nodes``), each ancestor read once as its name and kind, no model
+    instances."""
+    area_ids = set(area_ids)
+    rows = _lineage_nodes(area_ids, ["name", "kind"])
+    above = {pk: row[0] for pk, row in rows.items()}
+    nodes = {pk: PathNode(pk, name, kind) for pk, (_above, name, kind) in rows.items()}
+    widths = _grant_widths(user) if user is not None else None
+    labels = {}
+    for pk, chain in _chains_from(area_ids, above, nodes).items():
+        held = [node.pk for node in chain if node.pk in widths] if widths else []
+        root_id = min(held, key=widths.__getitem__) if held else None
+        # A label starts at the district at the highest: the city is named only on its own.
+        shown = [node for node in chain if node.kind != AreaKind.CITY or node.pk == pk]
+        labels[pk] = _label_from(shown, root_id)
+    return labels
+
+
 def area_labels(areas: Iterable[Area], *, user) -> dict[int, str]:
     """``{pk: "莲心社区 › 第1网格 › 1栋"}`` for the nodes of a page (search results, the
     problems of an inbox page): from the community (never from above the user's own scope
-    root) down to the node, their ancestors fetched together (``area_chains``)."""
+    root) down to the node, their ancestors fetched together (``_path_labels``); an area
+    missing from the tree is labelled ``""``."""
     areas = list(areas)
-    chains = area_chains(areas)
-    return {area.pk: _label_from(chains[area.pk], scope_root_for(user, area)) for area in areas}
+    labels = _path_labels((area.pk for area in areas), user=user)
+    return {area.pk: labels.get(area.pk, "") for area in areas}
 
 
 def area_paths(area_ids: Iterable[int], *, user=None) -> dict[int, str]:
     """``area_labels`` by the areas' ids alone, for exports that read rows as values: the
     same paths, below ``user``'s scope (None: an admin's, from the community down). One
-    query per 500 places (``area_lineages``); an id missing from the tree has no path."""
-    chains = area_lineages(area_ids)
-    return {
-        pk: _label_from(chain, scope_root_for(user, chain[-1]) if user is not None else None)
-        for pk, chain in chains.items()
-        if chain
-    }
+    query per 500 places (``_path_labels``); an id missing from the tree has no path."""
+    return _path_labels(area_ids, user=user)
 
 
 def set_places(objects: Iterable, *, user, attr: str = "area", into: str = "place") -> list:
@@ -432,7 +509,8 @@ def area_label(area: Area, *, path: list[Area], user) -> str:
     chain = list(path)
     if not chain or chain[-1].pk != area.pk:
         chain.append(area)
-    return _label_from(chain, scope_root_for(user, area))
+    root = scope_root_for(user, area)
+    return _label_from(chain, root.area_id if root is not None else None)
 
 
 def area_children_for_picker(area: Area) -> QuerySet[Area]:

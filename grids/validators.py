@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.numbers import MOBILE_RE, phone_normalise
+
 AREA_CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")
-# [0-9], not \d: \d also matches full-width digits, which no phone can dial.
-MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 LANDLINE_RE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
 
 BAD_CODE_MESSAGE = _(
@@ -25,22 +25,29 @@ def validate_area_code(value: str) -> None:
 
 
 def normalize_phone(value: str) -> str:
-    """Strip what spreadsheets add around a phone: spaces, a +86 prefix, a trailing '.0'."""
-    value = (value or "").strip().replace(" ", "")
-    if value.endswith(".0"):
-        value = value[:-2]
-    if value.startswith("+86"):
-        value = value[3:]
-    return value
+    """A phone as the portal stores it, from what was typed around it: full-width digits,
+    spaces, hyphens, dots, +86/0086/86, a trailing '.0' (``core.numbers.phone_normalise``)."""
+    return phone_normalise(value)
+
+
+def _phone_problem(value: str) -> str | None:
+    """What is specifically wrong with a phone that is not valid, when something can be
+    said: its digit count, or a country other than China."""
+    if value.startswith("+") or value.startswith("00"):
+        return _("“%(value)s” is not a mainland China number (+86)")
+    if value.isascii() and value.isdigit() and value.startswith("1") and len(value) != 11:
+        return _("“%(value)s” has %(count)s digits; a mobile number has 11")
+    return None
 
 
 def validate_phone(value: str) -> None:
     """A mainland mobile number (11 digits, 13x–19x) or a landline with its area code."""
     if not (MOBILE_RE.match(value or "") or LANDLINE_RE.match(value or "")):
         raise ValidationError(
-            _("“%(value)s” is not a valid phone number (11-digit mobile or 0xxx-xxxxxxx)"),
+            _phone_problem(value or "")
+            or _("“%(value)s” is not a valid phone number (11-digit mobile or 0xxx-xxxxxxx)"),
             code="bad_phone",
-            params={"value": value},
+            params={"value": value, "count": len(value or "")},
         )
 
 
@@ -55,7 +62,8 @@ def validate_mobile(value: str) -> None:
     """A mainland mobile number only: what a resident gives to be called back."""
     if not MOBILE_RE.match(value or ""):
         raise ValidationError(
-            _("“%(value)s” is not a mobile number (11 digits starting 13–19)"),
+            _phone_problem(value or "")
+            or _("“%(value)s” is not a mobile number (11 digits starting 13–19)"),
             code="bad_mobile",
-            params={"value": value},
+            params={"value": value, "count": len(value or "")},
         )

@@ -71,7 +71,9 @@ class TicketSettingsAdmin(admin.ModelAdmin):
     list_display = ("__str__", "exclude_weekends", "hard_via_street", "rating_days")
 
     def has_add_permission(self, request):
-        return not TicketSettings.objects.exists()
+        # The one row, added once, and by whoever may add it (staff without the permission
+        # reached the form while no row existed).
+        return super().has_add_permission(request) and not TicketSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -416,8 +416,11 @@ def _meetings() -> list[Meeting]:
         meetings.append(meeting)
     # Dated on the day it was held (demo backdating, as ``_age`` does for the problems).
     for meeting in meetings:
-        opened = dt.datetime.combine(
-            meeting.held_on, dt.time(9), tzinfo=timezone.get_current_timezone()
+        opened = min(
+            dt.datetime.combine(
+                meeting.held_on, dt.time(9), tzinfo=timezone.get_current_timezone()
+            ),
+            timezone.now(),
         )
         Meeting.objects.filter(pk=meeting.pk).update(created_at=opened)
     return meetings
@@ -902,6 +905,15 @@ def _age(pk: int | list[int], *, days: int, overdue: bool, now, met: bool = Fals
     are never rewritten (``load`` recounts the day rollups after)."""
     pks = [pk] if isinstance(pk, int) else list(pk)
     shift = dt.timedelta(days=days, hours=days % 7)
+    if met:
+        # A meeting's problems land on its day, an hour or more after it opened at 09:00
+        # (``_meetings``), whatever the hour now: ``days`` back from now alone would put
+        # them on the day before when the load runs in the small hours.
+        held = timezone.localdate(now) - dt.timedelta(days=days)
+        landing = dt.datetime.combine(
+            held, dt.time(10 + days % 7), tzinfo=timezone.get_current_timezone()
+        )
+        shift = max(now - landing, dt.timedelta(0))
     tickets = Ticket.objects.filter(pk__in=pks)
     for field in ("created_at", "updated_at", "assigned_at", "resolved_at", "closed_at"):
         tickets.filter(**{f"{field}__isnull": False}).update(**{field: F(field) - shift})

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
+from core import audit
 from core.images import KINDS
 from core.outbox import OutboxRow
 from core.privacy import mask_phone
@@ -143,6 +144,7 @@ class Holiday(models.Model):
         return f"{self.date} {self.name}"
 
 
+@audit.track(exclude=[*audit.ANCESTOR_KEY_FIELDS, "updated_at"])
 class Ticket(AncestorKeys):
     """A resident's problem (群众反映问题) on its way through the six steps."""
 
@@ -761,6 +763,8 @@ class ReturnVisit(models.Model):
         return f"#{self.ticket_id} {self.scheduled_for}"
 
 
+# The key's hash is a secret: a change of it is recorded as a change, never its value.
+@audit.track(masked=["key_hash"])
 class ApiKey(models.Model):
     """A key for one intake channel of the Open311 API (the mini-program, the hotline …).
     Only a hash is stored; the key is shown once when made."""

@@ -50,6 +50,8 @@ from django.views.decorators.http import require_GET
 
 from core.images import KINDS, image_response
 from core.privacy import scrub_personal_numbers
+from core.ratelimit import RateLimited, rate_limit_take
+from core.requests import client_ip
 from core.text import code_point, control_character, visible, xml_text
 from grids.models import Area
 from grids.selectors import area_chains
@@ -68,6 +70,13 @@ WINDOW = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
 DESCRIPTION_MAX = 4000  # the spec's limit on description
 NAME_MAX = Ticket._meta.get_field("reporter_name").max_length
+# The API is public: reads are counted per client address a minute; filings per address a
+# minute (before the key is checked, so guessing keys is as slow) and per key an hour
+# (settings.OPEN311_*); photos per address a minute (core.ratelimit). Over a limit: 429 with
+# Retry-After, in the spec's error list.
+MINUTE = 60
+HOUR = 60 * 60
+PHOTOS_PER_ADDRESS_MINUTE = 300
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
@@ -147,13 +156,36 @@ def open311_view(*methods: str):
                     return response
                 try:
                     _refuse_nul(value for _n, values in request.GET.lists() for value in values)
+                    _count_per_address(request)
                     return view(request, *args, fmt=fmt, **kwargs)
                 except Open311Error as exc:
                     return _errors(fmt, exc.status, exc.descriptions)
+                except RateLimited as exc:
+                    response = _errors(
+                        fmt,
+                        429,
+                        [
+                            _("too many requests; try again in %(seconds)s seconds")
+                            % {"seconds": exc.retry_after}
+                        ],
+                    )
+                    response["Retry-After"] = str(exc.retry_after)
+                    return response
 
         return csrf_exempt(wrapper)
 
     return decorate
+
+
+def _count_per_address(request: HttpRequest) -> None:
+    ip = client_ip(request)
+    if not ip:
+        return
+    if request.method == "POST":
+        action, limit = "open311-create", settings.OPEN311_CREATES_PER_MINUTE
+    else:
+        action, limit = "open311-read", settings.OPEN311_READS_PER_MINUTE
+    rate_limit_take(action=action, limits={f"ip:{ip}": limit}, window=MINUTE)
 
 
 def _refuse_nul(values: Iterable[str]) -> None:
@@ -418,6 +450,15 @@ def request_detail(request: HttpRequest, *, pk: str, fmt: str) -> HttpResponse:
 def request_photo(request: HttpRequest, *, token: str, ext: str) -> HttpResponse:
     """A public ticket's photo, as ``media_url`` announces it: found by its unguessable token
     (never by an id one could count through), only while its ticket is public."""
+    ip = client_ip(request)
+    if ip:
+        try:
+            limits = {f"ip:{ip}": PHOTOS_PER_ADDRESS_MINUTE}
+            rate_limit_take(action="open311-photo", limits=limits, window=MINUTE)
+        except RateLimited as exc:
+            return HttpResponse(
+                status=429, headers={"Retry-After": str(exc.retry_after)}, content_type="text/plain"
+            )
     photo = (
         TicketPhoto.objects.filter(token=token, ticket__in=public_tickets()).first()
         if token
@@ -563,6 +604,11 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(
             403, _("missing or invalid api_key -- can't proceed with create_request")
         )
+    rate_limit_take(
+        action="open311-create-key",
+        limits={f"key:{key.pk}": settings.OPEN311_CREATES_PER_KEY_HOUR},
+        window=HOUR,
+    )
     _refuse_control_characters(data)
 
     errors: list[str] = []

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from grids.access import scope_for
 from grids.rules import KEY_OF_KIND
 from grids.selectors import area_search, area_subtree_q
+from grids.validators import MOBILE_RE, normalize_phone
 from issues.models import DepartmentTask, Notification, Ticket, TicketPhoto, TicketReporter
 
 
@@ -30,7 +31,6 @@ def tickets_visible_to(user) -> QuerySet[Ticket]:
 # more of it (a wide match would only slow the list).
 SEARCH_PLACES = 200
 _TICKET_NUMBER = re.compile(r"#?(\d{1,9})")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 def inbox_search(user, text: str) -> tuple[Q, str | None]:
@@ -44,8 +44,8 @@ def inbox_search(user, text: str) -> tuple[Q, str | None]:
     text = text.strip()
     if match := _TICKET_NUMBER.fullmatch(text):
         return Q(pk=int(match.group(1))), None
-    phone = re.sub(r"[\s-]", "", text)
-    if _MOBILE.fullmatch(phone):
+    phone = normalize_phone(text)
+    if MOBILE_RE.match(phone):
         reported = TicketReporter.objects.filter(ticket=OuterRef("pk"), phone=phone)
         return Q(reporter_phone=phone) | Q(Exists(reported)), None
     named = TicketReporter.objects.filter(ticket=OuterRef("pk"), name__contains=text)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from grids.models import AncestorKeys, Area, Person
 
 # The rules the portal awards by itself, named in the reader's language. A rule's ``name``
@@ -93,6 +94,7 @@ class RewardItem(models.Model):
         return self.name
 
 
+@audit.track(exclude=audit.ANCESTOR_KEY_FIELDS)
 class GoodDeed(AncestorKeys):
     """A good deed registered by the community (储蓄登记): what, when, where, and the
     volunteer hours where it was counted by the hour. Its points are the ``saving`` entry
@@ -130,6 +132,7 @@ class GoodDeed(AncestorKeys):
         return self.what
 
 
+@audit.track(exclude=audit.ANCESTOR_KEY_FIELDS)
 class PointEntry(AncestorKeys):
     """One line of the ledger. Append-only: no code path updates or deletes a row. The place
     of the act (``area`` and its ancestor keys) lets rankings per community, street and
@@ -238,6 +241,9 @@ class PointEntry(AncestorKeys):
         return f"{self.person_id} {self.amount:+d} {self.get_kind_display()}"
 
 
+# The balance and the sum earned follow from the append-only ledger (PointEntry, tracked):
+# their updates, one per entry, are left out; where a balance is kept and who holds it is not.
+@audit.track(exclude=[*audit.ANCESTOR_KEY_FIELDS, "balance", "earned", "updated_at"])
 class PointBalance(AncestorKeys):
     """A person's points: ``balance`` (what can be redeemed) and ``earned`` (everything but
     redemptions: what the rankings count), both the sums of their ledger. Placed at the
@@ -287,6 +293,7 @@ class PointBalance(AncestorKeys):
         return f"{self.person_id}: {self.balance}"
 
 
+@audit.track()
 class RedemptionRequest(models.Model):
     """A resident asking from the resident pages to redeem a reward item: the community's
     worker hands it over (the redemption entry then names the request's points) or declines

@@ -125,9 +125,12 @@ def reward_items_visible_to(user) -> QuerySet[RewardItem]:
     roles = perm.roles_allowed(perm.VIEW)
     below = [g.area_id for g in scope.grants if g.role in roles and g.kind in BELOW_COMMUNITY]
     above = [keys["community_id"] for keys in area_keys_of(below).values()] if below else []
-    return RewardItem.objects.filter(
-        scope.area_q(prefix="community__", roles=roles) | Q(community_id__in=above)
-    ).select_related("community")
+    q = scope.area_q(prefix="community__", roles=roles)
+    # An empty Q() is every row (an administrator's scope); OR-ing a filter to it would
+    # drop it and keep only the filter, so the superuser saw no reward item at all.
+    if above and q:
+        q |= Q(community_id__in=above)
+    return RewardItem.objects.filter(q).select_related("community")
 
 
 def get_reward_item_for_user(user, pk: int) -> RewardItem:

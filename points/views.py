@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -182,25 +183,32 @@ def deed_new(request):
     _require_any(request.user, perm.BANK)
     form = NewSaverForm(request.POST)
     if form.is_valid():
-        person = services.points_person_find(user=request.user, phone=form.cleaned_data["phone"])
-        home = services.person_home(person) if person is not None else None
-        if home is None or not _may(request.user, home, perm.BANK):
-            form.add_error("phone", _("No resident or head with this mobile number here."))
-        else:
-            try:
-                services.good_deed_register(
-                    person=person,
-                    area=home,
-                    what=form.cleaned_data["what"],
-                    done_on=form.cleaned_data["done_on"],
-                    hours=form.cleaned_data["hours"],
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                _refused(request, exc)
+        # Finding a resident's person writes it (and its balance): a deed refused after that
+        # leaves nothing behind.
+        with transaction.atomic():
+            person = services.points_person_find(
+                user=request.user, phone=form.cleaned_data["phone"]
+            )
+            home = services.person_home(person) if person is not None else None
+            if home is None or not _may(request.user, home, perm.BANK):
+                transaction.set_rollback(True)
+                form.add_error("phone", _("No resident or head with this mobile number here."))
             else:
-                messages.success(request, _("Good deed registered and its points saved."))
-                return redirect(reverse("points:person", args=[person.pk]))
+                try:
+                    services.good_deed_register(
+                        person=person,
+                        area=home,
+                        what=form.cleaned_data["what"],
+                        done_on=form.cleaned_data["done_on"],
+                        hours=form.cleaned_data["hours"],
+                        actor=request.user,
+                    )
+                except ValidationError as exc:
+                    transaction.set_rollback(True)
+                    _refused(request, exc)
+                else:
+                    messages.success(request, _("Good deed registered and its points saved."))
+                    return redirect(reverse("points:person", args=[person.pk]))
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)

@@ -17,3 +17,15 @@ class PortalConfig(AppConfig):
             sender=apps.get_app_config("django_celery_beat"),
             dispatch_uid="core.beat.seed",
         )
+        # A signed-in session's lifetime starts at signing in (portal.auth).
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal.auth import session_signed_in
+
+        user_logged_in.connect(session_signed_in, dispatch_uid="portal.auth.session_signed_in")
+        # A wrong password counts towards its address's brake (portal.auth).
+        from django.contrib.auth.signals import user_login_failed
+
+        from portal.auth import sign_in_failed
+
+        user_login_failed.connect(sign_in_failed, dispatch_uid="portal.auth.sign_in_failed")

@@ -1,12 +1,18 @@
 """Signing in and passwords.
 
-Login with a lockout: after ``MAX_FAILURES`` wrong passwords for one username (or from one
-address) within ``WINDOW`` seconds, that username/address is refused for ``WINDOW`` seconds.
-Counts live in the cache (Redis in production, so all web processes share them).
+The lockout after wrong passwords is django-axes' (``LockoutBackend`` first in
+``AUTHENTICATION_BACKENDS``, ``axes.middleware.AxesMiddleware`` last in ``MIDDLEWARE``): it
+sees every ``authenticate()`` given a request, so the admin's login as well as the portal's.
+After ``AXES_FAILURE_LIMIT`` wrong passwords for one username from one address (the two
+together: one office behind a NAT is not locked out by one colleague's typos, and a login is
+not locked out from everywhere by a stranger) that pair is refused for ``AXES_COOLOFF_TIME``
+and answered with the portal's 429 page (``lockout_response``). The attempts are rows in
+the database (axes' database handler), so a down Redis never stops anyone signing in. An
+admin unlocks a login under Admin → Axes → Access attempts (delete its row), or with
+``manage.py axes_reset_username <username>``.
 
-The lockout fails open: when the cache cannot be reached, the counts are neither read nor
-written and a warning is logged, so a down Redis never stops people signing in (the
-password is still checked; only the brute-force brake is off until Redis is back).
+A signed-in session lasts ``SIGNED_IN_SESSION_AGE`` from signing in and ends after
+``SESSION_IDLE_SECONDS`` without a request (``SessionExpiryMiddleware``).
 
 A login given a one-time password (the heads import, ``grids.imports.logins``) must change
 it first, within ``ONE_TIME_PASSWORD_DAYS`` (after that the password no longer signs in):
@@ -21,13 +27,21 @@ for (``core.ratelimit``); the answer never says whether a login exists.
 """
 
 import contextlib
-import logging
-from urllib.parse import urlsplit
+import datetime as dt
+import hashlib
+import ipaddress
+import time
+from urllib.parse import urlencode, urlsplit
 
+from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from axes.utils import reset as axes_reset
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import (
     AuthenticationForm,
@@ -35,21 +49,29 @@ from django.contrib.auth.forms import (
     PasswordResetForm,
     SetPasswordForm,
 )
-from django.core.cache import cache
+from django.contrib.auth.views import redirect_to_login
+from django.core import validators
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
-from redis.exceptions import RedisError
 
+from core.batches import delete_in_batches
 from core.forms import BootstrapMixin
 from core.privacy import mask_phone
-from core.ratelimit import RateLimited, rate_limit_take, too_many_requests
+from core.ratelimit import (
+    RateLimited,
+    failure_count,
+    failures_at_limit,
+    rate_limit_take,
+    too_many_requests,
+)
 from core.requests import client_ip
 from grids.accounts import (
     login_for_mobile,
@@ -60,83 +82,217 @@ from grids.accounts import (
 from grids.validators import MOBILE_RE, normalize_phone
 from residents import accounts as codes
 
-log = logging.getLogger(__name__)
 
-MAX_FAILURES = 5
-WINDOW = 15 * 60
-# What a cache that cannot be reached raises: redis-py's errors, or the socket's own.
-CACHE_DOWN = (RedisError, OSError)
+class LockoutBackend(AxesStandaloneBackend):
+    """axes' check of the lockout, before any backend checks the password.
+
+    A call of ``authenticate()`` without a request (a shell, a management command, a test
+    checking a password) has no client to lock out and is not watched; every sign-in over
+    HTTP (the portal's form, the admin's) passes its request."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        if address_braked(request):
+            # Answered like axes' own lockout (its middleware turns the flag into
+            # ``lockout_response``), with the message of the address's brake.
+            request.axes_locked_out = True
+            request.sign_in_address_braked = True
+            raise AxesBackendPermissionDenied("too many wrong passwords from this address")
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
-def _keys(username: str, ip: str) -> list[str]:
-    return [f"login-fail:user:{username.strip().lower()}", f"login-fail:ip:{ip}"]
+# The pair lockout counts each username apart: a client trying a few passwords on each of
+# many logins (a list of names, an office's usernames guessed) is braked per address too,
+# once wrong passwords for SIGN_IN_FAILED_LOGINS_PER_ADDRESS_HOUR different logins came from
+# it in an hour, for the rest of that hour. Different logins, not wrong passwords: a busy
+# office behind one NAT typing its own passwords wrong does not meet it, and one insider
+# cannot trip it for everyone by typing one name again and again. Not for a loopback address
+# (a proxy in front whose TRUSTED_PROXY_HOPS is not set would put everyone behind one). A
+# brake, not a lock: it counts in the cache and fails open.
+FAILURE_WINDOW = 60 * 60
 
 
-def _cache_down(action: str) -> None:
-    log.warning(
-        "login lockout: cache unreachable, %s skipped (failing open)", action, exc_info=True
+def _address(request) -> str | None:
+    ip = client_ip(request) or None
+    if ip is None:
+        return None
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(ip).is_loopback:
+            return None
+    return ip
+
+
+def address_braked(request) -> bool:
+    ip = _address(request)
+    return ip is not None and failures_at_limit(
+        action="sign-in-failed-logins",
+        key=f"ip:{ip}",
+        limit=settings.SIGN_IN_FAILED_LOGINS_PER_ADDRESS_HOUR,
     )
 
 
-def login_locked(username: str, ip: str) -> bool:
-    try:
-        return any((cache.get(key) or 0) >= MAX_FAILURES for key in _keys(username, ip))
-    except CACHE_DOWN:
-        _cache_down("reading the failure counts")
-        return False
+def sign_in_failed(sender, credentials=None, request=None, **kwargs) -> None:
+    """``user_login_failed``: a wrong password counts its login towards its address's brake
+    (a refusal while locked or braked does not; connected in portal.apps)."""
+    if request is None or getattr(request, "sign_in_address_braked", False):
+        return
+    ip = _address(request)
+    username = attempt_username(request, credentials)
+    if ip is None or not username:
+        return
+    login = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:20]
+    failure_count(
+        action="sign-in-failed-logins", key=f"ip:{ip}", member=login, window=FAILURE_WINDOW
+    )
 
 
-def login_failed(username: str, ip: str) -> None:
-    try:
-        for key in _keys(username, ip):
-            if not cache.add(key, 1, WINDOW):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.set(key, 1, WINDOW)
-    except CACHE_DOWN:
-        _cache_down("counting the failure")
+# axes' attempt row keeps the username in a 255-character column; a login form that does not
+# bound its username (the admin's, say) must not turn a long one into a server error.
+ATTEMPT_USERNAME_LENGTH = 255
 
 
-def login_succeeded(username: str, ip: str) -> None:
-    try:
-        cache.delete_many(_keys(username, ip))
-    except CACHE_DOWN:
-        _cache_down("clearing the failure counts")
+def attempt_username(request, credentials=None) -> str | None:
+    """The username a sign-in attempt is counted under (``AXES_USERNAME_CALLABLE``): axes' own
+    choice (the credentials, else the POST), cut to what its attempt row holds."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    username = source.get("username") if source else None
+    if username is None:
+        return None
+    return str(username)[:ATTEMPT_USERNAME_LENGTH]
 
 
-class LockoutAuthenticationForm(BootstrapMixin, AuthenticationForm):
+def sign_in_logs_prune(*, now: dt.datetime | None = None, days: int | None = None) -> dict:
+    """Delete axes' sign-in logs (successes and failures) older than ``days`` (default
+    ``SIGN_IN_LOG_KEEP_DAYS``), and the lockout counters whose cool-off ended, which lock
+    nothing any more (axes itself drops them only when the same pair tries again). In
+    batches, each its own short statement. Returns how many rows of each were deleted."""
+    now = now or timezone.now()
+    days = settings.SIGN_IN_LOG_KEEP_DAYS if days is None else days
+    if days < 1:
+        raise ValueError(f"sign-in logs are kept at least one day, not {days}")
+    cutoff = now - dt.timedelta(days=days)
+    spent = now - settings.AXES_COOLOFF_TIME
+    return {
+        "access logs": delete_in_batches(AccessLog.objects.filter(attempt_time__lt=cutoff)),
+        "failure logs": delete_in_batches(AccessFailureLog.objects.filter(attempt_time__lt=cutoff)),
+        "attempts": delete_in_batches(AccessAttempt.objects.filter(attempt_time__lt=spent)),
+    }
+
+
+def cool_off_seconds(request=None) -> int:
+    return int(get_cool_off(request).total_seconds())
+
+
+def lockout_message(request=None) -> str:
+    minutes = max(1, cool_off_seconds(request) // 60)
+    return gettext(
+        "Too many wrong passwords for this login from your address. It is locked here for "
+        "%(minutes)s minutes; try again later or ask your administrator to unlock it."
+    ) % {"minutes": minutes}
+
+
+def address_braked_message() -> str:
+    return gettext(
+        "Too many wrong passwords from your address, for several logins. Signing in from "
+        "here is paused for up to an hour; try again later or ask your administrator."
+    )
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """axes' answer to a locked-out sign-in (``AXES_LOCKOUT_CALLABLE``), and to an address's
+    brake: the portal's 429 page, for the admin's login as for the portal's."""
+    if getattr(request, "sign_in_address_braked", False):
+        return too_many_requests(
+            request, message=address_braked_message(), retry_after=FAILURE_WINDOW
+        )
+    return too_many_requests(
+        request, message=lockout_message(request), retry_after=cool_off_seconds(request)
+    )
+
+
+class LoginForm(BootstrapMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "locked": _(
-            "Too many failed attempts. This login is locked for 15 minutes; try again later "
-            "or ask your administrator."
-        ),
         "expired": _(
             "This one-time password has expired. Reset your password by SMS code below, or "
             "ask your administrator for a new one."
         ),
     }
 
-    def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request) if self.request else ""
-        if login_locked(username, ip):
-            raise ValidationError(self.error_messages["locked"], code="locked")
-        try:
-            data = super().clean()
-        except ValidationError:
-            login_failed(username, ip)
-            raise
-        login_succeeded(username, ip)
-        if one_time_password_expired(self.get_user()):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's AuthenticationForm sets the username field's max_length after the field is
+        # built, so the limit shows in the widget but is never checked: a longer name reached
+        # authenticate() and the lockout's attempt row. Checked here, with the usual message.
+        field = self.fields["username"]
+        field.validators.append(validators.MaxLengthValidator(field.max_length))
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if one_time_password_expired(user):
             # The right password, so no failure is counted; it just no longer opens the login.
             raise ValidationError(self.error_messages["expired"], code="expired")
-        return data
+
+
+# --- how long a session lasts ---------------------------------------------------------------
+
+# In a signed-in session: when it signed in and when it was last seen (seconds since the
+# epoch). The last-seen time is written at most every SEEN_RESOLUTION seconds, so a worker
+# paging through the inbox costs one session write in five minutes, not one per page.
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+SEEN_RESOLUTION = 5 * 60
+
+
+def session_signed_in(sender, request, user, **kwargs) -> None:
+    """``user_logged_in``: the session's lifetime starts now (connected in portal.apps)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SIGNED_IN_AT] = session[SEEN_AT] = int(time.time())
+        # The cookie of a signed-in session lives as long as the session may (residents'
+        # sessions keep SESSION_COOKIE_AGE).
+        session.set_expiry(settings.SIGNED_IN_SESSION_AGE)
+
+
+class SessionExpiryMiddleware:
+    """Signs out a session older than ``SIGNED_IN_SESSION_AGE`` since it signed in, or idle for
+    longer than ``SESSION_IDLE_SECONDS``; the next page asks to sign in again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            expired = self._check(request.session)
+            if expired:
+                logout(request)
+                if request.headers.get("HX-Request"):
+                    login = f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
+                    return HttpResponse(status=204, headers={"HX-Redirect": login})
+                return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+    @staticmethod
+    def _check(session) -> bool:
+        now = int(time.time())
+        signed_in = session.get(SIGNED_IN_AT)
+        if signed_in is None:  # a session signed in before this was kept: from now on
+            session[SIGNED_IN_AT] = session[SEEN_AT] = now
+            return False
+        seen = session.get(SEEN_AT, signed_in)
+        if now - signed_in > settings.SIGNED_IN_SESSION_AGE:
+            return True
+        if now - seen > settings.SESSION_IDLE_SECONDS:
+            return True
+        if now - seen >= SEEN_RESOLUTION:
+            session[SEEN_AT] = now
+        return False
 
 
 class LoginView(auth_views.LoginView):
-    form_class = LockoutAuthenticationForm
+    form_class = LoginForm
     redirect_authenticated_user = True
 
     def form_valid(self, form):
@@ -288,6 +444,12 @@ def _reset_mail(request, email: str) -> None:
         )
 
 
+def reset_unlocks(user) -> None:
+    """A password reset proved the login's owner (their phone or mailbox): the lockout of
+    that username ends at every address, so the new password opens it at once."""
+    axes_reset(username=user.get_username())
+
+
 WRONG_CODE = _("That code is wrong or no longer valid. Check it, or ask for a new one.")
 
 
@@ -325,6 +487,7 @@ def password_reset_code(request):
                 form.add_error("code", message)
         else:
             password_set(user=user, password=form.cleaned_data["new_password1"])
+            reset_unlocks(user)
             request.session.pop(RESET_PHONE, None)
             messages.success(request, gettext("Your new password is set. Sign in with it."))
             return redirect("login")
@@ -342,6 +505,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         password_set(user=form.user, password=form.cleaned_data["new_password1"])
+        reset_unlocks(form.user)
         self.request.session.pop(auth_views.INTERNAL_RESET_SESSION_TOKEN, None)
         messages.success(self.request, gettext("Your new password is set. Sign in with it."))
         return HttpResponseRedirect(reverse("login"))

@@ -1,13 +1,20 @@
 """The navbar by role: each page's link shows only to those the page lets in, decided by the
 same predicate the page's view checks (a hidden link is a 403 page, tested one by one in
-tests/portal/test_menu.py). No query beyond the user's scope, which the page reads anyway."""
+tests/portal/test_menu.py). No query beyond the user's scope, which the page reads anyway.
+
+Every page shows the navbar, and the links of a role are the same on every page: each link's
+URL is reversed once per process (and language), and the navbar's list of links is rendered
+once per set of links and language (``NavbarMenu.html``), not on every page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache, cached_property, lru_cache
 
-from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from councils.selectors import may_run_meetings
@@ -28,7 +35,13 @@ class Link:
 
     @property
     def url(self) -> str:
-        return reverse(self.url_name)
+        return _reversed(self.url_name, get_language(), get_script_prefix(), get_urlconf())
+
+
+@cache  # a few dozen names, times the languages (i18n_patterns) and script prefixes
+def _reversed(url_name: str, language: str, prefix: str, urlconf) -> str:
+    """``reverse(url_name)`` as it is with ``language`` active and ``prefix``, read once."""
+    return reverse(url_name, urlconf=urlconf)
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,45 @@ def menu_entries(links: list[Link]) -> list[Entry]:
     ]
 
 
+_LINK_NAMED = {link.url_name: link for link, _may in LINKS}
+
+
+# Keyed by the links' names (hashing a Link would translate its lazy label on every page).
+@lru_cache(maxsize=256)  # one per role's set of links and language, in practice a few dozen
+def _menu_html(names: tuple[str, ...], language: str, prefix: str, urlconf) -> SafeString:
+    """The navbar's items for the links ``names`` (``portal/_navbar_menu.html``), rendered
+    once."""
+    entries = menu_entries([_LINK_NAMED[name] for name in names])
+    return render_to_string("portal/_navbar_menu.html", {"entries": entries})
+
+
+class NavbarMenu:
+    """The signed-in user's navbar, worked out on first use only (a fragment or a file shows
+    none): its ``entries``, and their items as HTML (``html``, what base.html shows)."""
+
+    def __init__(self, request):
+        self.request = request
+
+    @cached_property
+    def links(self) -> tuple[Link, ...]:
+        # Read on first use: a request that never passed the authentication middleware
+        # (an error page rendered early, a test's bare request) has no user and no menu.
+        user = getattr(self.request, "user", None)
+        return tuple(menu_for(user)) if user is not None else ()
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        return menu_entries(list(self.links))
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    @cached_property
+    def html(self) -> SafeString:
+        names = tuple(link.url_name for link in self.links)
+        return _menu_html(names, get_language(), get_script_prefix(), get_urlconf())
+
+
 def menu(request) -> dict:
-    """Context processor: ``menu``, the entries of the signed-in user's navbar."""
-    return {"menu": SimpleLazyObject(lambda: menu_entries(menu_for(request.user)))}
+    """Context processor: ``menu``, the signed-in user's navbar (``NavbarMenu``)."""
+    return {"menu": NavbarMenu(request)}

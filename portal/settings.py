@@ -6,9 +6,12 @@ PostgreSQL and ``REDIS_URL`` to a Redis broker and cache with a real worker and 
 ``DJANGO_DEBUG=false`` turns on the production hardening that ``check --deploy`` asks for.
 """
 
+from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
+import django
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,6 +21,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# The profile the environment chose. Test runners turn DEBUG off; this stays as set (load_demo
+# refuses a production one).
+PRODUCTION = not DEBUG
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
@@ -38,8 +44,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "mptt",
+    # Before import_export: its export/import commands are switched off there.
+    "core.library_commands",
     "import_export",
     "django_celery_beat",
+    "pgtrigger",
+    "pghistory",  # the audit history (core.audit): triggers on PostgreSQL
+    "axes",  # the sign-in lockout (portal/auth.py)
+    "csp",  # the Content Security Policy
     "core",  # the ground floor: the SMS outbox, its template tags ({% load privacy %})
     "grids",
     "points",  # the points ledger and the moral bank, below every app that awards points
@@ -54,18 +66,31 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.logs.RequestIdMiddleware",  # X-Request-ID on every answer and every log line
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware (whitenoise's advice): a static file passes nothing else.
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/, hashed names cached for a year
+    "portal.db_errors.DatabaseUnavailableMiddleware",  # a down database: a clean 503
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.audit.middleware.HistoryMiddleware",  # the actor of each change (core.audit)
+    "portal.auth.SessionExpiryMiddleware",  # a signed-in session's lifetime and idle end
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.auth.PasswordChangeRequiredMiddleware",  # one-time passwords changed first
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the 429 page
 ]
 
 ROOT_URLCONF = "portal.urls"
+
+# The audit history (core.audit) names the user and URL of the requests that write. Only the
+# writing methods: GET requests change nothing here, and each of their queries would carry
+# the context for nothing.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [
@@ -89,7 +114,16 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # A kept connection is checked before a request reuses it: one broken by a database
+    # restart is replaced instead of failing that request (portal/db_errors.py).
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A database that does not answer fails the request (a 503) in seconds, not minutes.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        )
 else:
     # The embedded database lives in var/, which a fresh clone does not have yet.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -105,7 +139,7 @@ else:
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
-        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60),
+        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True),
         "TEST": {"MIRROR": "default"},
     }
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
@@ -145,6 +179,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker logs through LOGGING below (time, level, task id), not a root logger of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A down broker must never hang the request that queued the task.
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2}
@@ -172,12 +208,19 @@ BEAT_SCHEDULE_SEED = {
     "close-unrated": {"task": "issues.tasks.close_unrated", "schedule": 60 * 60},
     "notifications-sweep": {"task": "issues.tasks.notifications_sweep", "schedule": 5 * 60},
     "text-messages-sweep": {"task": "core.tasks.text_messages_sweep", "schedule": 2 * 60},
+    # The digest mails a worker killed mid-run left claimed, once their claim is stale.
+    "digests-sweep": {"task": "digests.tasks.digests_sweep", "schedule": 5 * 60},
     # A proposal's vote closes when its window ends: its result frozen (also on first read).
     "proposals-close-due": {"task": "deliberation.tasks.proposals_close_due", "schedule": 5 * 60},
     # Sign-in codes are kept one day (residents.accounts.SIGN_IN_CODE_RETENTION).
     "sign-in-codes-prune": {
         "task": "residents.tasks.sign_in_codes_prune",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Sign-in logs are kept SIGN_IN_LOG_KEEP_DAYS; spent lockout counters are dropped.
+    "sign-in-logs-prune": {
+        "task": "portal.tasks.sign_in_logs_prune",
+        "schedule": crontab(hour=3, minute=35),
     },
     # Text messages sent or given up are kept TEXT_MESSAGE_KEEP_DAYS.
     "text-messages-prune": {
@@ -205,7 +248,10 @@ BEAT_SCHEDULE_SEED = {
 CELERY_TIMEZONE = "Asia/Shanghai"
 
 # --- e-mail ---------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", _CONSOLE_EMAIL if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
+)
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
@@ -215,6 +261,28 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 # A mail server that stops answering fails the send instead of holding the worker; well
 # under core.outbox.CLAIM_TIMEOUT, after which a claimed mail counts as lost.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
+# In production mail must reach people (password resets, errors to ADMINS): never the log.
+if not DEBUG and EMAIL_BACKEND == _CONSOLE_EMAIL:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=false: e-mail would only be written to the log; set EMAIL_HOST (and "
+        "EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS) for the SMTP server"
+    )
+if not DEBUG and EMAIL_BACKEND.endswith("smtp.EmailBackend") and not env_str("EMAIL_HOST"):
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=false needs an SMTP server: set EMAIL_HOST (EMAIL_HOST=localhost for a "
+        "mail server on this machine), or EMAIL_BACKEND to another non-console backend"
+    )
+# Who gets a mail for each server error and failed task: "Name <a@x.cn>, b@y.cn".
+_ADMINS = [(name, addr) for name, addr in getaddresses([env_str("ADMINS")]) if addr]
+if any("@" not in addr for _, addr in _ADMINS):
+    raise ImproperlyConfigured(f"ADMINS={env_str('ADMINS')!r}: each entry needs an address")
+# Django 6 takes the addresses as strings, 5.2 as (name, address) pairs.
+ADMINS = (
+    [f"{name} <{addr}>" if name else addr for name, addr in _ADMINS]
+    if django.VERSION >= (6, 0)
+    else _ADMINS
+)
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 # --- text messages (core/sms.py) ----------------------------------------------------------
 # core.sms.ConsoleBackend logs each message; core.sms.HttpBackend posts it to the gateway.
@@ -258,9 +326,76 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
     "core.passwords.OneTimePasswordHasher",
 ]
+AUTHENTICATION_BACKENDS = [
+    "portal.auth.LockoutBackend",  # django-axes' lockout, checked before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The sign-in lockout (django-axes, see portal/auth.py): AXES_FAILURE_LIMIT wrong passwords
+# for one username from one address lock that pair (not the username everywhere, nor the
+# address for everyone behind it) for AXES_COOLOFF_MINUTES. Attempts are database rows, so a
+# down Redis never blocks signing in. Unlock: Admin → Axes → Access attempts, delete the row.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "core.requests.client_ip"  # behind TRUSTED_PROXY_HOPS proxies
+AXES_USERNAME_CALLABLE = "portal.auth.attempt_username"  # cut to the attempt row's column
+AXES_LOCKOUT_CALLABLE = "portal.auth.lockout_response"  # the portal's 429 page
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the last counted failure; tries while locked do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Beyond the pair: wrong passwords for this many different logins from one address in an
+# hour pause signing in from it for the rest of the hour (portal.auth.address_braked).
+SIGN_IN_FAILED_LOGINS_PER_ADDRESS_HOUR = env_int("SIGN_IN_FAILED_LOGINS_PER_ADDRESS_HOUR", 20)
+if SIGN_IN_FAILED_LOGINS_PER_ADDRESS_HOUR < 3:
+    raise ImproperlyConfigured("SIGN_IN_FAILED_LOGINS_PER_ADDRESS_HOUR must be at least 3")
+# The sign-in logs (axes' access and failure logs: who signed in or failed, from where) are
+# deleted after this many days by portal.auth.sign_in_logs_prune, nightly. At least 180: the
+# Cybersecurity Law (网络安全法 第二十一条) asks network logs be kept no less than six months.
+SIGN_IN_LOG_KEEP_DAYS = env_int("SIGN_IN_LOG_KEEP_DAYS", 180)
+if SIGN_IN_LOG_KEEP_DAYS < 180:
+    raise ImproperlyConfigured(
+        f"SIGN_IN_LOG_KEEP_DAYS={SIGN_IN_LOG_KEEP_DAYS}: sign-in logs are kept at least 180 days"
+    )
+# The public Open311 API's rate limits (issues/open311.py): reads and filings a minute per
+# client address, filings an hour per API key.
+OPEN311_READS_PER_MINUTE = env_int("OPEN311_READS_PER_MINUTE", 120)
+OPEN311_CREATES_PER_MINUTE = env_int("OPEN311_CREATES_PER_MINUTE", 30)
+OPEN311_CREATES_PER_KEY_HOUR = env_int("OPEN311_CREATES_PER_KEY_HOUR", 600)
+# A worker's or an admin's session: it lasts SESSION_COOKIE_AGE_HOURS from signing in and
+# ends after SESSION_IDLE_MINUTES without a request (portal.auth.SessionExpiryMiddleware,
+# which writes the last-seen time at most every five minutes, not on every page).
+SIGNED_IN_SESSION_AGE = env_int("SESSION_COOKIE_AGE_HOURS", 12) * 60 * 60
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_MINUTES", 120) * 60
+if SIGNED_IN_SESSION_AGE < 60 * 60 or SESSION_IDLE_SECONDS < 5 * 60:
+    raise ImproperlyConfigured(
+        "SESSION_COOKIE_AGE_HOURS must be at least 1 and SESSION_IDLE_MINUTES at least 5"
+    )
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Content Security Policy (django-csp) ---------------------------------------------------
+# No inline script, handler or style anywhere: every script and style is a file under
+# /static/ (tests/portal/test_csp.py scans the templates). htmx's own indicator <style> is
+# turned off by the htmx-config meta tag of the base templates. ECharts and the photo
+# previews draw into data: and blob: images. The photo views send their own, stricter policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -276,6 +411,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# In production (``make deploy`` runs collectstatic) static files get content-hashed names
+# (base.3f2a1c9e.css) and gzip/brotli copies; whitenoise serves them with a year's
+# Cache-Control and "immutable", from the web process or behind nginx (deploy/nginx-portal.conf).
+# STATIC_HASHED=false keeps plain names, for a process run with DEBUG off and no collectstatic.
+if env_bool("STATIC_HASHED", not DEBUG):
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # MEDIA_ROOT is never served as it is: photos go out through views that check who asks.
@@ -290,6 +434,11 @@ WISHES_CONFIRM_DAYS = env_int("WISHES_CONFIRM_DAYS", 7)
 if WISHES_CONFIRM_DAYS < 1:
     raise ImproperlyConfigured(f"WISHES_CONFIRM_DAYS={WISHES_CONFIRM_DAYS} must be >= 1")
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Without these django-import-export lets any staff member import and export every model it
+# serves (departments, holidays), whatever their permissions: importing needs the model's
+# change permission, exporting its view permission.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # A request body without its files stays small; a file above 2.5 MB goes to a temporary file
 # (mode 0600) rather than the worker's memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -314,12 +463,50 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+    # A load balancer probes the web process itself, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 
+# --- logs ---------------------------------------------------------------------------------
+# Each line: time, level, logger, request id (X-Request-ID; a task's id in a worker) and the
+# client's address (portal/logs.py). LOG_FORMAT=json writes one JSON object a line instead.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "portal.logs.RequestContextFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(client_ip)s] "
+            "%(message)s"
+        },
+        "json": {"()": "portal.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # One line per task run is a worker's log, not the web process's (eager mode).
-    "loggers": {"celery.app.trace": {"level": env_str("CELERY_TRACE_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        # One line per task run is a worker's log, not the web process's (eager mode).
+        "celery.app.trace": {"level": env_str("CELERY_TRACE_LOG_LEVEL", "WARNING")},
+        # Django's own handlers off (its console and mail_admins): its records reach the
+        # root's handlers once, not twice (two mails for each server error).
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A request for a host not in ALLOWED_HOSTS (scanners, a stray DNS name) is a 400
+        # and a line in the log, not an ERROR mailed to ADMINS for every probe.
+        "django.security.DisallowedHost": {"handlers": ["console"], "propagate": False},
+    },
 }
+if ADMINS and not DEBUG:
+    # Every ERROR (a server error with its request, a failed task) is mailed to ADMINS too.
+    LOGGING["handlers"]["mail_admins"] = {
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["request_context"],
+    }
+    LOGGING["root"]["handlers"].append("mail_admins")

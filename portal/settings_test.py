@@ -13,3 +13,6 @@ SMS_BACKEND = "core.sms.LocmemBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# pytest-django turns DEBUG off, and tests run no collectstatic: whitenoise looks a static
+# file up when asked instead of listing STATIC_ROOT (not there) at start-up.
+WHITENOISE_AUTOREFRESH = True

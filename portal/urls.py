@@ -6,11 +6,12 @@ from django.urls import include, path
 from dashboard import views
 from portal import auth
 from portal.auth import LoginView
-from portal.health import healthz
+from portal.health import healthz, livez
 from portal.language import set_language
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),  # readiness: database, cache, broker
+    path("livez", livez, name="livez"),  # liveness: the process answers
     path("i18n/setlang/", set_language, name="set_language"),
     path("open311/v2/", include("issues.open311_urls")),
 ]
@@ -53,3 +54,5 @@ urlpatterns += i18n_patterns(
 )
 # MEDIA_URL is deliberately not served, not even with DEBUG: uploaded photos are reachable only
 # through views that check who asks (issues:ticket_photo, open311:photo).
+# A database outage met in a middleware is a 503 too, not a 500 (portal/db_errors.py).
+handler500 = "portal.db_errors.server_error"

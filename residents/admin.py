@@ -30,7 +30,7 @@ from residents.models import (
     Visit,
     VolunteerTeam,
 )
-from residents.permissions import may_see_birth_date
+from residents.permissions import may_see_birth_date, may_see_care_tags
 
 
 @admin.register(CareTag)
@@ -181,8 +181,20 @@ class ResidentAdmin(PlaceColumnMixin, ServiceAdminMixin, MaskedColumns, admin.Mo
             resident=Resident.objects.get(pk=obj.pk),
             name=data["name"],
             is_householder=data["is_householder"],
-            care_tags=list(data["care_tags"]),
+            # Left out of the form for staff who may not see them: kept as they are.
+            care_tags=list(data["care_tags"]) if "care_tags" in data else None,
         )
+
+    def _sees_care_tags(self, request, obj) -> bool:
+        if obj is None:
+            return _sees_every_birth_date(request)
+        return may_see_care_tags(scope_for(request.user).role_for(obj.household.area))
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if _sees_every_birth_date(request):
+            return filters
+        return tuple(f for f in filters if f != "care_tags")
 
     def _sees_birth_date(self, request, obj) -> bool:
         if obj is None:
@@ -195,6 +207,8 @@ class ResidentAdmin(PlaceColumnMixin, ServiceAdminMixin, MaskedColumns, admin.Mo
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
+        if not self._sees_care_tags(request, obj):
+            fields = tuple(f for f in fields if f != "care_tags")
         return fields if self._sees_birth_date(request, obj) else _without_birth_date(fields)
 
     def get_readonly_fields(self, request, obj=None):
@@ -335,9 +349,9 @@ class VisitAdmin(PlaceColumnMixin, ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "viewer", "resident", "field", "ip")
+    list_display = ("at", "viewer", "resident", "field", "rows", "scope", "ip")
     list_filter = ("field",)
     date_hierarchy = "at"
     list_select_related = ("viewer", "resident")
     search_fields = ("viewer__username", "resident__name")
-    readonly_fields = ("at", "viewer", "resident", "field", "ip", "user_agent")
+    readonly_fields = ("at", "viewer", "resident", "field", "scope", "rows", "ip", "user_agent")

@@ -5,6 +5,22 @@ from core.forms import Form
 from residents.models import CareTag, Visit
 
 
+class KeysInRangeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses a key beyond 64 bits as no choice: Django looks the chosen keys up with
+    ``__in``, which SQLite cannot take for such a number (a server error, not the field's)."""
+
+    def _check_values(self, value):
+        for key in value if isinstance(value, list | tuple) else ():
+            text = str(key).strip().lstrip("-+")
+            if text.isdigit() and int(text) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": key},
+                )
+        return super()._check_values(value)
+
+
 class ResidentFilterForm(Form):
     q = forms.CharField(label=_("Name or masked ID number"), required=False)
     # Picked from the tree (templates/grids/_area_picker.html), as on the inbox.
@@ -33,7 +49,7 @@ class ResidentEditForm(Form):
         help_text=_("Leave as it is to keep the current number."),
     )
     is_householder = forms.BooleanField(label=_("Householder"), required=False)
-    care_tags = forms.ModelMultipleChoiceField(
+    care_tags = KeysInRangeMultipleChoiceField(
         label=_("Care tags"),
         queryset=CareTag.objects.all(),
         required=False,

@@ -9,13 +9,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.numbers import id_number_normalise
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: full-width digits are not digits here
 
 
 def normalize_id_number(value: str) -> str:
-    return (value or "").strip().replace(" ", "").upper()
+    """Full-width digits and Ｘ, a lower-case x, spaces, hyphens, dots and slashes taken
+    away (``core.numbers.id_number_normalise``)."""
+    return id_number_normalise(value)
 
 
 def id_check_digit(first17: str) -> str:

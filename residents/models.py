@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import audit
 from core.privacy import mask_id_number, mask_phone
 from grids.models import AncestorKeys, Area, PartyOrg, Person
 from grids.rules import AreaKind
@@ -30,6 +31,7 @@ class CareTag(models.Model):
         return self.name
 
 
+@audit.track(exclude=[*audit.ANCESTOR_KEY_FIELDS, "updated_at"])
 class Household(AncestorKeys):
     area = models.ForeignKey(
         Area,
@@ -72,6 +74,7 @@ class Household(AncestorKeys):
             )
 
 
+@audit.track(exclude=["updated_at"])
 class Resident(models.Model):
     class Gender(models.TextChoices):
         MALE = "M", _("male")
@@ -125,6 +128,10 @@ class Resident(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+# Care tags (低保, 残疾 …) are sensitive personal data: who gave or took one is kept.
+audit.track(model_name="ResidentCareTagHistory", app_label="residents")(Resident.care_tags.through)
 
 
 class PartyMember(models.Model):
@@ -223,8 +230,9 @@ class Visit(models.Model):
 
 class AccessLog(models.Model):
     """Who revealed which personal field of whom, when and from where -- or searched by a
-    full ID number, and whom that found (no one: ``resident`` empty). Append-only; never
-    holds the value itself, nor the number searched for. A look at a problem reporter's data
+    full ID number, and whom that found (no one: ``resident`` empty), or exported residents
+    (which scope and filters, how many rows). Append-only; never holds the value itself, nor
+    the number searched for. A look at a problem reporter's data
     is tied to its problem by ``issues.TicketAccess`` (``log.ticket_link``)."""
 
     class Field(models.TextChoices):
@@ -232,6 +240,7 @@ class AccessLog(models.Model):
         PHONE = "phone", _("mobile")
         ID_SEARCH = "id_search", _("search by full ID number")
         DESCRIPTION = "description", _("problem description")
+        EXPORT = "export", _("resident export")
 
     viewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -251,6 +260,9 @@ class AccessLog(models.Model):
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=200, blank=True, default="")
+    # An export's: the scope and filters it covered, never a value; and how many rows.
+    scope = models.CharField(_("scope"), max_length=300, blank=True, default="")
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("personal data access")
@@ -263,6 +275,10 @@ class AccessLog(models.Model):
             models.CheckConstraint(
                 condition=Q(resident__isnull=False) | ~Q(field="id_number"),
                 name="access_log_id_number_names_resident",
+            ),
+            models.CheckConstraint(
+                condition=Q(rows__isnull=False) | ~Q(field="export"),
+                name="access_log_export_counts_rows",
             ),
         ]
 
@@ -322,7 +338,11 @@ class SignInCode(models.Model):
     class Meta:
         verbose_name = _("sign-in code")
         verbose_name_plural = _("sign-in codes")
-        indexes = [models.Index(fields=["phone", "created_at"], name="signincode_phone_at")]
+        indexes = [
+            models.Index(fields=["phone", "created_at"], name="signincode_phone_at"),
+            # The hour's codes from one address, counted before each send.
+            models.Index(fields=["ip", "created_at"], name="signincode_ip_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{mask_phone(self.phone)} {self.created_at:%Y-%m-%d %H:%M}"

@@ -44,5 +44,12 @@ def may_see_birth_date(role: str | None) -> bool:
     return role_may(role, REVEAL)
 
 
+def may_see_care_tags(role: str | None) -> bool:
+    """Care tags (低保户, 残疾人, 独居老人 …) are sensitive personal data: health, income and
+    family situation. Only a role that may reveal the ID number sees them, filters by them or
+    exports them; for the others they are left out (not masked: a tag has no harmless part)."""
+    return role_may(role, REVEAL)
+
+
 def roles_allowed(action: str) -> frozenset[str]:
     return frozenset(role for role, actions in ALLOWED.items() if action in actions)

@@ -17,7 +17,7 @@ from grids.models import Area
 from grids.rules import AreaKind
 from grids.selectors import area_subtree_q, count_by_key
 from residents.models import Household, Resident, Visit
-from residents.permissions import role_may
+from residents.permissions import REVEAL, may_see_care_tags, role_may, roles_allowed
 
 
 def households_visible_to(user) -> QuerySet[Household]:
@@ -26,6 +26,29 @@ def households_visible_to(user) -> QuerySet[Household]:
 
 def residents_visible_to(user) -> QuerySet[Resident]:
     return Resident.objects.filter(scope_for(user).area_q("household__area__"))
+
+
+def care_tags_q(user, prefix: str = "household__area__") -> Q:
+    """The part of ``user``'s scope where residents' care tags may be seen, filtered on and
+    exported (``permissions.may_see_care_tags``)."""
+    return scope_for(user).area_q(prefix, roles=roles_allowed(REVEAL))
+
+
+def care_tags_shown(user, residents) -> list[Resident]:
+    """Sets ``shown_care_tags`` on each of ``residents`` (their ``household.area`` loaded):
+    the resident's tags where ``user`` may see them, None where not. One query for the tags
+    of those shown; the others' tags are never read."""
+    residents = list(residents)
+    scope = scope_for(user)
+    shown = [r for r in residents if may_see_care_tags(scope.role_for(r.household.area))]
+    tags: dict[int, list] = {r.pk: [] for r in shown}
+    if shown:
+        through = Resident.care_tags.through.objects.filter(resident_id__in=list(tags))
+        for row in through.select_related("caretag").order_by("caretag__pk"):
+            tags[row.resident_id].append(row.caretag)
+    for resident in residents:
+        resident.shown_care_tags = tags.get(resident.pk)
+    return residents
 
 
 def _authorise(scope: Scope, area: Area, action: str) -> None:

@@ -255,15 +255,19 @@ def access_log_record(
     link: Callable[[AccessLog], object] | None = None,
     ip: str | None = None,
     user_agent: str = "",
+    scope: str = "",
+    rows: int | None = None,
 ) -> AccessLog:
     """Write down one look at personal data: who, whose, which field, when and from where --
-    never the value. Every reveal and every search by a full ID number goes through here.
+    never the value. Every reveal, every search by a full ID number and every export of
+    residents (``scope``: what it covered; ``rows``: how many) goes through here.
 
     Whose: ``resident``, and/or what an app above this one owns (a problem whose reporter's
     phone or description was revealed): ``link`` is called with the new row, in the same
     transaction, and writes that app's row naming it (``issues.TicketAccess``). A look that
     names neither, and is no search, is refused."""
-    if resident is None and link is None and field != AccessLog.Field.ID_SEARCH:
+    whose_not_named = (AccessLog.Field.ID_SEARCH, AccessLog.Field.EXPORT)
+    if resident is None and link is None and field not in whose_not_named:
         raise ValueError("an access log row names whose data was seen: a resident or a link")
     log = AccessLog.objects.create(
         viewer=viewer,
@@ -271,10 +275,50 @@ def access_log_record(
         field=field,
         ip=ip or None,
         user_agent=(user_agent or "")[:200],
+        scope=scope[: AccessLog._meta.get_field("scope").max_length],
+        rows=rows,
     )
     if link is not None:
         link(log)
     return log
+
+
+def resident_export_record(
+    *, viewer, scope: str, rows: int, ip: str | None = None, user_agent: str = ""
+) -> AccessLog:
+    """Write down one export of residents, as a reveal is: who, which scope and filters
+    (``resident_export_scope``), how many rows, when and from where."""
+    return access_log_record(
+        viewer=viewer,
+        field=AccessLog.Field.EXPORT,
+        scope=scope,
+        rows=rows,
+        ip=ip,
+        user_agent=user_agent,
+    )
+
+
+def resident_export_scope(user, *, area_code: str = "", tag=None, searched: bool = False) -> str:
+    """What an export covered, for its log row: the places of ``user``'s grants (every place
+    for an admin; ``--all`` on the command line: ``user`` None), then the filters -- a place,
+    a care tag, whether a search narrowed it (never the text searched for)."""
+    if user is None:
+        parts = ["all (command line)"]
+    else:
+        scope = scope_for(user)
+        if scope.is_admin:
+            parts = ["all (admin)"]
+        else:
+            tops = Area.objects.filter(pk__in=[g.area_id for g in scope.top_grants()])
+            places = tops.order_by("tree_id", "lft").values_list("name", "code")
+            parts = ["scope " + ", ".join(f"{name} ({code})" for name, code in places)]
+    if area_code:
+        parts.append(f"area {area_code}")
+    if tag is not None:
+        parts.append(f"care tag {tag.name}")
+    if searched:
+        parts.append("search")
+    return "; ".join(parts)
 
 
 REVEALABLE_FIELDS = frozenset({AccessLog.Field.ID_NUMBER, AccessLog.Field.PHONE})

@@ -19,7 +19,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.importing import UPLOAD_EXPIRED, import_confirm, import_preview
 from core.privacy import masked_id_parts
-from core.ratelimit import RateLimited, too_many_requests
+from core.ratelimit import (
+    RateLimited,
+    reveal_limit_message,
+    reveal_limit_take,
+    too_many_requests,
+)
 from core.requests import client_facts
 from core.spreadsheets import spreadsheet_format, spreadsheet_response
 from grids.access import scope_for
@@ -51,11 +56,14 @@ from residents.permissions import (
     REVEAL,
     VISIT,
     may_see_birth_date,
+    may_see_care_tags,
     role_may,
     roles_allowed,
     user_may,
 )
 from residents.selectors import (
+    care_tags_q,
+    care_tags_shown,
     get_household_for_user,
     get_resident_for_user,
     grid_coverage,
@@ -90,6 +98,8 @@ def _filter_area(user, queryset, form, prefix: str):
 
 def _residents_filtered(request):
     form = ResidentFilterForm(request.GET or None)
+    if not user_may(request.user, REVEAL):
+        del form.fields["tag"]  # care tags are sensitive: no filtering by them either
     residents = residents_visible_to(request.user)
     if form.is_valid():
         data = form.cleaned_data
@@ -102,8 +112,9 @@ def _residents_filtered(request):
             else:
                 residents = residents.filter(name__contains=q)
         residents = _filter_area(request.user, residents, form, "household__area__")
-        if data["tag"]:
-            residents = residents.filter(care_tags=data["tag"])
+        if data.get("tag"):
+            # Only where the tags are shown: a filter would tell them where they are not.
+            residents = residents.filter(care_tags_q(request.user), care_tags=data["tag"])
     return form, residents
 
 
@@ -114,11 +125,12 @@ def resident_list(request):
     form, residents = _residents_filtered(request)
     page = _page(
         request,
-        residents.select_related("household__area")
-        .prefetch_related("care_tags")
-        .order_by("household__area__tree_id", "household__area__lft", "household__door", "pk"),
+        residents.select_related("household__area").order_by(
+            "household__area__tree_id", "household__area__lft", "household__door", "pk"
+        ),
     )
     set_places((resident.household for resident in page.object_list), user=request.user)
+    care_tags_shown(request.user, page.object_list)
     return render(
         request,
         "residents/resident_list.html",
@@ -128,6 +140,7 @@ def resident_list(request):
             # The buttons show only to those the pages let in (the same check as theirs).
             "may_export": user_may(request.user, EXPORT),
             "may_import": user_may(request.user, IMPORT),
+            "may_see_care_tags": user_may(request.user, REVEAL),
         },
     )
 
@@ -169,7 +182,7 @@ def resident_detail(request, pk):
         "residents/resident_detail.html",
         {
             "resident": resident,
-            "tags": resident.care_tags.all(),
+            "tags": resident.care_tags.all() if may_see_care_tags(role) else None,
             "may_edit": role_may(role, EDIT),
             "may_reveal": role_may(role, REVEAL),
             "may_see_birth_date": may_see_birth_date(role),
@@ -212,6 +225,12 @@ def resident_edit(request, pk):
 def resident_reveal(request, pk, field):
     resident = get_resident_for_user(request.user, pk, REVEAL)
     try:
+        reveal_limit_take(request)  # one count for every kind of reveal (core.ratelimit)
+    except RateLimited as exc:
+        return too_many_requests(
+            request, message=reveal_limit_message(), retry_after=exc.retry_after
+        )
+    try:
         value = services.personal_field_reveal(
             user=request.user,
             resident=resident,
@@ -229,20 +248,34 @@ def resident_reveal(request, pk, field):
 @require_safe
 def resident_export(request):
     _require_any(request.user, EXPORT)
-    _form, residents = _residents_filtered(request)
+    form, residents = _residents_filtered(request)
     scope = scope_for(request.user)
     residents = residents.filter(scope.area_q("household__area__", roles=roles_allowed(EXPORT)))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return spreadsheet_response(
+    response = spreadsheet_response(
         f"residents-{stamp}",
         spreadsheet_format(request.GET.get("format")),
         resident_export_headers(),
         resident_export_rows(
             residents,
             birth_dates=scope.area_q("household__area__", roles=roles_allowed(REVEAL)),
+            care_tags=care_tags_q(request.user),
             user=request.user,
         ),
     )
+    data = form.cleaned_data if form.is_valid() else {}
+    services.resident_export_record(
+        viewer=request.user,
+        scope=services.resident_export_scope(
+            request.user,
+            area_code=data.get("area", "").strip(),
+            tag=data.get("tag"),
+            searched=bool(data.get("q", "").strip()),
+        ),
+        rows=response.rows_written,
+        **client_facts(request),
+    )
+    return response
 
 
 @login_required
@@ -300,9 +333,13 @@ def household_detail(request, pk):
         "residents/household_detail.html",
         {
             "household": household,
-            "residents": household.residents.prefetch_related("care_tags").order_by(
-                "-is_householder", "birth_date"
+            "residents": care_tags_shown(
+                request.user,
+                household.residents.select_related("household__area").order_by(
+                    "-is_householder", "birth_date"
+                ),
             ),
+            "may_see_care_tags": may_see_care_tags(role),
             "visits": household.visits.select_related("visitor").order_by("-visited_at")[:20],
             "may_edit": role_may(role, EDIT),
             "may_visit": role_may(role, VISIT),

@@ -3,6 +3,14 @@ import os
 import pytest
 from django.db import connection
 
+# What the suite states at the end of a run (tests/summaries.py), summed over pytest-xdist's
+# workers and printed by the controller, which reads this conftest.
+from tests.summaries import (  # noqa: E402, F401
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -54,6 +62,16 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def fresh_db(db):
+    """The default connection on a new, empty database for this test (tests/migrating.py):
+    for data migrations, migrated forward from nothing."""
+    from tests.migrating import fresh_database
+
+    with fresh_database() as fresh:
+        yield fresh
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Formula-injection payloads and the check every export is held to (issue 9, point 8)."""
+"""Formula-injection payloads and the check every export is held to (issue 9, point 8;
+issue 15: every export, tests/exports/test_formula_injection.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,15 @@ FORMULA_PAYLOADS = [
     "=cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0",
     "'=1+1",
+    '=DDE("cmd";"/C calc";"!A0")',
+    "@cmd|' /C calc'!A0",
+    "+cmd|' /C calc'!A0",
+    " =1+1",
+    "\u3000=1+1",
+    '=IMPORTXML("http://x","//a")',  # a name field may hold 40 characters
 ]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+BLANKS = " \u3000"  # looked through before a trigger, as the escaping rule does
 
 
 def cells_of(content: bytes, fmt: str) -> list[list]:
@@ -48,6 +56,6 @@ def assert_no_formula(content: bytes, fmt: str) -> int:
             else:
                 value = cell
             if isinstance(value, str):
-                assert not value.lstrip(" ").startswith(TRIGGERS), repr(value)
+                assert not value.lstrip(BLANKS).startswith(TRIGGERS), repr(value)
                 escaped += value.startswith("'")
     return escaped

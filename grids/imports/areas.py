@@ -27,6 +27,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
 from core.importing import (
     PREVIEW_ROWS,
     ImportFailed,
@@ -111,7 +112,8 @@ def areas_import(
             raise import_failed(report, started)
         if not dry_run:
             try:
-                plan.write(progress)
+                with audit.import_context(ImportRun.Target.AREAS, source, user):
+                    plan.write(progress)
             except IntegrityError as exc:  # a row written by someone else meanwhile
                 report.errors.append(
                     CellError(0, "", _("the database refused the import: %(e)s") % {"e": exc})

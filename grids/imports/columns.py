@@ -51,19 +51,24 @@ GRID_TYPE_LOOKUP = _lookup(GRID_TYPE_NAMES)
 TITLE_LOOKUP = _lookup(TITLE_NAMES)
 
 AREA_COLUMNS = (
-    Column("code", "编码", ("统一编码", "区域编码", "编号")),
+    Column("code", "编码", ("统一编码", "区域编码", "编号"), digits=Column.CODE),
     Column("name", "名称", ("区域名称",)),
     Column("kind", "类型", ("层级", "级别", "type")),
-    Column("parent_code", "上级编码", ("父级编码", "上级区域编码", "parent", "parentcode")),
+    Column(
+        "parent_code",
+        "上级编码",
+        ("父级编码", "上级区域编码", "parent", "parentcode"),
+        digits=Column.CODE,
+    ),
     Column("grid_type", "网格类型", ("gridtype",), required=False),
     Column("households", "户数", ("估算户数", "住户数"), required=False),
 )
 HEAD_COLUMNS = (
-    Column("area_code", "区域编码", ("编码", "areacode", "area")),
+    Column("area_code", "区域编码", ("编码", "areacode", "area"), digits=Column.CODE),
     Column("area_name", "区域名称", ("areaname",), required=False),  # for people; not read
     Column("title", "职务", ("岗位", "title")),
     Column("name", "姓名", ("name",)),
-    Column("phone", "手机", ("手机号", "电话", "联系电话", "phone", "mobile")),
+    Column("phone", "手机", ("手机号", "电话", "联系电话", "phone", "mobile"), digits=Column.PHONE),
     Column("public", "公示", ("是否公示", "public", "ispublic"), required=False),
     Column("deputy", "副职", ("是否副职", "deputy", "isdeputy"), required=False),
     Column("started_on", "任职日期", ("开始日期", "startedon", "since"), required=False),

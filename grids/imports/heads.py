@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit
 from core.importing import (
     BATCH,
     PREVIEW_ROWS,
@@ -126,9 +127,10 @@ def heads_import(
             report.logins_created = len(login_plan.create)
             report.logins_linked = len(login_plan.link)
         if not dry_run:
-            plan.write()
-            if login_plan is not None:
-                report.passwords = logins_write(login_plan, delivery=logins)
+            with audit.import_context(ImportRun.Target.HEADS, source, user):
+                plan.write()
+                if login_plan is not None:
+                    report.passwords = logins_write(login_plan, delivery=logins)
             progress("written", len(rows), len(rows))
             report.seconds = time.monotonic() - started
             import_run_record(

@@ -1,5 +1,7 @@
 """What the import/export commands share: reading the file, progress, error output, exit codes."""
 
+import getpass
+import os
 import sys
 import time
 from dataclasses import replace
@@ -8,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
+from core import audit
 from core.spreadsheets import (
     FORMATS,
     MB,
@@ -38,6 +41,13 @@ class Progress:
         elapsed = time.monotonic() - self.started
         self.stream.write(f"  {stage}: {done}/{total} ({elapsed:.1f}s)\n")
         self.stream.flush()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return str(os.getuid())
 
 
 class ImportCommand(BaseCommand):
@@ -78,13 +88,15 @@ class ImportCommand(BaseCommand):
             limits = replace(limits, max_bytes=max_mb * MB, max_unpacked_bytes=10 * max_mb * MB)
         try:
             table = read_table(path, limits=limits)
-            report = type(self).service(
-                table=table,
-                dry_run=dry_run,
-                source=Path(path).name,
-                progress=Progress(sys.stderr, verbosity),
-                **extra,
-            )
+            # The history's rows of a command-line import name the command and who ran it.
+            with audit.context(command=f"import_{self.what}", os_user=_os_user()):
+                report = type(self).service(
+                    table=table,
+                    dry_run=dry_run,
+                    source=Path(path).name,
+                    progress=Progress(sys.stderr, verbosity),
+                    **extra,
+                )
         except SpreadsheetError as exc:
             self._fail(path, exc.errors)
         except ImportFailed as exc:

@@ -132,35 +132,53 @@ def _apply(nodes: Iterable[int | None], delta: Figures, sign: int = 1) -> None:
 
 def _apply_changes(changes: dict[tuple[int, dt.date, int | None], Counter]) -> None:
     """Add each ``(node, day, category) → counts`` to its row (category None: the
-    ``TicketDay`` row), in three queries per table however many: the missing rows made,
-    the rows locked in one order (two writers never wait on each other in a circle) and
-    read, then written back together."""
+    ``TicketDay`` row), one upsert per table however many."""
     changes = {key: counts for key, counts in changes.items() if any(counts.values())}
     days = {(n, d): c for (n, d, category), c in changes.items() if category is None}
     by_category = {k: c for k, c in changes.items() if k[2] is not None}
-    _add(TicketDay, ("node_id", "day"), days)
-    _add(TicketCategoryDay, ("node_id", "day", "category_id"), by_category)
+    _add(TicketDay, ("node", "day"), days)
+    _add(TicketCategoryDay, ("node", "day", "category"), by_category)
+
+
+# Rows a statement at most; fewer where the database takes fewer parameters (SQLite's limit
+# is read from the library: 32,766 on current ones, 999 on old builds).
+ADD_BATCH = 1_000
 
 
 def _add(model, key: tuple[str, ...], changes: dict[tuple, Counter]) -> None:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET n = n + EXCLUDED.n`` (PostgreSQL and
+    SQLite alike): a missing row is made with the counts, an existing one has them added,
+    in one statement, the rows taken in key order so two writers never wait on each other
+    in a circle. Written as SQL because Django's ``update_conflicts`` can only overwrite a
+    column, not add to it; the read-lock-write it replaces (a ``bulk_create``, a ``SELECT …
+    FOR UPDATE`` and a ``bulk_update`` of a CASE per column) took 4 ms of a report's 32 on
+    SQLite, most of it building the CASE expressions."""
     if not changes:
         return
-    model.objects.bulk_create(
-        [model(**dict(zip(key, values, strict=True))) for values in changes],
-        ignore_conflicts=True,
-    )
-    within = {
-        f"{name}__in": sorted({values[i] for values in changes}) for i, name in enumerate(key)
-    }
-    rows = [
-        row
-        for row in model.objects.select_for_update().filter(**within).order_by(*key)
-        if tuple(getattr(row, name) for name in key) in changes
-    ]
-    for row in rows:
-        for name, n in changes[tuple(getattr(row, name) for name in key)].items():
-            setattr(row, name, getattr(row, name) + n)
-    model.objects.bulk_update(rows, list(model.COUNTS), batch_size=1_000)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    keys = [model._meta.get_field(name).column for name in key]
+    counts = [model._meta.get_field(name).column for name in model.COUNTS]
+    columns = ", ".join(quote(c) for c in (*keys, *counts))
+    conflict = ", ".join(quote(c) for c in keys)
+    added = ", ".join(f"{quote(c)} = {table}.{quote(c)} + EXCLUDED.{quote(c)}" for c in counts)
+    row = "(" + ", ".join(["%s"] * (len(keys) + len(counts))) + ")"
+    ordered = sorted(changes.items())
+    per_row = len(keys) + len(counts)
+    batch_size = min(ADD_BATCH, (connection.features.max_query_params or 10**9) // per_row)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), batch_size):
+            batch = ordered[start : start + batch_size]
+            params = [
+                value
+                for values, delta in batch
+                for value in (*values, *(delta.get(name, 0) for name in model.COUNTS))
+            ]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(batch))}"  # nosec B608
+                f" ON CONFLICT ({conflict}) DO UPDATE SET {added}",
+                params,
+            )
 
 
 def snapshot(ticket: Ticket) -> dict:

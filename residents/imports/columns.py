@@ -7,7 +7,7 @@ import re
 from core.spreadsheets import Column
 
 RESIDENT_COLUMNS = (
-    Column("area_code", "区域编码", ("单元编码", "areacode", "area")),
+    Column("area_code", "区域编码", ("单元编码", "areacode", "area"), digits=Column.CODE),
     Column("door", "房号", ("门牌号", "室号", "door")),
     Column("address", "地址", ("住址", "address"), required=False),
     Column(
@@ -16,8 +16,19 @@ RESIDENT_COLUMNS = (
     Column("name", "姓名", ("name",)),
     Column("gender", "性别", ("gender", "sex"), required=False),
     Column("birth_date", "出生日期", ("birthdate", "birthday"), required=False),
-    Column("id_number", "身份证号", ("身份证号码", "公民身份号码", "idnumber", "id")),
-    Column("phone", "手机", ("手机号", "联系电话", "phone", "mobile"), required=False),
+    Column(
+        "id_number",
+        "身份证号",
+        ("身份证号码", "公民身份号码", "idnumber", "id"),
+        digits=Column.CODE,
+    ),
+    Column(
+        "phone",
+        "手机",
+        ("手机号", "联系电话", "phone", "mobile"),
+        required=False,
+        digits=Column.PHONE,
+    ),
     Column("is_householder", "户主", ("是否户主", "householder", "ishouseholder"), required=False),
     Column("care_tags", "关怀标签", ("标签", "caretags", "tags"), required=False),
 )

@@ -17,19 +17,23 @@ def resident_export_headers() -> list[str]:
 
 
 def resident_export_rows(
-    queryset: QuerySet[Resident], *, birth_dates: Q | None = None, user=None
+    queryset: QuerySet[Resident],
+    *,
+    birth_dates: Q | None = None,
+    care_tags: Q | None = None,
+    user=None,
 ) -> Iterator[list]:
     """Rows for the resident spreadsheet, ID numbers and phones masked; streamed, with one
     query for the residents and, per 2,000 rows, one for their tags and one for the paths
     of the places not met before (``地点``, below ``user``'s scope; the code kept). With
     ``birth_dates``, the birth date is given only for residents that filter keeps (where the
     reader may reveal the ID number, ``permissions.may_see_birth_date``), left empty for the
-    rest."""
+    rest. With ``care_tags``, likewise the care tags (``permissions.may_see_care_tags``)."""
     values = _export_values(queryset, birth_dates)
     tag_names = dict(CareTag.objects.values_list("pk", "name"))
     paths: dict[int, str] = {}
     for batch in _batched(values.iterator(2000), 2000):
-        tags = _tag_names_of(batch, tag_names)
+        tags = _tag_names_of(batch, tag_names, care_tags)
         paths.update(area_paths({v[1] for v in batch} - paths.keys(), user=user))
         for resident in batch:
             yield _export_row(resident, tags, paths)
@@ -62,11 +66,16 @@ def _export_values(queryset: QuerySet[Resident], birth_dates: Q | None) -> Query
     )
 
 
-def _tag_names_of(batch: list[tuple], tag_names: dict[int, str]) -> dict[int, list[str]]:
-    """The care tags' names of the residents in ``batch``, by resident id (one query)."""
+def _tag_names_of(
+    batch: list[tuple], tag_names: dict[int, str], shown: Q | None = None
+) -> dict[int, list[str]]:
+    """The care tags' names of the residents in ``batch`` (of those ``shown`` keeps), by
+    resident id (one query)."""
     through = Resident.care_tags.through
     tags: dict[int, list[str]] = {}
     pairs = through.objects.filter(resident_id__in=[v[0] for v in batch])
+    if shown is not None:
+        pairs = pairs.filter(resident_id__in=Resident.objects.filter(shown).values("pk"))
     for resident_id, tag_id in pairs.values_list("resident_id", "caretag_id"):
         tags.setdefault(resident_id, []).append(tag_names[tag_id])
     return tags

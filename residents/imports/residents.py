@@ -8,6 +8,7 @@ import time
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import audit
 from core.importing import LOOKUP_CHUNK, ImportReport, Progress, chunks, import_failed, no_progress
 from core.spreadsheets import CellError, ColumnMap, Table, map_columns
 from grids.access import scope_for
@@ -50,7 +51,8 @@ def residents_import(
         report.created, report.updated, report.unchanged = plan.counts()
         report.preview = plan.preview
         if not dry_run:
-            plan.write(progress)
+            with audit.import_context(ImportRun.Target.RESIDENTS, source, user):
+                plan.write(progress)
             report.seconds = time.monotonic() - started
             import_run_record(
                 target=ImportRun.Target.RESIDENTS, report=report, source=source, user=user

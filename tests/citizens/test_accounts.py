@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from core.models import TextMessage
@@ -146,8 +148,13 @@ def test_five_codes_an_hour_per_number(db):
     later = start + dt.timedelta(minutes=20)
     with time_machine.travel(later, tick=False), pytest.raises(RateLimited) as caught:
         send(ip="203.0.113.99")
-    assert caught.value.retry_after == accounts.HOUR
+    # Until the first of the five leaves the hour: 40 minutes on.
+    assert caught.value.retry_after == accounts.HOUR - 20 * 60
     assert SignInCode.objects.count() == accounts.SEND_PER_PHONE_HOUR
+    with time_machine.travel(start + dt.timedelta(minutes=60, seconds=1), tick=False):
+        send(ip="203.0.113.99")  # the first has left the hour: one more may go
+        with pytest.raises(RateLimited):
+            send(ip="203.0.113.98")
 
 
 def test_twenty_codes_an_hour_per_address(db):
@@ -240,3 +247,32 @@ def test_the_privacy_notice_is_accepted_with_its_version(db):
     assert accounts.privacy_accepted(account)
     account.privacy_version = "old"
     assert not accounts.privacy_accepted(account)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_asks_for_one_number_send_exactly_the_allowed_codes(monkeypatch):
+    """The send limits are read from the codes under a lock per number: of a burst of
+    parallel asks, exactly SEND_PER_PHONE_HOUR get a code, however they interleave."""
+    monkeypatch.setattr(accounts, "SEND_GAP", 0)
+    asks = accounts.SEND_PER_PHONE_HOUR + 4
+    gate = threading.Barrier(asks)
+    outcomes = []
+
+    def ask(n):
+        try:
+            gate.wait(timeout=30)
+            send(ip=f"203.0.113.{n + 10}")
+            outcomes.append("sent")
+        except RateLimited:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(asks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["refused"] * 4 + ["sent"] * accounts.SEND_PER_PHONE_HOUR
+    assert SignInCode.objects.filter(phone=STRANGER).count() == accounts.SEND_PER_PHONE_HOUR

@@ -388,3 +388,17 @@ def test_the_privacy_notice_says_codes_are_kept_a_day(client, db):
     with translation.override("en"):
         page = client.get(reverse("citizens:privacy")).content.decode()
     assert "deleted after one day" in page
+
+
+def test_next_is_a_path_on_the_portal_or_the_default(rf):
+    """redirect() takes a bare word for a view's name: next=ab was a server error on
+    /r/privacy/ (found by the property tests)."""
+    from citizens.session import safe_next
+
+    for target, expected in [
+        ("ab", "/r/"),
+        ("https://evil.example/", "/r/"),
+        ("//evil.example/", "/r/"),
+        ("/r/tickets/", "/r/tickets/"),
+    ]:
+        assert safe_next(rf.get("/", {"next": target}), "/r/") == expected, target

@@ -58,7 +58,9 @@ def test_the_window_comes_from_the_setting_or_the_argument(settings):
 
 
 def test_pruning_goes_in_batches(monkeypatch):
-    monkeypatch.setattr(sms, "PRUNE_BATCH", 2)
+    from core import batches
+
+    monkeypatch.setattr(batches, "DELETE_BATCH", 2)
     for days in (100, 101, 102, 103, 104):
         _row(days_ago=days)
     with CaptureQueriesContext(connection) as queries:

@@ -210,6 +210,22 @@ def test_a_read_after_the_close_freezes_the_result(world, clock):
     assert proposal.outcome == "failed"
 
 
+@pytest.mark.postgres
+def test_the_close_on_a_read_is_the_portals_act_in_the_history(world, clock, client):
+    """A page read that closes the vote writes history rows naming the portal's act, not a
+    request's user (a read carries no request context of its own)."""
+    from core import audit
+
+    proposal = proposal_in(world, S.VOTING)
+    clock.set(START + dt.timedelta(days=7))
+    services.proposal_close_if_due(proposal=proposal)
+    closed = audit.history_of(proposal).filter(pgh_label=audit.UPDATE).last()
+    assert closed.pgh_after["state"] == S.CLOSED
+    assert closed.pgh_context["closed_by"] == "portal: the voting window ended"
+    (result,) = audit.history_of(proposal.result)
+    assert result.pgh_context["closed_by"] == "portal: the voting window ended"
+
+
 # --- paper ballots ---------------------------------------------------------------------------
 
 

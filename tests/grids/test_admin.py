@@ -57,9 +57,10 @@ class TestAreaChangelist:
         assert response.status_code == 200
         html = response.content.decode()
         # district is level 0 of its own tree but shown one step under its city
-        assert 'padding-left:0.0em">抚阳市' in html
-        assert 'padding-left:1.5em">莲溪县' in html
-        assert 'padding-left:4.5em">莲心社区' in html
+        # by a class per depth (static/portal/admin.css), no inline style under the CSP
+        assert 'class="tree-indent-0">抚阳市' in html
+        assert 'class="tree-indent-1">莲溪县' in html
+        assert 'class="tree-indent-3">莲心社区' in html
         assert html.index("抚阳市") < html.index("莲溪县") < html.index("第1网格")
 
     def test_search_by_code_and_filter_by_kind(self, admin_client, city):

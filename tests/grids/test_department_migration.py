@@ -3,28 +3,15 @@ before the move keeps its departments, their handlers, the tasks and categories 
 them, and the permissions granted on them."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.migrating import leaves as _leaves
+from tests.migrating import migrate as _migrate
 
 BEFORE = [("grids", "0003_area_tree_indexes"), ("issues", "0006_outbox_claim")]
 
 
-def _migrate(targets):
-    """Migrate to ``targets``; the models as every migration now applied leaves them."""
-    MigrationExecutor(connection).migrate(targets)
-    loader = MigrationExecutor(connection).loader
-    return loader.project_state(list(loader.applied_migrations)).apps
-
-
-def _leaves():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
-
-
-def test_shape_departments_survive_the_move_to_grids():
+def test_shape_departments_survive_the_move_to_grids(fresh_db):
     old = _migrate(BEFORE)
     Person = old.get_model("grids", "Person")
     Area = old.get_model("grids", "Area")

@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.db.models import Max, Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +22,7 @@ from django.utils.translation import gettext
 from openpyxl import load_workbook
 
 from core.spreadsheets import CellError, SpreadsheetError, Table, read_table, write_table
-from grids import demo_data, services
+from grids import services
 from grids.imports import (
     ImportFailed,
     ImportReport,
@@ -34,10 +33,9 @@ from grids.imports import (
     head_export_rows,
     heads_import,
 )
-from grids.models import Area, ImportRun, PartyOrg, Person, Post
+from grids.models import Area, ImportRun, Person, Post
 from grids.rules import AreaKind, PostTitle
-from grids.selectors import area_subtree_q, current_posts
-from portal.management.commands.load_demo import DEMO_PASSWORD
+from grids.selectors import current_posts
 
 from .factories import PersonFactory
 from .helpers import (
@@ -1341,86 +1339,6 @@ def test_head_import_queries_do_not_grow_with_the_file(county):
         len(large) - insert_batches(Person, 500) - insert_batches(Post, 500)
     )
     assert Post.objects.filter(ended_on__isnull=False).count() == 6
-
-
-# -- the demo county --------------------------------------------------------------------------
-
-
-def test_load_demo(db):
-    """Loads ~5,000 areas: run once (twice, for idempotence) in this one test."""
-    first = io.StringIO()
-    call_command("load_demo", stdout=first)
-
-    urban = Q()
-    for community in Area.objects.filter(kind=AreaKind.COMMUNITY):
-        urban |= area_subtree_q(community, prefix="area__")
-    three_heads = Post.objects.filter(
-        urban,
-        ended_on__isnull=True,
-        is_deputy=False,
-        title__in=[PostTitle.GRID_HEAD, PostTitle.BUILDING_HEAD, PostTitle.UNIT_HEAD],
-    )
-    found = {
-        "communities": Area.objects.filter(kind=AreaKind.COMMUNITY).count(),
-        "urban grids": Area.objects.filter(
-            kind=AreaKind.GRID, parent__kind=AreaKind.COMMUNITY
-        ).count(),
-        "buildings": Area.objects.filter(kind=AreaKind.BUILDING).count(),
-        "units": Area.objects.filter(kind=AreaKind.UNIT).count(),
-        "urban three heads": three_heads.count(),
-        "towns": Area.objects.filter(kind=AreaKind.TOWN).count(),
-        "villages": Area.objects.filter(kind=AreaKind.VILLAGE).count(),
-        "rural grids": Area.objects.filter(
-            kind=AreaKind.GRID, parent__kind=AreaKind.VILLAGE
-        ).count(),
-    }
-    assert found == {
-        "communities": 10,
-        "urban grids": 68,
-        "buildings": 646,
-        "units": 1841,
-        "urban three heads": 2555,
-        "towns": 11,
-        "villages": 129,
-        "rural grids": 2221,
-    }
-    assert tree_errors() == []
-    assert Area.objects.count() == len(demo_data.area_rows())
-
-    User = get_user_model()
-    for login in demo_data.demo_logins():
-        user = User.objects.get(username=login["username"])
-        assert user.check_password(DEMO_PASSWORD), login["username"]
-        assert user.is_superuser is (login["username"] == "admin")
-        if login["phone"]:
-            assert Person.objects.get(phone=login["phone"]).user == user
-            assert (
-                current_posts()
-                .filter(person__user=user, area__code=login["area_code"], title=login["title"])
-                .exists()
-            ), login["username"]
-    assert Person.objects.get(user__username="county").posts.get().title == "county_officer"
-
-    tables = (Area, Post, Person, PartyOrg, User)
-    before = {model.__name__: model.objects.count() for model in tables}
-    last_run = ImportRun.objects.aggregate(m=Max("pk"))["m"]
-    last_change = Area.objects.aggregate(m=Max("updated_at"))["m"]
-    second = io.StringIO()
-    call_command("load_demo", stdout=second)
-
-    n_areas, n_heads = len(demo_data.area_rows()), len(demo_data.head_rows())
-    text = second.getvalue()
-    assert f"areas: {summary('areas', n_areas, unchanged=n_areas)}" in text
-    assert f"heads: {summary('heads', n_heads, unchanged=n_heads)}" in text
-    assert "Party organisations: 0 new" in text
-    after = {model.__name__: model.objects.count() for model in tables}
-    assert after == before
-    # Runs are logged every time, but the second one created and changed nothing.
-    reruns = ImportRun.objects.filter(pk__gt=last_run)
-    assert {run.target for run in reruns} >= {"areas", "heads"}
-    assert {(run.created, run.updated) for run in reruns} == {(0, 0)}
-    assert Area.objects.aggregate(m=Max("updated_at"))["m"] == last_change
-    assert tree_errors() == []
 
 
 # -- issue 9, point 8: every export escapes formulas; point 4: the commands' limit flags -------

@@ -2,13 +2,9 @@
 and town a tree of its own (hung below its district), and back, without losing a node or a
 parent link."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from tests.grids.helpers import tree_errors
-
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.migrating import leaves as _leaves
+from tests.migrating import migrate as _migrate
 
 BEFORE = [("grids", "0005_area_autovacuum")]
 AFTER = [("grids", "0006_street_trees")]
@@ -31,16 +27,6 @@ OLD = [
 ]
 
 
-def _migrate(targets):
-    MigrationExecutor(connection).migrate(targets)
-    loader = MigrationExecutor(connection).loader
-    return loader.project_state(list(loader.applied_migrations)).apps
-
-
-def _leaves():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
 def _shape(Area):
     return {
         a.code: (
@@ -52,43 +38,41 @@ def _shape(Area):
     }
 
 
-def test_streets_and_towns_become_trees_of_their_own_and_back():
-    try:
-        old = _migrate(BEFORE)
-        Area = old.get_model("grids", "Area")
-        made = {}
-        for code, kind, parent, upper, (tree_id, lft, rght, level) in OLD:
-            made[code] = Area.objects.create(
-                code=code,
-                name=code,
-                kind=kind,
-                grid_type="basic" if kind == "grid" else "",
-                parent=made.get(parent),
-                upper=made.get(upper),
-                tree_id=tree_id,
-                lft=lft,
-                rght=rght,
-                level=level,
-            )
+def test_streets_and_towns_become_trees_of_their_own_and_back(fresh_db):
+    old = _migrate(BEFORE)
+    Area = old.get_model("grids", "Area")
+    made = {}
+    for code, kind, parent, upper, (tree_id, lft, rght, level) in OLD:
+        made[code] = Area.objects.create(
+            code=code,
+            name=code,
+            kind=kind,
+            grid_type="basic" if kind == "grid" else "",
+            parent=made.get(parent),
+            upper=made.get(upper),
+            tree_id=tree_id,
+            lft=lft,
+            rght=rght,
+            level=level,
+        )
 
-        new = _migrate(AFTER)
-        shape = _shape(new.get_model("grids", "Area"))
-        assert shape["D1"] == (None, "C", (2, 1, 2, 0))
-        assert shape["D2"] == (None, "C", (3, 1, 2, 0))
-        # New trees after the highest, in the old tree order: S1, T1, S2.
-        assert shape["S1"] == (None, "D1", (4, 1, 8, 0))
-        assert shape["CM1"] == ("S1", None, (4, 2, 7, 1))
-        assert shape["G1"] == ("CM1", None, (4, 3, 6, 2))
-        assert shape["B1"] == ("G1", None, (4, 4, 5, 3))
-        assert shape["T1"] == (None, "D1", (5, 1, 4, 0))
-        assert shape["V1"] == ("T1", None, (5, 2, 3, 1))
-        assert shape["S2"] == (None, "D2", (6, 1, 2, 0))
+    new = _migrate(AFTER)
+    shape = _shape(new.get_model("grids", "Area"))
+    assert shape["D1"] == (None, "C", (2, 1, 2, 0))
+    assert shape["D2"] == (None, "C", (3, 1, 2, 0))
+    # New trees after the highest, in the old tree order: S1, T1, S2.
+    assert shape["S1"] == (None, "D1", (4, 1, 8, 0))
+    assert shape["CM1"] == ("S1", None, (4, 2, 7, 1))
+    assert shape["G1"] == ("CM1", None, (4, 3, 6, 2))
+    assert shape["B1"] == ("G1", None, (4, 4, 5, 3))
+    assert shape["T1"] == (None, "D1", (5, 1, 4, 0))
+    assert shape["V1"] == ("T1", None, (5, 2, 3, 1))
+    assert shape["S2"] == (None, "D2", (6, 1, 2, 0))
 
-        _migrate(_leaves())
-        assert tree_errors() == []
+    back = _migrate(BEFORE)
+    shape = _shape(back.get_model("grids", "Area"))
+    assert shape == {code: (parent, upper, numbers) for code, _k, parent, upper, numbers in OLD}
 
-        back = _migrate(BEFORE)
-        shape = _shape(back.get_model("grids", "Area"))
-        assert shape == {code: (parent, upper, numbers) for code, _k, parent, upper, numbers in OLD}
-    finally:
-        _migrate(_leaves())
+    # Forward again, and through every migration since: a sound tree.
+    _migrate(_leaves())
+    assert tree_errors() == []

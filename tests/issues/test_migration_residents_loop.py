@@ -5,20 +5,14 @@ ratings typed in by workers so far keep a source of their own ("worker")."""
 
 import datetime as dt
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from issues.models import Notification, NotificationDelivery, Ticket, TicketReporter
+from tests.migrating import leaves, migrate
 
 BEFORE = [("issues", "0008_ticket_access"), ("residents", "0006_access_log_without_ticket")]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_shape_the_migration_keeps_every_notification_report_and_rating():
-    MigrationExecutor(connection).migrate(BEFORE)
-    loader = MigrationExecutor(connection).loader
-    old = loader.project_state(list(loader.applied_migrations)).apps
+def test_shape_the_migration_keeps_every_notification_report_and_rating(fresh_db):
+    old = migrate(BEFORE)
     User = old.get_model("auth", "User")
     Area = old.get_model("grids", "Area")
     Category = old.get_model("issues", "Category")
@@ -76,7 +70,7 @@ def test_shape_the_migration_keeps_every_notification_report_and_rating():
     )
     no_address = OldNotification.objects.create(recipient=worker, subject="无地址", body="b")
 
-    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate(leaves())
 
     deliveries = {d.notification_id: d for d in NotificationDelivery.objects.all()}
     assert set(deliveries) == {sent.pk, failing.pk}

@@ -427,7 +427,7 @@ class TestControlCharacters:
 
         from core.forms import Form
         from issues.forms import NoteForm
-        from portal.auth import LockoutAuthenticationForm
+        from portal.auth import LoginForm
         from residents.forms import ResidentFilterForm
 
         class Free(Form):
@@ -441,7 +441,7 @@ class TestControlCharacters:
         assert Free({"line": "a b", "text": "a\nb\tc"}).is_valid()
         assert "note" in NoteForm({"note": "\x08"}).errors
         assert "q" in ResidentFilterForm({"q": "\x1b"}).errors
-        login = LockoutAuthenticationForm(None, {"username": "a\x14", "password": "x"})
+        login = LoginForm(None, {"username": "a\x14", "password": "x"})
         assert "控制字符" in str(login.errors)
 
 

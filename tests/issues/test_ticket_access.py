@@ -5,7 +5,6 @@ knows nothing of problems, so residents depends on no app above it."""
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -13,6 +12,7 @@ from issues import services
 from issues.models import TicketAccess
 from residents import services as resident_services
 from residents.models import AccessLog
+from tests.migrating import leaves, migrate
 
 pytestmark = pytest.mark.django_db
 
@@ -89,16 +89,14 @@ def test_shape_the_access_log_list_reads_the_problems_in_one_query(t, login_as):
     assert len(more) == len(few)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_shape_the_migration_moves_each_logged_problem_to_issues():
-    """A database from before the move: logs naming a problem keep naming it."""
+def test_shape_the_migration_moves_each_logged_problem_to_issues(fresh_db):
+    """A database from before the move: logs naming a problem keep naming it, and back."""
     before = [
         ("residents", "0004_access_log_searches_and_descriptions"),
         ("issues", "0007_department_to_grids"),
     ]
-    MigrationExecutor(connection).migrate(before)
-    loader = MigrationExecutor(connection).loader
-    old = loader.project_state(list(loader.applied_migrations)).apps
+    moved = [("residents", "0006_access_log_without_ticket"), ("issues", "0008_ticket_access")]
+    old = migrate(before)
     User = old.get_model("auth", "User")
     Area = old.get_model("grids", "Area")
     Category = old.get_model("issues", "Category")
@@ -119,20 +117,21 @@ def test_shape_the_migration_moves_each_logged_problem_to_issues():
     text = OldLog.objects.create(viewer=viewer, ticket=tickets[1], field="description")
     search = OldLog.objects.create(viewer=viewer, field="id_search")
 
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    MigrationExecutor(connection).migrate(leaves)
-
-    links = dict(TicketAccess.objects.values_list("access_log_id", "ticket_id"))
+    new = migrate(moved)
+    Access = new.get_model("issues", "TicketAccess")
+    links = dict(Access.objects.values_list("access_log_id", "ticket_id"))
     assert links == {phone.pk: tickets[0].pk, text.pk: tickets[1].pk}
-    assert AccessLog.objects.count() == 3
-    assert not TicketAccess.objects.filter(access_log_id=search.pk).exists()
+    assert new.get_model("residents", "AccessLog").objects.count() == 3
+    assert not Access.objects.filter(access_log_id=search.pk).exists()
 
     # And back: the column gets its values again before its check returns.
-    MigrationExecutor(connection).migrate(before)
+    migrate(before)
     assert dict(OldLog.objects.values_list("pk", "ticket_id")) == {
         phone.pk: tickets[0].pk,
         text.pk: tickets[1].pk,
         search.pk: None,
     }
-    MigrationExecutor(connection).migrate(leaves)
+    # Forward through every migration since: the running code reads the links.
+    migrate(leaves())
     assert TicketAccess.objects.count() == 2
+    assert AccessLog.objects.count() == 3

@@ -56,14 +56,16 @@ def test_migrate_seeds_every_entry_once():
         "close-unrated",
         "notifications-sweep",
         "text-messages-sweep",
+        "digests-sweep",
         "proposals-close-due",
+        "sign-in-logs-prune",
         "sign-in-codes-prune",
         "text-messages-prune",
         "digest-daily",
         "digest-weekly",
         "digest-monthly",
     }
-    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 10
+    assert PeriodicTask.objects.filter(name__in=list(settings.BEAT_SCHEDULE_SEED)).count() == 12
     assert not hasattr(settings, "CELERY_BEAT_SCHEDULE")
 
 

@@ -12,8 +12,10 @@ import io
 import logging
 
 import pytest
+import time_machine
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core import sms
@@ -21,9 +23,11 @@ from core.models import TextMessage
 from dashboard.figures import LEVEL_BANDS, clock_at, ticket_figures
 from digests.models import Digest, DigestDelivery
 from digests.periods import latest_due
-from grids.models import Area
-from grids.rules import AreaKind
-from grids.selectors import COMMUNITY_KINDS
+from grids import demo_data as grids_demo
+from grids.imports import ImportReport
+from grids.models import Area, ImportRun, PartyOrg, Person, Post
+from grids.rules import AreaKind, PostTitle
+from grids.selectors import COMMUNITY_KINDS, area_subtree_q, current_posts
 from issues.models import (
     DepartmentTask,
     Meeting,
@@ -36,10 +40,13 @@ from issues.models import (
 )
 from issues.permissions import WORKING_STEPS
 from issues.services.reporters import reporters_of_account
+from portal.management.commands.load_demo import DEMO_PASSWORD
 from residents.demo_data import DEMO_RESIDENT_PHONE, demo_resident_row
 from residents.models import ResidentAccount
+from tests.grids.helpers import tree_errors
 
 S = Ticket.State
+User = get_user_model()
 pytestmark = pytest.mark.django_db
 
 
@@ -47,14 +54,20 @@ pytestmark = pytest.mark.django_db
 def demo(caplog, django_capture_on_commit_callbacks):
     out = io.StringIO()
     sms.outbox.clear()
-    # The after-commit sends run, as they would outside the test's transaction.
-    with (
-        caplog.at_level(logging.INFO, logger="portal.sms"),
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-    ):
-        call_command("load_demo", stdout=out)
-    assert callbacks  # the sends were queued, and found nothing to send
-    return out.getvalue(), caplog
+    # Loaded at twenty past midnight, the county's time: the backdating counts days back
+    # from now, and the small hours are where a day's shift lands on the day before.
+    midnight = dt.datetime.combine(
+        timezone.localdate(), dt.time(0, 20), tzinfo=timezone.get_current_timezone()
+    )
+    with time_machine.travel(midnight, tick=True):
+        # The after-commit sends run, as they would outside the test's transaction.
+        with (
+            caplog.at_level(logging.INFO, logger="portal.sms"),
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+        ):
+            call_command("load_demo", stdout=out)
+        assert callbacks  # the sends were queued, and found nothing to send
+        yield out.getvalue(), caplog
 
 
 def test_the_demo(demo):
@@ -253,7 +266,83 @@ def test_the_demo(demo):
             ReturnVisit.objects.count(),
         )
 
+    _the_tree_and_its_heads_and_logins()
+    tables = (Area, Post, Person, PartyOrg, User)
+    tree_before = {model.__name__: model.objects.count() for model in tables}
+    last_run = ImportRun.objects.aggregate(m=Max("pk"))["m"]
+    last_change = Area.objects.aggregate(m=Max("updated_at"))["m"]
     before = counts()
-    call_command("load_demo", stdout=io.StringIO())
+    second = io.StringIO()
+    call_command("load_demo", stdout=second)
     assert counts() == before
+    # The tree and the heads: the imports' reports say every row was unchanged, and were.
+    n_areas, n_heads = len(grids_demo.area_rows()), len(grids_demo.head_rows())
+    text = second.getvalue()
+    assert f"areas: {_summary('areas', n_areas, unchanged=n_areas)}" in text
+    assert f"heads: {_summary('heads', n_heads, unchanged=n_heads)}" in text
+    assert "Party organisations: 0 new" in text
+    assert {model.__name__: model.objects.count() for model in tables} == tree_before
+    reruns = ImportRun.objects.filter(pk__gt=last_run)  # logged every time, changing nothing
+    assert {run.target for run in reruns} >= {"areas", "heads"}
+    assert {(run.created, run.updated) for run in reruns} == {(0, 0)}
+    assert Area.objects.aggregate(m=Max("updated_at"))["m"] == last_change
+    assert tree_errors() == []
     assert TextMessage.objects.count() == 0
+
+
+def _summary(target: str, rows: int, unchanged=0) -> str:
+    return ImportReport(
+        target=target, dry_run=False, rows=rows, created=0, updated=0, unchanged=unchanged
+    ).summary()
+
+
+def _the_tree_and_its_heads_and_logins():
+    """The demo county's tree (Guangchang's shape: 10 communities, 11 towns, 129 villages)
+    and its heads, with every demo login signing in with the README's password."""
+    urban = Q()
+    for community in Area.objects.filter(kind=AreaKind.COMMUNITY):
+        urban |= area_subtree_q(community, prefix="area__")
+    three_heads = Post.objects.filter(
+        urban,
+        ended_on__isnull=True,
+        is_deputy=False,
+        title__in=[PostTitle.GRID_HEAD, PostTitle.BUILDING_HEAD, PostTitle.UNIT_HEAD],
+    )
+    found = {
+        "communities": Area.objects.filter(kind=AreaKind.COMMUNITY).count(),
+        "urban grids": Area.objects.filter(
+            kind=AreaKind.GRID, parent__kind=AreaKind.COMMUNITY
+        ).count(),
+        "buildings": Area.objects.filter(kind=AreaKind.BUILDING).count(),
+        "units": Area.objects.filter(kind=AreaKind.UNIT).count(),
+        "urban three heads": three_heads.count(),
+        "towns": Area.objects.filter(kind=AreaKind.TOWN).count(),
+        "villages": Area.objects.filter(kind=AreaKind.VILLAGE).count(),
+        "rural grids": Area.objects.filter(
+            kind=AreaKind.GRID, parent__kind=AreaKind.VILLAGE
+        ).count(),
+    }
+    assert found == {
+        "communities": 10,
+        "urban grids": 68,
+        "buildings": 646,
+        "units": 1841,
+        "urban three heads": 2555,
+        "towns": 11,
+        "villages": 129,
+        "rural grids": 2221,
+    }
+    assert tree_errors() == []
+    assert Area.objects.count() == len(grids_demo.area_rows())
+    for login in grids_demo.demo_logins():
+        user = User.objects.get(username=login["username"])
+        assert user.check_password(DEMO_PASSWORD), login["username"]
+        assert user.is_superuser is (login["username"] == "admin")
+        if login["phone"]:
+            assert Person.objects.get(phone=login["phone"]).user == user
+            assert (
+                current_posts()
+                .filter(person__user=user, area__code=login["area_code"], title=login["title"])
+                .exists()
+            ), login["username"]
+    assert Person.objects.get(user__username="county").posts.get().title == "county_officer"

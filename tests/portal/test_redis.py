@@ -1,6 +1,6 @@
 """The production path through real Redis: Celery tasks queued on the broker and run by a
-worker, and login lockouts shared through the Redis cache. Skipped without REDIS_URL locally;
-CI sets it and must run them."""
+worker (sign-in lockouts are database rows, django-axes': tests/portal/test_auth.py).
+Skipped without REDIS_URL locally; CI sets it and must run them."""
 
 import os
 import time
@@ -9,8 +9,6 @@ import pytest
 from django.core import mail
 from django.core.cache import caches
 from django.db import transaction
-
-from portal.auth import MAX_FAILURES, login_failed, login_locked
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -33,18 +31,6 @@ def redis_cache(settings):
     cache.clear()
     yield cache
     cache.clear()
-
-
-def test_lockout_counts_live_in_redis(redis_cache):
-    for _ in range(MAX_FAILURES):
-        login_failed("community", "10.0.0.9")
-    # A second process sees the same count: read it straight from Redis.
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = [k.decode() for k in client.keys("portal-test:*login-fail:user:community")]
-    assert keys and int(client.get(keys[0])) == MAX_FAILURES
-    assert login_locked("community", "10.0.0.1")
 
 
 @pytest.mark.postgres  # the worker thread needs a real shared database

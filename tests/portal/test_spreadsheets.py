@@ -195,3 +195,142 @@ def test_a_bad_byte_position_is_exact_across_chunks():
     with pytest.raises(SpreadsheetError) as exc_info:
         read_table(io.BytesIO(data), name="x.csv")
     assert "GBK" in _error(exc_info) or "byte" in _error(exc_info)
+
+
+# --- codes stored as numbers (issue 15, point 5) -------------------------------------------
+
+AREA_HEADER = ["编码", "名称", "类型", "上级编码"]
+RESIDENT_HEADER = ["区域编码", "房号", "姓名", "身份证号", "手机"]
+
+
+def _columns_error(content: bytes, name: str, columns, language: str = "en") -> list:
+    from django.utils import translation
+
+    from core.spreadsheets import map_columns
+
+    table = read_table(io.BytesIO(content), name=name)
+    with translation.override(language), pytest.raises(SpreadsheetError) as caught:
+        map_columns(table, columns)
+    return caught.value.errors
+
+
+def test_point5_area_codes_stored_as_numbers_are_refused_with_what_to_do():
+    from grids.imports.columns import AREA_COLUMNS
+
+    # What Excel keeps of 18-digit grid codes typed into a General column: 15 significant
+    # digits, read back as floats that all collide.
+    rows = [
+        AREA_HEADER,
+        ["110101001001", "东华门街道", "街道", ""],
+        [1.10101001001001e17, "一网格", "网格", "110101001001"],
+        [1.10101001001001e17, "二网格", "网格", "110101001001"],
+    ]
+    errors = _columns_error(_xlsx(rows), "areas.xlsx", AREA_COLUMNS)
+
+    assert len(errors) == 1  # one error for the column, not one duplicate per row
+    (error,) = errors
+    assert (error.line, error.column) == (3, "A（编码）")
+    assert "this column lost digits; format it as text" in error.message
+    assert "“Sheet”" in error.message and "2 cells" in error.message
+
+
+def test_point5_a_whole_int_code_cell_is_refused_too_and_each_column_is_named():
+    from grids.imports.columns import AREA_COLUMNS
+
+    rows = [AREA_HEADER, ["S1", "街道", "街道", ""], ["C1", "社区", "社区", 110101001001]]
+    (error,) = _columns_error(_xlsx(rows), "areas.xlsx", AREA_COLUMNS)
+    assert (error.line, error.column) == (3, "D（上级编码）")
+    assert "“110101001001”" in error.message
+
+
+def test_point5_id_numbers_and_a_landline_stored_as_numbers_are_refused():
+    from residents.imports.columns import RESIDENT_EXPORT_COLUMNS
+
+    rows = [
+        RESIDENT_HEADER,
+        ["U1", "101", "甲", 110105194912310000, 13800138000],  # a whole mobile is read
+        ["U1", "102", "乙", "11010519491231002X", 57188888888],  # a landline lost its 0
+    ]
+    errors = _columns_error(_xlsx(rows), "residents.xlsx", RESIDENT_EXPORT_COLUMNS)
+    assert [(e.line, e.column) for e in errors] == [(2, "D（身份证号）"), (3, "E（手机）")]
+    assert all("this column lost digits" in e.message for e in errors)
+
+
+def test_point5_a_whole_mobile_stored_as_a_number_is_read():
+    from core.spreadsheets import map_columns
+    from residents.imports.columns import RESIDENT_EXPORT_COLUMNS
+
+    rows = [RESIDENT_HEADER, ["U1", 101, "甲", "11010519491231002X", 13800138000]]
+    table = read_table(io.BytesIO(_xlsx(rows)), name="residents.xlsx")
+    cols = map_columns(table, RESIDENT_EXPORT_COLUMNS)  # a door number may be a number
+    assert cols.get(table.rows[0][1], "phone") == "13800138000"
+
+
+def test_point5_scientific_notation_in_a_csv_is_refused():
+    from grids.imports.columns import AREA_COLUMNS
+
+    content = _csv([AREA_HEADER, ["1.10101E+11", "社区", "社区", ""], ["S1", "街", "街道", ""]])
+    (error,) = _columns_error(content, "areas.csv", AREA_COLUMNS)
+    assert (error.line, error.column) == (2, "A（编码）")
+    assert "1 cells written as numbers" in error.message and "1.10101E+11" in error.message
+
+
+def test_point5_text_codes_are_read_as_they_are():
+    from core.spreadsheets import map_columns
+    from grids.imports.columns import AREA_COLUMNS
+
+    rows = [AREA_HEADER, ["110101001001001001", "网格", "网格", "110101001001"]]
+    table = read_table(io.BytesIO(_xlsx(rows)), name="areas.xlsx")
+    cols = map_columns(table, AREA_COLUMNS)
+    assert cols.get(table.rows[0][1], "code") == "110101001001001001"
+    assert table.sheet == "Sheet" and not table.numbers
+
+
+def test_point5_the_message_is_translated():
+
+    from grids.imports.columns import AREA_COLUMNS
+
+    rows = [AREA_HEADER, [110101001001, "社区", "社区", ""]]
+    (error,) = _columns_error(_xlsx(rows), "areas.xlsx", AREA_COLUMNS, language="zh-hans")
+    assert "this column lost digits" not in error.message
+    assert "文本" in error.message
+
+
+@pytest.mark.django_db
+def test_point5_the_area_import_reports_lost_digits_not_duplicate_codes():
+    from django.utils import translation
+
+    from grids.imports import areas_import
+    from grids.models import Area
+
+    rows = [
+        AREA_HEADER,
+        ["110101001", "东华门街道", "街道", ""],
+        [1.10101001001001e17, "一网格", "网格", "110101001"],
+        [1.10101001001001e17, "二网格", "网格", "110101001"],
+    ]
+    table = read_table(io.BytesIO(_xlsx(rows)), name="areas.xlsx")
+    with translation.override("en"), pytest.raises(SpreadsheetError) as caught:
+        areas_import(table=table)
+    with translation.override("en"):
+        messages = [str(e) for e in caught.value.errors]
+    assert len(messages) == 1 and "this column lost digits" in messages[0]
+    assert "twice" not in messages[0] and "duplicate" not in messages[0]
+    assert not Area.objects.exists()
+
+
+def test_point5_the_resident_import_reports_lost_id_digits(world):
+    from residents.imports import residents_import
+    from residents.models import Resident
+
+    before = Resident.objects.count()
+    rows = [
+        RESIDENT_HEADER,
+        [world.u1.code, "901", "甲", 369921198001010000, ""],
+        [world.u1.code, "902", "乙", 369921198001010000, ""],
+    ]
+    table = read_table(io.BytesIO(_xlsx(rows)), name="residents.xlsx")
+    with pytest.raises(SpreadsheetError) as caught:
+        residents_import(table=table)
+    assert [(e.line, e.column) for e in caught.value.errors] == [(2, "D（身份证号）")]
+    assert Resident.objects.count() == before

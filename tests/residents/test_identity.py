@@ -110,7 +110,7 @@ def test_empty_is_refused_as_wrong_length(value):
         "36992A199001010039",  # a letter in the region code
         "3699211990010100X9",  # X anywhere but last
         "36992119900101003Y",  # a letter other than X at the end
-        "369921-19900101003",  # punctuation
+        "369921·1990010100X",  # punctuation (a hyphen, a space or a dot is taken away)
     ],
 )
 def test_letters_and_punctuation_are_refused(value):

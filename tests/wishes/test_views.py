@@ -187,6 +187,7 @@ def test_confirm_after_the_window_from_the_page(wt, client, clock):
     wish.refresh_from_db()
     assert wish.state == State.FULFILLED  # still in the window
     clock.set(clock.moment + dt.timedelta(days=8))
+    client.force_login(wt.user("community"))  # a week later the worker signs in again
     assert (
         'id="confirm-late-form"'
         in client.get(reverse("wishes:detail", args=[wish.pk])).content.decode()

@@ -3,14 +3,23 @@ engagement apps' demo.py) through
 the same services and imports an admin uses. It spans every app, so it lives in the project
 package on top of them.
 
-Idempotent: a second run finds everything in place and changes nothing.
+Idempotent: a second run finds everything in place and changes nothing. All or nothing: the
+whole load is one transaction, so a run that fails half-way leaves the database as it was (and
+the after-commit sends of what it wrote never run).
+
+Refused on a production configuration (``production_reasons``) unless ``--allow-production``
+is given; even then no login gets the well-known demo password: each gets a generated one,
+printed once.
 """
 
 import datetime as dt
+import re
+import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.spreadsheets import Table
@@ -30,6 +39,9 @@ from residents import demo as residents_demo
 from wishes import demo as wishes_demo
 
 DEMO_PASSWORD = "demo1234"
+# A database other than SQLite is taken for a demo one only when its name says so as a word
+# of its own: portal_demo, demo-county, test_portal (the test runner's), grid_dev.
+DEMO_DATABASE_NAME = re.compile(r"(?:^|[^a-z0-9])(?:demo|test|dev)(?:$|[^a-z])", re.IGNORECASE)
 # The digests built for the embedded demo, which runs no beat: the last 7 days', 4 weeks'
 # (each community's rectification list among them) and 3 months'.
 DIGEST_DAYS = 7
@@ -56,10 +68,50 @@ def _text(value) -> str:
     return str(value)
 
 
+def production_reasons(*, production: bool, database: dict) -> list[str]:
+    """Why this configuration looks like production (empty if it does not): ``DJANGO_DEBUG``
+    false (``settings.PRODUCTION``), or a database that is neither SQLite nor named as a demo
+    or test one."""
+    reasons = []
+    if production:
+        reasons.append("DJANGO_DEBUG is false")
+    name = str(database.get("NAME") or "")
+    if not database["ENGINE"].endswith("sqlite3") and not DEMO_DATABASE_NAME.search(name):
+        reasons.append(
+            f"the database {name!r} is not SQLite and its name does not say demo, test or dev"
+        )
+    return reasons
+
+
 class Command(BaseCommand):
     help = "Load the demo county, its heads, Party bodies and one login per role."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Load the demo on a production configuration all the same (the demo logins "
+            "then get generated passwords, printed once, never the well-known one).",
+        )
+
+    def handle(self, *args, allow_production=False, **options):
+        reasons = production_reasons(
+            production=settings.PRODUCTION, database=connection.settings_dict
+        )
+        if reasons and not allow_production:
+            raise CommandError(
+                "This looks like a production configuration ("
+                + "; ".join(reasons)
+                + "): the demo county would mix invented areas, people, problems and logins "
+                "into real ones. Nothing was loaded. Load it into a demo database (SQLite, or "
+                "one whose name says demo, test or dev), or pass --allow-production if this "
+                "really is a demonstration server."
+            )
+        self.generated_passwords = bool(reasons)
+        with transaction.atomic():
+            self._load()
+
+    def _load(self):
         areas = _table(
             AREA_COLUMNS,
             demo_data.area_rows(),
@@ -169,9 +221,16 @@ class Command(BaseCommand):
         lines = []
         for login in demo_data.demo_logins():
             username = login["username"]
-            user, _ = User.objects.get_or_create(username=username)
+            user, created = User.objects.get_or_create(username=username)
             user.is_staff = user.is_superuser = username == "admin"
-            user.set_password(DEMO_PASSWORD)
+            if not self.generated_passwords:
+                password = DEMO_PASSWORD
+                user.set_password(password)
+            elif created or user.check_password(DEMO_PASSWORD):
+                password = secrets.token_urlsafe(12)
+                user.set_password(password)
+            else:  # one set on this server before: kept
+                password = "(password unchanged)"
             user.save()
             if username in STAFF_POSTS:
                 title, name, phone = STAFF_POSTS[username]
@@ -181,11 +240,11 @@ class Command(BaseCommand):
             elif login["phone"]:
                 person = Person.objects.get(phone=login["phone"])
             else:
-                lines.append(f"login {username} / {DEMO_PASSWORD}: {login['role']}")
+                lines.append(f"login {username} / {password}: {login['role']}")
                 continue
             if person.user_id != user.pk:
                 Person.objects.filter(user=user).exclude(pk=person.pk).update(user=None)
                 person.user = user
                 person.save(update_fields=["user"])
-            lines.append(f"login {username} / {DEMO_PASSWORD}: {login['role']} {person.name}")
+            lines.append(f"login {username} / {password}: {login['role']} {person.name}")
         return lines

@@ -1,4 +1,5 @@
-// The place of a micro-wish on the resident pages: a click on a search result picks it.
+// The place of a report or a micro-wish on the resident pages: a click on a search result
+// picks it.
 document.addEventListener("click", function (event) {
   var pick = event.target.closest("[data-place-id]");
   if (!pick) return;
