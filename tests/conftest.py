@@ -196,7 +196,11 @@ class World:
 
 @pytest.fixture
 def world(db):
-    return World()
+    """The named personas' world: built once per process and local date, restored into each
+    test (tests/world_snapshot.py)."""
+    from tests.world_snapshot import restored_world
+
+    return restored_world(World)
 
 
 PERSONAS = (
