@@ -99,7 +99,8 @@ def _take(factory) -> _Snapshot | None:
             after = _written_tables(cursor)
             written = []
             for name, counts in after.items():
-                ins, upd, dele = (c - b for c, b in zip(counts, before.get(name, (0, 0, 0))))
+                old = before.get(name, (0, 0, 0))
+                ins, upd, dele = (c - b for c, b in zip(counts, old, strict=True))
                 if dele:
                     return None  # a row of before the build is gone: cannot be read back
                 if ins or upd:
