@@ -40,7 +40,8 @@ from grids.imports.columns import HEAD_COLUMNS, TITLE_LOOKUP, TITLE_NAMES
 from grids.imports.logins import LoginDelivery, OneTimePassword, logins_plan, logins_write
 from grids.imports.sql import (
     WRITE_BATCH,
-    areas_by_code,
+    AreaKey,
+    area_keys_by_code,
     insert_persons,
     insert_posts,
     rows_any_of,
@@ -113,13 +114,14 @@ def heads_import(
     progress("read", len(rows), len(table.rows))
 
     with transaction.atomic():
-        areas = areas_by_code((r.area_code for r in rows), fields=("pk", "code", "kind"))
+        areas = area_keys_by_code(r.area_code for r in rows)
         persons = _load_persons({r.phone for r in rows})
         _check_head_rows(rows, areas, cols, report.errors)
         login_plan = logins_plan(rows, persons, cols, report.errors) if logins else None
         if report.errors:
             raise import_failed(report, started)
         plan = _HeadPlan(rows, areas, persons)
+        del areas  # each planned row carries its area's id; the lookup is let go
         report.created, report.updated, report.unchanged = plan.counts()
         report.ended = len(plan.to_end)
         report.preview = plan.preview
@@ -208,7 +210,7 @@ def _parse_head_row(
 
 
 def _check_head_rows(
-    rows: list[_HeadRow], areas: dict[str, dict], cols: ColumnMap, errors: list[CellError]
+    rows: list[_HeadRow], areas: dict[str, AreaKey], cols: ColumnMap, errors: list[CellError]
 ) -> None:
     """The checks across rows and against the portal: known areas, titles allowed there, one
     principal per post, one person once per post, one name per phone."""
@@ -223,7 +225,7 @@ def _check_head_rows(
         if area is None:
             bad(row.line, "area_code", _("unknown area code “%(v)s”") % {"v": row.area_code})
             continue
-        message = rules.title_kind_error(row.title, area["kind"])
+        message = rules.title_kind_error(row.title, area.kind)
         if message:
             bad(row.line, "title", message)
         # One principal per post, and one person once per post (as principal or deputy).
@@ -260,8 +262,8 @@ def _load_persons(phones: set[str]) -> dict[str, Person]:
 
 
 class _HeadPlan:
-    def __init__(self, rows: list[_HeadRow], areas: dict[str, dict], persons: dict[str, Person]):
-        self.rows, self.areas, self.persons = rows, areas, persons
+    def __init__(self, rows: list[_HeadRow], areas: dict[str, AreaKey], persons: dict[str, Person]):
+        self.persons = persons
         self.preview: list[tuple[int, str, str, str]] = []
         # New people by phone: just their names (no model instance per row).
         self.new_persons: dict[str, str] = {}
@@ -271,7 +273,7 @@ class _HeadPlan:
         self.to_end: list[Post] = []
         self.unchanged = 0
         self._today = timezone.localdate()
-        area_ids = [a["pk"] for a in areas.values()]
+        area_ids = [a.pk for a in areas.values()]
         held_now = Post.objects.filter(ended_on__isnull=True).order_by()
         current = rows_any_of(held_now, "area", area_ids)
         # The posts still held, per area and title, as the rows before have left them: each
@@ -282,7 +284,7 @@ class _HeadPlan:
         for post in current:
             self._held[(post.area_id, post.title)].append(post)
         for row in rows:
-            self._plan_row(row)
+            self._plan_row(row, areas[row.area_code].pk)
 
     def _person_for(self, row: _HeadRow) -> Person | None:
         """The person with the row's phone, renamed as the row says; None for one the import
@@ -295,10 +297,11 @@ class _HeadPlan:
             self.renamed.append(person)
         return person
 
-    def _plan_row(self, row: _HeadRow) -> None:
+    def _plan_row(self, row: _HeadRow, area_id: int) -> None:
         person = self._person_for(row)
-        area_id = self.areas[row.area_code]["pk"]
-        held = self._held[(area_id, row.title)]
+        # .get, not the defaultdict's []: an empty list a row for posts nobody holds would be
+        # 100 MB at a city's size. Nothing is ended from an empty list.
+        held = self._held.get((area_id, row.title), [])
         hand_over = post_hand_over(
             current=held,
             person_id=person.pk if person is not None else None,
@@ -333,23 +336,26 @@ class _HeadPlan:
 
     def write(self) -> None:
         person_ids = {phone: person.pk for phone, person in self.persons.items()}
-        new = sorted(self.new_persons.items())
-        for chunk in chunks(new, WRITE_BATCH):
-            person_ids.update(insert_persons(chunk, timezone.now()))
+        # Built a batch at a time, here and for the posts below: the city's whole file as
+        # tuples would be another 100 MB at the import's peak.
+        new_phones = sorted(self.new_persons)
+        for chunk in chunks(new_phones, WRITE_BATCH):
+            made = [(phone, self.new_persons[phone]) for phone in chunk]
+            person_ids.update(insert_persons(made, timezone.now()))
         Person.objects.bulk_update(self.renamed, ["name"], batch_size=BATCH)
         Post.objects.bulk_update(self.to_end, ["ended_on"], batch_size=BATCH)
         Post.objects.bulk_update(self.to_update, ["is_public", "is_deputy"], batch_size=BATCH)
         today = timezone.localdate()
-        posts = [
-            (
-                person_ids[row.phone],
-                area_id,
-                row.title,
-                row.deputy,
-                row.public,
-                row.started_on or today,
-            )
-            for row, area_id in self.to_create
-        ]
-        for chunk in chunks(posts, WRITE_BATCH):
-            insert_posts(chunk)
+        for chunk in chunks(self.to_create, WRITE_BATCH):
+            posts = [
+                (
+                    person_ids[row.phone],
+                    area_id,
+                    row.title,
+                    row.deputy,
+                    row.public,
+                    row.started_on or today,
+                )
+                for row, area_id in chunk
+            ]
+            insert_posts(posts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -69,6 +70,32 @@ def areas_by_code(codes: Iterable[str], fields: tuple[str, ...] = AREA_VALUES) -
     for batch in batches:
         for values in batch.values(*fields):
             found[values["code"]] = values
+    return found
+
+
+class AreaKey(NamedTuple):
+    pk: int
+    kind: str
+
+
+def area_keys_by_code(codes: Iterable[str]) -> dict[str, AreaKey]:
+    """code -> (pk, kind) for every code given that exists: the lookup of an import that only
+    needs to know where each row goes. A tuple an area, its kind one shared string, and the
+    rows read through a server-side cursor in chunks on PostgreSQL: ``areas_by_code``'s dicts
+    for the city's 571,110 heads took the process up by 310 MB at their peak (``bench``'s
+    ``import_heads_city_peak_mb``)."""
+    found: dict[str, AreaKey] = {}
+    wanted = sorted(set(codes))
+    areas = Area.objects.order_by().values_list("code", "pk", "kind")
+    if connection.vendor == "postgresql":
+        chunked = areas.filter(code__any=wanted).iterator(chunk_size=WRITE_BATCH)
+        batches = [chunked] if wanted else []
+    else:
+        batches = (areas.filter(code__in=chunk) for chunk in chunks(wanted, LOOKUP_CHUNK))
+    kinds: dict[str, str] = {}
+    for batch in batches:
+        for code, pk, kind in batch:
+            found[code] = AreaKey(pk, kinds.setdefault(kind, kind))
     return found
 
 
