@@ -1,15 +1,49 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 
 from core import audit
 from grids import rules
 from grids.rules import AreaKind, GridType, PartyOrgKind, PostTitle
 from grids.validators import validate_area_code, validate_phone
+
+
+class AreaTreeManager(TreeManager):
+    """django-mptt's manager, with a move inside one tree (a street) bounded to the rows it
+    changes.
+
+    mptt writes that move as one ``UPDATE … SET lft = CASE … WHERE tree_id = %s``: every
+    row of the street gets a new version in every index of the table, those the move does
+    not change included. Only the rows with ``lft`` or ``rght`` between the two places
+    change, so the statement is narrowed to them. Moving a building to the next grid then
+    rewrites its own rows and those between, a few dozen, not the street's 3,000–12,000.
+    The statement is mptt's own; this adds its missing condition and nothing else. If mptt
+    ever writes it differently, the statement is run as mptt wrote it (still right, only
+    unbounded), and ``tests/grids/test_tree_ranges.py`` fails on the rows it rewrites."""
+
+    def _move_child_within_tree(self, node, target, position):
+        with connections[self.db].execute_wrapper(_bounded_to_the_move):
+            super()._move_child_within_tree(node, target, position)
+
+
+# The end of mptt's move statement, and where its parameters hold the span of the move
+# (``TreeManager._move_child_within_tree``: left_boundary, right_boundary).
+_MOVE_TAIL = 'WHERE "tree_id" = %s'
+_MOVE_PARAMS = 16
+_SPAN = slice(6, 8)
+
+
+def _bounded_to_the_move(execute, sql, params, many, context):
+    if sql.rstrip().endswith(_MOVE_TAIL) and len(params) == _MOVE_PARAMS:
+        low, high = params[_SPAN]
+        sql = f'{sql} AND ("lft" BETWEEN %s AND %s OR "rght" BETWEEN %s AND %s)'
+        params = [*params, low, high, low, high]
+    return execute(sql, params, many, context)
 
 
 @audit.track(exclude=["lft", "rght", "tree_id", "level", "updated_at"])
@@ -61,6 +95,8 @@ class Area(MPTTModel):
     rght = models.PositiveIntegerField(editable=False)
     tree_id = models.PositiveIntegerField(editable=False)
     level = models.PositiveIntegerField(editable=False)
+
+    objects = AreaTreeManager()
 
     class Meta:
         verbose_name = _("area")

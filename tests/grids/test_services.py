@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils.translation import gettext
 
 from grids import services
@@ -240,6 +241,27 @@ def test_area_move_a_subtree_then_back(county):
     }
     after = {c: v[:4] for c, v in tree_snapshot().items()}
     assert {c: after[c] for c in trees_of("D3")} == {c: before[c] for c in trees_of("D3")}
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row versions (ctid)")
+def test_a_move_inside_a_street_rewrites_only_the_rows_between_the_two_places(county):
+    """grids.models.AreaTreeManager: mptt's move statement rewrote every row of the tree."""
+
+    def versions() -> dict[str, str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT code, ctid::text FROM grids_area")
+            return dict(cursor.fetchall())
+
+    before, numbers = versions(), tree_snapshot(trees_of("T1"))
+
+    services.area_move(area=county["B3"], parent=county["G3"])
+
+    after, moved = versions(), tree_snapshot(trees_of("T1"))
+    changed = {code for code in numbers if numbers[code][:4] != moved[code][:4]}
+    assert changed == {"G2", "Z1", "G3", "B3"}
+    assert {code for code in before if before[code] != after[code]} == changed
+    assert codes(area_subtree(county.fresh("Z1"))) == ["Z1", "G3", "B3"]
+    assert tree_errors() == []
 
 
 def test_area_move_a_district_to_another_city_renumbers_nothing(county):
