@@ -56,6 +56,7 @@ from issues.services.photos import photo_clean
 from issues.services.reporters import reporters_tell, tracking_sms
 from issues.services.rollups import (
     figures_by_keys,
+    rollup_nodes_change,
     snapshot,
     ticket_days_moved,
     ticket_days_reported,
@@ -1063,6 +1064,8 @@ def tickets_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
     moved = list(Area.objects.filter(pk__in=list(area_ids)))
     if not moved:
         return 0
+    if not rollup_nodes_change(Ticket.objects.all(), moved):  # inside their streets: only the lower keys change
+        return keyed_rows_follow_moves(Ticket.objects.all(), moved)
     under = Q(pk__in=[])
     for area in moved:
         under |= keyed_subtree_q(area)

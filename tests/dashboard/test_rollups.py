@@ -11,6 +11,8 @@ import random
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.spreadsheets import Table
 from dashboard import figures
@@ -22,7 +24,12 @@ from issues import services
 from issues.models import Ticket, TicketCategoryDay, TicketDay
 from issues.rules import SYSTEM, ReporterActor
 from issues.services.errors import TicketError
-from issues.services.rollups import ticket_days_counted, ticket_days_kept, ticket_days_recount
+from issues.services.rollups import (
+    rollup_nodes_change,
+    ticket_days_counted,
+    ticket_days_kept,
+    ticket_days_recount,
+)
 from tests.dashboard.test_dashboard import NOW, Maker, clock, local, maker, tickets  # noqa: F401
 
 AREA_HEADERS = ["编码", "名称", "类型", "上级编码", "网格类型", "户数"]
@@ -155,6 +162,32 @@ def test_a_building_moved_to_another_grid_changes_only_its_problems_grid(world, 
     assert set(moved.values_list("grid_id", flat=True)) == {world.g2.pk}
     assert ticket_days_kept() == before  # same community: no figure of a kept node moves
     assert_rollups_right()
+
+
+def test_a_move_inside_its_street_recounts_nothing(world, tickets):
+    """The day rows are per district and street (``rollups.rollup_nodes_change``): a node
+    moved inside its street leaves its problems' figures where they are, uncounted."""
+    before = ticket_days_kept()
+    with CaptureQueriesContext(connection) as queries:
+        grid_services.area_move(area=world.g1, parent=world.community_b)
+    assert not [q for q in queries.captured_queries if "rollup_node" in q["sql"]]
+    assert ticket_days_kept() == before
+    assert_rollups_right()
+
+
+def test_which_moves_change_the_nodes_the_problems_count_on(world, tickets):
+    """Asked as the signal asks it: the tree has moved, the problems' keys not yet."""
+    g1 = Area.objects.get(pk=world.g1.pk)
+    g1.move_to(Area.objects.get(pk=world.community_b.pk), "last-child")
+    assert not rollup_nodes_change(Ticket.objects.all(), [Area.objects.get(pk=g1.pk)])
+    other = grid_services.area_create(
+        code="369921002", name="旴江街道", kind="street", parent=world.county
+    )
+    community = Area.objects.get(pk=world.community_b.pk)
+    community.move_to(other, "last-child")
+    community = Area.objects.get(pk=community.pk)
+    assert rollup_nodes_change(Ticket.objects.all(), [community])
+    assert not rollup_nodes_change(Ticket.objects.exclude(community=community), [community])
 
 
 def test_an_import_that_moves_a_grid_moves_its_problems(world, tickets):
