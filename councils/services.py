@@ -40,7 +40,13 @@ from deliberation import services as proposal_services
 from deliberation.models import Proposal
 from deliberation.selectors import proposals_visible_to
 from grids.models import Area, Person
-from grids.selectors import area_keys, area_keys_fill, keyed_rows_follow_moves, keyed_subtree_q
+from grids.selectors import (
+    MovedNodes,
+    area_keys,
+    area_keys_fill,
+    keyed_rows_follow_moves,
+    keyed_subtree_q,
+)
 from grids.signals import areas_moved
 from issues import services as issue_services
 from issues.models import Category, Ticket
@@ -161,11 +167,10 @@ def rhythms_rebuild() -> int:
 
 
 @receiver(areas_moved, dispatch_uid="councils.meetings_follow_moves")
-def councils_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+def councils_follow_moves(sender=None, *, moved: MovedNodes, **kwargs) -> int:
     """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): the
     meetings and the rhythm rows under them take the ancestor keys of their new place."""
-    moved = list(Area.objects.filter(pk__in=list(area_ids)))
-    if not moved:
+    if not moved.areas:
         return 0
     return sum(
         keyed_rows_follow_moves(rows, moved)

@@ -4,14 +4,12 @@ sees a proposal, and its community's figures, follow a grid or street that moved
 from django.dispatch import receiver
 
 from deliberation.models import Proposal
-from grids.models import Area
-from grids.selectors import keyed_rows_follow_moves
+from grids.selectors import MovedNodes, keyed_rows_follow_moves
 from grids.signals import areas_moved
 
 
 @receiver(areas_moved, dispatch_uid="deliberation.proposals_follow_moves")
-def proposals_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+def proposals_follow_moves(sender=None, *, moved: MovedNodes, **kwargs) -> int:
     """Nodes moved (inside the move's transaction): the proposals under them take the
     ancestor keys of their new place. Set-based."""
-    moved = list(Area.objects.filter(pk__in=list(area_ids)))
-    return keyed_rows_follow_moves(Proposal.objects.all(), moved) if moved else 0
+    return keyed_rows_follow_moves(Proposal.objects.all(), moved)

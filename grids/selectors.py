@@ -2,6 +2,7 @@
 queries, whatever the size of the tree."""
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import NamedTuple
 
 from django.db import connection, connections, transaction
@@ -255,16 +256,34 @@ def area_lineages(area_ids: Iterable[int], *, with_city: bool = False) -> dict[i
     return chains
 
 
-def keyed_rows_follow_moves(rows: QuerySet, moved: list[Area]) -> int:
+class MovedNodes:
+    """The nodes of one ``grids.signals.areas_moved``, as they are after the move, read
+    once for all its receivers (each app has rows of its own to follow them): the areas
+    (one query) and the keys each gives its subtree from above (``keys_above``; one query
+    per 500 nodes). Six apps asked for both in turn, twelve queries a move."""
+
+    def __init__(self, area_ids: Iterable[int]):
+        self.ids = sorted(set(area_ids))
+
+    @cached_property
+    def areas(self) -> list[Area]:
+        return list(Area.objects.filter(pk__in=self.ids)) if self.ids else []
+
+    @cached_property
+    def above(self) -> dict[int, dict[str, int | None]]:
+        keys = area_keys_of(self.ids) if self.areas else {}
+        return {area.pk: keys_above(area, keys[area.pk]) for area in self.areas}
+
+
+def keyed_rows_follow_moves(rows: QuerySet, moved: MovedNodes) -> int:
     """After ``moved`` nodes moved: the rows of ``rows`` (a model with ``AncestorKeys``)
     under them take the keys of their new place from above each moved node (those at and
     below its level are the subtree's own). One ``UPDATE`` per new parent — the moved nodes
-    under one parent take the same keys — and one query per 500 moved nodes for their new
-    keys, whatever the number of rows. Returns how many rows were updated."""
-    keys = area_keys_of(area.pk for area in moved)
+    under one parent take the same keys — whatever the number of rows. Returns how many
+    rows were updated."""
     by_keys: dict[tuple, Q] = {}
-    for area in moved:
-        above = tuple(sorted(keys_above(area, keys[area.pk]).items()))
+    for area in moved.areas:
+        above = tuple(sorted(moved.above[area.pk].items()))
         by_keys[above] = by_keys.get(above, Q(pk__in=[])) | keyed_subtree_q(area)
     return sum(rows.filter(q).update(**dict(above)) for above, q in by_keys.items() if above)
 

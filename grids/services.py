@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from grids import rules
 from grids.models import Area, ImportRun, PartyOrg, Person, Post
 from grids.rules import AreaKind, GridType
+from grids.selectors import MovedNodes
 from grids.signals import areas_moved
 from grids.validators import (
     normalize_phone,
@@ -160,7 +161,7 @@ def area_move(*, area: Area, parent: Area | None) -> Area:
         area.refresh_from_db()
     # Rows that copy their place's ancestors (problems, households) follow, in this
     # transaction.
-    areas_moved.send(sender=Area, area_ids=[area.pk])
+    areas_moved.send(sender=Area, area_ids=[area.pk], moved=MovedNodes([area.pk]))
     return area
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from grids.access import scope_for
 from grids.models import Area, Person, Post
 from grids.rules import ANCESTOR_KEYS, AreaKind
-from grids.selectors import area_keys, keyed_rows_follow_moves
+from grids.selectors import MovedNodes, area_keys, keyed_rows_follow_moves
 from grids.signals import areas_moved
 from points import permissions as perm
 from points.models import (
@@ -565,11 +565,10 @@ def points_person_find(*, user, phone: str) -> Person | None:
 
 
 @receiver(areas_moved, dispatch_uid="points.entries_follow_moves")
-def points_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+def points_follow_moves(sender=None, *, moved: MovedNodes, **kwargs) -> int:
     """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): entries,
     balances and good deeds under them take the ancestor keys of their new place."""
-    moved = list(Area.objects.filter(pk__in=list(area_ids)))
-    if not moved:
+    if not moved.areas:
         return 0
     return sum(
         keyed_rows_follow_moves(rows, moved)

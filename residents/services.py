@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from core.ratelimit import rate_limit_take
 from grids.access import scope_for
 from grids.models import Area, Person
-from grids.selectors import area_keys, keyed_rows_follow_moves
+from grids.selectors import MovedNodes, area_keys, keyed_rows_follow_moves
 from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_mobile
 from points.services import PERSON_FINDERS, points_award, points_home_set
@@ -383,8 +383,7 @@ def resident_find_by_id_number(
 
 
 @receiver(areas_moved, dispatch_uid="residents.households_follow_moves")
-def households_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+def households_follow_moves(sender=None, *, moved: MovedNodes, **kwargs) -> int:
     """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): the
     households under them take the ancestor keys of their new place. Set-based."""
-    moved = list(Area.objects.filter(pk__in=list(area_ids)))
-    return keyed_rows_follow_moves(Household.objects.all(), moved) if moved else 0
+    return keyed_rows_follow_moves(Household.objects.all(), moved)

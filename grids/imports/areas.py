@@ -52,6 +52,7 @@ from grids.imports.sql import (
 )
 from grids.models import Area, ImportRun, Post
 from grids.rules import AreaKind, GridType
+from grids.selectors import MovedNodes
 from grids.services import area_name_error, import_run_record, lock_tree
 from grids.signals import areas_moved
 from grids.validators import validate_area_code
@@ -487,7 +488,8 @@ class _AreaPlan:
             # Rows that copy their place's ancestors (problems, households) follow the moved
             # nodes, a street hung below another district included.
             moved = self.moved | self.relinked
-            areas_moved.send(sender=Area, area_ids=sorted(pks[code] for code in moved))
+            ids = sorted(pks[code] for code in moved)
+            areas_moved.send(sender=Area, area_ids=ids, moved=MovedNodes(ids))
 
     def _create(self, pks: dict[str, int], now: dt.datetime, progress: Progress) -> None:
         # New rows, shallowest first, so every parent has its id before its children.

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from grids.models import Area
 from grids.rules import ANCESTOR_KEYS
-from grids.selectors import area_keys, area_keys_of, keyed_subtree_q, keys_above
+from grids.selectors import MovedNodes, area_keys, keyed_subtree_q
 from issues import rules
 from issues.models import Ticket, TicketCategoryDay, TicketDay, Tier
 
@@ -357,17 +357,17 @@ def ticket_days_recount(
 # --- a node moves ----------------------------------------------------------------------------
 
 
-def rollup_nodes_change(tickets: QuerySet[Ticket], moved: list[Area]) -> bool:
-    """Whether any problem of ``tickets`` under ``moved`` (nodes that have just moved) is counted on other
-    day rows now: its district or street (``ROLLUP_KEYS``) is not the one above its node's
-    new place. One ``EXISTS``. A node moved inside its street (a building to the next grid,
-    a grid to another community) changes neither, so its problems' figures stay where they
-    are, and the two recounts of ``figures_by_keys`` (18 grouped queries) are not needed. A
-    problem placed at a city itself is counted on the city, which never moves."""
-    keys = area_keys_of(area.pk for area in moved)
+def rollup_nodes_change(tickets: QuerySet[Ticket], moved: MovedNodes) -> bool:
+    """Whether any problem of ``tickets`` under ``moved`` (nodes that have just moved) is
+    counted on other day rows now: its district or street (``ROLLUP_KEYS``) is not the one
+    above its node's new place. One ``EXISTS``. A node moved inside its street (a building
+    to the next grid, a grid to another community) changes neither, so its problems'
+    figures stay where they are, and the two recounts of ``figures_by_keys`` (18 grouped
+    queries) are not needed. A problem placed at a city itself is counted on the city,
+    which never moves."""
     elsewhere = Q(pk__in=[])
-    for area in moved:
-        above = keys_above(area, keys[area.pk])
+    for area in moved.areas:
+        above = moved.above[area.pk]
         kept = {f"{key}_id": above[f"{key}_id"] for key in ROLLUP_KEYS if f"{key}_id" in above}
         if kept:
             elsewhere |= keyed_subtree_q(area) & ~Q(**kept)

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from core.privacy import scrub_personal_numbers
 from grids.access import scope_for
 from grids.models import Area, Person
-from grids.selectors import keyed_rows_follow_moves, keyed_subtree_q
+from grids.selectors import MovedNodes, keyed_rows_follow_moves, keyed_subtree_q
 from grids.signals import areas_moved
 from grids.validators import normalize_phone, validate_phone
 from issues import permissions as perm
@@ -1053,7 +1053,7 @@ def rectification(ticket: Ticket, *, now: dt.datetime, batch: Batch | None = Non
 
 
 @receiver(areas_moved, dispatch_uid="issues.tickets_follow_moves")
-def tickets_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
+def tickets_follow_moves(sender=None, *, moved: MovedNodes, **kwargs) -> int:
     """Nodes moved (``grids.signals.areas_moved``, inside the move's transaction): the
     problems under them take the ancestor keys of their new place, and their day figures
     leave the old nodes for the new ones. Set-based: one ``UPDATE`` per new parent (the
@@ -1061,13 +1061,12 @@ def tickets_follow_moves(sender=None, *, area_ids, **kwargs) -> int:
     writes, whatever the number of problems (the new keys: one query per 500 moved nodes).
     Their steps, state and version are untouched: a move is not a step. Returns how many
     problems moved."""
-    moved = list(Area.objects.filter(pk__in=list(area_ids)))
-    if not moved:
+    if not moved.areas:
         return 0
-    if not rollup_nodes_change(Ticket.objects.all(), moved):  # inside their streets: only the lower keys change
+    if not rollup_nodes_change(Ticket.objects.all(), moved):  # only the lower keys change
         return keyed_rows_follow_moves(Ticket.objects.all(), moved)
     under = Q(pk__in=[])
-    for area in moved:
+    for area in moved.areas:
         under |= keyed_subtree_q(area)
     tickets = Ticket.objects.filter(under)
     before = figures_by_keys(tickets)

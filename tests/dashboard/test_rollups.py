@@ -19,7 +19,7 @@ from dashboard import figures
 from grids import services as grid_services
 from grids.imports import areas_import
 from grids.models import Area
-from grids.selectors import area_keys
+from grids.selectors import MovedNodes, area_keys
 from issues import services
 from issues.models import Ticket, TicketCategoryDay, TicketDay
 from issues.rules import SYSTEM, ReporterActor
@@ -179,15 +179,17 @@ def test_which_moves_change_the_nodes_the_problems_count_on(world, tickets):
     """Asked as the signal asks it: the tree has moved, the problems' keys not yet."""
     g1 = Area.objects.get(pk=world.g1.pk)
     g1.move_to(Area.objects.get(pk=world.community_b.pk), "last-child")
-    assert not rollup_nodes_change(Ticket.objects.all(), [Area.objects.get(pk=g1.pk)])
+    assert not rollup_nodes_change(Ticket.objects.all(), MovedNodes([g1.pk]))
     other = grid_services.area_create(
         code="369921002", name="旴江街道", kind="street", parent=world.county
     )
     community = Area.objects.get(pk=world.community_b.pk)
     community.move_to(other, "last-child")
     community = Area.objects.get(pk=community.pk)
-    assert rollup_nodes_change(Ticket.objects.all(), [community])
-    assert not rollup_nodes_change(Ticket.objects.exclude(community=community), [community])
+    assert rollup_nodes_change(Ticket.objects.all(), MovedNodes([community.pk]))
+    assert not rollup_nodes_change(
+        Ticket.objects.exclude(community=community), MovedNodes([community.pk])
+    )
 
 
 def test_an_import_that_moves_a_grid_moves_its_problems(world, tickets):
