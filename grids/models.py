@@ -24,7 +24,7 @@ class AreaTreeManager(TreeManager):
     rewrites its own rows and those between, a few dozen, not the street's 3,000–12,000.
     The statement is mptt's own; this adds its missing condition and nothing else. If mptt
     ever writes it differently, the statement is run as mptt wrote it (still right, only
-    unbounded), and ``tests/grids/test_tree_ranges.py`` fails on the rows it rewrites."""
+    unbounded), and ``tests/grids/test_services.py`` fails on the rows it rewrites."""
 
     def _move_child_within_tree(self, node, target, position):
         with connections[self.db].execute_wrapper(_bounded_to_the_move):

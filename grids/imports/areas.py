@@ -220,6 +220,10 @@ def _parse_grid_type(text: str, kind: str, bad: Bad) -> str | None:
     return grid_type
 
 
+# The largest number ``Area.households`` holds (a PositiveIntegerField: PostgreSQL's integer).
+MAX_HOUSEHOLDS = 2_147_483_647
+
+
 def _parse_households(text: str, bad: Bad) -> int | None:
     try:
         households = int(text)
@@ -227,6 +231,13 @@ def _parse_households(text: str, bad: Bad) -> int | None:
             raise ValueError
     except ValueError:
         bad("households", _("“%(v)s” is not a whole number of households") % {"v": text})
+        return None
+    if households > MAX_HOUSEHOLDS:
+        bad(
+            "households",
+            _("“%(v)s” households is more than the portal can hold (%(max)s)")
+            % {"v": text, "max": f"{MAX_HOUSEHOLDS:,}"},
+        )
         return None
     return households
 

@@ -180,6 +180,11 @@ AREA_ERRORS = {
         ["12.5"],
     ),
     "text households": ([["B9", "9栋", "楼栋", "G1", "", "许多"]], [(8, "F（户数）")], ["许多"]),
+    "households beyond the column": (  # a code pasted into the column, as a fuzzer did
+        [["B9", "9栋", "楼栋", "G1", "", "369921001001"]],
+        [(8, "F（户数）")],
+        ["369921001001", "2,147,483,647"],
+    ),
     "street without a parent": ([["S9", "新街道", "街道", "", "", ""]], [(8, "C（类型）")], []),
 }
 
