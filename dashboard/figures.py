@@ -218,14 +218,11 @@ def top_level(user) -> Place:
     (``rollup_members``), so they need no query of their own."""
     scope = scope_for(user)
     if scope.is_admin:
-        found = list(
-            Area.objects.filter(
-                Q(parent__isnull=True, upper__isnull=True)
-                | Q(
-                    upper__kind=AreaKind.CITY, upper__parent__isnull=True, upper__upper__isnull=True
-                )
-            ).order_by("code")
-        )
+        # A UNION of two index lookups (parent_id IS NULL; area_upper below the root cities):
+        # as one WHERE … OR … the city's whole area table was scanned (250 ms).
+        roots = Area.objects.filter(parent__isnull=True, upper__isnull=True)
+        below = Area.objects.filter(upper__in=roots.filter(kind=AreaKind.CITY).values("pk"))
+        found = list(roots.union(below).order_by("code"))
         roots = [a for a in found if a.parent_id is None and a.upper_id is None]
         members = {a.pk: [a.pk] for a in roots if a.kind == AreaKind.CITY}
         for area in found:
