@@ -300,6 +300,13 @@ class Ticket(AncestorKeys):
             models.Index(fields=["street", "created_at"], name="ticket_street_created"),
             models.Index(fields=["community", "created_at"], name="ticket_community_created"),
             models.Index(fields=["grid", "created_at"], name="ticket_grid_created"),
+            # The rectification list (a few problems in a city): without it a district's tab
+            # read every open problem of the district to find them, twice (page and count).
+            models.Index(
+                fields=["created_at"],
+                name="ticket_rectification",
+                condition=Q(on_rectification_list=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
