@@ -220,8 +220,11 @@ def top_level(user) -> Place:
     if scope.is_admin:
         # A UNION of two index lookups (parent_id IS NULL; area_upper below the root cities):
         # as one WHERE … OR … the city's whole area table was scanned (250 ms).
-        roots = Area.objects.filter(parent__isnull=True, upper__isnull=True)
-        below = Area.objects.filter(upper__in=roots.filter(kind=AreaKind.CITY).values("pk"))
+        # Each half unordered: the tree manager orders by tree, and SQLite refuses an ORDER
+        # BY inside a compound statement.
+        roots = Area.objects.filter(parent__isnull=True, upper__isnull=True).order_by()
+        cities = roots.filter(kind=AreaKind.CITY).values("pk")
+        below = Area.objects.filter(upper__in=cities).order_by()
         found = list(roots.union(below).order_by("code"))
         roots = [a for a in found if a.parent_id is None and a.upper_id is None]
         members = {a.pk: [a.pk] for a in roots if a.kind == AreaKind.CITY}

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections, models
+from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +27,8 @@ class AreaTreeManager(TreeManager):
     unbounded), and ``tests/grids/test_services.py`` fails on the rows it rewrites."""
 
     def _move_child_within_tree(self, node, target, position):
-        with connections[self.db].execute_wrapper(_bounded_to_the_move):
+        # The connection mptt writes the statement on (the database for writes).
+        with self._get_connection(instance=node).execute_wrapper(_bounded_to_the_move):
             super()._move_child_within_tree(node, target, position)
 
 
