@@ -161,7 +161,7 @@ def area_move(*, area: Area, parent: Area | None) -> Area:
         area.refresh_from_db()
     # Rows that copy their place's ancestors (problems, households) follow, in this
     # transaction.
-    areas_moved.send(sender=Area, area_ids=[area.pk], moved=MovedNodes([area.pk]))
+    areas_moved.send(sender=Area, moved=MovedNodes([area.pk]))
     return area
 
 

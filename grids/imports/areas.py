@@ -499,8 +499,7 @@ class _AreaPlan:
             # Rows that copy their place's ancestors (problems, households) follow the moved
             # nodes, a street hung below another district included.
             moved = self.moved | self.relinked
-            ids = sorted(pks[code] for code in moved)
-            areas_moved.send(sender=Area, area_ids=ids, moved=MovedNodes(ids))
+            areas_moved.send(sender=Area, moved=MovedNodes(pks[code] for code in moved))
 
     def _create(self, pks: dict[str, int], now: dt.datetime, progress: Progress) -> None:
         # New rows, shallowest first, so every parent has its id before its children.
